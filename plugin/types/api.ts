@@ -1,0 +1,92 @@
+// Wire types of the extension ⇄ proxy contract (shared/design/api.md). snake_case as on the wire.
+// The proxy validates the same shapes with zod (server/schemas.ts); keep both in step.
+
+export type PageType = 'cover' | 'contents' | 'transition' | 'content' | 'end'
+export type GenerationMode = 'full' | 'background'
+export type Resolution = '1K' | '2K' | '4K'
+export type AspectRatio = '1:1' | '2:3' | '3:2' | '3:4' | '4:3' | '4:5' | '5:4' | '9:16' | '16:9' | '21:9'
+export type ProviderName = 'gemini' | 'openai-chat' | 'openai-images' | 'preview'
+
+export interface PageInput {
+  slide_id: string
+  page_type?: PageType
+  title: string
+  content: string
+  notes?: string
+}
+
+export interface BatchOptions {
+  aspect_ratio: AspectRatio
+  resolution: Resolution
+  mode: GenerationMode
+  language: string
+  extra_prompt: string
+  style_chain: boolean
+}
+
+export interface CreateBatchRequest {
+  template_id: string
+  deck_title: string
+  pages: PageInput[]
+  options?: Partial<BatchOptions>
+}
+
+export interface CreateBatchResponse {
+  batch_id: string
+  status: BatchStatus
+  total_pages: number
+  estimated_time: number
+}
+
+export type BatchStatus = 'pending' | 'generating' | 'completed' | 'partial' | 'failed' | 'cancelled'
+export type PageStatus = 'pending' | 'generating' | 'completed' | 'failed' | 'cancelled'
+
+export interface PageResult {
+  page_number: number
+  slide_id: string
+  status: PageStatus
+  image_url: string | null
+  thumbnail_url: string | null
+  error_message: string | null
+  /** machine code of the failure (e.g. safety_refused, invalid_api_key), null when none */
+  error_code?: string | null
+  retry_count: number
+}
+
+export interface ProgressCounts {
+  current_page: number
+  total_pages: number
+  completed_pages: number
+  failed_pages: number
+  percentage: number
+}
+
+export interface BatchProgress {
+  batch_id: string
+  status: BatchStatus
+  progress: ProgressCounts
+  results: PageResult[]
+  estimated_remaining_time: number
+}
+
+export interface ProgressEvent extends ProgressCounts {
+  estimated_remaining_time: number
+}
+
+export interface DoneEvent {
+  status: BatchStatus
+  completed_pages: number
+  failed_pages: number
+}
+
+export interface HealthResponse {
+  ok: true
+  provider: ProviderName
+  model: string
+  preview?: boolean
+  queue: { running: number; queued: number; capacity: number; concurrency: number }
+}
+
+export interface ApiErrorBody {
+  error: { code: string; message: string; details?: unknown[] }
+}

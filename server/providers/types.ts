@@ -1,0 +1,75 @@
+// One interface for every image provider (gemini, openai-chat, openai-images, preview).
+// The queue and batches only ever see this; each provider lives in its own module.
+import type { AspectRatio, GenerationMode, PageType, ProviderName, Resolution } from '../../plugin/types/api.js'
+import type { SlideTemplate } from '../../plugin/configs/nanoBananaTemplates.js'
+
+export type ImageMime = 'image/png' | 'image/jpeg'
+
+export interface ReferenceImage {
+  /** what the reference is for; providers may mention it in the request */
+  role: 'template' | 'style_chain' | 'previous'
+  mime: ImageMime
+  bytes: Buffer
+}
+
+/** Structured page facts, for providers that draw the slide themselves (preview). */
+export interface PageContext {
+  template: SlideTemplate
+  deckTitle: string
+  pageType: PageType
+  pageNumber: number
+  totalPages: number
+  title: string
+  content: string
+  mode: GenerationMode
+  language: string
+}
+
+export interface GenerateRequest {
+  prompt: string
+  references: ReferenceImage[]
+  aspectRatio: AspectRatio
+  resolution: Resolution
+  page: PageContext
+  signal: AbortSignal
+}
+
+export interface GeneratedImage {
+  bytes: Buffer
+  /** sniffed from the bytes, never trusted from the upstream label */
+  mime: ImageMime
+}
+
+export interface ImageProvider {
+  readonly name: ProviderName
+  readonly model: string
+  generate(req: GenerateRequest): Promise<GeneratedImage>
+}
+
+/**
+ * How a failure should be handled:
+ * - retryable: transient (429, 5xx, timeout, network, truncated/garbled body, NO_IMAGE)
+ * - fatal: configuration the user/admin must fix (bad key, permission, unknown model, billing, per-day quota)
+ * - refused: the model refused the content (safety); retrying the same prompt is pointless
+ * - aborted: cancelled by us
+ */
+export type ProviderErrorKind = 'retryable' | 'fatal' | 'refused' | 'aborted'
+
+export class ProviderError extends Error {
+  readonly kind: ProviderErrorKind
+  /** machine code, e.g. rate_limited, upstream_unavailable, invalid_api_key, safety_refused */
+  readonly code: string
+  /** upstream HTTP status when there was one */
+  readonly status?: number
+  /** server-suggested wait before a retry (RetryInfo / Retry-After), in ms */
+  readonly retryAfterMs?: number
+
+  constructor(kind: ProviderErrorKind, code: string, message: string, opts: { status?: number; retryAfterMs?: number; cause?: unknown } = {}) {
+    super(message, { cause: opts.cause })
+    this.name = 'ProviderError'
+    this.kind = kind
+    this.code = code
+    this.status = opts.status
+    this.retryAfterMs = opts.retryAfterMs
+  }
+}
