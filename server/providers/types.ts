@@ -73,3 +73,14 @@ export class ProviderError extends Error {
     this.retryAfterMs = opts.retryAfterMs
   }
 }
+
+/** What the provider factory (server/providers/index.ts) needs; server/config.ts produces it from env. */
+export interface ProviderSettings {
+  provider: ProviderName
+  /** model id sent upstream (NANO_BANANA_MODEL for gemini / openai-chat, OPENAI_IMAGE_MODEL for openai-images) */
+  model: string
+  gemini: { apiKey?: string; baseUrl?: string }
+  openai: { apiKey?: string; baseUrl?: string }
+  /** per upstream call, ms (NANO_BANANA_TIMEOUT × 1000) */
+  timeoutMs: number
+}
