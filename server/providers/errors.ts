@@ -1,0 +1,133 @@
+// Shared error helpers for the providers: key redaction, retry delays, network/timeout/abort
+// classification and the OpenAI-style `{error:{code,message}}` classification (chat relays, Images API).
+import { ProviderError } from './types.js'
+
+const MAX_UPSTREAM_MESSAGE = 300
+
+/** Removes `key=...` query parameters, bearer tokens and every given secret from a text. */
+export function redact(text: string, secrets: Array<string | undefined>): string {
+  let out = text
+    .replace(/([?&](?:key|api_key|apikey|access_token)=)[^&\s"')]+/gi, '$1[redacted]')
+    .replace(/(Bearer\s+)[A-Za-z0-9._~+/=-]{8,}/g, '$1[redacted]')
+  for (const secret of secrets) {
+    if (secret && secret.length >= 4) out = out.split(secret).join('[redacted]')
+  }
+  return out
+}
+
+/** Short, single-line, key-free version of an upstream message for a human. */
+export function upstreamText(text: unknown, secrets: Array<string | undefined>): string {
+  if (typeof text !== 'string') return ''
+  const oneLine = redact(text, secrets).replace(/\s+/g, ' ').trim()
+  return oneLine.length > MAX_UPSTREAM_MESSAGE ? `${oneLine.slice(0, MAX_UPSTREAM_MESSAGE)}…` : oneLine
+}
+
+/** google.protobuf.Duration in JSON ("26s", "1.5s", "0.200s") → ms. */
+export function parseDurationMs(value: unknown): number | undefined {
+  if (typeof value !== 'string') return undefined
+  const match = /^\s*(\d+(?:\.\d+)?)s\s*$/.exec(value)
+  return match ? Math.round(Number(match[1]) * 1000) : undefined
+}
+
+/** `retry-after-ms`, or `Retry-After` as seconds or an HTTP date → ms (never negative). */
+export function parseRetryAfterMs(headers: Headers, now = Date.now()): number | undefined {
+  const ms = headers.get('retry-after-ms')
+  if (ms && /^\d+(\.\d+)?$/.test(ms.trim())) return Math.round(Number(ms))
+  const value = headers.get('retry-after')?.trim()
+  if (!value) return undefined
+  if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * 1000)
+  const date = Date.parse(value)
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now)
+}
+
+export interface ThrownContext {
+  /** the caller's signal: when it is aborted, the failure is ours (cancel) */
+  signal: AbortSignal
+  /** our own timeout signal, when the provider runs one */
+  timeoutSignal?: AbortSignal
+  timeoutMs: number
+  source: string
+  secrets: Array<string | undefined>
+}
+
+/** Anything thrown around a fetch (network, abort, timeout, bad JSON) → ProviderError. */
+export function fromThrown(err: unknown, ctx: ThrownContext): ProviderError {
+  if (err instanceof ProviderError) return err
+  if (ctx.signal.aborted) return new ProviderError('aborted', 'aborted', 'The request was cancelled', { cause: err })
+  const name = err instanceof Error ? err.name : ''
+  if (ctx.timeoutSignal?.aborted || name === 'TimeoutError' || name === 'AbortError') {
+    return new ProviderError('retryable', 'upstream_timeout', `${ctx.source} did not answer within ${Math.round(ctx.timeoutMs / 1000)} s`, { cause: err })
+  }
+  if (err instanceof SyntaxError) {
+    return new ProviderError('retryable', 'bad_response', `${ctx.source} sent a truncated or unreadable response`, { cause: err })
+  }
+  const detail = err instanceof Error ? upstreamText(causeMessage(err), ctx.secrets) : ''
+  return new ProviderError('retryable', 'network_error', `Could not reach ${ctx.source}${detail ? `: ${detail}` : ''}`, { cause: err })
+}
+
+function causeMessage(err: Error): string {
+  const cause = err.cause instanceof Error ? err.cause : undefined
+  const code = cause && 'code' in cause ? String((cause as { code: unknown }).code) : ''
+  return [err.message, code].filter(Boolean).join(' ')
+}
+
+export interface OpenAIErrorContext {
+  /** HTTP status; for an error object inside an HTTP 200 body, pass 200 */
+  status: number
+  body: unknown
+  headers: Headers
+  source: string
+  model: string
+  keyEnv: string
+  secrets: Array<string | undefined>
+}
+
+const REFUSAL_CODES = new Set(['moderation_blocked', 'content_policy_violation', 'content_filter', 'safety_refused', 'image_safety'])
+const KEY_CODES = new Set(['invalid_api_key', 'unauthorized', 'authentication_error', 'invalid_authentication'])
+
+/** An OpenAI-style error (`{error:{code,message,type}}`, code string or number) → ProviderError. */
+export function classifyOpenAIError(ctx: OpenAIErrorContext): ProviderError {
+  const error = isRecord(ctx.body) && isRecord(ctx.body.error) ? ctx.body.error : isRecord(ctx.body) ? ctx.body : {}
+  const rawCode = error.code ?? error.type
+  const code = typeof rawCode === 'string' ? rawCode.toLowerCase() : ''
+  // relays (OpenRouter) put the HTTP status in error.code, also inside a 200 body
+  const status = typeof rawCode === 'number' && rawCode >= 400 ? rawCode
+    : ctx.status >= 400 ? ctx.status
+      : typeof error.status === 'number' ? error.status : 0
+  const message = upstreamText(error.message ?? (typeof ctx.body === 'string' ? ctx.body : ''), ctx.secrets)
+  const said = message ? `: ${message}` : ''
+  const opts = { status: status || undefined }
+
+  if (REFUSAL_CODES.has(code)) {
+    return new ProviderError('refused', 'safety_refused', `The image service refused this page (${code})${said}. Rephrase the page's text or the extra prompt and try again.`, opts)
+  }
+  if (status === 401 || KEY_CODES.has(code)) {
+    return new ProviderError('fatal', 'invalid_api_key', `The proxy's API key was rejected — ask the administrator to check ${ctx.keyEnv}`, opts)
+  }
+  if (code === 'insufficient_quota' || code === 'billing_hard_limit_reached' || status === 402) {
+    return new ProviderError('fatal', 'quota_exhausted', `${ctx.source} says the account has no credit or quota left${said} — ask the administrator to check billing`, opts)
+  }
+  if (status === 403) {
+    return new ProviderError('fatal', 'permission_denied', `${ctx.source} denied access${said} — ask the administrator to check the key's permissions`, opts)
+  }
+  if (status === 404 || code === 'model_not_found') {
+    return new ProviderError('fatal', 'model_not_found', `${ctx.source} does not know the model "${ctx.model}"${said} — ask the administrator to check the model name`, opts)
+  }
+  if (status === 429 || code === 'rate_limit_exceeded') {
+    return new ProviderError('retryable', 'rate_limited', `${ctx.source} is rate limiting requests${said}`, { ...opts, retryAfterMs: parseRetryAfterMs(ctx.headers) })
+  }
+  if (status === 408 || status === 504) {
+    return new ProviderError('retryable', 'upstream_timeout', `${ctx.source} timed out${said}`, opts)
+  }
+  if (status === 502 || status === 503 || status === 529) {
+    return new ProviderError('retryable', 'upstream_unavailable', `${ctx.source} is unavailable or overloaded${said}`, { ...opts, retryAfterMs: parseRetryAfterMs(ctx.headers) })
+  }
+  if (status >= 500 || status === 0) {
+    return new ProviderError('retryable', 'upstream_error', `${ctx.source} failed${said}`, { ...opts, retryAfterMs: parseRetryAfterMs(ctx.headers) })
+  }
+  return new ProviderError('fatal', 'upstream_rejected', `${ctx.source} rejected the request (HTTP ${status})${said}`, opts)
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}

@@ -1,0 +1,162 @@
+// Gemini API (native) through the official @google/genai SDK — upstream.md §1.
+// Request: reference images as inlineData parts, then the prompt text; responseModalities TEXT+IMAGE;
+// imageConfig { aspectRatio, imageSize }. Response: the LAST inlineData part that is not a thought
+// (drafts come first), type sniffed from the bytes. The SDK does not retry (no retryOptions): the
+// queue owns retries, using the kind and retryAfterMs of the ProviderError thrown here.
+import { ApiError, GoogleGenAI, type GenerateContentResponse, type Part } from '@google/genai'
+import { ProviderError, type GeneratedImage, type GenerateRequest, type ImageProvider } from './types.js'
+import { toGeneratedImage } from './sniff.js'
+import { fromThrown, isRecord, parseDurationMs, upstreamText } from './errors.js'
+
+export interface GeminiProviderOptions {
+  apiKey: string
+  /** GEMINI_BASE_URL; the SDK default (generativelanguage.googleapis.com) when empty */
+  baseUrl?: string
+  model: string
+  timeoutMs: number
+  fetch?: typeof fetch
+}
+
+const SOURCE = 'Gemini'
+
+/** finishReason values meaning "the model refused": retrying the same prompt is pointless. */
+const REFUSALS: Record<string, string> = {
+  IMAGE_SAFETY: 'the image would break the safety policy',
+  IMAGE_PROHIBITED_CONTENT: 'the image would show prohibited content',
+  IMAGE_RECITATION: 'the image would copy protected material too closely',
+  SAFETY: 'the content was flagged by the safety filter',
+  PROHIBITED_CONTENT: 'the content is prohibited',
+  RECITATION: 'the answer would copy protected material',
+  BLOCKLIST: 'the text contains blocked terms',
+  SPII: 'the text contains sensitive personal information',
+}
+
+/** Models before Gemini 3 only make 1K images and may reject imageSize. */
+export function supportsImageSize(model: string): boolean {
+  return !/gemini-(1|2)(\.\d+)?-/.test(model)
+}
+
+export function createGeminiProvider(opts: GeminiProviderOptions): ImageProvider {
+  const secrets = [opts.apiKey]
+  const ai = new GoogleGenAI({
+    apiKey: opts.apiKey,
+    httpOptions: {
+      ...(opts.baseUrl ? { baseUrl: opts.baseUrl } : {}),
+      timeout: opts.timeoutMs,
+      ...(opts.fetch ? { fetch: opts.fetch } : {}),
+    },
+  })
+
+  async function generate(req: GenerateRequest): Promise<GeneratedImage> {
+    if (req.signal.aborted) throw new ProviderError('aborted', 'aborted', 'The request was cancelled')
+    const parts: Part[] = req.references.map(ref => ({ inlineData: { mimeType: ref.mime, data: ref.bytes.toString('base64') } }))
+    parts.push({ text: req.prompt })
+    let response: GenerateContentResponse
+    try {
+      response = await ai.models.generateContent({
+        model: opts.model,
+        contents: [{ role: 'user', parts }],
+        config: {
+          responseModalities: ['TEXT', 'IMAGE'],
+          imageConfig: supportsImageSize(opts.model)
+            ? { aspectRatio: req.aspectRatio, imageSize: req.resolution }
+            : { aspectRatio: req.aspectRatio },
+          abortSignal: req.signal,
+        },
+      })
+    }
+    catch (err) {
+      if (err instanceof ApiError && !req.signal.aborted) throw classifyGeminiApiError(err, opts.model, secrets)
+      throw fromThrown(err, { signal: req.signal, timeoutMs: opts.timeoutMs, source: SOURCE, secrets })
+    }
+    if (req.signal.aborted) throw new ProviderError('aborted', 'aborted', 'The request was cancelled')
+    return imageFromResponse(response, secrets)
+  }
+
+  return { name: 'gemini', model: opts.model, generate }
+}
+
+/** The final image of a 200 answer, or the ProviderError explaining why there is none. */
+export async function imageFromResponse(response: GenerateContentResponse, secrets: string[]): Promise<GeneratedImage> {
+  const candidate = response.candidates?.[0]
+  const parts = candidate?.content?.parts ?? []
+  const finals = parts.filter(part => part.inlineData?.data && part.thought !== true)
+  const last = finals[finals.length - 1]
+  if (last?.inlineData?.data) {
+    return toGeneratedImage(Buffer.from(last.inlineData.data, 'base64'), SOURCE)
+  }
+
+  const blockReason = response.promptFeedback?.blockReason
+  if (blockReason) {
+    const why = upstreamText(response.promptFeedback?.blockReasonMessage, secrets)
+    throw new ProviderError('refused', 'safety_refused',
+      `Gemini blocked this page's request (${blockReason}${why ? `: ${why}` : ''}). Rephrase the page's text or the extra prompt and try again.`)
+  }
+  const finishReason = String(candidate?.finishReason ?? '')
+  const refusal = REFUSALS[finishReason]
+  if (refusal) {
+    throw new ProviderError('refused', 'safety_refused',
+      `Gemini refused to draw this page (${finishReason}: ${refusal}). Rephrase the page's text or the extra prompt and try again.`)
+  }
+  const text = upstreamText(parts.filter(p => p.text && p.thought !== true).map(p => p.text).join(' '), secrets)
+  const drafts = parts.length - finals.length > 0 && parts.some(p => p.inlineData?.data)
+  const reason = finishReason && finishReason !== 'STOP' ? finishReason : drafts ? 'only a draft image' : 'no image'
+  throw new ProviderError('retryable', 'no_image', `Gemini answered without an image (${reason})${text ? `: ${text}` : ''}`)
+}
+
+interface GoogleErrorBody {
+  code?: number
+  message?: string
+  status?: string
+  details?: Array<Record<string, unknown>>
+}
+
+/** The SDK's ApiError carries `.status`; its message is the JSON error body as a string. */
+function parseApiErrorBody(err: ApiError): GoogleErrorBody {
+  try {
+    const parsed: unknown = JSON.parse(err.message)
+    if (isRecord(parsed) && isRecord(parsed.error)) return parsed.error as GoogleErrorBody
+  }
+  catch { /* not JSON: keep the raw text */ }
+  return { message: err.message }
+}
+
+export function classifyGeminiApiError(err: ApiError, model: string, secrets: string[]): ProviderError {
+  const status = err.status
+  const body = parseApiErrorBody(err)
+  const details = Array.isArray(body.details) ? body.details.filter(isRecord) : []
+  const typed = (suffix: string) => details.filter(d => typeof d['@type'] === 'string' && (d['@type'] as string).endsWith(suffix))
+  const reasons = typed('google.rpc.ErrorInfo').map(d => d.reason)
+  const upstreamStatus = body.status ?? ''
+  const message = upstreamText(body.message, secrets)
+  const said = message ? `: ${message}` : ''
+  // no `cause`: the SDK's message is the raw upstream body, which is not ours to log
+  const opts = { status }
+
+  if (reasons.includes('API_KEY_INVALID') || status === 401 || /API key not valid/i.test(body.message ?? '')) {
+    return new ProviderError('fatal', 'invalid_api_key', 'The proxy\'s API key was rejected — ask the administrator to check GEMINI_API_KEY', opts)
+  }
+  if (status === 400 && upstreamStatus === 'FAILED_PRECONDITION') {
+    return new ProviderError('fatal', 'upstream_precondition',
+      `Gemini cannot serve this project${said} — usually billing is not enabled or the API is not available in the server's region; ask the administrator`, opts)
+  }
+  if (status === 403) {
+    return new ProviderError('fatal', 'permission_denied', `Gemini denied access${said} — ask the administrator to check the API key's project and permissions`, opts)
+  }
+  if (status === 404) {
+    return new ProviderError('fatal', 'model_not_found', `Gemini does not know the model "${model}" — ask the administrator to check NANO_BANANA_MODEL`, opts)
+  }
+  if (status === 429) {
+    const perDay = typed('google.rpc.QuotaFailure').some(d =>
+      Array.isArray(d.violations) && d.violations.some(v => isRecord(v) && typeof v.quotaId === 'string' && v.quotaId.includes('PerDay')))
+    if (perDay) {
+      return new ProviderError('fatal', 'daily_quota_exhausted', 'The Gemini daily quota of the proxy\'s API key is used up — try again tomorrow or ask the administrator to raise the quota', opts)
+    }
+    const retryAfterMs = typed('google.rpc.RetryInfo').map(d => parseDurationMs(d.retryDelay)).find(ms => ms !== undefined)
+    return new ProviderError('retryable', 'rate_limited', `Gemini is rate limiting requests (RESOURCE_EXHAUSTED)${said}`, { ...opts, retryAfterMs })
+  }
+  if (status === 408 || status === 504) return new ProviderError('retryable', 'upstream_timeout', `Gemini timed out${said}`, opts)
+  if (status === 502 || status === 503) return new ProviderError('retryable', 'upstream_unavailable', `Gemini is unavailable or overloaded${said}`, opts)
+  if (status >= 500) return new ProviderError('retryable', 'upstream_error', `Gemini had an internal error${said}`, opts)
+  return new ProviderError('fatal', 'upstream_rejected', `Gemini rejected the request (HTTP ${status} ${upstreamStatus})${said}`, opts)
+}

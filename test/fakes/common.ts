@@ -1,0 +1,154 @@
+// Plumbing shared by the fake upstream servers: seeded PRNG, latency, in-flight counting, body reading.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+export type Latency = number | [number, number]
+
+export interface FakeStats {
+  /** every request received (including file downloads on the OpenAI fake) */
+  requests: number
+  inFlight: number
+  maxInFlight: number
+  /** how many requests got each fault ('ok' for plain successes) */
+  byFault: Record<string, number>
+}
+
+export interface RecordedRequest {
+  method: string
+  path: string
+  headers: Record<string, string | string[] | undefined>
+  /** parsed JSON body, or { fields, files } for multipart, or null */
+  body: unknown
+}
+
+export interface FakeServer {
+  /** base URL, e.g. http://127.0.0.1:53211 */
+  url: string
+  close(): Promise<void>
+  stats: FakeStats
+  /** the most recent requests, oldest first (at most 50) */
+  lastRequests: RecordedRequest[]
+}
+
+/** mulberry32: small, fast, seeded — the same seed gives the same fault sequence. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+export function pickLatency(latency: Latency | undefined, random: () => number): number {
+  if (latency === undefined) return 0
+  if (typeof latency === 'number') return latency
+  return latency[0] + (latency[1] - latency[0]) * random()
+}
+
+export function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    req.on('data', (chunk: Buffer) => chunks.push(chunk))
+    req.on('end', () => resolve(Buffer.concat(chunks)))
+    req.on('error', reject)
+  })
+}
+
+/** Resolves after ms, or early (false) when the client goes away. */
+export function waitOrGone(ms: number, res: ServerResponse): Promise<boolean> {
+  if (ms <= 0) return Promise.resolve(!res.destroyed)
+  return new Promise(resolve => {
+    const timer = setTimeout(() => { res.off('close', onClose); resolve(true) }, ms)
+    const onClose = () => { clearTimeout(timer); resolve(false) }
+    res.once('close', onClose)
+  })
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.destroyed) return
+  const text = JSON.stringify(body)
+  res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(text), ...headers })
+  res.end(text)
+}
+
+/** A 200 JSON answer cut in the middle (chunked, so the client sees a complete but invalid body). */
+export function sendTruncated(res: ServerResponse, body: unknown): void {
+  if (res.destroyed) return
+  const text = JSON.stringify(body)
+  res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' })
+  res.end(text.slice(0, Math.max(1, Math.floor(text.length / 2))))
+}
+
+export function sendGarbage(res: ServerResponse): void {
+  if (res.destroyed) return
+  res.writeHead(200, { 'content-type': 'text/html' })
+  res.end('<html><body><h1>502 Bad Gateway</h1>upstream connect error or disconnect/reset before headers</body></html>')
+}
+
+/**
+ * Starts a node:http server on 127.0.0.1 (ephemeral port) that counts in-flight requests
+ * and records the last ones; `handle` answers each request.
+ */
+export async function startFakeHttp(
+  handle: (req: IncomingMessage, res: ServerResponse, raw: Buffer, record: RecordedRequest) => Promise<void>,
+): Promise<FakeServer & { server: Server }> {
+  const stats: FakeStats = { requests: 0, inFlight: 0, maxInFlight: 0, byFault: {} }
+  const lastRequests: RecordedRequest[] = []
+  const server = createServer((req, res) => {
+    stats.requests++
+    stats.inFlight++
+    stats.maxInFlight = Math.max(stats.maxInFlight, stats.inFlight)
+    let done = false
+    const finish = () => { if (!done) { done = true; stats.inFlight-- } }
+    res.once('finish', finish)
+    res.once('close', finish)
+    void (async () => {
+      const raw = await readBody(req)
+      const record: RecordedRequest = { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, body: null }
+      lastRequests.push(record)
+      if (lastRequests.length > 50) lastRequests.shift()
+      await handle(req, res, raw, record)
+    })().catch(err => {
+      if (!res.headersSent && !res.destroyed) sendJson(res, 500, { error: { code: 500, message: `fake server bug: ${String(err)}`, status: 'INTERNAL' } })
+      else res.destroy()
+    })
+  })
+  server.keepAliveTimeout = 1000
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return {
+    server,
+    url: `http://127.0.0.1:${port}`,
+    stats,
+    lastRequests,
+    close: () => new Promise<void>(resolve => {
+      server.closeAllConnections()
+      server.close(() => resolve())
+    }),
+  }
+}
+
+export function countFault(stats: FakeStats, fault: string): void {
+  stats.byFault[fault] = (stats.byFault[fault] ?? 0) + 1
+}
+
+/** The fault for request number `index`: the script decides first, then the seeded dice. */
+export function chooseFault<F extends string>(opts: {
+  index: number
+  body: unknown
+  random: () => number
+  faultRate: number
+  faults: readonly F[]
+  script?: (reqIndex: number, body: unknown) => F | null | undefined
+}): F | 'ok' {
+  const scripted = opts.script?.(opts.index, opts.body)
+  if (scripted) return scripted
+  // always draw twice so the sequence for a seed does not depend on faultRate
+  const roll = opts.random()
+  const which = opts.random()
+  if (opts.faults.length > 0 && roll < opts.faultRate) return opts.faults[Math.floor(which * opts.faults.length)]
+  return 'ok'
+}

@@ -1,0 +1,199 @@
+// Fake Gemini API (native generateContent wire format, upstream.md §1) on 127.0.0.1, for tests and the benchmark.
+//
+//   const fake = await startFakeGemini({ latencyMs: 300, faultRate: 0.25, seed: 7, validKey: 'test-key' })
+//   new GoogleGenAI({ apiKey: 'test-key', httpOptions: { baseUrl: fake.url } })   // or GEMINI_BASE_URL=fake.url
+//   fake.stats   → { requests, inFlight, maxInFlight, byFault: { ok: 9, '429': 2, ... } }
+//   fake.lastRequests → last 50 { method, path, headers, body } (body = the parsed JSON request)
+//   await fake.close()
+//
+// Answers POST /v1beta/models/{model}:generateContent (any version prefix). Success: a thought text, a
+// low-res grey draft image part marked thought:true, a text part, then the final image (blue, sized from
+// generationConfig.imageConfig: aspectRatio × imageSize, e.g. 16:9 2K → 2752×1536), so a client taking the
+// first image gets the wrong one. With probability `mislabelRate` the final image is JPEG bytes labelled
+// image/png, as the real model sometimes does.
+//
+// Options:
+//   latencyMs     number or [min, max] before answering (default 0)
+//   faultRate     0..1 chance that a request gets a fault drawn from `faults` (seeded PRNG `seed`, default 1)
+//   faults        default ['429', '503', '500', 'truncated', 'no_image', 'garbage'] (all retryable)
+//   script        (reqIndex, body) => fault | null — deterministic faults; null falls back to the dice
+//   validKey      when set, any other x-goog-api-key → 400 API_KEY_INVALID (missing key → 403)
+//   models        when set, other model ids → 404 NOT_FOUND
+//   mislabelRate  default 0.25; set 0 for PNG-only answers (benchmark)
+//   retryDelay    RetryInfo.retryDelay of '429' faults, default '0.2s'
+// Faults: see GeminiFault. 'hang' never answers (until the client aborts or close()).
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { fakeImage, slideImageSize } from './images.js'
+import {
+  chooseFault, countFault, pickLatency, seededRandom, sendGarbage, sendJson, sendTruncated, startFakeHttp, waitOrGone,
+  type FakeServer, type Latency,
+} from './common.js'
+
+export type { FakeServer, FakeStats, RecordedRequest } from './common.js'
+
+export type GeminiFault =
+  | '429' // RESOURCE_EXHAUSTED with RetryInfo retryDelay (per-minute quota)
+  | '429_daily' // RESOURCE_EXHAUSTED, QuotaFailure quotaId …PerDay…
+  | '500' | '503' | '504'
+  | '400_precondition' // FAILED_PRECONDITION (billing / region)
+  | '403' // PERMISSION_DENIED
+  | '404' // NOT_FOUND (model)
+  | 'truncated' // 200 JSON cut mid-way
+  | 'garbage' // 200 non-JSON body
+  | 'no_image' // 200, finishReason NO_IMAGE, text only
+  | 'image_other' // 200, finishReason IMAGE_OTHER, no parts
+  | 'safety' // 200, finishReason IMAGE_SAFETY, no content
+  | 'blocked' // 200, no candidates, promptFeedback.blockReason PROHIBITED_CONTENT
+  | 'draft_only' // 200, finishReason STOP, only the thought draft image
+  | 'jpeg_as_png' // success, final image is JPEG labelled image/png
+  | 'webp' // success, final image is WebP labelled image/png
+  | 'hang' // never answers
+
+export interface FakeGeminiOptions {
+  latencyMs?: Latency
+  faultRate?: number
+  faults?: GeminiFault[]
+  seed?: number
+  script?: (reqIndex: number, body: unknown) => GeminiFault | null | undefined
+  validKey?: string
+  models?: string[]
+  mislabelRate?: number
+  retryDelay?: string
+}
+
+const DEFAULT_FAULTS: GeminiFault[] = ['429', '503', '500', 'truncated', 'no_image', 'garbage']
+
+interface GeminiRequestBody {
+  generationConfig?: { imageConfig?: { aspectRatio?: string; imageSize?: string } }
+}
+
+function googleError(code: number, status: string, message: string, details: unknown[] = []) {
+  return { error: { code, message, status, ...(details.length ? { details } : {}) } }
+}
+
+export async function startFakeGemini(opts: FakeGeminiOptions = {}): Promise<FakeServer> {
+  const random = seededRandom(opts.seed ?? 1)
+  const faults = opts.faults ?? DEFAULT_FAULTS
+  let index = 0
+
+  const fake = await startFakeHttp(async (req: IncomingMessage, res: ServerResponse, raw, record) => {
+    const match = /\/models\/([^/:]+):generateContent$/.exec((req.url ?? '').split('?')[0])
+    if (req.method !== 'POST' || !match) {
+      countFault(fake.stats, 'not_found')
+      sendJson(res, 404, googleError(404, 'NOT_FOUND', `Path ${req.url} not found`))
+      return
+    }
+    const reqIndex = index++
+    let body: GeminiRequestBody
+    try {
+      body = JSON.parse(raw.toString('utf8')) as GeminiRequestBody
+      record.body = body
+    }
+    catch {
+      countFault(fake.stats, 'bad_request')
+      sendJson(res, 400, googleError(400, 'INVALID_ARGUMENT', 'Invalid JSON payload received.'))
+      return
+    }
+    const fault = chooseFault({ index: reqIndex, body, random, faultRate: opts.faultRate ?? 0, faults, script: opts.script })
+    const mislabel = random() < (opts.mislabelRate ?? 0.25)
+    const latency = pickLatency(opts.latencyMs, random)
+
+    const key = req.headers['x-goog-api-key']
+    if (opts.validKey !== undefined && key !== opts.validKey) {
+      countFault(fake.stats, key ? 'bad_key' : 'no_key')
+      if (!key) sendJson(res, 403, googleError(403, 'PERMISSION_DENIED', 'Method doesn\'t allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.'))
+      else sendJson(res, 400, googleError(400, 'INVALID_ARGUMENT', 'API key not valid. Please pass a valid API key.', [
+        { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID', domain: 'googleapis.com', metadata: { service: 'generativelanguage.googleapis.com' } },
+        { '@type': 'type.googleapis.com/google.rpc.LocalizedMessage', locale: 'en-US', message: 'API key not valid. Please pass a valid API key.' },
+      ]))
+      return
+    }
+    const model = decodeURIComponent(match[1])
+    if (opts.models && !opts.models.includes(model)) {
+      countFault(fake.stats, '404')
+      sendJson(res, 404, googleError(404, 'NOT_FOUND', `models/${model} is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.`))
+      return
+    }
+    const effective = fault === 'ok' && mislabel ? 'jpeg_as_png' : fault
+    countFault(fake.stats, effective)
+    if (effective === 'hang') return // the client's abort (or close()) ends it
+    if (!(await waitOrGone(latency, res))) return
+    await answer(res, effective, body, model, opts.retryDelay ?? '0.2s')
+  })
+
+  return { url: fake.url, close: fake.close, stats: fake.stats, lastRequests: fake.lastRequests }
+}
+
+async function answer(res: ServerResponse, fault: GeminiFault | 'ok', body: GeminiRequestBody, model: string, retryDelay: string): Promise<void> {
+  const quotaViolation = (quotaId: string) => ({
+    '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
+    violations: [{ quotaMetric: 'generativelanguage.googleapis.com/generate_content_paid_tier_requests', quotaId, quotaDimensions: { location: 'global', model }, quotaValue: '20' }],
+  })
+  const help = { '@type': 'type.googleapis.com/google.rpc.Help', links: [{ description: 'Learn more about Gemini API quotas', url: 'https://ai.google.dev/gemini-api/docs/rate-limits' }] }
+  const retryInfo = { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay }
+  const usageMetadata = { promptTokenCount: 1400, candidatesTokenCount: 1130, totalTokenCount: 2780 }
+
+  switch (fault) {
+    case '429':
+      return sendJson(res, 429, googleError(429, 'RESOURCE_EXHAUSTED', `You exceeded your current quota, please check your plan and billing details. Please retry in ${retryDelay}.`,
+        [quotaViolation('GenerateRequestsPerMinutePerProjectPerModel'), help, retryInfo]))
+    case '429_daily':
+      return sendJson(res, 429, googleError(429, 'RESOURCE_EXHAUSTED', 'You exceeded your current quota, please check your plan and billing details.',
+        [quotaViolation('GenerateRequestsPerDayPerProjectPerModel'), help, { ...retryInfo, retryDelay: '43200s' }]))
+    case '500':
+      return sendJson(res, 500, googleError(500, 'INTERNAL', 'An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting'))
+    case '503':
+      return sendJson(res, 503, googleError(503, 'UNAVAILABLE', 'The model is overloaded. Please try again later.'))
+    case '504':
+      return sendJson(res, 504, googleError(504, 'DEADLINE_EXCEEDED', 'Deadline expired before operation could complete.'))
+    case '400_precondition':
+      return sendJson(res, 400, googleError(400, 'FAILED_PRECONDITION', 'User location is not supported for the API use.'))
+    case '403':
+      return sendJson(res, 403, googleError(403, 'PERMISSION_DENIED', 'Generative Language API has not been used in project 123 before or it is disabled.'))
+    case '404':
+      return sendJson(res, 404, googleError(404, 'NOT_FOUND', `models/${model} is not found for API version v1beta, or is not supported for generateContent.`))
+    case 'garbage':
+      return sendGarbage(res)
+    case 'no_image':
+      return sendJson(res, 200, { candidates: [{ content: { role: 'model', parts: [{ text: 'I was unable to create an image for this request.' }] }, finishReason: 'NO_IMAGE', index: 0 }], usageMetadata, modelVersion: model })
+    case 'image_other':
+      return sendJson(res, 200, { candidates: [{ finishReason: 'IMAGE_OTHER', index: 0 }], usageMetadata, modelVersion: model })
+    case 'safety':
+      return sendJson(res, 200, { candidates: [{ finishReason: 'IMAGE_SAFETY', finishMessage: 'Unable to show the generated image.', index: 0 }], usageMetadata, modelVersion: model })
+    case 'blocked':
+      return sendJson(res, 200, { promptFeedback: { blockReason: 'PROHIBITED_CONTENT' }, usageMetadata: { promptTokenCount: 1400, totalTokenCount: 1400 }, modelVersion: model })
+    default:
+      break
+  }
+
+  const { aspectRatio, imageSize } = body.generationConfig?.imageConfig ?? {}
+  const { width, height } = slideImageSize(aspectRatio ?? '1:1', imageSize ?? '1K')
+  const draft = await fakeImage(Math.max(16, Math.round(width / 8)), Math.max(16, Math.round(height / 8)), 'png', 'draft')
+  const thoughtParts = [
+    { text: '**Planning the layout**\n\nTitle at the top, three columns below.', thought: true },
+    { inlineData: { mimeType: 'image/png', data: draft.toString('base64') }, thought: true },
+  ]
+  if (fault === 'draft_only') {
+    return sendJson(res, 200, { candidates: [{ content: { role: 'model', parts: thoughtParts }, finishReason: 'STOP', index: 0 }], usageMetadata, modelVersion: model })
+  }
+  const format = fault === 'jpeg_as_png' ? 'jpeg' : fault === 'webp' ? 'webp' : 'png'
+  const image = await fakeImage(width, height, format)
+  const response = {
+    candidates: [{
+      content: {
+        role: 'model',
+        parts: [
+          ...thoughtParts,
+          { text: 'Here is your slide.', thoughtSignature: 'c2lnbmF0dXJlLTE=' },
+          { inlineData: { mimeType: 'image/png', data: image.toString('base64') }, thoughtSignature: 'c2lnbmF0dXJlLTI=' },
+        ],
+      },
+      finishReason: 'STOP',
+      index: 0,
+    }],
+    usageMetadata,
+    modelVersion: model,
+  }
+  if (fault === 'truncated') return sendTruncated(res, response)
+  return sendJson(res, 200, response)
+}
