@@ -1,0 +1,45 @@
+import { useEventListener } from '@vueuse/core'
+import { useMainStore, useSlidesStore, useSnapshotStore } from '../store'
+
+function isTyping(target: EventTarget | null): boolean {
+  if (!(target instanceof HTMLElement)) return false
+  return target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName)
+}
+
+// Arrow keys belong to whatever has focus (e.g. the extension's template grid) unless that is
+// the page itself or the editor's own panes.
+function isEditorFocus(target: EventTarget | null): boolean {
+  return target === document.body || (target instanceof HTMLElement && !!target.closest('[data-editor-pane]'))
+}
+
+// PPTist's editing shortcuts that matter here: Ctrl/⌘+Z undo, Ctrl/⌘+Y or Ctrl/⌘+Shift+Z redo,
+// ↑/↓ or PageUp/PageDown to move between slides. Typing in a field keeps its own undo.
+export function useHotkeys() {
+  const mainStore = useMainStore()
+  const slidesStore = useSlidesStore()
+  const snapshotStore = useSnapshotStore()
+
+  useEventListener(document, 'keydown', (event: KeyboardEvent) => {
+    if (mainStore.disableHotkeys || isTyping(event.target)) return
+    const mod = event.ctrlKey || event.metaKey
+    const key = event.key.toLowerCase()
+
+    if (mod && key === 'z' && !event.shiftKey) {
+      event.preventDefault()
+      void snapshotStore.unDo()
+    }
+    else if (mod && (key === 'y' || (key === 'z' && event.shiftKey))) {
+      event.preventDefault()
+      void snapshotStore.reDo()
+    }
+    else if (!isEditorFocus(event.target)) return
+    else if (!mod && (key === 'arrowup' || key === 'pageup')) {
+      event.preventDefault()
+      if (slidesStore.slideIndex > 0) slidesStore.updateSlideIndex(slidesStore.slideIndex - 1)
+    }
+    else if (!mod && (key === 'arrowdown' || key === 'pagedown')) {
+      event.preventDefault()
+      if (slidesStore.slideIndex < slidesStore.slides.length - 1) slidesStore.updateSlideIndex(slidesStore.slideIndex + 1)
+    }
+  })
+}

@@ -1,0 +1,3 @@
+export { useSlidesStore } from './slides'
+export { useSnapshotStore } from './snapshot'
+export { useMainStore } from './main'

@@ -1,0 +1,33 @@
+import { defineStore } from 'pinia'
+
+export interface MainState {
+  activeElementIdList: string[]
+  thumbnailsFocus: boolean
+  disableHotkeys: boolean
+  showRemark: boolean
+}
+
+// A few of PPTist's `main` UI flags: what the demo's editor actually uses.
+export const useMainStore = defineStore('main', {
+  state: (): MainState => ({
+    activeElementIdList: [],
+    thumbnailsFocus: false,
+    disableHotkeys: false,
+    showRemark: true,
+  }),
+
+  actions: {
+    setActiveElementIdList(ids: string[]) {
+      this.activeElementIdList = ids
+    },
+    setThumbnailsFocus(focus: boolean) {
+      this.thumbnailsFocus = focus
+    },
+    setDisableHotkeysState(disable: boolean) {
+      this.disableHotkeys = disable
+    },
+    setRemarkState(show: boolean) {
+      this.showRemark = show
+    },
+  },
+})
