@@ -1,0 +1,139 @@
+#!/usr/bin/env node
+// nano-banana-pptist: install the Nano Banana 🍌 extension into a PPTist checkout, or take it out again.
+import { spawnSync } from 'node:child_process'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import {
+  MANIFEST, PACKAGE_LOCK, Refusal, applyOps, decodeOriginal, encodeOriginal, planInstall, planUninstall, readManifest, sha256,
+} from './lib/installer.mjs'
+
+const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+
+const USAGE = `Usage:
+  nano-banana-pptist install <pptist-dir> [--server-url <url>] [--disabled | --enabled] [--npm-install] [--dry-run]
+  nano-banana-pptist uninstall <pptist-dir> [--dry-run]
+  nano-banana-pptist check <pptist-dir>        (same as install --dry-run)
+
+install     copies the extension to src/plugins/nano-banana/, the template images to
+            public/imgs/nano_banana/, writes src/configs/nanoBanana.ts, adds two marked blocks to
+            src/main.ts and one to src/views/Editor/EditorHeader/index.vue, and adds the npm packages the
+            extension needs to package.json. Running it again changes nothing, or updates the copied
+            extension when this package has a newer one.
+  --server-url  the Nano Banana proxy's URL (default http://localhost:8787, or the one used last time)
+  --disabled    write enabled: false (no button, extension not installed; VITE_NANO_BANANA_ENABLED=true turns it on)
+  --npm-install run \`npm install\` in <pptist-dir> afterwards
+  --dry-run     show what would change, change nothing
+uninstall   restores every changed PPTist file byte for byte and removes everything added.
+`
+
+/** @param {string} message */
+const fail = (message, code = 1) => {
+  process.stderr.write(`${message}\n`)
+  process.exit(code)
+}
+
+/** @param {import('./lib/installer.mjs').Op[]} ops */
+function describe(ops) {
+  const lines = ops.map(op => `  ${op.kind === 'write' ? 'write ' : op.kind === 'remove' ? 'remove' : 'rmdir '} ${op.path}`)
+  return lines.join('\n')
+}
+
+/** @param {string} root */
+function runNpmInstall(root) {
+  process.stdout.write(`Running npm install in ${root} …\n`)
+  const result = spawnSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit', shell: process.platform === 'win32' })
+  return result.status === 0
+}
+
+/**
+ * After `npm install`, remember package-lock.json's original bytes so uninstall can restore it too.
+ * @param {string} root @param {Buffer | null} lockBefore
+ */
+function recordLockfile(root, lockBefore) {
+  const lockPath = join(root, PACKAGE_LOCK)
+  const manifest = readManifest(root)
+  if (!manifest || !lockBefore || !existsSync(lockPath)) return
+  const lockAfter = readFileSync(lockPath)
+  const entry = manifest.modified[PACKAGE_LOCK]
+  const original = entry ? decodeOriginal(entry) : lockBefore
+  if (lockAfter.equals(original)) return
+  manifest.modified[PACKAGE_LOCK] = {
+    originalSha256: sha256(original),
+    installedSha256: sha256(lockAfter),
+    ...encodeOriginal(original),
+  }
+  writeFileSync(join(root, ...MANIFEST.split('/')), `${JSON.stringify(manifest, null, 2)}\n`)
+}
+
+function main() {
+  let parsed
+  try {
+    parsed = parseArgs({
+      allowPositionals: true,
+      options: {
+        'server-url': { type: 'string' },
+        disabled: { type: 'boolean' },
+        enabled: { type: 'boolean' },
+        'npm-install': { type: 'boolean' },
+        'dry-run': { type: 'boolean' },
+        source: { type: 'string' }, // another copy of this package (development and tests)
+        help: { type: 'boolean', short: 'h' },
+      },
+    })
+  }
+  catch (err) {
+    return fail(`${/** @type {Error} */ (err).message}\n\n${USAGE}`, 2)
+  }
+  const { values, positionals } = parsed
+  if (values.help) return process.stdout.write(USAGE)
+  const [command, target, ...extra] = positionals
+  if (!command || !target || extra.length || !['install', 'uninstall', 'check'].includes(command)) return fail(USAGE, 2)
+  if (values.disabled && values.enabled) return fail('--disabled and --enabled contradict each other.', 2)
+  const root = resolve(target)
+  const sourceRoot = values.source ? resolve(values.source) : PACKAGE_ROOT
+  const dryRun = Boolean(values['dry-run']) || command === 'check'
+
+  try {
+    if (command === 'uninstall') {
+      const { ops, notes } = planUninstall({ root })
+      for (const note of notes) process.stdout.write(`note: ${note}\n`)
+      if (dryRun) return process.stdout.write(ops.length ? `Would change:\n${describe(ops)}\n` : 'Nothing to change.\n')
+      if (!ops.length) return
+      applyOps(root, ops)
+      process.stdout.write(`Removed Nano Banana from ${root}:\n${describe(ops)}\n`)
+      return
+    }
+
+    const enabled = values.disabled ? false : values.enabled ? true : undefined
+    const { ops, manifest, notes, addedDependencies } = planInstall({ root, sourceRoot, serverUrl: values['server-url'], enabled })
+    for (const note of notes) process.stdout.write(`note: ${note}\n`)
+    const deps = Object.entries(addedDependencies).map(([n, v]) => `${n}@${v}`)
+    if (dryRun) {
+      process.stdout.write(ops.length ? `Would change:\n${describe(ops)}\n` : 'Already installed; nothing would change.\n')
+      return
+    }
+    const lockBefore = existsSync(join(root, PACKAGE_LOCK)) ? readFileSync(join(root, PACKAGE_LOCK)) : null
+    if (ops.length) {
+      applyOps(root, ops)
+      process.stdout.write(`Installed Nano Banana into ${root} (enabled: ${manifest.options.enabled}, server: ${manifest.options.serverUrl}):\n${describe(ops)}\n`)
+    }
+    else {
+      process.stdout.write(`Nano Banana is already installed in ${root}; nothing changed.\n`)
+    }
+    if (values['npm-install']) {
+      if (!runNpmInstall(root)) return fail(`npm install failed in ${root}; the extension's files are in place, run npm install there yourself.`)
+      recordLockfile(root, lockBefore)
+    }
+    else if (deps.length) {
+      process.stdout.write(`\nThe extension needs ${deps.join(', ')} (added to package.json): run \`npm install\` in ${root}.\n`)
+    }
+  }
+  catch (err) {
+    if (err instanceof Refusal) return fail(err.message)
+    return fail(`nano-banana-pptist ${command} failed: ${/** @type {Error} */ (err).message}`)
+  }
+}
+
+main()
