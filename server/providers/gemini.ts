@@ -20,7 +20,7 @@ export interface GeminiProviderOptions {
 const SOURCE = 'Gemini'
 
 /** finishReason values meaning "the model refused": retrying the same prompt is pointless. */
-const REFUSALS: Record<string, string> = {
+export const GEMINI_REFUSALS: Record<string, string> = {
   IMAGE_SAFETY: 'the image would break the safety policy',
   IMAGE_PROHIBITED_CONTENT: 'the image would show prohibited content',
   IMAGE_RECITATION: 'the image would copy protected material too closely',
@@ -93,7 +93,7 @@ export async function imageFromResponse(response: GenerateContentResponse, secre
       `Gemini blocked this page's request (${blockReason}${why ? `: ${why}` : ''}). Rephrase the page's text or the extra prompt and try again.`)
   }
   const finishReason = String(candidate?.finishReason ?? '')
-  const refusal = REFUSALS[finishReason]
+  const refusal = GEMINI_REFUSALS[finishReason]
   if (refusal) {
     throw new ProviderError('refused', 'safety_refused',
       `Gemini refused to draw this page (${finishReason}: ${refusal}). Rephrase the page's text or the extra prompt and try again.`)

@@ -1,0 +1,161 @@
+// OpenAI-compatible chat relays (OpenRouter and others) — upstream.md §2.
+// POST {baseUrl}/chat/completions with the references as image_url data URLs, then the prompt;
+// `modalities` + `image_config`. The image comes back in one of five shapes (findChatImage).
+import { ProviderError, type GeneratedImage, type GenerateRequest, type ImageProvider } from './types.js'
+import { decodeDataUrl, toGeneratedImage } from './sniff.js'
+import { fromThrown, isRecord, upstreamText } from './errors.js'
+import { DEFAULT_DOWNLOAD_TIMEOUT_MS, DEFAULT_MAX_DOWNLOAD_BYTES, downloadImage } from './download.js'
+import { deadline, postOpenAI, type OpenAICallContext } from './openaiHttp.js'
+import { GEMINI_REFUSALS } from './gemini.js'
+
+export interface OpenAIProviderOptions {
+  apiKey: string
+  /** e.g. https://openrouter.ai/api/v1 (no trailing /chat/completions) */
+  baseUrl: string
+  model: string
+  timeoutMs: number
+  fetch?: typeof fetch
+  /** cap for images downloaded from a URL the relay returned (default 30 MB) */
+  maxDownloadBytes?: number
+  downloadTimeoutMs?: number
+}
+
+/** Where the image is: bytes already decoded, or a URL to download. */
+export type FoundImage = { bytes: Buffer } | { url: string }
+
+const MARKDOWN_IMAGE = /!\[[^\]]*\]\(\s*<?((?:data:image\/[\w.+-]+;base64,[A-Za-z0-9+/=\s]+)|(?:https?:\/\/[^\s)>]+))>?(?:\s+"[^"]*")?\s*\)/g
+const BARE_DATA_URL = /data:image\/[\w.+-]+;base64,[A-Za-z0-9+/=]+/g
+const BARE_HTTP_URL = /https?:\/\/[^\s<>"'()\]]+/g
+
+function fromUrlString(value: unknown): FoundImage | null {
+  if (typeof value !== 'string' || !value) return null
+  const trimmed = value.trim()
+  if (/^data:/i.test(trimmed)) {
+    const bytes = decodeDataUrl(trimmed)
+    return bytes && bytes.length ? { bytes } : null
+  }
+  if (/^https?:\/\//i.test(trimmed)) return { url: trimmed }
+  return null
+}
+
+function fromBase64(value: unknown): FoundImage | null {
+  if (typeof value !== 'string' || !value) return null
+  const dataUrl = fromUrlString(value)
+  if (dataUrl) return dataUrl
+  const bytes = Buffer.from(value.replace(/\s+/g, ''), 'base64')
+  return bytes.length ? { bytes } : null
+}
+
+function lastOf<T>(items: Array<T | null>): T | null {
+  for (let i = items.length - 1; i >= 0; i--) {
+    const item = items[i]
+    if (item) return item
+  }
+  return null
+}
+
+function imageUrlOf(part: Record<string, unknown>): FoundImage | null {
+  const imageUrl = part.image_url
+  return fromUrlString(isRecord(imageUrl) ? imageUrl.url : imageUrl)
+}
+
+/** The image of a chat completion, looked for in the order of upstream.md §2. */
+export function findChatImage(body: Record<string, unknown>): FoundImage | null {
+  const choice = Array.isArray(body.choices) && isRecord(body.choices[0]) ? body.choices[0] : undefined
+  const message = choice && isRecord(choice.message) ? choice.message : undefined
+  if (message) {
+    // 1. OpenRouter: message.images[].image_url.url (data URL)
+    if (Array.isArray(message.images)) {
+      const found = lastOf(message.images.filter(isRecord).map(imageUrlOf))
+      if (found) return found
+    }
+    // 2. content as parts: {type:'image_url', image_url:{url}} or {type:'image', image:{base64}}
+    if (Array.isArray(message.content)) {
+      const found = lastOf(message.content.filter(isRecord).map(part => {
+        if (part.type === 'image_url' || part.image_url) return imageUrlOf(part)
+        if (part.type === 'image' && isRecord(part.image)) return fromBase64(part.image.base64 ?? part.image.data ?? part.image.b64_json)
+        return null
+      }))
+      if (found) return found
+    }
+    // 3. markdown ![..](data:…) or ![..](https://…) in string content; 4. a plain URL
+    if (typeof message.content === 'string') {
+      const content = message.content
+      const markdown = lastOf([...content.matchAll(MARKDOWN_IMAGE)].map(m => fromUrlString(m[1].replace(/\s+/g, ''))))
+      if (markdown) return markdown
+      const dataUrl = lastOf([...content.matchAll(BARE_DATA_URL)].map(m => fromUrlString(m[0])))
+      if (dataUrl) return dataUrl
+      const plain = lastOf([...content.matchAll(BARE_HTTP_URL)].map(m => fromUrlString(m[0].replace(/[.,;:!?]+$/, ''))))
+      if (plain) return plain
+    }
+  }
+  // 5. Images-API shaped { data: [{ b64_json | url }] }
+  if (Array.isArray(body.data) && isRecord(body.data[0])) {
+    return fromBase64(body.data[0].b64_json) ?? fromUrlString(body.data[0].url)
+  }
+  return null
+}
+
+/** Bytes of a found image, downloading a URL under its own deadline and the caller's signal. */
+export async function resolveFoundImage(found: FoundImage, req: GenerateRequest, opts: {
+  source: string; fetch: typeof fetch; maxDownloadBytes?: number; downloadTimeoutMs?: number; secrets: string[]
+}): Promise<GeneratedImage> {
+  if ('bytes' in found) return toGeneratedImage(found.bytes, opts.source)
+  const timeoutMs = opts.downloadTimeoutMs ?? DEFAULT_DOWNLOAD_TIMEOUT_MS
+  const { signal, timeoutSignal } = deadline(req.signal, timeoutMs)
+  try {
+    const bytes = await downloadImage(found.url, { signal, maxBytes: opts.maxDownloadBytes ?? DEFAULT_MAX_DOWNLOAD_BYTES, fetch: opts.fetch, source: opts.source })
+    return await toGeneratedImage(bytes, opts.source)
+  }
+  catch (err) {
+    throw fromThrown(err, { signal: req.signal, timeoutSignal, timeoutMs, source: `${opts.source} (image download)`, secrets: opts.secrets })
+  }
+}
+
+function textOf(message: Record<string, unknown> | undefined): string {
+  if (!message) return ''
+  if (typeof message.content === 'string') return message.content
+  if (Array.isArray(message.content)) return message.content.filter(isRecord).map(p => (typeof p.text === 'string' ? p.text : '')).join(' ')
+  return typeof message.refusal === 'string' ? message.refusal : ''
+}
+
+/** Why a 200 answer has no image: refused (content filter / Gemini safety reason) or retryable. */
+function noImageError(body: Record<string, unknown>, source: string, secrets: string[]): ProviderError {
+  const choice = Array.isArray(body.choices) && isRecord(body.choices[0]) ? body.choices[0] : undefined
+  const message = choice && isRecord(choice.message) ? choice.message : undefined
+  const finish = typeof choice?.finish_reason === 'string' ? choice.finish_reason : ''
+  const native = typeof choice?.native_finish_reason === 'string' ? choice.native_finish_reason.toUpperCase() : ''
+  const text = upstreamText(textOf(message), secrets)
+  const said = text ? `: ${text}` : ''
+  if (GEMINI_REFUSALS[native] || finish === 'content_filter' || (message && typeof message.refusal === 'string' && message.refusal)) {
+    const reason = native || finish || 'refusal'
+    return new ProviderError('refused', 'safety_refused', `${source} refused to draw this page (${reason})${said}. Rephrase the page's text or the extra prompt and try again.`)
+  }
+  return new ProviderError('retryable', 'no_image', `${source} answered without an image${finish ? ` (${native || finish})` : ''}${said}`)
+}
+
+export function createOpenAIChatProvider(opts: OpenAIProviderOptions): ImageProvider {
+  const fetchImpl = opts.fetch ?? fetch
+  const source = 'The chat relay'
+  const ctx: OpenAICallContext = { source, model: opts.model, keyEnv: 'OPENAI_API_KEY', apiKey: opts.apiKey, timeoutMs: opts.timeoutMs, fetch: fetchImpl }
+  const url = `${opts.baseUrl.replace(/\/+$/, '')}/chat/completions`
+
+  async function generate(req: GenerateRequest): Promise<GeneratedImage> {
+    const content = [
+      ...req.references.map(ref => ({ type: 'image_url', image_url: { url: `data:${ref.mime};base64,${ref.bytes.toString('base64')}` } })),
+      { type: 'text', text: req.prompt },
+    ]
+    const body = JSON.stringify({
+      model: opts.model,
+      messages: [{ role: 'user', content }],
+      modalities: ['image', 'text'],
+      image_config: { aspect_ratio: req.aspectRatio, image_size: req.resolution },
+    })
+    const answer = await postOpenAI(url, body, req.signal, ctx)
+    const found = findChatImage(answer)
+    if (!found) throw noImageError(answer, source, [opts.apiKey])
+    return resolveFoundImage(found, req, { source, fetch: fetchImpl, maxDownloadBytes: opts.maxDownloadBytes, downloadTimeoutMs: opts.downloadTimeoutMs, secrets: [opts.apiKey] })
+  }
+
+  return { name: 'openai-chat', model: opts.model, generate }
+}

@@ -1,0 +1,49 @@
+// One POST to an OpenAI-compatible endpoint: timeout + caller signal, JSON parsing, and every
+// failure (HTTP error, error object inside a 200, truncated body, network, abort) as a ProviderError.
+import { ProviderError } from './types.js'
+import { classifyOpenAIError, fromThrown, isRecord } from './errors.js'
+
+export interface OpenAICallContext {
+  source: string
+  model: string
+  keyEnv: string
+  apiKey: string
+  timeoutMs: number
+  fetch: typeof fetch
+}
+
+/** The caller's signal plus our own deadline; `timeoutSignal` tells a timeout from a cancel. */
+export function deadline(signal: AbortSignal, timeoutMs: number): { signal: AbortSignal; timeoutSignal: AbortSignal } {
+  const timeoutSignal = AbortSignal.timeout(timeoutMs)
+  return { signal: AbortSignal.any([signal, timeoutSignal]), timeoutSignal }
+}
+
+export async function postOpenAI(url: string, body: string | FormData, callerSignal: AbortSignal, ctx: OpenAICallContext): Promise<Record<string, unknown>> {
+  if (callerSignal.aborted) throw new ProviderError('aborted', 'aborted', 'The request was cancelled')
+  const { signal, timeoutSignal } = deadline(callerSignal, ctx.timeoutMs)
+  const secrets = [ctx.apiKey]
+  const headers: Record<string, string> = { authorization: `Bearer ${ctx.apiKey}`, accept: 'application/json' }
+  if (typeof body === 'string') headers['content-type'] = 'application/json'
+  try {
+    const res = await ctx.fetch(url, { method: 'POST', headers, body, signal })
+    const text = await res.text()
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(text)
+    }
+    catch (err) {
+      if (!res.ok) throw classifyOpenAIError({ status: res.status, body: text, headers: res.headers, source: ctx.source, model: ctx.model, keyEnv: ctx.keyEnv, secrets })
+      throw new ProviderError('retryable', 'bad_response', `${ctx.source} sent a truncated or unreadable response`, { cause: err })
+    }
+    if (!res.ok) throw classifyOpenAIError({ status: res.status, body: parsed, headers: res.headers, source: ctx.source, model: ctx.model, keyEnv: ctx.keyEnv, secrets })
+    if (!isRecord(parsed)) throw new ProviderError('retryable', 'bad_response', `${ctx.source} sent an unexpected response`)
+    // relays may answer HTTP 200 with an error object and nothing else
+    if (parsed.error && !parsed.choices && !parsed.data) {
+      throw classifyOpenAIError({ status: 200, body: parsed, headers: res.headers, source: ctx.source, model: ctx.model, keyEnv: ctx.keyEnv, secrets })
+    }
+    return parsed
+  }
+  catch (err) {
+    throw fromThrown(err, { signal: callerSignal, timeoutSignal, timeoutMs: ctx.timeoutMs, source: ctx.source, secrets })
+  }
+}

@@ -1,0 +1,82 @@
+// OpenAI Images API (gpt-image models and compatible services) — upstream.md §3.
+// No references: POST {baseUrl}/images/generations (JSON). With references: POST {baseUrl}/images/edits
+// (multipart, one `image[]` file per reference).
+import type { AspectRatio, Resolution } from '../../plugin/types/api.js'
+import { ProviderError, type GeneratedImage, type GenerateRequest, type ImageProvider } from './types.js'
+import { isRecord } from './errors.js'
+import { postOpenAI, type OpenAICallContext } from './openaiHttp.js'
+import { findChatImage, resolveFoundImage, type OpenAIProviderOptions } from './openaiChat.js'
+
+/** Models that only accept the three fixed sizes (gpt-image-1, gpt-image-1-mini, gpt-image-1.5, dall-e-*). */
+export function hasFixedSizes(model: string): boolean {
+  return /(^|\/)(gpt-image-1|dall-e)/i.test(model)
+}
+
+const LONG_EDGE: Record<Resolution, number> = { '1K': 1536, '2K': 2560, '4K': 3840 }
+
+/**
+ * The `size` parameter for an aspect ratio and resolution:
+ * - fixed-size models: the closest of 1536x1024 (landscape), 1024x1536 (portrait), 1024x1024 (square);
+ * - other models (any W×H divisible by 16): long edge 1536 / 2560 / 3840 for 1K / 2K / 4K,
+ *   the short edge from the ratio, rounded to 16 (16:9 → 1536x864, 2560x1440, 3840x2160).
+ */
+export function imagesApiSize(model: string, aspectRatio: AspectRatio, resolution: Resolution): string {
+  const [w, h] = aspectRatio.split(':').map(Number)
+  const ratio = w / h
+  if (hasFixedSizes(model)) {
+    if (ratio > 1.1) return '1536x1024'
+    if (ratio < 0.9) return '1024x1536'
+    return '1024x1024'
+  }
+  const long = LONG_EDGE[resolution]
+  const short = Math.round(long / Math.max(ratio, 1 / ratio) / 16) * 16
+  return ratio >= 1 ? `${long}x${short}` : `${short}x${long}`
+}
+
+/** `quality`: gpt-image models take low|medium|high, dall-e-3 standard|hd. */
+export function imagesApiQuality(model: string, resolution: Resolution): string {
+  if (/dall-e/i.test(model)) return resolution === '1K' ? 'standard' : 'hd'
+  return resolution === '1K' ? 'medium' : 'high'
+}
+
+export function createOpenAIImagesProvider(opts: OpenAIProviderOptions): ImageProvider {
+  const fetchImpl = opts.fetch ?? fetch
+  const source = 'The image API'
+  const ctx: OpenAICallContext = { source, model: opts.model, keyEnv: 'OPENAI_API_KEY', apiKey: opts.apiKey, timeoutMs: opts.timeoutMs, fetch: fetchImpl }
+  const base = opts.baseUrl.replace(/\/+$/, '')
+
+  async function generate(req: GenerateRequest): Promise<GeneratedImage> {
+    const size = imagesApiSize(opts.model, req.aspectRatio, req.resolution)
+    const quality = imagesApiQuality(opts.model, req.resolution)
+    // dall-e answers with a URL unless asked for base64; gpt-image models always answer base64
+    const responseFormat = /dall-e/i.test(opts.model) ? { response_format: 'b64_json' } : {}
+    let answer: Record<string, unknown>
+    if (req.references.length === 0) {
+      const body = JSON.stringify({ model: opts.model, prompt: req.prompt, size, quality, n: 1, ...responseFormat })
+      answer = await postOpenAI(`${base}/images/generations`, body, req.signal, ctx)
+    }
+    else {
+      const form = new FormData()
+      form.append('model', opts.model)
+      form.append('prompt', req.prompt)
+      form.append('size', size)
+      form.append('quality', quality)
+      form.append('n', '1')
+      if (responseFormat.response_format) form.append('response_format', responseFormat.response_format)
+      req.references.forEach((ref, i) => {
+        const ext = ref.mime === 'image/png' ? 'png' : 'jpg'
+        form.append('image[]', new Blob([new Uint8Array(ref.bytes)], { type: ref.mime }), `reference-${i + 1}.${ext}`)
+      })
+      answer = await postOpenAI(`${base}/images/edits`, form, req.signal, ctx)
+    }
+    const first = Array.isArray(answer.data) && isRecord(answer.data[0]) ? answer.data[0] : undefined
+    const found = first ? findChatImage({ data: [first] }) : null
+    if (!found) {
+      const revised = typeof first?.revised_prompt === 'string' ? ` (${first.revised_prompt.slice(0, 120)})` : ''
+      throw new ProviderError('retryable', 'no_image', `${source} answered without an image${revised}`)
+    }
+    return resolveFoundImage(found, req, { source, fetch: fetchImpl, maxDownloadBytes: opts.maxDownloadBytes, downloadTimeoutMs: opts.downloadTimeoutMs, secrets: [opts.apiKey] })
+  }
+
+  return { name: 'openai-images', model: opts.model, generate }
+}
