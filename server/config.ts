@@ -1,0 +1,161 @@
+// Proxy configuration from the environment. loadConfig() is pure: it reads only the object it is
+// given and either returns a typed config or throws a ConfigError whose message is one line naming
+// the offending variable (index.ts prints it and exits, no stack).
+import path from 'node:path'
+import type { ProviderName, Resolution } from '../plugin/types/api.js'
+import type { ProviderSettings } from './providers/types.js'
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'ConfigError'
+  }
+}
+
+export interface AppConfig {
+  provider: ProviderSettings
+  maxConcurrentGenerations: number
+  maxQueuedPages: number
+  maxRetries: number
+  defaultResolution: Resolution
+  thumbnail: { width: number; height: number }
+  dataDir: string
+  /** when set, /api/v1 (except health, templates, images) needs `Authorization: Bearer <token>` */
+  proxyToken?: string
+  /** '*' or an explicit list of allowed origins */
+  corsOrigins: '*' | string[]
+  port: number
+  host: string
+}
+
+export type Env = Record<string, string | undefined>
+
+const PROVIDERS: ProviderName[] = ['gemini', 'openai-chat', 'openai-images', 'preview']
+const RESOLUTIONS: Resolution[] = ['1K', '2K', '4K']
+
+export const DEFAULTS = {
+  geminiModel: 'gemini-3-pro-image-preview',
+  openaiImageModel: 'gpt-image-1',
+  maxConcurrentGenerations: 5,
+  maxQueuedPages: 500,
+  timeoutSeconds: 120,
+  maxRetries: 3,
+  defaultResolution: '2K' as Resolution,
+  thumbnail: '300x169',
+  dataDir: './data',
+  port: 8787,
+  host: '0.0.0.0',
+}
+
+/** Empty strings count as unset: `FOO=` in a .env file should mean "use the default". */
+function read(env: Env, name: string): string | undefined {
+  const v = env[name]
+  if (v === undefined) return undefined
+  const t = v.trim()
+  return t === '' ? undefined : t
+}
+
+function int(env: Env, name: string, def: number, min: number, max: number): number {
+  const raw = read(env, name)
+  if (raw === undefined) return def
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be a whole number between ${min} and ${max} (got "${raw}")`)
+  const n = Number(raw)
+  if (n < min || n > max) throw new ConfigError(`${name} must be between ${min} and ${max} (got ${n})`)
+  return n
+}
+
+function url(env: Env, name: string): string | undefined {
+  const raw = read(env, name)
+  if (raw === undefined) return undefined
+  let parsed: URL
+  try {
+    parsed = new URL(raw)
+  } catch {
+    throw new ConfigError(`${name} must be an http(s) URL (got "${raw}")`)
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ConfigError(`${name} must be an http(s) URL (got "${raw}")`)
+  return raw.replace(/\/+$/, '')
+}
+
+export function loadConfig(env: Env): AppConfig {
+  const geminiKey = read(env, 'GEMINI_API_KEY')
+  const openaiKey = read(env, 'OPENAI_API_KEY')
+
+  const providerRaw = read(env, 'IMAGE_PROVIDER')?.toLowerCase()
+  let provider: ProviderName
+  if (providerRaw === undefined) provider = geminiKey ? 'gemini' : 'preview'
+  else if ((PROVIDERS as string[]).includes(providerRaw)) provider = providerRaw as ProviderName
+  else throw new ConfigError(`IMAGE_PROVIDER must be one of ${PROVIDERS.join(', ')} (got "${providerRaw}")`)
+
+  if (provider === 'gemini' && !geminiKey) throw new ConfigError('GEMINI_API_KEY is required when IMAGE_PROVIDER=gemini')
+  if ((provider === 'openai-chat' || provider === 'openai-images') && !openaiKey) {
+    throw new ConfigError(`OPENAI_API_KEY is required when IMAGE_PROVIDER=${provider}`)
+  }
+
+  const geminiBaseUrl = url(env, 'GEMINI_BASE_URL')
+  const openaiBaseUrl = url(env, 'OPENAI_BASE_URL')
+  const nanoModel = read(env, 'NANO_BANANA_MODEL') ?? DEFAULTS.geminiModel
+  const imageModel = read(env, 'OPENAI_IMAGE_MODEL') ?? DEFAULTS.openaiImageModel
+  const model = provider === 'openai-images' ? imageModel : provider === 'preview' ? 'preview' : nanoModel
+
+  const timeoutSeconds = int(env, 'NANO_BANANA_TIMEOUT', DEFAULTS.timeoutSeconds, 1, 3600)
+  const maxConcurrentGenerations = int(env, 'MAX_CONCURRENT_GENERATIONS', DEFAULTS.maxConcurrentGenerations, 1, 100)
+  const maxQueuedPages = int(env, 'MAX_QUEUED_PAGES', DEFAULTS.maxQueuedPages, 1, 100_000)
+  const maxRetries = int(env, 'MAX_RETRIES', DEFAULTS.maxRetries, 0, 10)
+
+  const resRaw = read(env, 'DEFAULT_RESOLUTION')?.toUpperCase()
+  if (resRaw !== undefined && !(RESOLUTIONS as string[]).includes(resRaw)) {
+    throw new ConfigError(`DEFAULT_RESOLUTION must be one of ${RESOLUTIONS.join(', ')} (got "${resRaw}")`)
+  }
+  const defaultResolution = (resRaw ?? DEFAULTS.defaultResolution) as Resolution
+
+  const thumbRaw = read(env, 'IMAGE_THUMBNAIL_SIZE') ?? DEFAULTS.thumbnail
+  const thumbMatch = /^(\d{1,4})x(\d{1,4})$/i.exec(thumbRaw)
+  const thumbnail = thumbMatch ? { width: Number(thumbMatch[1]), height: Number(thumbMatch[2]) } : undefined
+  if (!thumbnail || thumbnail.width < 16 || thumbnail.height < 16 || thumbnail.width > 2048 || thumbnail.height > 2048) {
+    throw new ConfigError(`IMAGE_THUMBNAIL_SIZE must look like 300x169 (16–2048 px each side, got "${thumbRaw}")`)
+  }
+
+  const dataDir = path.resolve(read(env, 'DATA_DIR') ?? DEFAULTS.dataDir)
+
+  const proxyToken = read(env, 'PROXY_TOKEN')
+  if (proxyToken !== undefined && proxyToken.length < 8) throw new ConfigError('PROXY_TOKEN must be at least 8 characters long')
+
+  const corsRaw = read(env, 'CORS_ORIGINS')
+  let corsOrigins: '*' | string[] = '*'
+  if (corsRaw !== undefined && corsRaw !== '*') {
+    corsOrigins = corsRaw.split(',').map(s => s.trim().replace(/\/+$/, '')).filter(Boolean)
+    for (const o of corsOrigins) {
+      if (!/^https?:\/\/[^/\s]+$/.test(o)) throw new ConfigError(`CORS_ORIGINS must be * or a comma-separated list of origins like https://ppt.example.com (bad entry "${o}")`)
+    }
+    if (corsOrigins.length === 0) corsOrigins = '*'
+  }
+
+  const port = int(env, 'PORT', DEFAULTS.port, 0, 65535)
+  const host = read(env, 'HOST') ?? DEFAULTS.host
+
+  return {
+    provider: {
+      provider,
+      model,
+      gemini: { apiKey: geminiKey, baseUrl: geminiBaseUrl },
+      openai: { apiKey: openaiKey, baseUrl: openaiBaseUrl },
+      timeoutMs: timeoutSeconds * 1000,
+    },
+    maxConcurrentGenerations,
+    maxQueuedPages,
+    maxRetries,
+    defaultResolution,
+    thumbnail,
+    dataDir,
+    proxyToken,
+    corsOrigins,
+    port,
+    host,
+  }
+}
+
+/** Every secret the config holds, for log/response redaction. */
+export function configSecrets(config: AppConfig): string[] {
+  return [config.provider.gemini.apiKey, config.provider.openai.apiKey, config.proxyToken].filter((s): s is string => !!s)
+}

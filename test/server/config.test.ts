@@ -1,0 +1,96 @@
+import path from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { ConfigError, configSecrets, loadConfig } from '../../server/config.js'
+
+function expectConfigError(env: Record<string, string>, variable: string) {
+  let err: unknown
+  try {
+    loadConfig(env)
+  } catch (e) {
+    err = e
+  }
+  expect(err).toBeInstanceOf(ConfigError)
+  const message = (err as Error).message
+  expect(message).toContain(variable)
+  expect(message).not.toContain('\n')
+}
+
+describe('loadConfig', () => {
+  it('works with no configuration at all (preview provider, documented defaults)', () => {
+    const c = loadConfig({})
+    expect(c.provider.provider).toBe('preview')
+    expect(c.provider.timeoutMs).toBe(120_000)
+    expect(c.maxConcurrentGenerations).toBe(5)
+    expect(c.maxQueuedPages).toBe(500)
+    expect(c.maxRetries).toBe(3)
+    expect(c.defaultResolution).toBe('2K')
+    expect(c.thumbnail).toEqual({ width: 300, height: 169 })
+    expect(c.dataDir).toBe(path.resolve('./data'))
+    expect(c.proxyToken).toBeUndefined()
+    expect(c.corsOrigins).toBe('*')
+    expect(c.port).toBe(8787)
+  })
+
+  it('defaults to gemini with the Nano Banana Pro model when GEMINI_API_KEY is set', () => {
+    const c = loadConfig({ GEMINI_API_KEY: 'AIza-test', GEMINI_BASE_URL: 'http://127.0.0.1:9/' })
+    expect(c.provider.provider).toBe('gemini')
+    expect(c.provider.model).toBe('gemini-3-pro-image-preview')
+    expect(c.provider.gemini).toEqual({ apiKey: 'AIza-test', baseUrl: 'http://127.0.0.1:9' })
+  })
+
+  it('reads every variable', () => {
+    const c = loadConfig({
+      IMAGE_PROVIDER: 'openai-images', OPENAI_API_KEY: 'sk-x', OPENAI_BASE_URL: 'https://relay.example/v1', OPENAI_IMAGE_MODEL: 'gpt-image-1.5',
+      NANO_BANANA_MODEL: 'gemini-3-pro-image', MAX_CONCURRENT_GENERATIONS: '2', MAX_QUEUED_PAGES: '40', NANO_BANANA_TIMEOUT: '30',
+      MAX_RETRIES: '0', DEFAULT_RESOLUTION: '4k', IMAGE_THUMBNAIL_SIZE: '320x180', DATA_DIR: '/tmp/nb-data', PROXY_TOKEN: 'secret-token-1',
+      CORS_ORIGINS: 'https://a.example, https://b.example/', PORT: '9000', HOST: '127.0.0.1',
+    })
+    expect(c.provider).toMatchObject({ provider: 'openai-images', model: 'gpt-image-1.5', timeoutMs: 30_000, openai: { apiKey: 'sk-x', baseUrl: 'https://relay.example/v1' } })
+    expect(c).toMatchObject({
+      maxConcurrentGenerations: 2, maxQueuedPages: 40, maxRetries: 0, defaultResolution: '4K', thumbnail: { width: 320, height: 180 },
+      dataDir: '/tmp/nb-data', proxyToken: 'secret-token-1', corsOrigins: ['https://a.example', 'https://b.example'], port: 9000, host: '127.0.0.1',
+    })
+    expect(configSecrets(c)).toEqual(['sk-x', 'secret-token-1'])
+  })
+
+  it('uses NANO_BANANA_MODEL for openai-chat relays', () => {
+    const c = loadConfig({ IMAGE_PROVIDER: 'openai-chat', OPENAI_API_KEY: 'k', NANO_BANANA_MODEL: 'google/gemini-3-pro-image-preview' })
+    expect(c.provider.model).toBe('google/gemini-3-pro-image-preview')
+  })
+
+  it('treats empty values as unset', () => {
+    const c = loadConfig({ GEMINI_API_KEY: '', PORT: '', IMAGE_PROVIDER: ' ' })
+    expect(c.provider.provider).toBe('preview')
+    expect(c.port).toBe(8787)
+  })
+
+  it.each([
+    [{ IMAGE_PROVIDER: 'dalle' }, 'IMAGE_PROVIDER'],
+    [{ IMAGE_PROVIDER: 'gemini' }, 'GEMINI_API_KEY'],
+    [{ IMAGE_PROVIDER: 'openai-chat' }, 'OPENAI_API_KEY'],
+    [{ IMAGE_PROVIDER: 'openai-images' }, 'OPENAI_API_KEY'],
+    [{ GEMINI_BASE_URL: 'not a url' }, 'GEMINI_BASE_URL'],
+    [{ OPENAI_BASE_URL: 'ftp://x.example' }, 'OPENAI_BASE_URL'],
+    [{ MAX_CONCURRENT_GENERATIONS: '0' }, 'MAX_CONCURRENT_GENERATIONS'],
+    [{ MAX_CONCURRENT_GENERATIONS: 'five' }, 'MAX_CONCURRENT_GENERATIONS'],
+    [{ MAX_QUEUED_PAGES: '-1' }, 'MAX_QUEUED_PAGES'],
+    [{ NANO_BANANA_TIMEOUT: '1.5' }, 'NANO_BANANA_TIMEOUT'],
+    [{ NANO_BANANA_TIMEOUT: '0' }, 'NANO_BANANA_TIMEOUT'],
+    [{ MAX_RETRIES: '11' }, 'MAX_RETRIES'],
+    [{ DEFAULT_RESOLUTION: '8K' }, 'DEFAULT_RESOLUTION'],
+    [{ IMAGE_THUMBNAIL_SIZE: '300' }, 'IMAGE_THUMBNAIL_SIZE'],
+    [{ IMAGE_THUMBNAIL_SIZE: '5x5' }, 'IMAGE_THUMBNAIL_SIZE'],
+    [{ PROXY_TOKEN: 'short' }, 'PROXY_TOKEN'],
+    [{ CORS_ORIGINS: 'example.com' }, 'CORS_ORIGINS'],
+    [{ CORS_ORIGINS: 'https://a.example/path' }, 'CORS_ORIGINS'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ PORT: 'http' }, 'PORT'],
+  ])('rejects %j with one line naming %s', (env, variable) => {
+    expectConfigError(env as Record<string, string>, variable)
+  })
+
+  it('never puts a key into an error message', () => {
+    expect(() => loadConfig({ GEMINI_API_KEY: 'AIzaSECRETSECRET', MAX_RETRIES: 'x' })).toThrow(/^MAX_RETRIES must be a whole number/)
+    expect(() => loadConfig({ GEMINI_API_KEY: 'AIzaSECRETSECRET', MAX_RETRIES: 'x' })).not.toThrow(/AIzaSECRETSECRET/)
+  })
+})
