@@ -19,6 +19,11 @@ export function useHotkeys() {
   const slidesStore = useSlidesStore()
   const snapshotStore = useSnapshotStore()
 
+  function goTo(index: number) {
+    slidesStore.updateSlideIndex(index)
+    mainStore.updateSelectedSlidesIndex([index])
+  }
+
   useEventListener(document, 'keydown', (event: KeyboardEvent) => {
     if (mainStore.disableHotkeys || isTyping(event.target)) return
     const mod = event.ctrlKey || event.metaKey
@@ -35,11 +40,11 @@ export function useHotkeys() {
     else if (!isEditorFocus(event.target)) return
     else if (!mod && (key === 'arrowup' || key === 'pageup')) {
       event.preventDefault()
-      if (slidesStore.slideIndex > 0) slidesStore.updateSlideIndex(slidesStore.slideIndex - 1)
+      if (slidesStore.slideIndex > 0) goTo(slidesStore.slideIndex - 1)
     }
     else if (!mod && (key === 'arrowdown' || key === 'pagedown')) {
       event.preventDefault()
-      if (slidesStore.slideIndex < slidesStore.slides.length - 1) slidesStore.updateSlideIndex(slidesStore.slideIndex + 1)
+      if (slidesStore.slideIndex < slidesStore.slides.length - 1) goTo(slidesStore.slideIndex + 1)
     }
   })
 }

@@ -3,6 +3,7 @@ import { defineStore } from 'pinia'
 export interface MainState {
   activeElementIdList: string[]
   thumbnailsFocus: boolean
+  selectedSlidesIndex: number[]
   disableHotkeys: boolean
   showRemark: boolean
 }
@@ -12,6 +13,7 @@ export const useMainStore = defineStore('main', {
   state: (): MainState => ({
     activeElementIdList: [],
     thumbnailsFocus: false,
+    selectedSlidesIndex: [], // thumbnails picked with Ctrl / Shift (the current slide is always part of it)
     disableHotkeys: false,
     showRemark: true,
   }),
@@ -19,6 +21,9 @@ export const useMainStore = defineStore('main', {
   actions: {
     setActiveElementIdList(ids: string[]) {
       this.activeElementIdList = ids
+    },
+    updateSelectedSlidesIndex(indexes: number[]) {
+      this.selectedSlidesIndex = indexes
     },
     setThumbnailsFocus(focus: boolean) {
       this.thumbnailsFocus = focus
