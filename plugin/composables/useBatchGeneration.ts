@@ -1,0 +1,321 @@
+// Runs one batch end to end: create it, follow its events (SSE, polling as fallback), apply each
+// finished page to its slide as soon as it lands (once), group all changes into one undo step,
+// retry and cancel. Components share one controller per app (see `useBatchGeneration`).
+import { inject, type InjectionKey } from 'vue'
+import { isAxiosError } from 'axios'
+import type { BatchOptions, BatchProgress, PageResult } from '../types/api'
+import { createProxyApi, type ProxyApi } from '../api/client'
+import { toUserError } from '../api/errors'
+import { resolveServerUrl, useNanoBananaConfig, type NanoBananaConfig } from '../config'
+import { translate, type Translate } from '../i18n/messages'
+import { computeSlideUpdate } from '../host/applyResult'
+import { slideToPageInput } from '../host/extractText'
+import { createDeckHost, HostNotFoundError, resolveHostStores, type DeckHost } from '../host/pptistHost'
+import { createHistoryGroup, type HistoryGroup } from '../host/historyGroup'
+import { isTerminalStatus, useNanoBananaStore, type NanoBananaStore } from '../store/nanoBanana'
+import { embedAsJpeg, looksLikeWebp } from './useEmbedImage'
+import { followBatchEvents, type BatchEvent } from './useEventStream'
+import { useProgressPolling } from './useProgressPolling'
+
+export interface StartBatchInput {
+  templateId: string
+  /** slides to generate, in deck order */
+  slideIds: string[]
+  options: BatchOptions
+  /** inline a compressed JPEG instead of linking the proxy's URL */
+  embed: boolean
+}
+
+export interface BatchControllerDeps {
+  api: ProxyApi
+  serverUrl: string
+  apiBase: string
+  token?: string
+  store: NanoBananaStore
+  host: () => DeckHost
+  t: Translate
+  embed?: (url: string) => Promise<string>
+  fetchImpl?: typeof fetch
+  pollIntervalMs?: number
+  sseRetryDelayMs?: number
+}
+
+export interface BatchController {
+  start(input: StartBatchInput): Promise<boolean>
+  cancel(): Promise<void>
+  retryPage(pageNumber: number): Promise<void>
+  retryFailed(): Promise<void>
+  jumpTo(pageNumber: number): boolean
+  /** resolves when every page result received so far has been applied and the undo step closed */
+  settled(): Promise<void>
+  dispose(): void
+}
+
+export function createBatchController(deps: BatchControllerDeps): BatchController {
+  const { store, api, t } = deps
+  let host: DeckHost | null = null
+  let history: HistoryGroup = createHistoryGroup(null)
+  let embed = false
+  let streamAbort: AbortController | null = null
+  let lastEventId: string | undefined
+  let following = false
+  let applyChain: Promise<void> = Promise.resolve()
+  let finishing: Promise<void> = Promise.resolve()
+  // page_number|image_url of results already applied or being applied: replays are no-ops.
+  const appliedKeys = new Set<string>()
+
+  const polling = useProgressPolling({
+    intervalMs: deps.pollIntervalMs ?? 2000,
+    fetchProgress: () => api.progress(store.batchId as string),
+    onProgress: progress => {
+      store.setError(null)
+      handleProgress(progress)
+      if (isTerminalStatus(progress.status)) {
+        void finish()
+        return true
+      }
+      return false
+    },
+    onError: error => {
+      store.setError(toUserError(error, t, deps.serverUrl))
+      const status = isAxiosError(error) ? error.response?.status : undefined
+      if (status === 401 || status === 404) {
+        void finish()
+        return true
+      }
+      return false
+    },
+  })
+
+  function handlePage(result: PageResult) {
+    const page = store.upsertPage(result)
+    if (page.status === 'completed' && page.image_url) applyPage(page.page_number, page.slide_id, page.image_url)
+  }
+
+  function handleProgress(progress: BatchProgress) {
+    store.setStatus(progress.status)
+    store.setRemaining(progress.estimated_remaining_time ?? null)
+    for (const result of progress.results) handlePage(result)
+  }
+
+  function handleEvent(event: BatchEvent) {
+    if (event.type === 'snapshot') handleProgress(event.data)
+    else if (event.type === 'page') handlePage(event.data)
+    else if (event.type === 'progress') {
+      store.setRemaining(event.data.estimated_remaining_time ?? null)
+      if (store.status === 'pending' && event.data.completed_pages + event.data.failed_pages < event.data.total_pages) store.setStatus('generating')
+    }
+    else if (event.type === 'done') store.setStatus(event.data.status)
+  }
+
+  function applyPage(pageNumber: number, slideId: string, imageUrl: string) {
+    const key = `${pageNumber}|${imageUrl}`
+    if (appliedKeys.has(key)) return
+    appliedKeys.add(key)
+    const absolute = resolveServerUrl(deps.serverUrl, imageUrl)
+    // Fetch/encode outside the chain so pages embed in parallel; apply strictly in arrival order.
+    const source = (embed || looksLikeWebp(absolute)) && deps.embed
+      ? deps.embed(absolute).catch(() => absolute)
+      : Promise.resolve(absolute)
+    const mode = store.mode
+    applyChain = applyChain.then(async () => {
+      const src = await source
+      const deck = host
+      if (!deck) return
+      const slide = deck.findSlide(slideId)
+      if (!slide) {
+        store.markSkipped(pageNumber) // deleted while generating: never resurrect it
+        return
+      }
+      const update = computeSlideUpdate(slide, {
+        mode, src, remarkHeader: t('remarkHeader'),
+        viewportWidth: deck.viewportWidth(), viewportRatio: deck.viewportRatio(),
+      })
+      if (deck.updateSlide(slideId, update)) await history.record()
+    }).catch(error => {
+      store.setError(toUserError(error, t, deps.serverUrl))
+    })
+  }
+
+  function stopFollowing() {
+    streamAbort?.abort()
+    streamAbort = null
+    polling.stop()
+    following = false
+  }
+
+  function finish(): Promise<void> {
+    stopFollowing()
+    finishing = finishing.then(async () => {
+      await applyChain
+      await history.end()
+    })
+    return finishing
+  }
+
+  function follow(batchId: string) {
+    stopFollowing()
+    following = true
+    const abort = new AbortController()
+    streamAbort = abort
+    store.setTransport('sse')
+    followBatchEvents({
+      url: `${deps.apiBase}/slide-generations/batches/${encodeURIComponent(batchId)}/events`,
+      token: deps.token,
+      lastEventId,
+      signal: abort.signal,
+      fetchImpl: deps.fetchImpl,
+      retryDelayMs: deps.sseRetryDelayMs,
+      onEventId: id => { lastEventId = id },
+      onEvent: event => {
+        if (store.batchId === batchId) handleEvent(event)
+      },
+    }).then(outcome => {
+      if (abort.signal.aborted && outcome !== 'done') return
+      if (outcome === 'done') void finish()
+      else if (outcome === 'unavailable' && store.batchId === batchId) {
+        store.setTransport('polling')
+        polling.start()
+      }
+    }).catch(() => {
+      if (store.batchId === batchId && !abort.signal.aborted) {
+        store.setTransport('polling')
+        polling.start()
+      }
+    })
+  }
+
+  async function reopen() {
+    if (following || !store.batchId) return
+    await history.begin()
+    follow(store.batchId)
+  }
+
+  return {
+    async start(input) {
+      store.setError(null)
+      try {
+        host = deps.host()
+      }
+      catch (error) {
+        const detail = error instanceof HostNotFoundError ? error.message : String(error)
+        store.setError({ kind: 'unknown', message: t('errHost', { detail }) })
+        return false
+      }
+      const deck = host
+      const pages = input.slideIds
+        .map(id => deck.findSlide(id))
+        .filter((slide): slide is NonNullable<typeof slide> => !!slide)
+        .map(slideToPageInput)
+      try {
+        const created = await api.createBatch({
+          template_id: input.templateId,
+          deck_title: deck.title(),
+          pages,
+          options: input.options,
+        })
+        stopFollowing()
+        appliedKeys.clear()
+        lastEventId = undefined
+        embed = input.embed
+        history = createHistoryGroup(deck.stores.snapshot)
+        await history.begin()
+        store.startBatch(created.batch_id, input.options.mode, pages)
+        store.setStatus(created.status)
+        follow(created.batch_id)
+        return true
+      }
+      catch (error) {
+        store.setError(toUserError(error, t, deps.serverUrl))
+        return false
+      }
+    },
+    async cancel() {
+      if (!store.batchId) return
+      try {
+        const progress = await api.cancel(store.batchId)
+        handleProgress(progress)
+        if (isTerminalStatus(progress.status)) await finish()
+      }
+      catch (error) {
+        store.setError(toUserError(error, t, deps.serverUrl))
+      }
+    },
+    async retryPage(pageNumber) {
+      if (!store.batchId) return
+      try {
+        await api.retryPage(store.batchId, pageNumber)
+        store.markPending([pageNumber])
+        await reopen()
+      }
+      catch (error) {
+        store.setError(toUserError(error, t, deps.serverUrl))
+      }
+    },
+    async retryFailed() {
+      if (!store.batchId) return
+      const failed = store.pages.filter(p => p.status === 'failed').map(p => p.page_number)
+      try {
+        for (const pageNumber of failed) {
+          await api.retryPage(store.batchId, pageNumber)
+          store.markPending([pageNumber])
+        }
+        if (failed.length) await reopen()
+      }
+      catch (error) {
+        store.setError(toUserError(error, t, deps.serverUrl))
+      }
+    },
+    jumpTo(pageNumber) {
+      const page = store.pages.find(p => p.page_number === pageNumber)
+      if (!page) return false
+      const deck = host ?? safeHost(deps.host)
+      return !!deck && deck.goToSlide(page.slide_id)
+    },
+    async settled() {
+      await applyChain
+      await finishing
+    },
+    dispose() {
+      stopFollowing()
+    },
+  }
+}
+
+function safeHost(getHost: () => DeckHost): DeckHost | null {
+  try {
+    return getHost()
+  }
+  catch {
+    return null
+  }
+}
+
+export function createControllerFromConfig(config: NanoBananaConfig, store: NanoBananaStore): BatchController {
+  const t: Translate = (key, params) => translate(config.locale, key, params)
+  return createBatchController({
+    api: createProxyApi(config.apiBase, config.token),
+    serverUrl: config.serverUrl,
+    apiBase: config.apiBase,
+    token: config.token,
+    store,
+    t,
+    host: () => createDeckHost(resolveHostStores(config.pinia, config.stores)),
+    embed: url => embedAsJpeg(url),
+  })
+}
+
+/** Holder provided by the plugin so every component shares the same running batch. */
+export interface ControllerHolder {
+  current: BatchController | null
+}
+
+export const CONTROLLER_KEY: InjectionKey<ControllerHolder> = Symbol('nano-banana-controller')
+
+export function useBatchGeneration(): { controller: BatchController; store: NanoBananaStore } {
+  const config = useNanoBananaConfig()
+  const store = useNanoBananaStore(config.pinia)
+  const holder = inject(CONTROLLER_KEY, null) ?? { current: null }
+  if (!holder.current) holder.current = createControllerFromConfig(config, store)
+  return { controller: holder.current, store }
+}

@@ -1,0 +1,103 @@
+// Follows a batch's Server-Sent Events (api.md). fetch-event-source lets us send the Authorization
+// header (EventSource cannot), reconnects with Last-Event-ID, and keeps going in hidden tabs.
+import { fetchEventSource, type EventSourceMessage } from '@microsoft/fetch-event-source'
+import type { BatchProgress, DoneEvent, PageResult, ProgressEvent } from '../types/api'
+import { authHeaders } from '../api/client'
+
+export type BatchEvent =
+  | { type: 'snapshot'; data: BatchProgress }
+  | { type: 'page'; data: PageResult }
+  | { type: 'progress'; data: ProgressEvent }
+  | { type: 'done'; data: DoneEvent }
+
+export type StreamOutcome = 'done' | 'aborted' | 'unavailable'
+
+export interface FollowEventsOptions {
+  url: string
+  token?: string
+  /** resume after this event id (a stream opened again after a retry) */
+  lastEventId?: string
+  signal: AbortSignal
+  onEvent(event: BatchEvent): void
+  /** every event id seen, so a later stream can resume after it */
+  onEventId?(id: string): void
+  fetchImpl?: typeof fetch
+  /** consecutive failed (re)connections before we give up on SSE */
+  maxFailures?: number
+  retryDelayMs?: number
+}
+
+class StreamUnavailable extends Error {}
+class StreamInterrupted extends Error {}
+
+const EVENT_TYPES = ['snapshot', 'page', 'progress', 'done'] as const
+
+function toBatchEvent(message: EventSourceMessage): BatchEvent | null {
+  const type = (EVENT_TYPES as readonly string[]).includes(message.event) ? message.event as BatchEvent['type'] : null
+  if (!type || !message.data) return null
+  try {
+    return { type, data: JSON.parse(message.data) } as BatchEvent
+  }
+  catch {
+    return null
+  }
+}
+
+export async function followBatchEvents(options: FollowEventsOptions): Promise<StreamOutcome> {
+  const maxFailures = options.maxFailures ?? 3
+  const retryDelayMs = options.retryDelayMs ?? 1000
+  const controller = new AbortController()
+  const onOuterAbort = () => controller.abort()
+  options.signal.addEventListener('abort', onOuterAbort)
+  let done = false
+  let failures = 0
+  const headers: Record<string, string> = { ...authHeaders(options.token) }
+  // lower-case: the library writes the same key when it reconnects, so there is never two.
+  if (options.lastEventId) headers['last-event-id'] = options.lastEventId
+
+  try {
+    await fetchEventSource(options.url, {
+      headers,
+      signal: controller.signal,
+      openWhenHidden: true,
+      fetch: options.fetchImpl,
+      async onopen(response) {
+        const type = response.headers.get('content-type') || ''
+        if (response.ok && type.startsWith('text/event-stream')) {
+          failures = 0
+          return
+        }
+        // No stream here (404, 401, a proxy that buffers, an old server): use polling instead.
+        throw new StreamUnavailable(`events endpoint answered ${response.status} ${type}`)
+      },
+      onmessage(message) {
+        if (message.id) options.onEventId?.(message.id)
+        const event = toBatchEvent(message)
+        if (!event) return
+        options.onEvent(event)
+        if (event.type === 'done') {
+          done = true
+          controller.abort()
+        }
+      },
+      onclose() {
+        // The server closes only after `done`; any other close is a dropped connection.
+        if (!done) throw new StreamInterrupted('stream closed before done')
+      },
+      onerror(error) {
+        if (error instanceof StreamUnavailable) throw error
+        failures++
+        if (failures >= maxFailures) throw new StreamUnavailable('too many dropped connections')
+        return retryDelayMs * failures
+      },
+    })
+  }
+  catch (error) {
+    if (error instanceof StreamUnavailable) return 'unavailable'
+    throw error
+  }
+  finally {
+    options.signal.removeEventListener('abort', onOuterAbort)
+  }
+  return done ? 'done' : 'aborted'
+}

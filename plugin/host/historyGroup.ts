@@ -1,0 +1,62 @@
+// One undo step per batch although pages land one by one.
+//
+// PPTist keeps whole-deck snapshots; snapshots[snapshotCursor] is always the current deck and
+// unDo() loads snapshots[cursor - 1]. addSnapshot() drops every snapshot after the cursor, then
+// appends the current deck. So after the first page lands we append ONE snapshot (the "batch
+// step"); for each later page we move the cursor back one and add again, which replaces the batch
+// step instead of stacking a new one. At every moment a single unDo() restores the deck as it was
+// before the batch. If the user has moved history meanwhile (edited: a newer snapshot exists; or
+// undone: the cursor went back), the next page starts a fresh step rather than rewriting theirs.
+//
+// A snapshot store without cursor access (only addSnapshot) gets one addSnapshot() at the end.
+import type { SnapshotStoreLike } from './pptistHost'
+
+export interface HistoryGroup {
+  /** call once before the first change */
+  begin(): Promise<void>
+  /** call after each change to the deck */
+  record(): Promise<void>
+  /** call when the batch is over (done, cancelled, given up) */
+  end(): Promise<void>
+}
+
+export function createHistoryGroup(store: SnapshotStoreLike | null): HistoryGroup {
+  let queue: Promise<void> = Promise.resolve()
+  let groupCursor: number | null = null
+  let dirty = false
+  // Serialise: PPTist's addSnapshot is async and two interleaved calls would corrupt the cursor.
+  const serial = (task: () => Promise<void> | void) => {
+    queue = queue.then(task, task)
+    return queue
+  }
+  const canReplace = () => !!store && typeof store.snapshotCursor === 'number'
+    && typeof store.snapshotLength === 'number' && typeof store.setSnapshotCursor === 'function'
+
+  return {
+    begin: () => serial(async () => {
+      groupCursor = null
+      dirty = false
+      // History never initialised: record the pre-batch deck so there is something to undo to.
+      if (store && typeof store.snapshotCursor === 'number' && store.snapshotCursor < 0) await store.addSnapshot()
+    }),
+    record: () => serial(async () => {
+      if (!store) return
+      if (!canReplace()) {
+        dirty = true
+        return
+      }
+      const cursor = store.snapshotCursor as number
+      const length = store.snapshotLength as number
+      if (groupCursor !== null && groupCursor > 0 && cursor === groupCursor && length === groupCursor + 1) {
+        store.setSnapshotCursor!(groupCursor - 1)
+      }
+      await store.addSnapshot()
+      groupCursor = store.snapshotCursor as number
+    }),
+    end: () => serial(async () => {
+      if (store && dirty) await store.addSnapshot()
+      dirty = false
+      groupCursor = null
+    }),
+  }
+}

@@ -1,0 +1,91 @@
+// The parts of PPTist's slide data the extension reads and writes, typed from PPTist's
+// public JSON shape (src/types/slides.ts there). Elements keep any other fields untouched.
+
+export type SlideType = 'cover' | 'contents' | 'transition' | 'content' | 'end'
+export type TextType =
+  | 'title' | 'subtitle' | 'content' | 'item' | 'itemTitle' | 'notes'
+  | 'header' | 'footer' | 'partNumber' | 'itemNumber'
+
+interface BaseElement {
+  id: string
+  left: number
+  top: number
+  width: number
+  height?: number
+  rotate?: number
+  groupId?: string
+}
+
+export interface TextElement extends BaseElement {
+  type: 'text'
+  content: string
+  textType?: TextType
+  defaultFontName?: string
+  defaultColor?: string
+}
+
+export interface ShapeElement extends BaseElement {
+  type: 'shape'
+  path?: string
+  fill?: string
+  text?: { content: string; type?: TextType; defaultFontName?: string; defaultColor?: string; align?: string }
+}
+
+export interface ImageElement extends BaseElement {
+  type: 'image'
+  src: string
+  imageType?: 'pageFigure' | 'itemFigure' | 'background'
+}
+
+export interface LineElement extends BaseElement {
+  type: 'line'
+  start: [number, number]
+  end: [number, number]
+}
+
+export interface TableCell {
+  id: string
+  colspan: number
+  rowspan: number
+  text: string
+}
+
+export interface TableElement extends BaseElement {
+  type: 'table'
+  data: TableCell[][]
+}
+
+export interface ChartElement extends BaseElement {
+  type: 'chart'
+  chartType?: string
+  data: { labels: string[]; legends: string[]; series: number[][] }
+}
+
+export interface OtherElement extends BaseElement {
+  type: 'latex' | 'video' | 'audio'
+}
+
+export type SlideElement = TextElement | ShapeElement | ImageElement | LineElement | TableElement | ChartElement | OtherElement
+
+export interface SlideBackground {
+  type: 'solid' | 'image' | 'gradient'
+  color?: string
+  image?: { src: string; size: 'cover' | 'contain' | 'repeat' }
+  gradient?: unknown
+}
+
+export interface SlideAnimation {
+  id: string
+  elId: string
+  [key: string]: unknown
+}
+
+export interface Slide {
+  id: string
+  elements: SlideElement[]
+  remark?: string
+  background?: SlideBackground
+  animations?: SlideAnimation[]
+  type?: SlideType
+  [key: string]: unknown
+}

@@ -1,0 +1,154 @@
+// The extension's own state: dialog / float visibility and the running batch, page by page.
+import { defineStore } from 'pinia'
+import type { BatchStatus, GenerationMode, PageResult, PageStatus } from '../types/api'
+import type { UserError } from '../api/errors'
+
+export interface PageView {
+  page_number: number
+  slide_id: string
+  status: PageStatus
+  image_url: string | null
+  thumbnail_url: string | null
+  error_message: string | null
+  error_code: string | null
+  retry_count: number
+  /** the slide was deleted while the page was generating: its result is not applied */
+  skipped: boolean
+}
+
+export type Transport = 'sse' | 'polling'
+
+export interface NanoBananaState {
+  dialogVisible: boolean
+  floatVisible: boolean
+  floatMinimised: boolean
+  batchId: string | null
+  status: BatchStatus | null
+  mode: GenerationMode
+  pages: PageView[]
+  remainingSeconds: number | null
+  transport: Transport | null
+  error: UserError | null
+}
+
+const TERMINAL: BatchStatus[] = ['completed', 'partial', 'failed', 'cancelled']
+
+export function isTerminalStatus(status: BatchStatus | null): boolean {
+  return !!status && TERMINAL.includes(status)
+}
+
+export const useNanoBananaStore = defineStore('nanoBanana', {
+  state: (): NanoBananaState => ({
+    dialogVisible: false,
+    floatVisible: false,
+    floatMinimised: false,
+    batchId: null,
+    status: null,
+    mode: 'full',
+    pages: [],
+    remainingSeconds: null,
+    transport: null,
+    error: null,
+  }),
+
+  getters: {
+    total: state => state.pages.length,
+    doneCount: state => state.pages.filter(p => p.status === 'completed').length,
+    failedCount: state => state.pages.filter(p => p.status === 'failed').length,
+    /** pages no longer waiting or drawing */
+    settledCount: state => state.pages.filter(p => p.status !== 'pending' && p.status !== 'generating').length,
+    percentage(): number {
+      return this.total ? Math.round(this.settledCount / this.total * 100) : 0
+    },
+    isRunning: state => !!state.batchId && !isTerminalStatus(state.status),
+    isFinished: state => isTerminalStatus(state.status),
+  },
+
+  actions: {
+    openDialog() {
+      this.dialogVisible = true
+    },
+    closeDialog() {
+      this.dialogVisible = false
+    },
+    startBatch(batchId: string, mode: GenerationMode, pages: { slide_id: string }[]) {
+      this.batchId = batchId
+      this.status = 'pending'
+      this.mode = mode
+      this.error = null
+      this.remainingSeconds = null
+      this.transport = null
+      this.pages = pages.map((page, i) => ({
+        page_number: i + 1,
+        slide_id: page.slide_id,
+        status: 'pending',
+        image_url: null,
+        thumbnail_url: null,
+        error_message: null,
+        error_code: null,
+        retry_count: 0,
+        skipped: false,
+      }))
+      this.floatVisible = true
+      this.floatMinimised = false
+    },
+    /** merge one page result from the proxy; returns the stored page */
+    upsertPage(result: PageResult): PageView {
+      let page = this.pages.find(p => p.page_number === result.page_number)
+      if (!page) {
+        page = {
+          page_number: result.page_number, slide_id: result.slide_id, status: result.status,
+          image_url: null, thumbnail_url: null, error_message: null, error_code: null, retry_count: 0, skipped: false,
+        }
+        this.pages.push(page)
+        this.pages.sort((a, b) => a.page_number - b.page_number)
+        page = this.pages.find(p => p.page_number === result.page_number) as PageView
+      }
+      page.slide_id = result.slide_id || page.slide_id
+      page.status = result.status
+      page.image_url = result.image_url
+      page.thumbnail_url = result.thumbnail_url
+      page.error_message = result.error_message
+      page.error_code = result.error_code ?? null
+      page.retry_count = result.retry_count
+      return page
+    },
+    markSkipped(pageNumber: number) {
+      const page = this.pages.find(p => p.page_number === pageNumber)
+      if (page) page.skipped = true
+    },
+    markPending(pageNumbers: number[]) {
+      for (const page of this.pages) {
+        if (pageNumbers.includes(page.page_number)) {
+          page.status = 'pending'
+          page.error_message = null
+          page.error_code = null
+        }
+      }
+      if (this.status && isTerminalStatus(this.status)) this.status = 'generating'
+    },
+    setStatus(status: BatchStatus) {
+      this.status = status
+    },
+    setRemaining(seconds: number | null) {
+      this.remainingSeconds = seconds
+    },
+    setTransport(transport: Transport | null) {
+      this.transport = transport
+    },
+    setError(error: UserError | null) {
+      this.error = error
+    },
+    closeFloat() {
+      this.floatVisible = false
+      if (!this.isRunning) {
+        this.batchId = null
+        this.status = null
+        this.pages = []
+        this.error = null
+      }
+    },
+  },
+})
+
+export type NanoBananaStore = ReturnType<typeof useNanoBananaStore>
