@@ -1,0 +1,335 @@
+import { readFile } from 'node:fs/promises'
+import path from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { BatchManager, type BatchManagerDeps } from '../../server/batches.js'
+import { ApiError } from '../../server/errors.js'
+import { createMemoryLogger } from '../../server/logger.js'
+import { ProviderError, type ImageProvider } from '../../server/providers/types.js'
+import { GenerationQueue } from '../../server/queue.js'
+import { TemplateReferences, toReference } from '../../server/references.js'
+import { createBatchSchema } from '../../server/schemas.js'
+import { createStorage } from '../../server/storage.js'
+import { fakePublicDir, okImage, pages, scriptedProvider, solidPng, tempDir, testPrompt, waitUntil } from './helpers.js'
+
+const cleanups: Array<() => Promise<void>> = []
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!()
+})
+
+interface Setup {
+  manager: BatchManager
+  queue: GenerationQueue
+  sleeps: number[]
+  dir: string
+  logLines: string[]
+}
+
+async function setup(provider: ImageProvider, over: Partial<BatchManagerDeps> & { concurrency?: number; dir?: string; publicDir?: string } = {}): Promise<Setup> {
+  let dir = over.dir
+  if (!dir) {
+    const t = await tempDir()
+    cleanups.push(t.cleanup)
+    dir = t.dir
+  }
+  const publicDir = over.publicDir ?? await fakePublicDir(dir)
+  const storage = await createStorage({ dataDir: path.join(dir, 'data'), thumbnail: { width: 120, height: 68 } })
+  const queue = new GenerationQueue(over.concurrency ?? 3)
+  const logger = createMemoryLogger()
+  const sleeps: number[] = []
+  const manager = new BatchManager({
+    provider, storage, queue, logger,
+    templateRefs: new TemplateReferences(publicDir),
+    buildPrompt: testPrompt,
+    maxRetries: 3,
+    maxQueuedPages: 500,
+    defaultResolution: '1K',
+    // record the backoff delays, wait only a tick
+    sleep: (ms, signal) => {
+      sleeps.push(ms)
+      return new Promise((resolve, reject) => {
+        if (signal.aborted) return reject(signal.reason)
+        setTimeout(resolve, 1)
+      })
+    },
+    random: () => 0.5,
+    ...over,
+  })
+  await manager.init()
+  cleanups.push(() => manager.close())
+  return { manager, queue, sleeps, dir, logLines: logger.lines }
+}
+
+function input(n: number, over: Record<string, unknown> = {}) {
+  return createBatchSchema.parse({ template_id: 'nano_banana_1', deck_title: 'Deck', pages: pages(n), options: { style_chain: false }, ...over })
+}
+
+async function finished(manager: BatchManager, id: string) {
+  await waitUntil(() => ['completed', 'partial', 'failed', 'cancelled'].includes(manager.progress(id).status))
+  await manager.flush()
+  return manager.progress(id)
+}
+
+describe('BatchManager', () => {
+  it('completes a batch and reports progress, image urls and thumbnails', async () => {
+    const provider = scriptedProvider(() => okImage())
+    const { manager } = await setup(provider)
+    const created = manager.create(input(4))
+    expect(created).toMatchObject({ status: 'pending', total_pages: 4 })
+    expect(created.batch_id).toMatch(/^b_[a-f0-9]{24}$/)
+    expect(created.estimated_time).toBeGreaterThan(0)
+    const p = await finished(manager, created.batch_id)
+    expect(p.status).toBe('completed')
+    expect(p.progress).toEqual({ current_page: 4, total_pages: 4, completed_pages: 4, failed_pages: 0, percentage: 100 })
+    expect(p.estimated_remaining_time).toBe(0)
+    for (const r of p.results) {
+      expect(r.image_url).toMatch(/^\/api\/v1\/images\/[a-f0-9]{32}\.png$/)
+      expect(r.thumbnail_url).toMatch(/^\/api\/v1\/images\/[a-f0-9]{32}\.thumb\.jpg$/)
+      expect(r.error_message).toBeNull()
+    }
+    expect(p.results.map(r => r.slide_id)).toEqual(['p1', 'p2', 'p3', 'p4'])
+  })
+
+  it('retries retryable errors with exponential backoff, honouring retryAfterMs', async () => {
+    const provider = scriptedProvider((page, attempt) => {
+      if (page === 1 && attempt === 1) return new ProviderError('retryable', 'rate_limited', 'busy', { status: 429, retryAfterMs: 700 })
+      if (page === 1 && attempt === 2) return new ProviderError('retryable', 'upstream_unavailable', 'overloaded', { status: 503 })
+      if (page === 1 && attempt === 3) return new ProviderError('retryable', 'upstream_unavailable', 'overloaded', { status: 503 })
+      return okImage()
+    })
+    const { manager, sleeps } = await setup(provider, { backoff: { baseMs: 100, maxMs: 10_000 } })
+    const { batch_id } = manager.create(input(2))
+    const p = await finished(manager, batch_id)
+    expect(p.status).toBe('completed')
+    expect(p.results[0].retry_count).toBe(3)
+    expect(p.results[1].retry_count).toBe(0)
+    // retry 1 waits the server-suggested 700 ms; then 200 and 400 ms base doubling, × jitter (random 0.5 → 0.75)
+    expect(sleeps).toEqual([700, 150, 300])
+    expect(provider.calls.filter(c => c.page === 1)).toHaveLength(4)
+  })
+
+  it('gives up after MAX_RETRIES and fails only that page (partial)', async () => {
+    const provider = scriptedProvider(page => page === 2 ? new ProviderError('retryable', 'upstream_unavailable', 'The model is overloaded', { status: 503 }) : okImage())
+    const { manager } = await setup(provider)
+    const { batch_id } = manager.create(input(3))
+    const p = await finished(manager, batch_id)
+    expect(p.status).toBe('partial')
+    expect(provider.calls.filter(c => c.page === 2)).toHaveLength(4) // 1 + 3 retries
+    expect(p.results[1]).toMatchObject({ status: 'failed', error_code: 'upstream_unavailable', retry_count: 3 })
+    expect(p.results[1].error_message).toContain('The model is overloaded')
+    expect(p.results.filter(r => r.status === 'completed')).toHaveLength(2)
+    expect(p.progress).toMatchObject({ completed_pages: 2, failed_pages: 1, percentage: 100 })
+  })
+
+  it.each([
+    ['fatal', 'invalid_api_key', 'The Gemini API key is not valid: set a valid GEMINI_API_KEY'],
+    ['refused', 'safety_refused', 'The model refused this page: the image would break the safety policy'],
+  ] as const)('does not retry %s errors and passes their message and code on', async (kind, code, message) => {
+    const provider = scriptedProvider(() => new ProviderError(kind, code, message))
+    const { manager, sleeps } = await setup(provider)
+    const { batch_id } = manager.create(input(2))
+    const p = await finished(manager, batch_id)
+    expect(p.status).toBe('failed')
+    expect(provider.calls).toHaveLength(2)
+    expect(sleeps).toEqual([])
+    for (const r of p.results) expect(r).toMatchObject({ status: 'failed', error_code: code, error_message: message, retry_count: 0 })
+  })
+
+  it('style_chain: page 1 first, then sent as a second reference with the template for every other page', async () => {
+    const page1 = await solidPng(320, 180, '#ff0000')
+    const provider = scriptedProvider(async page => (page === 1 ? { bytes: page1, mime: 'image/png' as const } : okImage()), { delayMs: 5 })
+    const { manager } = await setup(provider)
+    const { batch_id } = manager.create(input(5, { options: { style_chain: true } }))
+    const p = await finished(manager, batch_id)
+    expect(p.status).toBe('completed')
+    const first = provider.calls[0]
+    expect(first.page).toBe(1)
+    expect(first.req.references.map(r => r.role)).toEqual(['template'])
+    expect(first.req.prompt).toContain('template')
+    const others = provider.calls.slice(1)
+    expect(others).toHaveLength(4)
+    const expectedChain = await toReference(page1, 'style_chain')
+    for (const c of others) {
+      expect(c.req.references.map(r => r.role)).toEqual(['template', 'style_chain'])
+      expect(c.req.references[1].bytes.equals(expectedChain.bytes)).toBe(true)
+      expect(c.req.references[0].mime).toBe('image/jpeg')
+    }
+    // others started only after page 1's call had returned
+    expect(Math.min(...others.map(c => c.startedAt))).toBeGreaterThanOrEqual(first.startedAt + 5)
+  })
+
+  it('style_chain: when page 1 fails the others proceed with the template only', async () => {
+    const provider = scriptedProvider(page => (page === 1 ? new ProviderError('refused', 'safety_refused', 'refused') : okImage()))
+    const { manager } = await setup(provider)
+    const { batch_id } = manager.create(input(3, { options: { style_chain: true } }))
+    const p = await finished(manager, batch_id)
+    expect(p.status).toBe('partial')
+    expect(provider.calls[0].page).toBe(1)
+    for (const c of provider.calls.slice(1)) expect(c.req.references.map(r => r.role)).toEqual(['template'])
+  })
+
+  it('cancel aborts in-flight upstream calls and drops queued pages', async () => {
+    const provider = scriptedProvider(() => 'hang')
+    const { manager, queue } = await setup(provider, { concurrency: 2 })
+    const { batch_id } = manager.create(input(6))
+    await waitUntil(() => provider.stats.inFlight === 2)
+    expect(queue.stats().queued).toBe(4)
+    const p = manager.cancel(batch_id)
+    expect(p.status).toBe('cancelled')
+    expect(p.results.every(r => r.status === 'cancelled')).toBe(true)
+    await waitUntil(() => provider.stats.inFlight === 0)
+    expect(provider.stats.aborted).toBe(2)
+    expect(queue.stats()).toMatchObject({ queued: 0, running: 0 })
+    await new Promise(r => setTimeout(r, 30))
+    expect(provider.calls).toHaveLength(2)
+    expect(manager.progress(batch_id).status).toBe('cancelled')
+    // the stream ends with done
+    const events = manager.sseSource(batch_id).log.since(0)!
+    expect(events.at(-1)).toMatchObject({ event: 'done', data: { status: 'cancelled', completed_pages: 0, failed_pages: 0 } })
+  })
+
+  it('cancel also stops a page waiting out a retry backoff', async () => {
+    const provider = scriptedProvider(() => new ProviderError('retryable', 'rate_limited', 'busy', { retryAfterMs: 60_000 }))
+    const t = await tempDir()
+    cleanups.push(t.cleanup)
+    const storage = await createStorage({ dataDir: t.dir, thumbnail: { width: 50, height: 30 } })
+    const manager = new BatchManager({
+      provider, storage, queue: new GenerationQueue(2), logger: createMemoryLogger(), templateRefs: new TemplateReferences(await fakePublicDir(t.dir)),
+      buildPrompt: testPrompt, maxRetries: 3, maxQueuedPages: 100, defaultResolution: '1K',
+      // the real sleep: the 60 s wait must end through the abort signal
+    })
+    const { batch_id } = manager.create(input(1))
+    await waitUntil(() => manager.progress(batch_id).results[0].retry_count === 1)
+    manager.cancel(batch_id)
+    await new Promise(r => setTimeout(r, 20))
+    expect(provider.calls).toHaveLength(1)
+    expect(manager.progress(batch_id).results[0].status).toBe('cancelled')
+    await manager.close()
+  })
+
+  it('retries one page, with an instruction sending the previous image as a reference; 409 while running', async () => {
+    let hold = false
+    const provider = scriptedProvider(async (_page, attempt) => {
+      while (hold) await new Promise(r => setTimeout(r, 2))
+      return { bytes: await solidPng(64, 36, attempt === 1 ? '#111111' : '#eeeeee'), mime: 'image/png' as const }
+    })
+    const { manager } = await setup(provider)
+    const { batch_id } = manager.create(input(2))
+    const before = await finished(manager, batch_id)
+    const oldKey = before.results[0].image_url!.split('/').pop()!
+
+    hold = true
+    const queued = manager.retryPage(batch_id, 1, 'Make the title larger')
+    expect(queued.status).toBe('generating')
+    expect(queued.results[0]).toMatchObject({ retry_count: 1, image_url: null })
+    expect(['pending', 'generating']).toContain(queued.results[0].status)
+    await waitUntil(() => provider.calls.length === 3)
+    expect(() => manager.retryPage(batch_id, 1)).toThrow(ApiError)
+    try {
+      manager.retryPage(batch_id, 1)
+    } catch (e) {
+      expect((e as ApiError).status).toBe(409)
+    }
+    hold = false
+    const after = await finished(manager, batch_id)
+    expect(after.status).toBe('completed')
+    expect(after.results[0].image_url).not.toBe(before.results[0].image_url)
+    const call = provider.calls[2]
+    expect(call.req.prompt).toContain('Make the title larger')
+    expect(call.req.references.map(r => r.role)).toEqual(['template', 'previous'])
+    const prev = await readFile(path.join(manager['deps'].storage.dataDir, 'images', oldKey))
+    expect(call.req.references[1].bytes.equals((await toReference(prev, 'previous')).bytes)).toBe(true)
+
+    // a retry without instruction makes a fresh call (no cache hit) and sends no previous image
+    manager.retryPage(batch_id, 2)
+    await finished(manager, batch_id)
+    expect(provider.calls).toHaveLength(4)
+    expect(provider.calls[3].req.references.map(r => r.role)).toEqual(['template'])
+    expect(() => manager.retryPage(batch_id, 3)).toThrow(/not found/)
+  })
+
+  it('reuses the stored image for an identical request, also after a restart', async () => {
+    const provider = scriptedProvider(() => okImage())
+    const s1 = await setup(provider)
+    const a = manager1Create(s1.manager)
+    const pa = await finished(s1.manager, a)
+    expect(provider.calls).toHaveLength(3)
+    const b = manager1Create(s1.manager)
+    const pb = await finished(s1.manager, b)
+    expect(provider.calls).toHaveLength(3)
+    expect(pb.results.map(r => r.image_url)).toEqual(pa.results.map(r => r.image_url))
+    // different options → a new call
+    const c = s1.manager.create(input(3, { options: { style_chain: false, resolution: '2K' } })).batch_id
+    await finished(s1.manager, c)
+    expect(provider.calls).toHaveLength(6)
+
+    await s1.manager.close()
+    const s2 = await setup(provider, { dir: s1.dir })
+    const d = manager1Create(s2.manager)
+    const pd = await finished(s2.manager, d)
+    expect(provider.calls).toHaveLength(6)
+    expect(pd.results.map(r => r.image_url)).toEqual(pa.results.map(r => r.image_url))
+
+    function manager1Create(m: BatchManager) {
+      return m.create(input(3)).batch_id
+    }
+  })
+
+  it('after a restart, finished pages are still listed and unfinished ones are failed "interrupted" and retryable', async () => {
+    const provider = scriptedProvider(page => (page <= 2 ? okImage() : 'hang'))
+    const s1 = await setup(provider, { concurrency: 2 })
+    const { batch_id } = s1.manager.create(input(4))
+    await waitUntil(() => s1.manager.progress(batch_id).progress.completed_pages === 2 && provider.stats.inFlight === 2)
+    const before = s1.manager.progress(batch_id)
+    await s1.manager.close()
+
+    const provider2 = scriptedProvider(() => okImage())
+    const s2 = await setup(provider2, { dir: s1.dir, concurrency: 2 })
+    const p = s2.manager.progress(batch_id)
+    expect(p.status).toBe('partial')
+    expect(p.results.slice(0, 2).map(r => r.image_url)).toEqual(before.results.slice(0, 2).map(r => r.image_url))
+    for (const r of p.results.slice(2)) expect(r).toMatchObject({ status: 'failed', error_code: 'interrupted', error_message: 'interrupted — retry' })
+    // the stream of a recovered batch still ends with done
+    expect(s2.manager.sseSource(batch_id).log.lastDone()).toBeDefined()
+    s2.manager.retryPage(batch_id, 3)
+    s2.manager.retryPage(batch_id, 4)
+    const after = await finished(s2.manager, batch_id)
+    expect(after.status).toBe('completed')
+    expect(provider2.calls).toHaveLength(2)
+  })
+
+  it('refuses a batch beyond MAX_QUEUED_PAGES with 429 queue_full and Retry-After', async () => {
+    const provider = scriptedProvider(() => 'hang')
+    const { manager } = await setup(provider, { concurrency: 1, maxQueuedPages: 5 })
+    manager.create(input(4))
+    await waitUntil(() => provider.stats.inFlight === 1)
+    expect(manager.stats()).toEqual({ running: 1, queued: 3, capacity: 5, concurrency: 1 })
+    manager.create(input(2)) // 3 + 2 = 5 waiting: still fits
+    let err: unknown
+    try {
+      manager.create(input(1))
+    } catch (e) {
+      err = e
+    }
+    expect(err).toBeInstanceOf(ApiError)
+    expect((err as ApiError).status).toBe(429)
+    expect((err as ApiError).code).toBe('queue_full')
+    expect(Number((err as ApiError).headers['Retry-After'])).toBeGreaterThanOrEqual(1)
+  })
+
+  it('rejects an unknown template with 400', async () => {
+    const { manager } = await setup(scriptedProvider(() => okImage()))
+    expect(() => manager.create(input(1, { template_id: 'nope' }))).toThrow(/Unknown template/)
+  })
+
+  it('estimates remaining time from a moving average of page durations', async () => {
+    const provider = scriptedProvider(() => okImage(), { delayMs: 40 })
+    const { manager } = await setup(provider, { concurrency: 1, initialPageSeconds: 20 })
+    const first = manager.create(input(3))
+    expect(first.estimated_time).toBe(60) // 3 rounds × the initial 20 s guess
+    await finished(manager, first.batch_id)
+    expect(manager.averagePageSeconds()).toBeGreaterThan(0.03)
+    expect(manager.averagePageSeconds()).toBeLessThan(1)
+    const second = manager.create(input(3, { deck_title: 'Another' }))
+    expect(second.estimated_time).toBe(1) // measured ~40 ms per page, rounded up
+  })
+})
