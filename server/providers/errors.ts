@@ -50,18 +50,31 @@ export interface ThrownContext {
   secrets: Array<string | undefined>
 }
 
+/** The error to keep as `cause`, or undefined when any part of its chain mentions a secret. */
+export function safeCause(err: unknown, secrets: Array<string | undefined>): unknown {
+  const keys = secrets.filter((s): s is string => Boolean(s && s.length >= 4))
+  let current: unknown = err
+  for (let depth = 0; current !== undefined && current !== null && depth < 5; depth++) {
+    const text = current instanceof Error ? `${current.message}\n${current.stack ?? ''}` : String(current)
+    if (keys.some(key => text.includes(key))) return undefined
+    current = current instanceof Error ? current.cause : undefined
+  }
+  return err
+}
+
 /** Anything thrown around a fetch (network, abort, timeout, bad JSON) → ProviderError. */
-export function fromThrown(err: unknown, ctx: ThrownContext): ProviderError {
-  if (err instanceof ProviderError) return err
+export function fromThrown(thrown: unknown, ctx: ThrownContext): ProviderError {
+  if (thrown instanceof ProviderError) return thrown
+  const err = safeCause(thrown, ctx.secrets)
+  const name = thrown instanceof Error ? thrown.name : ''
   if (ctx.signal.aborted) return new ProviderError('aborted', 'aborted', 'The request was cancelled', { cause: err })
-  const name = err instanceof Error ? err.name : ''
   if (ctx.timeoutSignal?.aborted || name === 'TimeoutError' || name === 'AbortError') {
     return new ProviderError('retryable', 'upstream_timeout', `${ctx.source} did not answer within ${Math.round(ctx.timeoutMs / 1000)} s`, { cause: err })
   }
-  if (err instanceof SyntaxError) {
+  if (thrown instanceof SyntaxError) {
     return new ProviderError('retryable', 'bad_response', `${ctx.source} sent a truncated or unreadable response`, { cause: err })
   }
-  const detail = err instanceof Error ? upstreamText(causeMessage(err), ctx.secrets) : ''
+  const detail = thrown instanceof Error ? upstreamText(causeMessage(thrown), ctx.secrets) : ''
   return new ProviderError('retryable', 'network_error', `Could not reach ${ctx.source}${detail ? `: ${detail}` : ''}`, { cause: err })
 }
 

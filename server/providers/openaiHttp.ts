@@ -1,7 +1,7 @@
 // One POST to an OpenAI-compatible endpoint: timeout + caller signal, JSON parsing, and every
 // failure (HTTP error, error object inside a 200, truncated body, network, abort) as a ProviderError.
 import { ProviderError } from './types.js'
-import { classifyOpenAIError, fromThrown, isRecord } from './errors.js'
+import { classifyOpenAIError, fromThrown, isRecord, safeCause } from './errors.js'
 
 export interface OpenAICallContext {
   source: string
@@ -33,7 +33,7 @@ export async function postOpenAI(url: string, body: string | FormData, callerSig
     }
     catch (err) {
       if (!res.ok) throw classifyOpenAIError({ status: res.status, body: text, headers: res.headers, source: ctx.source, model: ctx.model, keyEnv: ctx.keyEnv, secrets })
-      throw new ProviderError('retryable', 'bad_response', `${ctx.source} sent a truncated or unreadable response`, { cause: err })
+      throw new ProviderError('retryable', 'bad_response', `${ctx.source} sent a truncated or unreadable response`, { cause: safeCause(err, secrets) })
     }
     if (!res.ok) throw classifyOpenAIError({ status: res.status, body: parsed, headers: res.headers, source: ctx.source, model: ctx.model, keyEnv: ctx.keyEnv, secrets })
     if (!isRecord(parsed)) throw new ProviderError('retryable', 'bad_response', `${ctx.source} sent an unexpected response`)
