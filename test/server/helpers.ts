@@ -41,7 +41,7 @@ export async function fakePublicDir(root: string): Promise<string> {
 }
 
 export const testPrompt: BuildPrompt = (input: PromptInput) =>
-  [`page ${input.page.pageNumber}/${input.page.totalPages}`, input.page.title, input.page.content, input.instruction ?? '', input.references.join(',')].join(' | ')
+  [input.deckTitle, `page ${input.page.pageNumber}/${input.page.totalPages}`, input.page.title, input.page.content, input.instruction ?? '', input.references.join(',')].join(' | ')
 
 export interface ScriptedCall {
   req: GenerateRequest

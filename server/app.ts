@@ -1,0 +1,166 @@
+// Wiring: createApp(deps) builds the Express app from already-made parts (provider, logger, config)
+// so tests hand in fakes; startServer() also listens. Nothing here reads process.env.
+import { existsSync } from 'node:fs'
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import express, { type Express, type RequestHandler } from 'express'
+import { BatchManager, type BackoffOptions, type BuildPrompt, type PageTiming } from './batches.js'
+import type { AppConfig } from './config.js'
+import { ApiError, errorMiddleware } from './errors.js'
+import type { Logger } from './logger.js'
+import type { ImageProvider } from './providers/types.js'
+import { GenerationQueue } from './queue.js'
+import { TemplateReferences } from './references.js'
+import { createApiRouter } from './routes.js'
+import { createStorage, type Storage } from './storage.js'
+import { buildPrompt } from './prompts.js'
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+
+export type AppConfigSubset = Pick<AppConfig,
+  'maxConcurrentGenerations' | 'maxQueuedPages' | 'maxRetries' | 'defaultResolution' | 'thumbnail' | 'dataDir' | 'proxyToken' | 'corsOrigins'>
+
+export interface AppDeps {
+  config: AppConfigSubset
+  provider: ImageProvider
+  logger: Logger
+  /** folder holding imgs/nano_banana (default: <repo>/public) */
+  publicDir?: string
+  /** built demo host (default: <repo>/dist/demo); served at / when it exists */
+  demoDir?: string
+  buildPrompt?: BuildPrompt
+  /** SSE keep-alive comment interval (default 15 s) */
+  pingIntervalMs?: number
+  backoff?: Partial<BackoffOptions>
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>
+  random?: () => number
+  /** benchmarks: timings of each generated page */
+  onPageTiming?: (t: PageTiming) => void
+}
+
+export interface ProxyApp {
+  app: Express
+  batches: BatchManager
+  storage: Storage
+  queue: GenerationQueue
+  /** stops in-flight work and flushes state to disk (does not close an HTTP server) */
+  close(): Promise<void>
+}
+
+export function corsMiddleware(origins: '*' | string[]): RequestHandler {
+  return (req, res, next) => {
+    const origin = req.get('Origin')
+    if (origins === '*') res.setHeader('Access-Control-Allow-Origin', '*')
+    else {
+      res.vary('Origin')
+      if (origin && origins.includes(origin)) res.setHeader('Access-Control-Allow-Origin', origin)
+    }
+    res.setHeader('Access-Control-Expose-Headers', 'Retry-After')
+    if (req.method === 'OPTIONS') {
+      res.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS')
+      res.setHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type, Last-Event-ID, Cache-Control')
+      res.setHeader('Access-Control-Max-Age', '600')
+      res.status(204).end()
+      return
+    }
+    next()
+  }
+}
+
+function requestLogger(logger: Logger): RequestHandler {
+  return (req, res, next) => {
+    const started = performance.now()
+    res.on('finish', () => {
+      // paths only (no query string: it may carry ?token=)
+      logger.info('request', { method: req.method, path: req.baseUrl + req.path, status: res.statusCode, ms: Math.round(performance.now() - started) })
+    })
+    next()
+  }
+}
+
+export async function createApp(deps: AppDeps): Promise<ProxyApp> {
+  const { config, provider, logger } = deps
+  const publicDir = deps.publicDir ?? path.join(ROOT, 'public')
+  const demoDir = deps.demoDir ?? path.join(ROOT, 'dist', 'demo')
+  const storage = await createStorage({ dataDir: config.dataDir, thumbnail: config.thumbnail })
+  const queue = new GenerationQueue(config.maxConcurrentGenerations)
+  const templateRefs = new TemplateReferences(publicDir, (t, reason) => {
+    logger.warn('template cover unavailable, generating without a style reference', { template: t.id, reason })
+  })
+  const batches = new BatchManager({
+    provider, storage, queue, logger, templateRefs,
+    buildPrompt: deps.buildPrompt ?? buildPrompt,
+    onPageTiming: deps.onPageTiming,
+    maxRetries: config.maxRetries,
+    maxQueuedPages: config.maxQueuedPages,
+    defaultResolution: config.defaultResolution,
+    backoff: deps.backoff,
+    sleep: deps.sleep,
+    random: deps.random,
+  })
+  await batches.init()
+
+  const app = express()
+  app.disable('x-powered-by')
+  app.set('etag', false)
+  app.use(requestLogger(logger))
+  app.use(corsMiddleware(config.corsOrigins))
+
+  app.use('/api/v1', createApiRouter({
+    batches, storage, provider,
+    proxyToken: config.proxyToken,
+    sse: { pingIntervalMs: deps.pingIntervalMs ?? 15_000 },
+  }))
+
+  // template covers and thumbnails (also the style references); PPTist exports fetch them cross-origin
+  app.use('/imgs', express.static(path.join(publicDir, 'imgs'), { dotfiles: 'deny', index: false, fallthrough: true, maxAge: '1h' }))
+
+  if (existsSync(path.join(demoDir, 'index.html'))) {
+    app.use(express.static(demoDir, { index: 'index.html', dotfiles: 'deny' }))
+    // SPA fallback: any other GET that is not an API or asset path gets the demo host
+    app.use((req, res, next) => {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return next()
+      if (req.path.startsWith('/api/') || req.path.startsWith('/imgs/')) return next()
+      res.sendFile(path.join(demoDir, 'index.html'))
+    })
+  }
+
+  app.use((req, _res, next) => next(new ApiError(404, 'not_found', `Not found: ${req.path}`)))
+  app.use(errorMiddleware(logger))
+
+  return {
+    app, batches, storage, queue,
+    close: () => batches.close(),
+  }
+}
+
+export interface RunningServer extends ProxyApp {
+  server: Server
+  url: string
+  /** closes the HTTP server (dropping open streams) and flushes state */
+  stop(): Promise<void>
+}
+
+export async function startServer(deps: AppDeps & { port?: number; host?: string }): Promise<RunningServer> {
+  const proxy = await createApp(deps)
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = proxy.app.listen(deps.port ?? 0, deps.host ?? '127.0.0.1', () => resolve(s))
+    s.once('error', reject)
+  })
+  // generation calls can take minutes; SSE streams are long-lived
+  server.requestTimeout = 0
+  server.headersTimeout = 60_000
+  const addr = server.address() as AddressInfo
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address
+  const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${addr.port}`
+  return {
+    ...proxy, server, url,
+    async stop() {
+      await proxy.close()
+      server.closeAllConnections()
+      await new Promise<void>(resolve => server.close(() => resolve()))
+    },
+  }
+}

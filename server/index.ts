@@ -1,0 +1,57 @@
+// `npm start`: load .env (optional), read the configuration, start the proxy. Invalid configuration
+// ends the process with one line naming the variable (no stack trace).
+import dotenv from 'dotenv'
+import { ConfigError, configSecrets, loadConfig, type AppConfig } from './config.js'
+import { createLogger } from './logger.js'
+import { createProvider } from './providers/index.js'
+import { startServer } from './app.js'
+
+async function main(): Promise<void> {
+  dotenv.config({ quiet: true })
+  let config: AppConfig
+  try {
+    config = loadConfig(process.env)
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`Configuration error: ${err.message}\n`)
+      process.exit(1)
+    }
+    throw err
+  }
+  const logger = createLogger({ secrets: configSecrets(config) })
+  let provider
+  try {
+    provider = createProvider(config.provider)
+  } catch (err) {
+    process.stderr.write(`Configuration error: ${err instanceof Error ? err.message : String(err)}\n`)
+    process.exit(1)
+  }
+  const running = await startServer({ config, provider, logger, port: config.port, host: config.host })
+  logger.info('proxy started', {
+    url: running.url.replace('127.0.0.1', config.host === '0.0.0.0' ? 'localhost' : config.host),
+    provider: provider.name,
+    model: provider.model,
+    preview: provider.name === 'preview' ? 'yes (no API key: slides are drawn locally and marked preview)' : undefined,
+    concurrency: config.maxConcurrentGenerations,
+    data_dir: config.dataDir,
+    proxy_token: config.proxyToken ? 'required' : 'off',
+  })
+
+  let stopping = false
+  const stop = (signal: string) => {
+    if (stopping) return
+    stopping = true
+    logger.info('shutting down', { signal })
+    running.stop().then(() => process.exit(0), () => process.exit(1))
+    setTimeout(() => process.exit(1), 10_000).unref()
+  }
+  process.on('SIGINT', () => stop('SIGINT'))
+  process.on('SIGTERM', () => stop('SIGTERM'))
+}
+
+main().catch(err => {
+  // a start-up failure (e.g. port in use) is one line too; keys cannot be in it, but redact anyway
+  const message = err instanceof Error ? err.message : String(err)
+  process.stderr.write(`Could not start the proxy: ${message.replace(/(key|token)=\S+/gi, '$1=[redacted]')}\n`)
+  process.exit(1)
+})

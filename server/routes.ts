@@ -1,0 +1,133 @@
+// /api/v1 routes (api.md). Input is validated here with zod; everything thrown becomes an api.md
+// error through errorMiddleware (express 5 forwards rejected async handlers to it).
+import { timingSafeEqual, createHash } from 'node:crypto'
+import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express'
+import { NANO_BANANA_TEMPLATES } from '../plugin/configs/nanoBananaTemplates.js'
+import type { HealthResponse } from '../plugin/types/api.js'
+import type { BatchManager } from './batches.js'
+import { ApiError, notFound, validationError } from './errors.js'
+import { streamBatch, type SseOptions } from './events.js'
+import type { ImageProvider } from './providers/types.js'
+import { BATCH_ID_RE, createBatchSchema, LIMITS, pageNumberSchema, retryPageSchema } from './schemas.js'
+import { IMAGE_KEY_RE, type Storage } from './storage.js'
+
+export interface RoutesDeps {
+  batches: BatchManager
+  storage: Storage
+  provider: ImageProvider
+  proxyToken?: string
+  sse: SseOptions
+}
+
+/** Catalogue asset path (`./imgs/…`) → root-absolute URL (`/imgs/…`). */
+export function assetUrl(p: string): string {
+  return '/' + p.replace(/^\.?\/+/, '')
+}
+
+function sameToken(given: string, expected: string): boolean {
+  // compare digests so neither the length nor the content leaks through timing
+  const a = createHash('sha256').update(given).digest()
+  const b = createHash('sha256').update(expected).digest()
+  return timingSafeEqual(a, b)
+}
+
+/**
+ * PROXY_TOKEN: `Authorization: Bearer <token>`; on the stream and polling endpoints also `?token=`
+ * (a plain browser EventSource cannot send headers).
+ */
+function requireToken(token: string | undefined, allowQuery: boolean): RequestHandler {
+  return (req, _res, next) => {
+    if (!token) return next()
+    const header = req.get('Authorization')
+    const m = header ? /^Bearer\s+(.+)$/i.exec(header.trim()) : null
+    let given = m?.[1]
+    if (!given && allowQuery && typeof req.query.token === 'string') given = req.query.token
+    if (given && sameToken(given, token)) return next()
+    next(new ApiError(401, 'unauthorized', given ? 'The proxy token is wrong' : 'This proxy needs a token: send Authorization: Bearer <PROXY_TOKEN>'))
+  }
+}
+
+function batchId(req: Request): string {
+  const id = String(req.params.batch_id ?? '')
+  if (!BATCH_ID_RE.test(id)) throw notFound('Batch')
+  return id
+}
+
+export function createApiRouter(deps: RoutesDeps): Router {
+  const r = express.Router()
+  const json = express.json({ limit: LIMITS.bodyLimit, strict: true, type: () => true })
+  const auth = requireToken(deps.proxyToken, false)
+  const authStream = requireToken(deps.proxyToken, true)
+
+  r.get('/health', (_req, res) => {
+    const body: HealthResponse = {
+      ok: true,
+      provider: deps.provider.name,
+      model: deps.provider.model,
+      ...(deps.provider.name === 'preview' ? { preview: true } : {}),
+      queue: deps.batches.stats(),
+    }
+    res.json(body)
+  })
+
+  r.get('/templates', (_req, res) => {
+    res.json({
+      templates: NANO_BANANA_TEMPLATES.map(t => ({
+        id: t.id,
+        name: t.name,
+        name_en: t.name_en,
+        description: t.description,
+        description_en: t.description_en,
+        cover: assetUrl(t.cover),
+        thumbnail: assetUrl(t.thumbnail),
+        metadata: t.metadata,
+      })),
+    })
+  })
+
+  r.get('/images/:key', async (req, res) => {
+    const key = String(req.params.key ?? '')
+    const found = IMAGE_KEY_RE.test(key) ? await deps.storage.resolveImage(key) : null
+    if (!found) throw notFound('Image')
+    res.setHeader('Content-Type', found.mime)
+    res.setHeader('Cache-Control', 'public, max-age=31536000, immutable')
+    res.setHeader('X-Content-Type-Options', 'nosniff')
+    res.sendFile(found.file, { dotfiles: 'deny', lastModified: true, cacheControl: false })
+  })
+
+  r.post('/slide-generations/batches', auth, json, (req, res) => {
+    const parsed = createBatchSchema.safeParse(req.body)
+    if (!parsed.success) throw validationError(parsed.error)
+    res.status(202).json(deps.batches.create(parsed.data))
+  })
+
+  r.get('/slide-generations/batches/:batch_id/progress', authStream, (req, res) => {
+    res.setHeader('Cache-Control', 'no-store')
+    res.json(deps.batches.progress(batchId(req)))
+  })
+
+  r.get('/slide-generations/batches/:batch_id/events', authStream, (req, res) => {
+    const id = batchId(req)
+    streamBatch(req, res, deps.batches.sseSource(id), deps.sse)
+  })
+
+  r.post('/slide-generations/batches/:batch_id/cancel', auth, (req, res) => {
+    res.json(deps.batches.cancel(batchId(req)))
+  })
+
+  r.post('/slide-generations/batches/:batch_id/pages/:page_number/retry', auth, json, (req, res) => {
+    const id = batchId(req)
+    if (!deps.batches.has(id)) throw notFound('Batch')
+    const page = pageNumberSchema.safeParse(req.params.page_number)
+    if (!page.success) throw notFound(`Page ${String(req.params.page_number)}`)
+    const body = retryPageSchema.safeParse(req.body ?? {})
+    if (!body.success) throw validationError(body.error)
+    res.status(202).json(deps.batches.retryPage(id, page.data, body.data.instruction || undefined))
+  })
+
+  r.use((req: Request, _res: Response, next: NextFunction) => {
+    next(new ApiError(404, 'not_found', `No such endpoint: ${req.method} ${req.baseUrl}${req.path}`))
+  })
+
+  return r
+}
