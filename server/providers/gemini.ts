@@ -40,6 +40,8 @@ export function createGeminiProvider(opts: GeminiProviderOptions): ImageProvider
   const secrets = [opts.apiKey]
   const ai = new GoogleGenAI({
     apiKey: opts.apiKey,
+    // explicit: GOOGLE_GENAI_USE_VERTEXAI in the environment must not switch the proxy to Vertex AI
+    vertexai: false,
     httpOptions: {
       ...(opts.baseUrl ? { baseUrl: opts.baseUrl } : {}),
       timeout: opts.timeoutMs,

@@ -82,6 +82,14 @@ export function sendTruncated(res: ServerResponse, body: unknown): void {
   res.end(text.slice(0, Math.max(1, Math.floor(text.length / 2))))
 }
 
+/** Headers and half the body, then silence: the client's timeout must cover reading the body too. */
+export function sendStalled(res: ServerResponse, body: unknown): void {
+  if (res.destroyed) return
+  const text = JSON.stringify(body)
+  res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(text) })
+  res.write(text.slice(0, Math.floor(text.length / 2)))
+}
+
 export function sendGarbage(res: ServerResponse): void {
   if (res.destroyed) return
   res.writeHead(200, { 'content-type': 'text/html' })

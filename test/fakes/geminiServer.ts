@@ -21,11 +21,11 @@
 //   models        when set, other model ids → 404 NOT_FOUND
 //   mislabelRate  default 0.25; set 0 for PNG-only answers (benchmark)
 //   retryDelay    RetryInfo.retryDelay of '429' faults, default '0.2s'
-// Faults: see GeminiFault. 'hang' never answers (until the client aborts or close()).
+// Faults: see GeminiFault. 'hang' and 'stall' never finish (until the client aborts or close()).
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { fakeImage, slideImageSize } from './images.js'
 import {
-  chooseFault, countFault, pickLatency, seededRandom, sendGarbage, sendJson, sendTruncated, startFakeHttp, waitOrGone,
+  chooseFault, countFault, pickLatency, seededRandom, sendGarbage, sendJson, sendStalled, sendTruncated, startFakeHttp, waitOrGone,
   type FakeServer, type Latency,
 } from './common.js'
 
@@ -48,6 +48,7 @@ export type GeminiFault =
   | 'jpeg_as_png' // success, final image is JPEG labelled image/png
   | 'webp' // success, final image is WebP labelled image/png
   | 'hang' // never answers
+  | 'stall' // 200 headers and half the body, then nothing (until the client aborts)
 
 export interface FakeGeminiOptions {
   latencyMs?: Latency
@@ -195,5 +196,6 @@ async function answer(res: ServerResponse, fault: GeminiFault | 'ok', body: Gemi
     modelVersion: model,
   }
   if (fault === 'truncated') return sendTruncated(res, response)
+  if (fault === 'stall') return sendStalled(res, response)
   return sendJson(res, 200, response)
 }

@@ -23,7 +23,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { fakeImage, slideImageSize } from './images.js'
 import {
-  chooseFault, countFault, pickLatency, seededRandom, sendGarbage, sendJson, sendTruncated, startFakeHttp, waitOrGone,
+  chooseFault, countFault, pickLatency, seededRandom, sendGarbage, sendJson, sendStalled, sendTruncated, startFakeHttp, waitOrGone,
   type FakeServer, type Latency,
 } from './common.js'
 
@@ -50,6 +50,7 @@ export type OpenAIFault =
   | 'error_in_200' // HTTP 200 with { error: { code: 429, message } } (OpenRouter style)
   | 'jpeg_as_png' // success, JPEG bytes in a data:image/png URL
   | 'hang'
+  | 'stall' // 200 headers and half the body, then nothing
 
 export interface FakeOpenAIOptions {
   shape?: ChatShape
@@ -230,6 +231,7 @@ async function answerChat(res: ServerResponse, fault: OpenAIFault | 'ok', body: 
       break
   }
   if (fault === 'truncated') return sendTruncated(res, answer)
+  if (fault === 'stall') return sendStalled(res, answer)
   return sendJson(res, 200, answer)
 }
 
@@ -249,5 +251,6 @@ async function answerImages(res: ServerResponse, fault: OpenAIFault | 'ok', body
     usage: { total_tokens: 4200, input_tokens: kind === 'edits' ? 1500 : 50, output_tokens: 4160 },
   }
   if (fault === 'truncated') return sendTruncated(res, answer)
+  if (fault === 'stall') return sendStalled(res, answer)
   return sendJson(res, 200, answer)
 }

@@ -120,6 +120,13 @@ describe('gemini provider', () => {
     await expect.poll(() => fake.stats.inFlight).toBe(0)
   })
 
+  it('times out a response whose body stalls half-way', async () => {
+    const { fake, provider } = await setup('stall', { timeoutMs: 400 })
+    const err = await providerError(provider.generate(await makeRequest()))
+    expect(err).toMatchObject({ kind: 'retryable', code: 'upstream_timeout' })
+    await expect.poll(() => fake.stats.inFlight).toBe(0)
+  })
+
   it('aborts when our signal fires, and the upstream sees the request go away', async () => {
     const { fake, provider } = await setup('hang')
     const controller = new AbortController()

@@ -126,6 +126,12 @@ describe('openai-chat provider', () => {
     expect(fake.stats.byFault.bad_key).toBe(1)
   })
 
+  it('times out a response whose body stalls half-way', async () => {
+    const { fake, provider } = await setup({ fault: 'stall', timeoutMs: 400 })
+    expect(await providerError(provider.generate(await makeRequest()))).toMatchObject({ kind: 'retryable', code: 'upstream_timeout' })
+    await expect.poll(() => fake.stats.inFlight).toBe(0)
+  })
+
   it('times out a hanging relay as retryable, and aborts with our signal', async () => {
     const { fake, provider } = await setup({ fault: 'hang', timeoutMs: 300 })
     expect(await providerError(provider.generate(await makeRequest()))).toMatchObject({ kind: 'retryable', code: 'upstream_timeout' })
