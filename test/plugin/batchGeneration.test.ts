@@ -1,0 +1,284 @@
+import { beforeEach, describe, expect, it, vi } from 'vitest'
+import { createPinia, setActivePinia } from 'pinia'
+import { createBatchController, type BatchController } from '../../plugin/composables/useBatchGeneration'
+import { createDeckHost, resolveHostStores } from '../../plugin/host/pptistHost'
+import { useNanoBananaStore } from '../../plugin/store/nanoBanana'
+import { translate } from '../../plugin/i18n/messages'
+import type { BatchOptions } from '../../plugin/types/api'
+import type { ProxyApi } from '../../plugin/api/client'
+import { setupPptist, snapshotTable } from './fakes/pptistStores'
+import { scriptedSseFetch, type ScriptedConnection, type SseEvent } from './fakes/sse'
+import { fakeApi, httpError, networkError, pageResult, progressOf } from './fakes/proxyApi'
+import { deck } from './fixtures/deck'
+import type { Slide } from '../../plugin/host/types'
+
+const SERVER = 'http://127.0.0.1:8787'
+const OPTIONS: BatchOptions = {
+  aspect_ratio: '16:9', resolution: '2K', mode: 'full', language: 'zh', extra_prompt: '', style_chain: true,
+}
+const IDS = ['cover01', 'contents01', 'table01']
+
+function setup(api: ProxyApi, connections: ScriptedConnection[], extra: { embed?: (url: string) => Promise<string> } = {}) {
+  const store = useNanoBananaStore()
+  const sse = scriptedSseFetch(connections)
+  const controller = createBatchController({
+    api, serverUrl: SERVER, apiBase: `${SERVER}/api/v1`, token: 'tok', store,
+    t: (key, params) => translate('zh', key, params),
+    host: () => createDeckHost(resolveHostStores(undefined)),
+    fetchImpl: sse.fetchImpl,
+    pollIntervalMs: 10,
+    sseRetryDelayMs: 1,
+    ...extra,
+  })
+  return { store, controller, sse }
+}
+
+const ev = (id: number, event: string, data: unknown): SseEvent => ({ id: String(id), event, data })
+const done = (id: number, status = 'completed', completed = 3, failed = 0) =>
+  ev(id, 'done', { status, completed_pages: completed, failed_pages: failed })
+const bgSrc = (slide: Slide | undefined) => slide?.background?.image?.src
+
+async function finished(controller: BatchController, store: ReturnType<typeof useNanoBananaStore>) {
+  await vi.waitFor(() => expect(store.isFinished).toBe(true), { timeout: 2000 })
+  await controller.settled()
+}
+
+describe('useBatchGeneration controller', () => {
+  beforeEach(() => {
+    setActivePinia(createPinia())
+  })
+
+  it('creates the batch from the slides\' text and applies pages as they arrive over SSE, once each, as one undo step', async () => {
+    const { slidesStore, snapshotStore } = await setupPptist(deck)
+    const before = JSON.parse(JSON.stringify(slidesStore.slides))
+    const updatedSlides: string[] = []
+    slidesStore.$onAction(({ name, args }) => {
+      if (name === 'updateSlide') updatedSlides.push(String(args[1]))
+    })
+    const { api, created } = fakeApi()
+    const { store, controller, sse } = setup(api, [{
+      events: [
+        ev(1, 'snapshot', progressOf('b1', 'generating', IDS.map((id, i) => pageResult(i + 1, id, 'pending')))),
+        ev(2, 'page', pageResult(1, 'cover01', 'generating')),
+        ev(3, 'page', pageResult(1, 'cover01', 'completed')),
+        ev(4, 'page', pageResult(2, 'contents01', 'completed')),
+        ev(5, 'page', pageResult(1, 'cover01', 'completed')), // replayed
+        ev(6, 'progress', { current_page: 3, total_pages: 3, completed_pages: 2, failed_pages: 0, percentage: 67, estimated_remaining_time: 12 }),
+        ev(7, 'page', pageResult(3, 'table01', 'completed')),
+        done(8),
+      ],
+    }])
+
+    expect(await controller.start({ templateId: 'nano_banana_3', slideIds: IDS, options: OPTIONS, embed: false })).toBe(true)
+    expect(created[0]).toMatchObject({
+      template_id: 'nano_banana_3', deck_title: '有理数的大小比较', options: OPTIONS,
+      pages: [
+        { slide_id: 'cover01', page_type: 'cover', title: '有理数的大小比较', content: '七年级数学 · 第一章' },
+        { slide_id: 'contents01', page_type: 'contents', title: '目录' },
+        { slide_id: 'table01', page_type: 'content', title: '比较法则一览' },
+      ],
+    })
+    await finished(controller, store)
+
+    expect(sse.calls[0].url).toBe(`${SERVER}/api/v1/slide-generations/batches/b1/events`)
+    expect(sse.calls[0].headers.authorization).toBe('Bearer tok')
+    expect(store.status).toBe('completed')
+    expect(store.doneCount).toBe(3)
+    expect(store.percentage).toBe(100)
+    const slides = slidesStore.slides
+    expect(bgSrc(slides[0])).toBe(`${SERVER}/api/v1/images/p1.png`)
+    expect(bgSrc(slides[1])).toBe(`${SERVER}/api/v1/images/p2.png`)
+    expect(bgSrc(slides[2])).toBe(`${SERVER}/api/v1/images/p3.png`)
+    expect(slides[3].background).toBeUndefined()
+    expect(slides[0].elements).toEqual([])
+    // the replayed event was not applied a second time
+    expect(updatedSlides).toEqual(['cover01', 'contents01', 'table01'])
+    expect(slides[0].remark!.match(/有理数的大小比较/g)).toHaveLength(1)
+
+    expect(snapshotStore.snapshotLength).toBe(2)
+    await snapshotStore.unDo()
+    expect(slidesStore.slides).toEqual(before)
+  })
+
+  it('skips a slide deleted while its page was generating, without resurrecting it', async () => {
+    const { slidesStore, snapshotStore } = await setupPptist(deck)
+    const { api } = fakeApi()
+    const { store, controller } = setup(api, [{
+      events: [
+        ev(1, 'page', pageResult(1, 'cover01', 'completed')),
+        ev(2, 'page', pageResult(2, 'contents01', 'completed')),
+        done(3, 'completed', 2, 0),
+      ],
+    }])
+    await controller.start({ templateId: 'nano_banana_1', slideIds: IDS.slice(0, 2), options: OPTIONS, embed: false })
+    // the user deletes slide 2 before any event is handled (and PPTist records it)
+    slidesStore.deleteSlide('contents01')
+    await snapshotStore.addSnapshot()
+    await finished(controller, store)
+
+    expect(slidesStore.slides.map(s => s.id)).toEqual(['cover01', 'table01', 'chart01', 'end01'])
+    expect(slidesStore.slides.some(s => s.id === 'contents01')).toBe(false)
+    expect(Object.keys(slidesStore.slides)).not.toContain('-1')
+    expect(store.pages[1].skipped).toBe(true)
+    expect(bgSrc(slidesStore.slides[0])).toBe(`${SERVER}/api/v1/images/p1.png`)
+  })
+
+  it('background mode keeps the text elements and removes old decoration', async () => {
+    const { slidesStore } = await setupPptist(deck)
+    const { api } = fakeApi()
+    const { store, controller } = setup(api, [{ events: [ev(1, 'page', pageResult(1, 'cover01', 'completed')), done(2, 'completed', 1)] }])
+    await controller.start({ templateId: 'nano_banana_1', slideIds: ['cover01'], options: { ...OPTIONS, mode: 'background' }, embed: false })
+    await finished(controller, store)
+    expect(slidesStore.slides[0].elements.map(el => el.id)).toEqual(['title1', 'sub1', 'foot1'])
+    expect(bgSrc(slidesStore.slides[0])).toBe(`${SERVER}/api/v1/images/p1.png`)
+  })
+
+  it('embed option inlines the JPEG data URL made from the absolute image URL', async () => {
+    const { slidesStore } = await setupPptist(deck)
+    const { api } = fakeApi()
+    const embed = vi.fn(async (url: string) => `data:image/jpeg;base64,${btoa(url)}`)
+    const { store, controller } = setup(api, [{ events: [ev(1, 'page', pageResult(1, 'cover01', 'completed')), done(2, 'completed', 1)] }], { embed })
+    await controller.start({ templateId: 'nano_banana_1', slideIds: ['cover01'], options: OPTIONS, embed: true })
+    await finished(controller, store)
+    expect(embed).toHaveBeenCalledWith(`${SERVER}/api/v1/images/p1.png`)
+    expect(bgSrc(slidesStore.slides[0])).toBe(`data:image/jpeg;base64,${btoa(`${SERVER}/api/v1/images/p1.png`)}`)
+  })
+
+  it('falls back to polling /progress when the events endpoint 404s, and stops when the batch is over', async () => {
+    const { slidesStore, snapshotStore } = await setupPptist(deck)
+    const sequence = [
+      progressOf('b1', 'generating', [pageResult(1, 'cover01', 'generating'), pageResult(2, 'contents01', 'pending')]),
+      progressOf('b1', 'generating', [pageResult(1, 'cover01', 'completed'), pageResult(2, 'contents01', 'generating')]),
+      progressOf('b1', 'partial', [
+        pageResult(1, 'cover01', 'completed'),
+        pageResult(2, 'contents01', 'failed', { error_code: 'safety_refused', error_message: 'IMAGE_SAFETY' }),
+      ]),
+    ]
+    let calls = 0
+    const { api } = fakeApi({ progress: vi.fn(async () => sequence[Math.min(calls++, sequence.length - 1)]) })
+    const { store, controller } = setup(api, [{ status: 404, contentType: 'application/json' }])
+    await controller.start({ templateId: 'nano_banana_1', slideIds: IDS.slice(0, 2), options: OPTIONS, embed: false })
+    await finished(controller, store)
+
+    expect(store.transport).toBe('polling')
+    expect(store.status).toBe('partial')
+    expect(store.pages.map(p => p.status)).toEqual(['completed', 'failed'])
+    expect(store.pages[1].error_code).toBe('safety_refused')
+    expect(bgSrc(slidesStore.slides[0])).toBe(`${SERVER}/api/v1/images/p1.png`)
+    const callsAtEnd = calls
+    await new Promise(resolve => setTimeout(resolve, 50))
+    expect(calls).toBe(callsAtEnd)
+    expect(snapshotStore.snapshotLength).toBe(2)
+  })
+
+  it('polling keeps going through a network blip and says so in words', async () => {
+    await setupPptist(deck)
+    let calls = 0
+    const { api } = fakeApi({
+      progress: vi.fn(async () => {
+        calls++
+        if (calls === 1) throw networkError()
+        return progressOf('b1', 'completed', [pageResult(1, 'cover01', 'completed')])
+      }),
+    })
+    const { store, controller } = setup(api, [{ status: 404 }])
+    const errors: (string | undefined)[] = []
+    store.$subscribe(() => errors.push(store.error?.message))
+    await controller.start({ templateId: 'nano_banana_1', slideIds: ['cover01'], options: OPTIONS, embed: false })
+    await finished(controller, store)
+    expect(errors).toContain(`无法连接到生成服务 ${SERVER}，请确认服务已启动且网络可达。`)
+    expect(store.error).toBeNull()
+  })
+
+  it('retry of a failed page calls the proxy and follows the batch again from the last event id; the new image is applied', async () => {
+    const { slidesStore, snapshotStore } = await setupPptist(deck)
+    const { api } = fakeApi()
+    const { store, controller, sse } = setup(api, [
+      {
+        events: [
+          ev(1, 'page', pageResult(1, 'cover01', 'completed')),
+          ev(2, 'page', pageResult(2, 'contents01', 'failed', { error_code: 'upstream_unavailable', error_message: 'overloaded' })),
+          done(3, 'partial', 1, 1),
+        ],
+      },
+      {
+        events: [
+          ev(4, 'page', pageResult(2, 'contents01', 'generating')),
+          ev(5, 'page', pageResult(2, 'contents01', 'completed', { image_url: '/api/v1/images/p2-retry.png' })),
+          done(6, 'completed', 2, 0),
+        ],
+      },
+    ])
+    await controller.start({ templateId: 'nano_banana_1', slideIds: IDS.slice(0, 2), options: OPTIONS, embed: false })
+    await finished(controller, store)
+    expect(store.failedCount).toBe(1)
+
+    await controller.retryPage(2)
+    expect(api.retryPage).toHaveBeenCalledWith('b1', 2)
+    await vi.waitFor(() => expect(store.status).toBe('completed'))
+    await controller.settled()
+    expect(sse.calls[1].headers['last-event-id']).toBe('3')
+    expect(bgSrc(slidesStore.slides[1])).toBe(`${SERVER}/api/v1/images/p2-retry.png`)
+    // the batch and the retry are one step each
+    expect(snapshotStore.snapshotLength).toBe(3)
+  })
+
+  it('retry all failed retries each failed page once', async () => {
+    await setupPptist(deck)
+    const { api } = fakeApi()
+    const { store, controller } = setup(api, [
+      {
+        events: [
+          ev(1, 'page', pageResult(1, 'cover01', 'failed', { error_message: 'x' })),
+          ev(2, 'page', pageResult(2, 'contents01', 'completed')),
+          ev(3, 'page', pageResult(3, 'table01', 'failed', { error_message: 'y' })),
+          done(4, 'partial', 1, 2),
+        ],
+      },
+      { events: [done(5, 'partial', 1, 2)] },
+    ])
+    await controller.start({ templateId: 'nano_banana_1', slideIds: IDS, options: OPTIONS, embed: false })
+    await finished(controller, store)
+    await controller.retryFailed()
+    expect(api.retryPage.mock.calls).toEqual([['b1', 1], ['b1', 3]])
+  })
+
+  it('cancel asks the proxy, shows the cancelled status and closes the undo step', async () => {
+    const { slidesStore, snapshotStore } = await setupPptist(deck)
+    const { api } = fakeApi({
+      cancel: vi.fn(async () => progressOf('b1', 'cancelled', [pageResult(1, 'cover01', 'completed'), pageResult(2, 'contents01', 'cancelled')])),
+    })
+    const { store, controller } = setup(api, [{ events: [ev(1, 'page', pageResult(1, 'cover01', 'completed'))], keepOpen: true }])
+    await controller.start({ templateId: 'nano_banana_1', slideIds: IDS.slice(0, 2), options: OPTIONS, embed: false })
+    await vi.waitFor(() => expect(store.doneCount).toBe(1))
+    await controller.cancel()
+    await controller.settled()
+    expect(api.cancel).toHaveBeenCalledWith('b1')
+    expect(store.status).toBe('cancelled')
+    expect(store.pages[1].status).toBe('cancelled')
+    await snapshotStore.unDo()
+    expect(slidesStore.slides[0].background).toEqual(deck[0].background)
+  })
+
+  it('a full queue is explained with the wait from Retry-After', async () => {
+    await setupPptist(deck)
+    const { api } = fakeApi({
+      createBatch: vi.fn(async () => { throw httpError(429, { error: { code: 'queue_full', message: 'queue full' } }, { 'retry-after': '30' }) }),
+    })
+    const { store, controller } = setup(api, [])
+    expect(await controller.start({ templateId: 'nano_banana_1', slideIds: IDS, options: OPTIONS, embed: false })).toBe(false)
+    expect(store.error).toMatchObject({ kind: 'queue_full', retryAfter: 30, message: '生成队列已满，请在 30 秒后重试。' })
+    expect(store.batchId).toBeNull()
+  })
+
+  it('jumpTo sets the slide index of the page\'s slide', async () => {
+    const { slidesStore } = await setupPptist(deck)
+    const { api } = fakeApi()
+    const { store, controller } = setup(api, [{ events: [done(1, 'completed', 0)] }])
+    await controller.start({ templateId: 'nano_banana_1', slideIds: ['table01', 'chart01'], options: OPTIONS, embed: false })
+    await finished(controller, store)
+    expect(controller.jumpTo(2)).toBe(true)
+    expect(slidesStore.slideIndex).toBe(3)
+    expect(snapshotTable.rows).toHaveLength(1)
+  })
+})
