@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import {
-  MANIFEST, PACKAGE_LOCK, Refusal, applyOps, decodeOriginal, encodeOriginal, planInstall, planUninstall, readManifest, sha256,
+  MANIFEST, PACKAGE_LOCK, PLUGIN_DIR, Refusal, applyOps, decodeOriginal, encodeOriginal, planInstall, planUninstall, readManifest, sha256,
 } from './lib/installer.mjs'
 
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
@@ -34,9 +34,17 @@ const fail = (message, code = 1) => {
   process.exit(code)
 }
 
-/** @param {import('./lib/installer.mjs').Op[]} ops */
+/**
+ * One line per changed PPTist file; the extension's own folder as a count.
+ * @param {import('./lib/installer.mjs').Op[]} ops
+ */
 function describe(ops) {
-  const lines = ops.map(op => `  ${op.kind === 'write' ? 'write ' : op.kind === 'remove' ? 'remove' : 'rmdir '} ${op.path}`)
+  const verb = { write: 'write ', remove: 'remove', rmdir: 'rmdir ' }
+  const inPlugin = ops.filter(op => op.path.startsWith(`${PLUGIN_DIR}/`) || op.path === PLUGIN_DIR)
+  const lines = ops.filter(op => !inPlugin.includes(op)).map(op => `  ${verb[op.kind]} ${op.path}`)
+  const counts = ['write', 'remove', 'rmdir'].map(kind => [kind, inPlugin.filter(op => op.kind === kind).length])
+    .filter(([, n]) => n).map(([kind, n]) => `${verb[kind].trim()} ${n}`)
+  if (counts.length) lines.unshift(`  ${PLUGIN_DIR}/ (the extension): ${counts.join(', ')}`)
   return lines.join('\n')
 }
 
@@ -126,7 +134,7 @@ function main() {
       if (!runNpmInstall(root)) return fail(`npm install failed in ${root}; the extension's files are in place, run npm install there yourself.`)
       recordLockfile(root, lockBefore)
     }
-    else if (deps.length) {
+    else if (deps.length && ops.some(op => op.path === 'package.json')) {
       process.stdout.write(`\nThe extension needs ${deps.join(', ')} (added to package.json): run \`npm install\` in ${root}.\n`)
     }
   }

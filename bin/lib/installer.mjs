@@ -319,17 +319,26 @@ export function planUninstall({ root }) {
       notes.push(`${rel} changed since install: removed only the nano-banana blocks, your other changes stay.`)
     }
   }
+  const editedInPlugin = []
   for (const [rel, hash] of Object.entries(manifest.added)) {
     const current = readIfExists(root, rel)
     if (!current) continue
-    if (sha256(current) !== hash) notes.push(`${rel} was edited after install; removing it anyway.`)
+    if (sha256(current) !== hash) {
+      if (rel.startsWith(`${PLUGIN_DIR}/`)) editedInPlugin.push(rel)
+      else notes.push(`${rel} was edited after install; removing it anyway.`)
+    }
     ops.push({ kind: 'remove', path: rel })
   }
+  if (editedInPlugin.length) notes.push(`${editedInPlugin.length} file(s) in ${PLUGIN_DIR}/ were edited after install; removing them anyway.`)
   ops.push({ kind: 'remove', path: MANIFEST })
   // files a maintainer put inside the extension's folder keep it (and its parents) alive
   for (const dir of [...manifest.createdDirs].sort((a, b) => b.length - a.length)) ops.push({ kind: 'rmdir', path: dir })
-  if (Object.keys(manifest.dependencies).length && !manifest.modified[PACKAGE_LOCK]) {
-    notes.push(`Run \`npm install\` in ${root} to remove ${Object.keys(manifest.dependencies).join(', ')} from node_modules and package-lock.json.`)
+  const deps = Object.keys(manifest.dependencies)
+  if (deps.length && !manifest.modified[PACKAGE_LOCK]) {
+    notes.push(`Run \`npm install\` in ${root} to remove ${deps.join(', ')} from node_modules and package-lock.json.`)
+  }
+  else if (deps.length) {
+    notes.push(`package-lock.json is restored; \`npm prune\` in ${root} removes ${deps.join(', ')} from node_modules.`)
   }
   return { ops, notes }
 }
