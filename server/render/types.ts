@@ -1,0 +1,100 @@
+// Shapes shared by the slide renderer and the template styles.
+import type { PageType, GenerationMode } from '../../plugin/types/api.js'
+import type { FontRole, FontSet } from './fonts.js'
+import type { Box } from './text.js'
+
+export type { Box }
+
+/** What a slide shows; the same for covers (sample slides) and previews. */
+export interface SlideContent {
+  pageType: PageType
+  title: string
+  content: string
+  deckTitle: string
+  pageNumber: number
+  totalPages: number
+  mode: GenerationMode
+  language: string
+}
+
+export interface Palette {
+  /** main background */
+  bg: string
+  title: string
+  body: string
+  muted: string
+  accent: string
+  accent2: string
+  accent3: string
+  /** text on accent-coloured areas */
+  onAccent: string
+}
+
+/** Where each piece of text goes, in design units (height 768). Missing regions draw nothing. */
+export interface Regions {
+  title?: Box
+  subtitle?: Box
+  body?: Box
+  list?: Box
+  number?: Box
+  footer?: Box
+  meta?: Box
+}
+
+export interface Ctx {
+  /** design width; height is always 768 */
+  W: number
+  H: number
+  /** narrow canvases (portrait or square) get stacked layouts */
+  narrow: boolean
+  kind: PageType
+  fonts: FontSet
+  /** unique id prefix for gradients/patterns inside one SVG */
+  id(name: string): string
+}
+
+export interface TextColors {
+  title: string
+  body: string
+  muted: string
+  number: string
+}
+
+export interface SlideStyle {
+  key: string
+  palette: Palette
+  fonts: { title: FontRole; body: FontRole; number: FontRole }
+  /** title alignment per page type */
+  align(kind: PageType): 'start' | 'middle'
+  /** everything that is not text: background, motifs, illustrations, charts */
+  backdrop(c: Ctx): string
+  regions(c: Ctx): Regions
+  /** text colours per page type (e.g. white on a dark transition page) */
+  colors(c: Ctx): TextColors
+  /** marker before each body paragraph / contents item, drawn at (x, y centre) */
+  bullet(c: Ctx, x: number, cy: number, size: number, index: number): string
+  /** width the bullet occupies, as a multiple of the body font size */
+  bulletIndent: number
+  /** optional flourish under/around the title, drawn after the title is placed (full mode only) */
+  titleAccent?(c: Ctx, bounds: Box, align: 'start' | 'middle'): string
+}
+
+export interface TextNode {
+  role: 'title' | 'subtitle' | 'body' | 'item' | 'number' | 'footer' | 'meta'
+  lines: string[]
+  size: number
+  bounds: Box
+  truncated: boolean
+}
+
+export interface SlideLayout {
+  svg: string
+  width: number
+  height: number
+  /** design-space size (height 768) */
+  designWidth: number
+  designHeight: number
+  texts: TextNode[]
+  /** the "PREVIEW · 预览" mark, when drawn (design units) */
+  mark: Box | null
+}
