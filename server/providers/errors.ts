@@ -43,8 +43,8 @@ export function parseRetryAfterMs(headers: Headers, now = Date.now()): number | 
 export interface ThrownContext {
   /** the caller's signal: when it is aborted, the failure is ours (cancel) */
   signal: AbortSignal
-  /** our own timeout signal, when the provider runs one */
-  timeoutSignal?: AbortSignal
+  /** our own deadline fired (when the provider runs one) */
+  timedOut?: boolean
   timeoutMs: number
   source: string
   secrets: Array<string | undefined>
@@ -68,7 +68,7 @@ export function fromThrown(thrown: unknown, ctx: ThrownContext): ProviderError {
   const err = safeCause(thrown, ctx.secrets)
   const name = thrown instanceof Error ? thrown.name : ''
   if (ctx.signal.aborted) return new ProviderError('aborted', 'aborted', 'The request was cancelled', { cause: err })
-  if (ctx.timeoutSignal?.aborted || name === 'TimeoutError' || name === 'AbortError') {
+  if (ctx.timedOut || name === 'TimeoutError' || name === 'AbortError') {
     return new ProviderError('retryable', 'upstream_timeout', `${ctx.source} did not answer within ${Math.round(ctx.timeoutMs / 1000)} s`, { cause: err })
   }
   if (thrown instanceof SyntaxError) {

@@ -7,6 +7,7 @@ import { ApiError, GoogleGenAI, type GenerateContentResponse, type Part } from '
 import { ProviderError, type GeneratedImage, type GenerateRequest, type ImageProvider } from './types.js'
 import { toGeneratedImage } from './sniff.js'
 import { fromThrown, isRecord, parseDurationMs, upstreamText } from './errors.js'
+import { callSignal } from './signals.js'
 
 export interface GeminiProviderOptions {
   apiKey: string
@@ -54,6 +55,8 @@ export function createGeminiProvider(opts: GeminiProviderOptions): ImageProvider
     const parts: Part[] = req.references.map(ref => ({ inlineData: { mimeType: ref.mime, data: ref.bytes.toString('base64') } }))
     parts.push({ text: req.prompt })
     let response: GenerateContentResponse
+    // a per-call signal: the SDK never removes the listener it adds to the signal it is given
+    const call = callSignal(req.signal)
     try {
       response = await ai.models.generateContent({
         model: opts.model,
@@ -63,13 +66,16 @@ export function createGeminiProvider(opts: GeminiProviderOptions): ImageProvider
           imageConfig: supportsImageSize(opts.model)
             ? { aspectRatio: req.aspectRatio, imageSize: req.resolution }
             : { aspectRatio: req.aspectRatio },
-          abortSignal: req.signal,
+          abortSignal: call.signal,
         },
       })
     }
     catch (err) {
       if (err instanceof ApiError && !req.signal.aborted) throw classifyGeminiApiError(err, opts.model, secrets)
       throw fromThrown(err, { signal: req.signal, timeoutMs: opts.timeoutMs, source: SOURCE, secrets })
+    }
+    finally {
+      call.dispose()
     }
     if (req.signal.aborted) throw new ProviderError('aborted', 'aborted', 'The request was cancelled')
     return imageFromResponse(response, secrets)

@@ -5,7 +5,8 @@ import { ProviderError, type GeneratedImage, type GenerateRequest, type ImagePro
 import { decodeDataUrl, toGeneratedImage } from './sniff.js'
 import { fromThrown, isRecord, upstreamText } from './errors.js'
 import { DEFAULT_DOWNLOAD_TIMEOUT_MS, DEFAULT_MAX_DOWNLOAD_BYTES, downloadImage } from './download.js'
-import { deadline, postOpenAI, type OpenAICallContext } from './openaiHttp.js'
+import { postOpenAI, type OpenAICallContext } from './openaiHttp.js'
+import { callSignal } from './signals.js'
 import { GEMINI_REFUSALS } from './gemini.js'
 
 export interface OpenAIProviderOptions {
@@ -102,13 +103,16 @@ export async function resolveFoundImage(found: FoundImage, req: GenerateRequest,
 }): Promise<GeneratedImage> {
   if ('bytes' in found) return toGeneratedImage(found.bytes, opts.source)
   const timeoutMs = opts.downloadTimeoutMs ?? DEFAULT_DOWNLOAD_TIMEOUT_MS
-  const { signal, timeoutSignal } = deadline(req.signal, timeoutMs)
+  const call = callSignal(req.signal, timeoutMs)
   try {
-    const bytes = await downloadImage(found.url, { signal, maxBytes: opts.maxDownloadBytes ?? DEFAULT_MAX_DOWNLOAD_BYTES, fetch: opts.fetch, source: opts.source })
+    const bytes = await downloadImage(found.url, { signal: call.signal, maxBytes: opts.maxDownloadBytes ?? DEFAULT_MAX_DOWNLOAD_BYTES, fetch: opts.fetch, source: opts.source })
     return await toGeneratedImage(bytes, opts.source)
   }
   catch (err) {
-    throw fromThrown(err, { signal: req.signal, timeoutSignal, timeoutMs, source: `${opts.source} (image download)`, secrets: opts.secrets })
+    throw fromThrown(err, { signal: req.signal, timedOut: call.timedOut(), timeoutMs, source: `${opts.source} (image download)`, secrets: opts.secrets })
+  }
+  finally {
+    call.dispose()
   }
 }
 

@@ -2,6 +2,7 @@
 // failure (HTTP error, error object inside a 200, truncated body, network, abort) as a ProviderError.
 import { ProviderError } from './types.js'
 import { classifyOpenAIError, fromThrown, isRecord, safeCause } from './errors.js'
+import { callSignal } from './signals.js'
 
 export interface OpenAICallContext {
   source: string
@@ -12,20 +13,14 @@ export interface OpenAICallContext {
   fetch: typeof fetch
 }
 
-/** The caller's signal plus our own deadline; `timeoutSignal` tells a timeout from a cancel. */
-export function deadline(signal: AbortSignal, timeoutMs: number): { signal: AbortSignal; timeoutSignal: AbortSignal } {
-  const timeoutSignal = AbortSignal.timeout(timeoutMs)
-  return { signal: AbortSignal.any([signal, timeoutSignal]), timeoutSignal }
-}
-
 export async function postOpenAI(url: string, body: string | FormData, callerSignal: AbortSignal, ctx: OpenAICallContext): Promise<Record<string, unknown>> {
   if (callerSignal.aborted) throw new ProviderError('aborted', 'aborted', 'The request was cancelled')
-  const { signal, timeoutSignal } = deadline(callerSignal, ctx.timeoutMs)
+  const call = callSignal(callerSignal, ctx.timeoutMs)
   const secrets = [ctx.apiKey]
   const headers: Record<string, string> = { authorization: `Bearer ${ctx.apiKey}`, accept: 'application/json' }
   if (typeof body === 'string') headers['content-type'] = 'application/json'
   try {
-    const res = await ctx.fetch(url, { method: 'POST', headers, body, signal })
+    const res = await ctx.fetch(url, { method: 'POST', headers, body, signal: call.signal })
     const text = await res.text()
     let parsed: unknown
     try {
@@ -44,6 +39,9 @@ export async function postOpenAI(url: string, body: string | FormData, callerSig
     return parsed
   }
   catch (err) {
-    throw fromThrown(err, { signal: callerSignal, timeoutSignal, timeoutMs: ctx.timeoutMs, source: ctx.source, secrets })
+    throw fromThrown(err, { signal: callerSignal, timedOut: call.timedOut(), timeoutMs: ctx.timeoutMs, source: ctx.source, secrets })
+  }
+  finally {
+    call.dispose()
   }
 }
