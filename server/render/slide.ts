@@ -142,21 +142,29 @@ function drawBody(c: Ctx, style: SlideStyle, paras: string[], box: Box | undefin
   if (!box || !paras.length) return
   // leave room for the bullet marker; one paragraph alone is a lead paragraph without marker
   const bulleted = paras.length > 1
-  const probe: TextSpec = { role: style.fonts.body, color: colors.body, maxSize: 30, minSize: 14, lineHeight: 1.5, paragraphGap: 0.55 }
+  let spec: TextSpec = { role: style.fonts.body, color: colors.body, maxSize: 32, minSize: 14, lineHeight: 1.5, paragraphGap: 0.55 }
   // size is fitted with the indent that size implies; a second pass settles the indent
-  let indent = bulleted ? style.bulletIndent * 30 : 0
+  let indent = bulleted ? style.bulletIndent * spec.maxSize : 0
   let textBox = { x: box.x + indent, y: box.y, w: box.w - indent, h: box.h }
-  let block = fitText(c.fonts, paras, probe, textBox)
+  let block = fitText(c.fonts, paras, spec, textBox)
   if (bulleted) {
     indent = style.bulletIndent * block.size
     textBox = { x: box.x + indent, y: box.y, w: box.w - indent, h: box.h }
-    block = fitText(c.fonts, paras, { ...probe, maxSize: block.size + 2 }, textBox)
+    spec = { ...spec, maxSize: block.size + 2 }
+    block = fitText(c.fonts, paras, spec, textBox)
+    // few short bullets: open up the spacing so the list fills the column like a designed slide
+    const fill = box.h * 0.66
+    if (!block.truncated && block.bounds.h < fill) {
+      const extra = (fill - block.bounds.h) / (paras.length - 1) / block.size
+      spec = { ...spec, maxSize: block.size, minSize: block.size, paragraphGap: Math.min(1.5, 0.55 + extra) }
+      block = fitText(c.fonts, paras, spec, textBox)
+    }
   }
-  parts.push(blockToSvg(c.fonts, block, probe, textBox))
+  parts.push(blockToSvg(c.fonts, block, spec, textBox))
   texts.push({ role: 'body', lines: block.lines.map(l => l.text), size: block.size, bounds: { ...block.bounds, x: box.x, w: block.bounds.w + indent }, truncated: block.truncated })
   if (!bulleted) return
-  const lh = 1.5 * block.size
-  const gap = 0.55 * block.size
+  const lh = (spec.lineHeight ?? 1.5) * block.size
+  const gap = (spec.paragraphGap ?? 0) * block.size
   let y = block.bounds.y
   block.lines.forEach((l, i) => {
     const newPara = i === 0 || l.paragraph !== block.lines[i - 1].paragraph

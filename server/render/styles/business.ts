@@ -177,7 +177,7 @@ export const minimalMono: SlideStyle = {
   bulletIndent: 1.4,
   regions(c) {
     if (c.kind === 'transition') return grid(c, { margin: 110 })
-    return grid(c, { margin: 110, art: c.kind === 'content' ? 0.3 : undefined, heroWidth: 0.6 })
+    return grid(c, { margin: 110, art: c.kind === 'content' ? 0.3 : undefined, heroWidth: 0.6, titleTop: 80 })
   },
   colors: c => (c.kind === 'transition'
     ? { title: '#ffffff', body: '#d4d4d8', muted: '#71717a', number: '#ffffff' }
