@@ -143,20 +143,57 @@ export function countFault(stats: FakeStats, fault: string): void {
   stats.byFault[fault] = (stats.byFault[fault] ?? 0) + 1
 }
 
-/** The fault for request number `index`: the script decides first, then the seeded dice. */
-export function chooseFault<F extends string>(opts: {
-  index: number
-  body: unknown
-  random: () => number
-  faultRate: number
-  faults: readonly F[]
-  script?: (reqIndex: number, body: unknown) => F | null | undefined
-}): F | 'ok' {
-  const scripted = opts.script?.(opts.index, opts.body)
-  if (scripted) return scripted
-  // always draw twice so the sequence for a seed does not depend on faultRate
-  const roll = opts.random()
-  const which = opts.random()
-  if (opts.faults.length > 0 && roll < opts.faultRate) return opts.faults[Math.floor(which * opts.faults.length)]
-  return 'ok'
+/**
+ * The fault for request number `index`: the script decides first, then the seeded dice.
+ * With `maxRandomFaults`, a request whose prompt already drew that many random faults succeeds
+ * (so "every page completes within MAX_RETRIES" can be tested without luck).
+ */
+export class FaultPicker<F extends string> {
+  private readonly random: () => number
+  private readonly faultsByPrompt = new Map<string, number>()
+
+  constructor(private readonly opts: {
+    seed: number
+    faultRate: number
+    faults: readonly F[]
+    script?: (reqIndex: number, body: unknown) => F | null | undefined
+    maxRandomFaults?: number
+  }) {
+    this.random = seededRandom(opts.seed)
+  }
+
+  /** the same PRNG drives latency and mislabelling, so one seed reproduces a whole run */
+  next(): number {
+    return this.random()
+  }
+
+  pick(index: number, body: unknown, promptKey: string): F | 'ok' {
+    const scripted = this.opts.script?.(index, body)
+    if (scripted) return scripted
+    // always draw twice so the sequence for a seed does not depend on faultRate
+    const roll = this.random()
+    const which = this.random()
+    if (this.opts.faults.length === 0 || roll >= this.opts.faultRate) return 'ok'
+    const drawn = this.faultsByPrompt.get(promptKey) ?? 0
+    if (this.opts.maxRandomFaults !== undefined && drawn >= this.opts.maxRandomFaults) return 'ok'
+    this.faultsByPrompt.set(promptKey, drawn + 1)
+    return this.opts.faults[Math.floor(which * this.opts.faults.length)]
+  }
+}
+
+/** All text found in a request body (its prompt), used to recognise retries of the same page. */
+export function promptKeyOf(body: unknown): string {
+  const texts: string[] = []
+  const walk = (value: unknown, depth: number) => {
+    if (depth > 8 || value === null || value === undefined) return
+    if (Array.isArray(value)) value.forEach(v => walk(v, depth + 1))
+    else if (typeof value === 'object') {
+      for (const [key, v] of Object.entries(value)) {
+        if ((key === 'text' || key === 'prompt') && typeof v === 'string') texts.push(v)
+        else walk(v, depth + 1)
+      }
+    }
+  }
+  walk(body, 0)
+  return texts.join('\n')
 }

@@ -21,11 +21,13 @@
 //   models        when set, other model ids → 404 NOT_FOUND
 //   mislabelRate  default 0.25; set 0 for PNG-only answers (benchmark)
 //   retryDelay    RetryInfo.retryDelay of '429' faults, default '0.2s'
+//   maxRandomFaults  at most this many random faults per prompt (same page's retries), then success —
+//                 e.g. 3 with MAX_RETRIES=3 makes "every page completes" independent of luck
 // Faults: see GeminiFault. 'hang' and 'stall' never finish (until the client aborts or close()).
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { fakeImage, slideImageSize } from './images.js'
 import {
-  chooseFault, countFault, pickLatency, seededRandom, sendGarbage, sendJson, sendStalled, sendTruncated, startFakeHttp, waitOrGone,
+  FaultPicker, countFault, pickLatency, promptKeyOf, sendGarbage, sendJson, sendStalled, sendTruncated, startFakeHttp, waitOrGone,
   type FakeServer, type Latency,
 } from './common.js'
 
@@ -60,6 +62,7 @@ export interface FakeGeminiOptions {
   models?: string[]
   mislabelRate?: number
   retryDelay?: string
+  maxRandomFaults?: number
 }
 
 const DEFAULT_FAULTS: GeminiFault[] = ['429', '503', '500', 'truncated', 'no_image', 'garbage']
@@ -73,8 +76,8 @@ function googleError(code: number, status: string, message: string, details: unk
 }
 
 export async function startFakeGemini(opts: FakeGeminiOptions = {}): Promise<FakeServer> {
-  const random = seededRandom(opts.seed ?? 1)
-  const faults = opts.faults ?? DEFAULT_FAULTS
+  const picker = new FaultPicker({ seed: opts.seed ?? 1, faultRate: opts.faultRate ?? 0, faults: opts.faults ?? DEFAULT_FAULTS, script: opts.script, maxRandomFaults: opts.maxRandomFaults })
+  const random = () => picker.next()
   let index = 0
 
   const fake = await startFakeHttp(async (req: IncomingMessage, res: ServerResponse, raw, record) => {
@@ -95,7 +98,7 @@ export async function startFakeGemini(opts: FakeGeminiOptions = {}): Promise<Fak
       sendJson(res, 400, googleError(400, 'INVALID_ARGUMENT', 'Invalid JSON payload received.'))
       return
     }
-    const fault = chooseFault({ index: reqIndex, body, random, faultRate: opts.faultRate ?? 0, faults, script: opts.script })
+    const fault = picker.pick(reqIndex, body, promptKeyOf(body))
     const mislabel = random() < (opts.mislabelRate ?? 0.25)
     const latency = pickLatency(opts.latencyMs, random)
 

@@ -19,11 +19,13 @@
 //   validKey     when set, other Bearer keys → 401 invalid_api_key whose message ECHOES the key
 //                (deliberately, so tests prove the provider redacts it)
 //   retryAfter   Retry-After header value of '429' / '503' faults (default '1')
+//   maxRandomFaults  at most this many random faults per prompt (same page's retries), then success —
+//                 e.g. 3 with MAX_RETRIES=3 makes "every page completes" independent of luck
 // Faults: see OpenAIFault. Default random faults: ['429', '503', '500', 'truncated', 'no_image', 'garbage'].
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { fakeImage, slideImageSize } from './images.js'
 import {
-  chooseFault, countFault, pickLatency, seededRandom, sendGarbage, sendJson, sendStalled, sendTruncated, startFakeHttp, waitOrGone,
+  FaultPicker, countFault, pickLatency, promptKeyOf, sendGarbage, sendJson, sendStalled, sendTruncated, startFakeHttp, waitOrGone,
   type FakeServer, type Latency,
 } from './common.js'
 
@@ -64,6 +66,7 @@ export interface FakeOpenAIOptions {
   script?: (reqIndex: number, body: unknown) => OpenAIFault | null | undefined
   validKey?: string
   retryAfter?: string
+  maxRandomFaults?: number
 }
 
 const DEFAULT_FAULTS: OpenAIFault[] = ['429', '503', '500', 'truncated', 'no_image', 'garbage']
@@ -84,8 +87,8 @@ async function parseMultipart(req: IncomingMessage, raw: Buffer): Promise<{ fiel
 }
 
 export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<FakeServer> {
-  const random = seededRandom(opts.seed ?? 1)
-  const faults = opts.faults ?? DEFAULT_FAULTS
+  const picker = new FaultPicker({ seed: opts.seed ?? 1, faultRate: opts.faultRate ?? 0, faults: opts.faults ?? DEFAULT_FAULTS, script: opts.script, maxRandomFaults: opts.maxRandomFaults })
+  const random = () => picker.next()
   const shape = opts.shape ?? 'openrouter'
   let index = 0
 
@@ -107,7 +110,7 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
       countFault(fake.stats, 'bad_request')
       return sendJson(res, 400, openAIError('We could not parse the JSON body of your request.', 'invalid_request_error', null))
     }
-    const fault = chooseFault({ index: reqIndex, body, random, faultRate: opts.faultRate ?? 0, faults, script: opts.script })
+    const fault = picker.pick(reqIndex, body, promptKeyOf(body))
     const latency = pickLatency(opts.latencyMs, random)
 
     const auth = String(req.headers.authorization ?? '')

@@ -90,6 +90,13 @@ describe('fake Gemini server', () => {
     expect(a.statuses.filter(s => s === 503).length).toBe(a.byFault['503'] ?? 0)
   })
 
+  it('caps random faults per prompt with maxRandomFaults', async () => {
+    const fake = await gemini({ faultRate: 1, faults: ['503'], maxRandomFaults: 2, mislabelRate: 0 })
+    const statuses: number[] = []
+    for (let i = 0; i < 4; i++) statuses.push((await generate(fake.url)).status)
+    expect(statuses).toEqual([503, 503, 200, 200])
+  })
+
   it('follows the script, and answers each fault in the real wire format', async () => {
     const script: GeminiFault[] = ['429', '429_daily', 'truncated', 'safety', 'blocked', 'no_image', 'garbage']
     const fake = await gemini({ script: i => script[i] ?? null, retryDelay: '1.5s' })
