@@ -149,12 +149,17 @@ export function editMainTs(clean) {
   return out.join('')
 }
 
+export const AIPPT_OFFER = 'integrations/AIPPTOffer.vue'
+
 /**
  * src/views/Editor/EditorHeader/index.vue: the 🍌 button goes in the header's right part, just
- * before PPTist's export button (i.e. after the "AI" button), shown only when enabled.
+ * before PPTist's export button (i.e. after the "AI" button), shown only when enabled. With
+ * `aipptOffer`, also the extension's "render these slides" offer shown after PPTist's AIPPT run
+ * (it teleports itself to <body>; the header is just a place that is always mounted in the editor).
  * @param {string} clean the component without any marked block
+ * @param {{ aipptOffer?: boolean }} [options]
  */
-export function editEditorHeader(clean) {
+export function editEditorHeader(clean, { aipptOffer = false } = {}) {
   const file = EDITOR_HEADER
   const eol = detectEol(clean)
   const lines = splitLines(clean)
@@ -168,8 +173,14 @@ export function editEditorHeader(clean) {
   const script = findOnly(lines, l => /^<script lang="ts" setup>\s*$/.test(l), file, 'one line `<script lang="ts" setup>`')
   if (script < exportButton) throw new AnchorError(file, 'the template before `<script lang="ts" setup>`', 'the script first')
 
-  const buttonBlock = markedBlock(['<BananaGenerateButton v-if="nanoBananaConfig.enabled" />'], 'html', indentOf(lines[exportButton]), eol)
-  const importBlock = markedBlock(["import nanoBananaConfig from '@/configs/nanoBanana'"], 'ts', '', eol)
+  const buttonBlock = markedBlock([
+    '<BananaGenerateButton v-if="nanoBananaConfig.enabled" />',
+    ...(aipptOffer ? ['<NanoBananaAIPPTOffer v-if="nanoBananaConfig.enabled" />'] : []),
+  ], 'html', indentOf(lines[exportButton]), eol)
+  const importBlock = markedBlock([
+    "import nanoBananaConfig from '@/configs/nanoBanana'",
+    ...(aipptOffer ? [`import NanoBananaAIPPTOffer from '@/plugins/nano-banana/${AIPPT_OFFER}'`] : []),
+  ], 'ts', '', eol)
 
   const out = [...lines]
   out.splice(script + 1, 0, ...importBlock)

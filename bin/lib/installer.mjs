@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
 import { dirname, join, posix } from 'node:path'
 import {
-  AnchorError, EDITOR_HEADER, MAIN_TS, editEditorHeader, editMainTs, editPackageJson, hasMarkedBlocks,
+  AIPPT_OFFER, AnchorError, EDITOR_HEADER, MAIN_TS, editEditorHeader, editMainTs, editPackageJson, hasMarkedBlocks,
   renderConfig, stripMarkedBlocks, unEditPackageJson,
 } from './edits.mjs'
 import { listFiles, scanPlugin } from './source.mjs'
@@ -25,8 +25,8 @@ const REQUIRED = [
 ]
 /** Pinia stores the extension reads and writes by id. */
 const STORES = [['src/store/slides.ts', 'slides'], ['src/store/snapshot.ts', 'snapshot'], ['src/store/main.ts', 'main']]
-/** Text files the installer edits, with the edit. */
-const TEXT_EDITS = [[MAIN_TS, editMainTs], [EDITOR_HEADER, editEditorHeader]]
+/** Text files the installer edits. */
+const TEXT_FILES = [MAIN_TS, EDITOR_HEADER]
 
 /** A clear "no": nothing was written. */
 export class Refusal extends Error {
@@ -189,7 +189,14 @@ export function planInstall({ root, sourceRoot, serverUrl, enabled }) {
   /** @type {Map<string, { base: Buffer, next: Buffer }>} */
   const modified = new Map()
   const anchorProblems = []
-  for (const [rel, edit] of TEXT_EDITS) {
+  const aipptOffer = scan.files.includes(AIPPT_OFFER)
+  /** @type {Record<string, (text: string) => string>} */
+  const textEdits = {
+    [MAIN_TS]: editMainTs,
+    [EDITOR_HEADER]: text => editEditorHeader(text, { aipptOffer }),
+  }
+  for (const rel of TEXT_FILES) {
+    const edit = textEdits[rel]
     const current = readFileSync(abs(root, rel))
     try {
       const { base, changedSince } = baseOf(manifest, rel, current, text => stripMarkedBlocks(text, rel))
@@ -286,7 +293,7 @@ export function planUninstall({ root }) {
   const notes = []
   if (!manifest) {
     // no manifest: take out any marked blocks left behind, and nothing else
-    for (const [rel] of TEXT_EDITS) {
+    for (const rel of TEXT_FILES) {
       const current = readFileSync(abs(root, rel), 'utf8')
       if (!hasMarkedBlocks(current)) continue
       ops.push({ kind: 'write', path: rel, content: Buffer.from(stripMarkedBlocks(current, rel), 'utf8') })

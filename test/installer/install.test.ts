@@ -143,6 +143,32 @@ describe('install', () => {
   })
 })
 
+describe('the AIPPT offer', () => {
+  it('is mounted in the header only when the extension ships it, and uninstalls cleanly', () => {
+    const without = pptistCopy()
+    expect(install(without, fakeSource()).status).toBe(0)
+    expect(read(without, HEADER)).not.toContain('NanoBananaAIPPTOffer')
+
+    const target = pptistCopy()
+    const pristine = treeHash(target)
+    const source = fakeSource()
+    writeFiles(source, { 'plugin/integrations/AIPPTOffer.vue': '<template><div /></template>\n' })
+    expect(install(target, source).status).toBe(0)
+    const header = read(target, HEADER)
+    expect(header).toContain("import NanoBananaAIPPTOffer from '@/plugins/nano-banana/integrations/AIPPTOffer.vue'")
+    expect(header).toContain('<NanoBananaAIPPTOffer v-if="nanoBananaConfig.enabled" />')
+    expect(existsSync(join(target, 'src/plugins/nano-banana/integrations/AIPPTOffer.vue'))).toBe(true)
+
+    // the extension drops it again: the header loses the line on the next run
+    rmSync(join(source, 'plugin/integrations'), { recursive: true })
+    expect(install(target, source).status).toBe(0)
+    expect(read(target, HEADER)).not.toContain('NanoBananaAIPPTOffer')
+    expect(existsSync(join(target, 'src/plugins/nano-banana/integrations'))).toBe(false)
+    expect(cli('uninstall', target).status).toBe(0)
+    expect(treeHash(target)).toEqual(pristine)
+  })
+})
+
 describe('uninstall', () => {
   it('restores every PPTist file byte for byte and removes everything added, directories included', () => {
     const target = pptistCopy()
