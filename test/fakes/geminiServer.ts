@@ -21,6 +21,7 @@
 //   models        when set, other model ids → 404 NOT_FOUND
 //   mislabelRate  default 0.25; set 0 for PNG-only answers (benchmark)
 //   retryDelay    RetryInfo.retryDelay of '429' faults, default '0.2s'
+//   safetyReason  finishReason of 'safety' faults, default 'IMAGE_SAFETY'
 //   maxRandomFaults  at most this many random faults per prompt (same page's retries), then success —
 //                 e.g. 3 with MAX_RETRIES=3 makes "every page completes" independent of luck
 // Faults: see GeminiFault. 'hang' and 'stall' never finish (until the client aborts or close()).
@@ -44,7 +45,7 @@ export type GeminiFault =
   | 'garbage' // 200 non-JSON body
   | 'no_image' // 200, finishReason NO_IMAGE, text only
   | 'image_other' // 200, finishReason IMAGE_OTHER, no parts
-  | 'safety' // 200, finishReason IMAGE_SAFETY, no content
+  | 'safety' // 200, finishReason IMAGE_SAFETY (or `safetyReason`), no content
   | 'blocked' // 200, no candidates, promptFeedback.blockReason PROHIBITED_CONTENT
   | 'draft_only' // 200, finishReason STOP, only the thought draft image
   | 'jpeg_as_png' // success, final image is JPEG labelled image/png
@@ -63,6 +64,8 @@ export interface FakeGeminiOptions {
   mislabelRate?: number
   retryDelay?: string
   maxRandomFaults?: number
+  /** finishReason of 'safety' faults, default IMAGE_SAFETY */
+  safetyReason?: string
 }
 
 const DEFAULT_FAULTS: GeminiFault[] = ['429', '503', '500', 'truncated', 'no_image', 'garbage']
@@ -122,13 +125,13 @@ export async function startFakeGemini(opts: FakeGeminiOptions = {}): Promise<Fak
     countFault(fake.stats, effective)
     if (effective === 'hang') return // the client's abort (or close()) ends it
     if (!(await waitOrGone(latency, res))) return
-    await answer(res, effective, body, model, opts.retryDelay ?? '0.2s')
+    await answer(res, effective, body, model, opts.retryDelay ?? '0.2s', opts.safetyReason ?? 'IMAGE_SAFETY')
   })
 
   return { url: fake.url, close: fake.close, stats: fake.stats, lastRequests: fake.lastRequests }
 }
 
-async function answer(res: ServerResponse, fault: GeminiFault | 'ok', body: GeminiRequestBody, model: string, retryDelay: string): Promise<void> {
+async function answer(res: ServerResponse, fault: GeminiFault | 'ok', body: GeminiRequestBody, model: string, retryDelay: string, safetyReason: string): Promise<void> {
   const quotaViolation = (quotaId: string) => ({
     '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
     violations: [{ quotaMetric: 'generativelanguage.googleapis.com/generate_content_paid_tier_requests', quotaId, quotaDimensions: { location: 'global', model }, quotaValue: '20' }],
@@ -163,7 +166,7 @@ async function answer(res: ServerResponse, fault: GeminiFault | 'ok', body: Gemi
     case 'image_other':
       return sendJson(res, 200, { candidates: [{ finishReason: 'IMAGE_OTHER', index: 0 }], usageMetadata, modelVersion: model })
     case 'safety':
-      return sendJson(res, 200, { candidates: [{ finishReason: 'IMAGE_SAFETY', finishMessage: 'Unable to show the generated image.', index: 0 }], usageMetadata, modelVersion: model })
+      return sendJson(res, 200, { candidates: [{ finishReason: safetyReason, finishMessage: 'Unable to show the generated image.', index: 0 }], usageMetadata, modelVersion: model })
     case 'blocked':
       return sendJson(res, 200, { promptFeedback: { blockReason: 'PROHIBITED_CONTENT' }, usageMetadata: { promptTokenCount: 1400, totalTokenCount: 1400 }, modelVersion: model })
     default:

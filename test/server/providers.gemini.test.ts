@@ -84,6 +84,16 @@ describe('gemini provider', () => {
     })
   }
 
+  for (const reason of ['IMAGE_PROHIBITED_CONTENT', 'IMAGE_RECITATION', 'SAFETY', 'PROHIBITED_CONTENT']) {
+    it(`treats finishReason ${reason} without an image as a refusal naming it`, async () => {
+      fake = await startFakeGemini({ safetyReason: reason, script: () => 'safety' })
+      const provider = createGeminiProvider({ apiKey: KEY, baseUrl: fake.url, model: MODEL, timeoutMs: 10_000 })
+      const err = await providerError(provider.generate(await makeRequest()))
+      expect(err).toMatchObject({ kind: 'refused', code: 'safety_refused' })
+      expect(err.message).toContain(reason)
+    })
+  }
+
   it('reads RetryInfo on 429', async () => {
     const { provider } = await setup('429')
     const err = await providerError(provider.generate(await makeRequest()))
