@@ -31,7 +31,7 @@ async function main(): Promise<void> {
     url: running.url.replace('127.0.0.1', config.host === '0.0.0.0' ? 'localhost' : config.host),
     provider: provider.name,
     model: provider.model,
-    preview: provider.name === 'preview' ? 'yes (no API key: slides are drawn locally and marked preview)' : undefined,
+    preview: provider.name === 'preview' ? 'yes (offline renderer, no AI)' : undefined,
     concurrency: config.maxConcurrentGenerations,
     data_dir: config.dataDir,
     proxy_token: config.proxyToken ? 'required' : 'off',

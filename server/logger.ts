@@ -15,21 +15,23 @@ const MASK = '[redacted]'
 
 // Credential-looking fragments masked even when the secret is not one we know (e.g. an upstream
 // error echoing a key we were never given).
-const PATTERNS: RegExp[] = [
-  /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi,
-  /\b((?:api[_-]?)?key|token|access_token|x-goog-api-key|authorization)(["']?\s*[=:]\s*["']?)[^\s&"',;}]+/gi,
-  /\bAIza[0-9A-Za-z_-]{20,}/g,
-  /\bsk-[0-9A-Za-z_-]{16,}/g,
-]
+const BEARER = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi
+/** `key=…`, `token=…` (query strings, env dumps) */
+const ASSIGNED = /\b(key|token|api[_-]?key|access[_-]?token)=[^\s&"',;}]+/gi
+/** `"api_key": "…"`, `x-goog-api-key: …` (JSON bodies, headers) */
+const COLON = /\b(api[_-]?key|access[_-]?token|x-goog-api-key|authorization)(["']?\s*:\s*["']?)(?!Bearer |Basic )[^\s&"',;}]+/gi
+const KEY_SHAPES = [/\bAIza[0-9A-Za-z_-]{20,}/g, /\bsk-[0-9A-Za-z_-]{16,}/g]
 
 export function redact(text: string, secrets: readonly string[] = []): string {
   let out = text
   for (const s of secrets) {
     if (s && s.length >= 4) out = out.split(s).join(MASK)
   }
-  out = out.replace(PATTERNS[0], (_m, scheme: string) => `${scheme} ${MASK}`)
-  out = out.replace(PATTERNS[1], (_m, name: string, sep: string) => `${name}${sep}${MASK}`)
-  out = out.replace(PATTERNS[2], MASK).replace(PATTERNS[3], MASK)
+  out = out
+    .replace(BEARER, (_m, scheme: string) => `${scheme} ${MASK}`)
+    .replace(ASSIGNED, (_m, name: string) => `${name}=${MASK}`)
+    .replace(COLON, (_m, name: string, sep: string) => `${name}${sep}${MASK}`)
+  for (const re of KEY_SHAPES) out = out.replace(re, MASK)
   return out
 }
 
