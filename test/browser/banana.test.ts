@@ -1,0 +1,164 @@
+// The whole product in a real browser: the built demo host served by the real proxy (preview
+// provider), driven in headless Chromium like a PPTist user would: click 🍌, pick the third style,
+// generate all 8 slides, watch the float reach 100 %, then undo once.
+import { readFile } from 'node:fs/promises'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Browser, Page } from 'playwright-core'
+import type { PPTistDeckFile } from '../../src/types/slides'
+import { artifactPath, buildDemo, launchChromium, startProxy, type RunningProxy } from './harness'
+
+const TEXT = {
+  zh: { start: '开始生成', exportJson: '导出 JSON', float: '🍌 生成进度' },
+  en: { start: 'Generate', exportJson: 'Export JSON', float: '🍌 Generation progress' },
+} as const
+
+type Locale = keyof typeof TEXT
+
+let proxy: RunningProxy | undefined
+let browser: Browser | undefined
+
+beforeAll(async () => {
+  buildDemo()
+  proxy = await startProxy()
+  browser = await launchChromium()
+})
+
+afterAll(async () => {
+  await browser?.close().catch(() => undefined)
+  await proxy?.stop()
+})
+
+async function openEditor(locale: Locale): Promise<{ page: Page, errors: string[] }> {
+  const page = await browser!.newPage({ viewport: { width: 1440, height: 900 }, acceptDownloads: true })
+  const errors: string[] = []
+  page.on('pageerror', err => errors.push(err.message))
+  await page.goto(`${proxy!.baseUrl}/${locale === 'en' ? '?lang=en' : ''}`)
+  await page.locator('.thumbnail-item').nth(7).waitFor()
+  return { page, errors }
+}
+
+// The deck as the user would save it: through the header's "export JSON" (PPTist's JSON format).
+async function exportDeck(page: Page, locale: Locale): Promise<PPTistDeckFile> {
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: TEXT[locale].exportJson }).click(),
+  ])
+  return JSON.parse(await readFile(await download.path(), 'utf8')) as PPTistDeckFile
+}
+
+async function thumbnailBackgrounds(page: Page): Promise<string[]> {
+  return page.locator('.thumbnail-item .slide-background').evaluateAll(nodes =>
+    nodes.map(node => getComputedStyle(node).backgroundImage))
+}
+
+// Each URL fetched by a fresh <img>: resolves to its natural width (0 when it does not load).
+async function naturalWidths(page: Page, urls: string[]): Promise<number[]> {
+  return page.evaluate(list => Promise.all(list.map(src => new Promise<number>(resolve => {
+    const img = new Image()
+    img.onload = () => resolve(img.naturalWidth)
+    img.onerror = () => resolve(0)
+    img.src = src
+  }))), urls)
+}
+
+function cssUrl(backgroundImage: string): string {
+  return /url\("?(.*?)"?\)/.exec(backgroundImage)?.[1] ?? ''
+}
+
+async function generateWholeDeck(page: Page, locale: Locale, shotPrefix: string): Promise<void> {
+  // The 🍌 button sits in the header's extension slot.
+  await page.locator('.editor-header .extensions').getByRole('button').first().click()
+  const dialog = page.getByRole('dialog')
+  await dialog.waitFor()
+  const templates = dialog.getByRole('listbox').getByRole('option')
+  await expect.poll(() => templates.count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(3)
+  await templates.nth(2).click()
+  await expect.poll(() => templates.nth(2).getAttribute('aria-selected')).toBe('true')
+  // every template cover shown in the grid actually loads
+  await expect.poll(() => dialog.locator('.cover img').evaluateAll(imgs =>
+    imgs.every(img => (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth > 0)), { timeout: 10_000 }).toBe(true)
+  await dialog.screenshot({ path: artifactPath(`${shotPrefix}-dialog.png`) })
+
+  await dialog.getByRole('button', { name: TEXT[locale].start }).click()
+  await dialog.waitFor({ state: 'detached' })
+
+  const float = page.getByRole('region', { name: TEXT[locale].float })
+  await float.waitFor()
+  const bar = float.getByRole('progressbar')
+  // The preview provider is quick: catch the float as soon as the first page has landed.
+  await page.waitForFunction(() => Number(document.querySelector('[role="progressbar"]')?.getAttribute('aria-valuenow')) > 0,
+    undefined, { polling: 'raf', timeout: 60_000 })
+  await page.screenshot({ path: artifactPath(`${shotPrefix}-float-running.png`) })
+  await expect.poll(() => bar.getAttribute('aria-valuenow'), { timeout: 90_000 }).toBe('100')
+  expect(await float.textContent()).toContain('100%')
+  await float.screenshot({ path: artifactPath(`${shotPrefix}-float-done.png`) })
+}
+
+describe('🍌 in the demo editor (preview provider, real proxy, Chromium)', () => {
+  it('loads a PPTist JSON export and refuses a file that is not one', async () => {
+    const { page, errors } = await openEditor('zh')
+    const exported = await exportDeck(page, 'zh')
+    const imported: PPTistDeckFile = { ...exported, title: '导入的演示文稿', slides: exported.slides.slice(0, 3) }
+    await page.locator('input[type="file"]').setInputFiles({ name: 'deck.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(imported)) })
+    await expect.poll(() => page.locator('.thumbnail-item').count()).toBe(3)
+    expect(await page.getByTestId('deck-title').textContent()).toBe('导入的演示文稿')
+    expect((await exportDeck(page, 'zh')).slides).toEqual(imported.slides)
+
+    await page.locator('input[type="file"]').setInputFiles({ name: 'notes.json', mimeType: 'application/json', buffer: Buffer.from('{"hello":"world"}') })
+    await page.getByRole('status').filter({ hasText: '无法正确读取' }).waitFor()
+    expect(await page.locator('.thumbnail-item').count()).toBe(3)
+
+    // importing is one undoable step, like any other edit
+    await page.getByTestId('undo').click()
+    await expect.poll(() => page.locator('.thumbnail-item').count()).toBe(8)
+    expect(errors).toEqual([])
+    await page.close()
+  })
+
+  it('turns all 8 slides into image backgrounds and one undo brings the deck back', async () => {
+    const { page, errors } = await openEditor('zh')
+    const original = await exportDeck(page, 'zh')
+    expect(original.slides).toHaveLength(8)
+    expect((await thumbnailBackgrounds(page)).some(bg => bg.includes('/api/v1/images/'))).toBe(false)
+
+    await generateWholeDeck(page, 'zh', 'zh')
+
+    // every thumbnail and the canvas show a served, loadable image background
+    await expect.poll(async () => (await thumbnailBackgrounds(page)).filter(bg => bg.includes('/api/v1/images/')).length, { timeout: 10_000 }).toBe(8)
+    const urls = (await thumbnailBackgrounds(page)).map(cssUrl)
+    expect(new Set(urls).size).toBe(8)
+    for (const width of await naturalWidths(page, urls)) expect(width).toBeGreaterThan(0)
+    const canvasBg = await page.locator('[data-testid="canvas-slide"] .slide-background').evaluate(node => getComputedStyle(node).backgroundImage)
+    expect(canvasBg).toContain('/api/v1/images/')
+
+    const generated = await exportDeck(page, 'zh')
+    for (const slide of generated.slides) {
+      expect(slide.background?.type).toBe('image')
+      expect(slide.background?.image?.size).toBe('cover')
+    }
+    await page.screenshot({ path: artifactPath('zh-finished-deck.png') })
+
+    // ONE undo restores the original deck exactly
+    await page.locator('[data-testid="canvas-slide"]').click()
+    await page.keyboard.press('Control+z')
+    await expect.poll(async () => (await thumbnailBackgrounds(page)).filter(bg => bg.includes('/api/v1/images/')).length).toBe(0)
+    const restored = await exportDeck(page, 'zh')
+    expect(restored.slides).toEqual(original.slides)
+    await page.screenshot({ path: artifactPath('zh-after-undo.png') })
+
+    expect(errors).toEqual([])
+    await page.close()
+  })
+
+  it('speaks English with ?lang=en', async () => {
+    const { page, errors } = await openEditor('en')
+    await generateWholeDeck(page, 'en', 'en')
+    await expect.poll(async () => (await thumbnailBackgrounds(page)).filter(bg => bg.includes('/api/v1/images/')).length, { timeout: 10_000 }).toBe(8)
+    await page.screenshot({ path: artifactPath('en-finished-deck.png') })
+    // the undo button is the same single step as Ctrl+Z
+    await page.getByRole('button', { name: /^Undo/ }).click()
+    await expect.poll(async () => (await thumbnailBackgrounds(page)).filter(bg => bg.includes('/api/v1/images/')).length).toBe(0)
+    expect(errors).toEqual([])
+    await page.close()
+  })
+})
