@@ -135,8 +135,12 @@ export function buildPrompt(input: PromptInput): string {
     ...referenceLines(input.references, input.instruction),
   ].join('\n'))
 
-  if (mode === 'full') {
-    const text = [`Title:\n${quoteBlock(title || '(no title)')}`]
+  if (mode === 'full' && !title && !content) {
+    sections.push('Text: this slide has no text. Do not write any words, numbers, captions, logos or watermarks on it.')
+  }
+  else if (mode === 'full') {
+    const text: string[] = []
+    if (title) text.push(`Title:\n${quoteBlock(title)}`)
     if (content) text.push(`Body:\n${quoteBlock(content)}`)
     sections.push([
       `Text: render exactly the text below on the slide, in ${language}, and nothing else.`,

@@ -50,6 +50,15 @@ describe('buildPrompt', () => {
     expect(prompt).toContain('in English')
   })
 
+  it('never invents placeholder text for an empty title or an empty page', () => {
+    const noTitle = buildPrompt(input({ page: { ...input().page, title: '  ' } }))
+    expect(noTitle).not.toContain('Title:')
+    expect(noTitle).toContain('    Key points')
+    const empty = buildPrompt(input({ page: { ...input().page, title: '', content: '' } }))
+    expect(empty).toMatch(/this slide has no text/i)
+    expect(empty).not.toMatch(/render exactly/i)
+  })
+
   it('background mode forbids any text and keeps space for the slide\'s own text', () => {
     const prompt = buildPrompt(input({ mode: 'background' }))
     expect(prompt).toMatch(/must contain no text at all/i)
