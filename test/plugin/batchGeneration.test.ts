@@ -240,7 +240,7 @@ describe('useBatchGeneration controller', () => {
     await controller.start({ templateId: 'nano_banana_1', slideIds: IDS, options: OPTIONS, embed: false })
     await finished(controller, store)
     await controller.retryFailed()
-    expect(api.retryPage.mock.calls).toEqual([['b1', 1], ['b1', 3]])
+    expect(vi.mocked(api.retryPage).mock.calls).toEqual([['b1', 1], ['b1', 3]])
   })
 
   it('cancel asks the proxy, shows the cancelled status and closes the undo step', async () => {

@@ -1,0 +1,174 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import type { VueWrapper } from '@vue/test-utils'
+import BatchGenerationDialog from '../../plugin/components/BatchGenerationDialog.vue'
+import { useNanoBananaStore } from '../../plugin/store/nanoBanana'
+import { STORAGE_KEY } from '../../plugin/composables/useRememberedOptions'
+import { fakeApi, PREVIEW_HEALTH } from './fakes/proxyApi'
+import { fakeController, flush, mountPlugin } from './helpers/mountPlugin'
+import { useMainStore, useSlidesStore } from './fakes/pptistStores'
+
+describe('BatchGenerationDialog', () => {
+  let wrapper: VueWrapper | undefined
+
+  beforeEach(() => localStorage.removeItem(STORAGE_KEY))
+  afterEach(() => wrapper?.unmount())
+
+  async function open(extra: Parameters<typeof mountPlugin>[1] = {}) {
+    const mounted = await mountPlugin(BatchGenerationDialog, { props: { visible: true, teleport: false }, ...extra })
+    wrapper = mounted.wrapper
+    await flush()
+    await flush()
+    return mounted
+  }
+
+  const summary = () => wrapper!.find('.summary').text()
+  const problems = () => wrapper!.findAll('.problem').map(p => p.text())
+  const startButton = () => wrapper!.find('.start-btn')
+  const chooseRadio = async (group: string, value: string) => {
+    await wrapper!.find(`.${group} [data-value="${value}"]`).trigger('click')
+  }
+
+  it('defaults to all slides of the deck with the first template, and shows count, time and cost at 2K', async () => {
+    await open()
+    expect(wrapper!.find('[role="option"][aria-selected="true"]').attributes('data-id')).toBe('nano_banana_1')
+    expect(summary()).toContain('5 页')
+    // 5 × $0.134 at 2K
+    expect(summary()).toContain('预计费用 $0.67')
+    // style chain: page 1 alone, then 4 pages two at a time: 3 × 25 s
+    expect(summary()).toContain('预计 1 分 15 秒')
+    expect(problems()).toEqual([])
+    expect(startButton().attributes('disabled')).toBeUndefined()
+  })
+
+  it('4K raises the price per image to $0.24', async () => {
+    await open()
+    await chooseRadio('resolution', '4K')
+    expect(summary()).toContain('预计费用 $1.20')
+  })
+
+  it('the offline preview provider costs nothing and says so', async () => {
+    await open({ api: fakeApi({ health: vi.fn(async () => PREVIEW_HEALTH) }).api })
+    expect(summary()).toContain('$0 · 离线预览（免费）')
+  })
+
+  it('current slide → 1 page', async () => {
+    await open()
+    await chooseRadio('scope', 'current')
+    expect(summary()).toContain('1 页')
+    expect(summary()).toContain('$0.13')
+  })
+
+  it('validates a range and explains what is wrong', async () => {
+    await open()
+    await chooseRadio('scope', 'range')
+    const input = wrapper!.find('.range-input')
+    await input.setValue('1-2,5')
+    expect(summary()).toContain('3 页')
+    expect(problems()).toEqual([])
+
+    await input.setValue('1-3,9')
+    expect(problems()).toEqual(['第 9 页不存在（共 5 页）。'])
+    expect(startButton().attributes('disabled')).toBeDefined()
+    expect(wrapper!.find('.range-input').attributes('aria-invalid')).toBe('true')
+
+    await input.setValue('4-2')
+    expect(problems()).toEqual(['“4-2”的起始页大于结束页。'])
+    await input.setValue('abc')
+    expect(problems()).toEqual(['无法识别“abc”，请使用如 1-3,5 的格式。'])
+    await input.setValue('')
+    expect(problems()).toEqual(['请输入页码，例如 1-3,5。'])
+  })
+
+  it('asks for a template when the proxy has none', async () => {
+    await open({ api: fakeApi({ templates: vi.fn(async () => []) }).api })
+    expect(problems()).toContain('请先选择一个风格模板。')
+    expect(startButton().attributes('disabled')).toBeDefined()
+  })
+
+  it('explains each mode in one line', async () => {
+    await open()
+    expect(wrapper!.find('.mode-hint').text()).toContain('原有元素移除，文字保存到备注中')
+    await chooseRadio('mode', 'background')
+    expect(wrapper!.find('.mode-hint').text()).toContain('保留可编辑的文字元素')
+  })
+
+  it('starts the batch with the chosen slides and options, then closes', async () => {
+    const controller = fakeController()
+    const { slidesStore } = await open({ controller })
+    controller.start.mockImplementation(async () => {
+      useNanoBananaStore().startBatch('b9', 'background', [{ slide_id: 'table01' }])
+      return true
+    })
+    slidesStore.viewportRatio = 0.75
+    await wrapper!.find('[role="option"][data-id="nano_banana_3"]').trigger('click')
+    await chooseRadio('scope', 'range')
+    await wrapper!.find('.range-input').setValue('3,5')
+    await chooseRadio('mode', 'background')
+    await chooseRadio('resolution', '1K')
+    await wrapper!.find('.style-chain').trigger('click')
+    await wrapper!.find('.embed').trigger('click')
+    await wrapper!.find('.language').setValue('en')
+    await wrapper!.find('.extra-prompt').setValue('  多用插画  ')
+    await startButton().trigger('click')
+    await flush()
+
+    expect(controller.start).toHaveBeenCalledWith({
+      templateId: 'nano_banana_3',
+      slideIds: ['table01', 'end01'],
+      embed: true,
+      options: {
+        aspect_ratio: '4:3', resolution: '1K', mode: 'background', language: 'en',
+        extra_prompt: '多用插画', style_chain: false,
+      },
+    })
+    expect(wrapper!.emitted('started')).toEqual([['b9']])
+    expect(wrapper!.emitted('update:visible')).toEqual([[false]])
+    // remembered for next time
+    expect(JSON.parse(localStorage.getItem(STORAGE_KEY)!)).toMatchObject({ templateId: 'nano_banana_3', resolution: '1K', mode: 'background' })
+  })
+
+  it('pre-fills the range from PPTist\'s thumbnail multi-selection', async () => {
+    const mounted = await mountPlugin(BatchGenerationDialog, { props: { visible: false, teleport: false } })
+    wrapper = mounted.wrapper
+    useMainStore().selectedSlidesIndex = [0, 1, 2, 4]
+    await wrapper.setProps({ visible: true })
+    await flush()
+    expect((wrapper.find('.range-input').element as HTMLInputElement).value).toBe('1-3,5')
+    expect(summary()).toContain('4 页')
+  })
+
+  it('shows a start failure in words and stays open', async () => {
+    const controller = fakeController()
+    await open({ controller })
+    controller.start.mockImplementation(async () => {
+      useNanoBananaStore().setError({ kind: 'unreachable', message: '无法连接到生成服务 http://127.0.0.1:8787' })
+      return false
+    })
+    await startButton().trigger('click')
+    await flush()
+    expect(wrapper!.find('.server-error').text()).toContain('http://127.0.0.1:8787')
+    expect(wrapper!.emitted('update:visible')).toBeUndefined()
+  })
+
+  it('refuses to start a second batch while one runs', async () => {
+    await open()
+    useNanoBananaStore().startBatch('b1', 'full', [{ slide_id: 'cover01' }])
+    await flush()
+    expect(problems()).toContain('已有任务在进行中，请等待完成或取消后再开始。')
+    expect(startButton().attributes('disabled')).toBeDefined()
+  })
+
+  it('an empty deck cannot be generated', async () => {
+    await open()
+    useSlidesStore().setSlides([])
+    await flush()
+    expect(problems()).toContain('演示文稿中没有幻灯片。')
+  })
+
+  it('speaks English with locale en', async () => {
+    await open({ locale: 'en' })
+    expect(summary()).toContain('5 slides')
+    expect(summary()).toContain('estimated cost $0.67')
+    expect(wrapper!.find('.start-btn').text()).toBe('Generate')
+  })
+})

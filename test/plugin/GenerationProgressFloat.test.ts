@@ -1,0 +1,107 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import type { VueWrapper } from '@vue/test-utils'
+import GenerationProgressFloat from '../../plugin/components/GenerationProgressFloat.vue'
+import { useNanoBananaStore } from '../../plugin/store/nanoBanana'
+import { pageResult } from './fakes/proxyApi'
+import { fakeController, flush, mountPlugin, SERVER } from './helpers/mountPlugin'
+
+describe('GenerationProgressFloat', () => {
+  let wrapper: VueWrapper | undefined
+  afterEach(() => wrapper?.unmount())
+
+  async function showBatch(locale?: 'en') {
+    const controller = fakeController()
+    const mounted = await mountPlugin(GenerationProgressFloat, { props: { teleport: false }, controller, locale })
+    wrapper = mounted.wrapper
+    const store = useNanoBananaStore()
+    store.startBatch('b1', 'full', ['cover01', 'contents01', 'table01', 'chart01'].map(slide_id => ({ slide_id })))
+    store.setStatus('generating')
+    store.upsertPage(pageResult(1, 'cover01', 'completed'))
+    store.upsertPage(pageResult(2, 'contents01', 'generating'))
+    store.upsertPage(pageResult(3, 'table01', 'failed', { error_code: 'safety_refused', error_message: 'IMAGE_SAFETY' }))
+    store.setRemaining(42)
+    await flush()
+    return { controller, store }
+  }
+
+  const statuses = () => wrapper!.findAll('.page-status').map(s => s.text())
+
+  it('shows overall progress, n / m, time left and each page\'s status', async () => {
+    await showBatch()
+    expect(wrapper!.find('.count').text()).toBe('2 / 4')
+    expect(wrapper!.find('.percentage').text()).toBe('50%')
+    expect(wrapper!.find('[role="progressbar"]').attributes('aria-valuenow')).toBe('50')
+    expect(wrapper!.find('.bar-fill').attributes('style')).toContain('width: 50%')
+    expect(wrapper!.find('.remaining').text()).toBe('剩余约 42 秒')
+    expect(statuses()).toEqual(['已完成', '绘制中', '失败', '等待中'])
+    expect(wrapper!.find('[data-page="1"] img').attributes('src')).toBe(`${SERVER}/api/v1/images/p1.thumb.jpg`)
+    expect(wrapper!.find('[data-page="2"] .spinner').exists()).toBe(true)
+  })
+
+  it('says why a page failed in words the user can act on', async () => {
+    await showBatch()
+    expect(wrapper!.find('[data-page="3"] .reason').text()).toContain('安全策略拒绝')
+  })
+
+  it('wires retry one, retry all failed, cancel and jump-to-slide to the controller', async () => {
+    const { controller } = await showBatch()
+    await wrapper!.find('[data-page="3"] .retry-btn').trigger('click')
+    expect(controller.retryPage).toHaveBeenCalledWith(3)
+    expect(wrapper!.find('[data-page="1"] .retry-btn').exists()).toBe(false)
+    await wrapper!.find('.retry-all-btn').trigger('click')
+    expect(controller.retryFailed).toHaveBeenCalledOnce()
+    await wrapper!.find('[data-page="2"] .thumb').trigger('click')
+    expect(controller.jumpTo).toHaveBeenCalledWith(2)
+    await wrapper!.find('.cancel-btn').trigger('click')
+    expect(controller.cancel).toHaveBeenCalledOnce()
+  })
+
+  it('cannot be closed while running; ends with a summary and a close button', async () => {
+    const { store } = await showBatch()
+    expect(wrapper!.find('.close-btn').exists()).toBe(false)
+    expect(wrapper!.find('.summary').exists()).toBe(false)
+    store.upsertPage(pageResult(2, 'contents01', 'completed'))
+    store.upsertPage(pageResult(4, 'chart01', 'completed'))
+    store.setStatus('partial')
+    await flush()
+    expect(wrapper!.find('.summary').text()).toBe('3 页完成，1 页失败')
+    expect(wrapper!.find('.cancel-btn').exists()).toBe(false)
+    expect(wrapper!.find('.percentage').text()).toBe('100%')
+    await wrapper!.find('.close-action').trigger('click')
+    expect(store.floatVisible).toBe(false)
+    expect(wrapper!.find('.nb-progress-float').exists()).toBe(false)
+  })
+
+  it('minimises to its header and bar, and restores', async () => {
+    await showBatch()
+    await wrapper!.find('.minimise-btn').trigger('click')
+    expect(wrapper!.find('.body').attributes('style')).toContain('display: none')
+    expect(wrapper!.find('[role="progressbar"]').exists()).toBe(true)
+    await wrapper!.find('.minimise-btn').trigger('click')
+    expect(wrapper!.find('.body').attributes('style') ?? '').not.toContain('display: none')
+  })
+
+  it('marks a page whose slide was deleted as skipped', async () => {
+    const { store } = await showBatch()
+    store.markSkipped(1)
+    await flush()
+    expect(statuses()[0]).toBe('页面已删除，已跳过')
+  })
+
+  it('shows the polling fallback and errors', async () => {
+    const { store } = await showBatch()
+    store.setTransport('polling')
+    store.setError({ kind: 'unreachable', message: `无法连接到生成服务 ${SERVER}` })
+    await flush()
+    expect(wrapper!.find('.transport').text()).toBe('实时连接不可用，已改为轮询')
+    expect(wrapper!.find('[role="alert"]').text()).toContain(SERVER)
+  })
+
+  it('speaks English with locale en', async () => {
+    const { store } = await showBatch('en')
+    expect(statuses()).toEqual(['done', 'drawing', 'failed', 'waiting'])
+    store.setStatus('cancelled')
+    await flush()
+    expect(wrapper!.find('.summary').text()).toBe('Cancelled: 1 done')
+  })
+})
