@@ -26,6 +26,8 @@ export interface SnapshotStoreLike {
 
 export interface MainStoreLike {
   selectedSlidesIndex?: number[]
+  activeElementIdList?: string[]
+  setActiveElementIdList?(ids: string[]): void
 }
 
 export interface HostStoreOverrides {
@@ -114,6 +116,14 @@ export function createDeckHost(stores: HostStores): DeckHost {
     updateSlide(slideId, props) {
       if (!s.slides.some(slide => slide.id === slideId)) return false
       s.updateSlide(props, slideId)
+      // Removed elements must not stay selected in the editor (PPTist's toolbar reads them).
+      const main = stores.main
+      const isCurrent = s.slides[s.slideIndex]?.id === slideId
+      if (isCurrent && props.elements && main?.activeElementIdList?.length && main.setActiveElementIdList) {
+        const kept = new Set(props.elements.map(el => el.id))
+        const active = main.activeElementIdList.filter(id => kept.has(id))
+        if (active.length !== main.activeElementIdList.length) main.setActiveElementIdList(active)
+      }
       return true
     },
     title: () => s.title ?? '',

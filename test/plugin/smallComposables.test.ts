@@ -166,3 +166,16 @@ describe('host adapter', () => {
     expect(resolveHostStores(undefined, { slides }).slides).toBe(slides)
   })
 })
+
+describe('host adapter selection', () => {
+  it('drops removed elements from the editor selection on the current slide only', async () => {
+    setActivePinia(createPinia())
+    const { mainStore } = await setupPptist(deck)
+    const host = createDeckHost(resolveHostStores(undefined))
+    mainStore.setActiveElementIdList(['title1', 'deco1'])
+    host.updateSlide('contents01', { elements: [] }) // not the current slide: selection untouched
+    expect(mainStore.activeElementIdList).toEqual(['title1', 'deco1'])
+    host.updateSlide('cover01', { elements: deck[0].elements.filter(el => el.id === 'title1') })
+    expect(mainStore.activeElementIdList).toEqual(['title1'])
+  })
+})
