@@ -21,6 +21,7 @@ const messages = {
     slideTypes: { cover: '封面页', contents: '目录页', transition: '过渡页', content: '内容页', end: '结束页' } as Record<string, string>,
     untyped: '未标注',
     editTitle: '点击修改标题',
+    addSlide: '添加幻灯片',
   },
   en: {
     undo: 'Undo (Ctrl + Z)',
@@ -40,6 +41,7 @@ const messages = {
     slideTypes: { cover: 'Cover', contents: 'Contents', transition: 'Transition', content: 'Content', end: 'End' } as Record<string, string>,
     untyped: 'Not set',
     editTitle: 'Click to rename',
+    addSlide: 'New slide',
   },
 }
 

@@ -12,12 +12,26 @@ function isEditorFocus(target: EventTarget | null): boolean {
   return target === document.body || (target instanceof HTMLElement && !!target.closest('[data-editor-pane]'))
 }
 
+function isThumbnailsFocus(target: EventTarget | null): boolean {
+  return target instanceof HTMLElement && !!target.closest('[data-thumbnails]')
+}
+
 // PPTist's editing shortcuts that matter here: Ctrl/⌘+Z undo, Ctrl/⌘+Y or Ctrl/⌘+Shift+Z redo,
-// ↑/↓ or PageUp/PageDown to move between slides. Typing in a field keeps its own undo.
+// ↑/↓ or PageUp/PageDown to move between slides, Delete in the thumbnail list to delete the
+// selected slides (never the last one). Typing in a field keeps its own undo.
 export function useHotkeys() {
   const mainStore = useMainStore()
   const slidesStore = useSlidesStore()
   const snapshotStore = useSnapshotStore()
+
+  async function deleteSelectedSlides() {
+    const picked = mainStore.selectedSlidesIndex.length ? mainStore.selectedSlidesIndex : [slidesStore.slideIndex]
+    const ids = picked.map(i => slidesStore.slides[i]?.id).filter((id): id is string => !!id)
+    if (!ids.length || ids.length >= slidesStore.slides.length) return
+    slidesStore.deleteSlide(ids)
+    mainStore.updateSelectedSlidesIndex([slidesStore.slideIndex])
+    await snapshotStore.addSnapshot()
+  }
 
   function goTo(index: number) {
     slidesStore.updateSlideIndex(index)
@@ -38,6 +52,10 @@ export function useHotkeys() {
       void snapshotStore.reDo()
     }
     else if (!isEditorFocus(event.target)) return
+    else if (!mod && (key === 'delete' || key === 'backspace') && isThumbnailsFocus(event.target)) {
+      event.preventDefault()
+      void deleteSelectedSlides()
+    }
     else if (!mod && (key === 'arrowup' || key === 'pageup')) {
       event.preventDefault()
       if (slidesStore.slideIndex > 0) goTo(slidesStore.slideIndex - 1)
