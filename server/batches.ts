@@ -16,7 +16,7 @@ import { findTemplate as defaultFindTemplate, type SlideTemplate } from '../plug
 import { ApiError, notFound } from './errors.js'
 import { BatchEventLog, type SseSource } from './events.js'
 import type { Logger } from './logger.js'
-import { ProviderError, type GenerateRequest, type ImageProvider, type ReferenceImage } from './providers/types.js'
+import { ProviderError, type GeneratedImage, type GenerateRequest, type ImageProvider, type ReferenceImage } from './providers/types.js'
 import type { GenerationQueue } from './queue.js'
 import { toReference, type TemplateReferences } from './references.js'
 import type { PromptInput } from './prompts.js'
@@ -452,39 +452,61 @@ export class BatchManager {
     }
     rt.inFlight.add(n)
     const started = this.now()
+    let req: GenerateRequest
+    let cacheKey: string
+    let image: GeneratedImage
+    let providerMs: number
     try {
-      const req = await this.buildRequest(rt, page, signal)
-      const cacheKey = this.cacheKey(req)
-      let stored = page.bypass_cache ? null : await this.cacheLookup(cacheKey)
-      const cached = !!stored
-      if (!stored) {
-        const callStarted = this.now()
-        const image = await this.deps.provider.generate(req)
-        if (signal.aborted || page.status !== 'generating') return
-        const providerMs = this.now() - callStarted
-        const saveStarted = this.now()
-        const saved = await this.deps.storage.saveImage(image.bytes)
-        this.deps.onPageTiming?.({ providerMs, saveMs: this.now() - saveStarted })
-        stored = { image_key: saved.imageKey, thumbnail_key: saved.thumbnailKey }
-        this.recordDuration(providerMs)
-        this.cache.set(cacheKey, stored)
-        this.saveCache()
+      req = await this.buildRequest(rt, page, signal)
+      cacheKey = this.cacheKey(req)
+      const hit = page.bypass_cache ? null : await this.cacheLookup(cacheKey)
+      if (hit) {
+        rt.inFlight.delete(n)
+        this.complete(rt, page, hit, started, true)
+        return
       }
-      if (signal.aborted || page.status !== 'generating') return
-      page.status = 'completed'
-      page.image_key = stored.image_key
-      page.thumbnail_key = stored.thumbnail_key
-      page.error_message = null
-      page.error_code = null
-      page.bypass_cache = false
-      page.previous_image_key = null
-      this.deps.logger.info('page completed', { batch: s.batch_id, page: n, ms: this.now() - started, cached })
-      this.settle(rt, page)
+      const callStarted = this.now()
+      image = await this.deps.provider.generate(req)
+      providerMs = this.now() - callStarted
+    } catch (err) {
+      rt.inFlight.delete(n)
+      this.onAttemptError(rt, page, ctrl, err)
+      return
+    }
+    rt.inFlight.delete(n)
+    if (signal.aborted || page.status !== 'generating') return
+    // The upstream call is over: free the queue slot now and store the image alongside the next
+    // call (MAX_CONCURRENT_GENERATIONS limits upstream calls, not local image work).
+    void this.store(rt, page, ctrl, image, cacheKey, providerMs, started)
+  }
+
+  private async store(rt: BatchRuntime, page: PageRecord, ctrl: AbortController, image: GeneratedImage, cacheKey: string, providerMs: number, started: number): Promise<void> {
+    try {
+      const saveStarted = this.now()
+      const saved = await this.deps.storage.saveImage(image.bytes)
+      this.deps.onPageTiming?.({ providerMs, saveMs: this.now() - saveStarted })
+      const stored = { image_key: saved.imageKey, thumbnail_key: saved.thumbnailKey }
+      this.recordDuration(providerMs)
+      this.cache.set(cacheKey, stored)
+      this.saveCache()
+      if (ctrl.signal.aborted || page.status !== 'generating') return
+      this.complete(rt, page, stored, started, false)
     } catch (err) {
       this.onAttemptError(rt, page, ctrl, err)
-    } finally {
-      rt.inFlight.delete(n)
     }
+  }
+
+  private complete(rt: BatchRuntime, page: PageRecord, stored: CacheEntry, started: number, cached: boolean): void {
+    if (page.status !== 'generating') return
+    page.status = 'completed'
+    page.image_key = stored.image_key
+    page.thumbnail_key = stored.thumbnail_key
+    page.error_message = null
+    page.error_code = null
+    page.bypass_cache = false
+    page.previous_image_key = null
+    this.deps.logger.info('page completed', { batch: rt.state.batch_id, page: page.page_number, ms: this.now() - started, cached })
+    this.settle(rt, page)
   }
 
   private onAttemptError(rt: BatchRuntime, page: PageRecord, ctrl: AbortController, err: unknown): void {

@@ -5,9 +5,17 @@
 // Keys are 128 random bits; only names matching IMAGE_KEY_RE are ever turned into a path.
 import { randomBytes } from 'node:crypto'
 import { promises as fs } from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
+import PQueue from 'p-queue'
 import sharp from 'sharp'
 import type { ImageMime } from './providers/types.js'
+
+// Every image is processed once (verify + thumbnail), so libvips' operation cache only holds memory.
+sharp.cache(false)
+
+// Decoding a 2K/4K image takes 13–50 MB; more decodes at once than cores only raises peak memory.
+const imageWork = new PQueue({ concurrency: Math.max(1, Math.min(4, os.availableParallelism())) })
 
 export const IMAGE_KEY_RE = /^[a-f0-9]{32}(\.thumb)?\.(png|jpg)$/
 
@@ -97,36 +105,48 @@ export async function createStorage(opts: StorageOptions): Promise<Storage> {
     return e.running
   }
 
+  async function saveNow(input: Buffer): Promise<StoredImage> {
+    let bytes = input
+    let mime = sniffImage(bytes)
+    if (mime === null) throw new InvalidImageError('The model returned something that is not a PNG or JPEG image')
+    // WebP breaks PPTX export; keep what the slide needs (PNG) instead.
+    if (mime === 'image/webp') {
+      bytes = await sharp(bytes).png().toBuffer()
+      mime = 'image/png'
+    }
+    let meta: Awaited<ReturnType<ReturnType<typeof sharp>['metadata']>>
+    try {
+      meta = await sharp(bytes).metadata()
+    } catch {
+      throw new InvalidImageError('The image from the model could not be decoded (truncated or corrupt)')
+    }
+    if (!meta.width || !meta.height) throw new InvalidImageError('The image from the model has no size')
+    const id = randomBytes(16).toString('hex')
+    const imageKey = `${id}.${mime === 'image/png' ? 'png' : 'jpg'}`
+    const thumbnailKey = `${id}.thumb.jpg`
+    let thumb: Buffer
+    try {
+      // decoding every pixel for the thumbnail is also the full integrity check
+      thumb = await sharp(bytes)
+        .resize(opts.thumbnail.width, opts.thumbnail.height, { fit: 'cover' })
+        .flatten({ background: '#ffffff' })
+        .jpeg({ quality: 80 })
+        .toBuffer()
+    } catch {
+      throw new InvalidImageError('The image from the model could not be decoded (truncated or corrupt)')
+    }
+    await Promise.all([
+      fs.writeFile(path.join(imagesDir, imageKey), bytes, { flag: 'wx' }),
+      fs.writeFile(path.join(imagesDir, thumbnailKey), thumb, { flag: 'wx' }),
+    ])
+    return { imageKey, thumbnailKey, mime, width: meta.width, height: meta.height }
+  }
+
   return {
     dataDir,
 
-    async saveImage(input: Buffer): Promise<StoredImage> {
-      let bytes = input
-      let mime = sniffImage(bytes)
-      if (mime === null) throw new InvalidImageError('The model returned something that is not a PNG or JPEG image')
-      // WebP breaks PPTX export; keep what the slide needs (PNG) instead.
-      if (mime === 'image/webp') {
-        bytes = await sharp(bytes).png().toBuffer()
-        mime = 'image/png'
-      }
-      let meta: Awaited<ReturnType<ReturnType<typeof sharp>['metadata']>>
-      try {
-        meta = await sharp(bytes).metadata()
-      } catch {
-        throw new InvalidImageError('The image from the model could not be decoded (truncated or corrupt)')
-      }
-      if (!meta.width || !meta.height) throw new InvalidImageError('The image from the model has no size')
-      const id = randomBytes(16).toString('hex')
-      const imageKey = `${id}.${mime === 'image/png' ? 'png' : 'jpg'}`
-      const thumbnailKey = `${id}.thumb.jpg`
-      const thumb = await sharp(bytes)
-        .resize(opts.thumbnail.width, opts.thumbnail.height, { fit: 'cover' })
-        .flatten({ background: '#ffffff' })
-        .jpeg({ quality: 80, mozjpeg: false })
-        .toBuffer()
-      await fs.writeFile(path.join(imagesDir, imageKey), bytes, { flag: 'wx' })
-      await fs.writeFile(path.join(imagesDir, thumbnailKey), thumb, { flag: 'wx' })
-      return { imageKey, thumbnailKey, mime, width: meta.width, height: meta.height }
+    saveImage(input: Buffer): Promise<StoredImage> {
+      return imageWork.add(() => saveNow(input))
     },
 
     async resolveImage(key: string) {

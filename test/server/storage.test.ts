@@ -48,6 +48,9 @@ describe('storage', () => {
     await expect(storage.saveImage(Buffer.from('{"error":"x"}'))).rejects.toBeInstanceOf(InvalidImageError)
     const png = await img('png')
     await expect(storage.saveImage(png.subarray(0, 40))).rejects.toBeInstanceOf(InvalidImageError)
+    // header intact, pixel data cut: only a full decode notices
+    const noisy = await sharp(Buffer.from(Array.from({ length: 256 * 256 * 3 }, (_, i) => (i * 7919) % 251)), { raw: { width: 256, height: 256, channels: 3 } }).png().toBuffer()
+    await expect(storage.saveImage(noisy.subarray(0, Math.floor(noisy.length * 0.6)))).rejects.toBeInstanceOf(InvalidImageError)
   })
 
   it('gives unguessable keys and resolves only stored keys', async () => {
