@@ -33,7 +33,7 @@ async function harness(key: string, fakeOpts: Parameters<typeof startFakeGemini>
   cleanups.push(() => fake.close())
   const dataDir = path.join(t.dir, 'data')
   const config = loadConfig({
-    GEMINI_API_KEY: key, GEMINI_BASE_URL: fake.url, MAX_CONCURRENT_GENERATIONS: '3', MAX_RETRIES: '6',
+    GEMINI_API_KEY: key, GEMINI_BASE_URL: fake.url, MAX_CONCURRENT_GENERATIONS: '3', MAX_RETRIES: '3',
     NANO_BANANA_TIMEOUT: '20', DATA_DIR: dataDir, IMAGE_THUMBNAIL_SIZE: '160x90', ...env,
   })
   const logLines: string[] = []
@@ -70,7 +70,7 @@ function pagesOf(n: number) {
 describe('end to end against the fake Gemini server', () => {
   it('12 pages with 25 % faults: all complete within the concurrency limit, SSE loses nothing across a reconnect, images are right', async () => {
     const KEY = 'e2e-test-key-0001'
-    const { srv, fake } = await harness(KEY, { latencyMs: [20, 80], faultRate: 0.25, seed: 11, validKey: KEY, retryDelay: '0.05s' })
+    const { srv, fake } = await harness(KEY, { latencyMs: [20, 80], faultRate: 0.25, seed: 11, validKey: KEY, retryDelay: '0.05s', maxRandomFaults: 3 })
     const responses: string[] = []
     const http = recordingFetch(responses)
 
