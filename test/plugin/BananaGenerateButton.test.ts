@@ -16,7 +16,7 @@ describe('BananaGenerateButton', () => {
     wrapper = mounted.wrapper
     const store = useNanoBananaStore()
     const button = wrapper.find('[role="button"]')
-    expect(button.text()).toContain('🍌')
+    expect(button.find('svg.nb-banana-icon').exists()).toBe(true)
     expect(button.attributes('title')).toContain('Nano Banana')
     expect(wrapper.find('[role="dialog"]').exists()).toBe(false)
     await button.trigger('click')
