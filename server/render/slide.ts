@@ -58,7 +58,8 @@ export function layoutSlide(style: SlideStyle, page: SlideContent, opts: DrawOpt
     id: name => `${style.key}-${name}-${seq++}`,
   }
   const texts: TextNode[] = []
-  const parts: string[] = [style.backdrop(c)]
+  // white underlay: the backdrop raster is treated as opaque when text is composited over it
+  const parts: string[] = ['<rect width="100%" height="100%" fill="#ffffff"/>' + style.backdrop(c)]
   const full = page.mode !== 'background'
   const regions = style.regions(c)
   const colors = style.colors(c)
@@ -134,8 +135,14 @@ export function layoutSlide(style: SlideStyle, page: SlideContent, opts: DrawOpt
     parts.push(m.svg)
     mark = m.box
   }
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${opts.width}" height="${opts.height}" viewBox="0 0 ${W} ${H}">${parts.join('')}</svg>`
-  return { svg, width: opts.width, height: opts.height, designWidth: W, designHeight: H, texts, mark }
+  const doc = (body: string) => `<svg xmlns="http://www.w3.org/2000/svg" width="${opts.width}" height="${opts.height}" viewBox="0 0 ${W} ${H}">${body}</svg>`
+  return {
+    svg: doc(parts.join('')),
+    backdropSvg: doc(parts[0]),
+    overlaySvg: doc(parts.slice(1).join('')),
+    backdropKey: `${style.key}|${page.pageType}|${opts.width}x${opts.height}`,
+    width: opts.width, height: opts.height, designWidth: W, designHeight: H, texts, mark,
+  }
 }
 
 function drawBody(c: Ctx, style: SlideStyle, paras: string[], box: Box | undefined, colors: { body: string }, parts: string[], texts: TextNode[]) {
@@ -219,17 +226,77 @@ function previewMark(c: Ctx): { svg: string; box: Box } {
 
 export interface RenderedSlide { png: Buffer; layout: SlideLayout }
 
-/** Rasterise a layout (resvg) and encode it (sharp: much faster PNG encoding than resvg's own). */
-export async function rasterize(layout: SlideLayout, format: 'png' | 'jpeg' = 'png'): Promise<Buffer> {
-  const rendered = new Resvg(layout.svg, {
-    font: { loadSystemFonts: false },
-    fitTo: { mode: 'width', value: layout.width },
-    shapeRendering: 2,
-  }).render()
-  const img = sharp(rendered.pixels, { raw: { width: rendered.width, height: rendered.height, channels: 4 } }).removeAlpha()
+interface Raster { pixels: Buffer; width: number; height: number }
+
+function renderSvg(svg: string, width: number): Raster {
+  const r = new Resvg(svg, { font: { loadSystemFonts: false }, fitTo: { mode: 'width', value: width }, shapeRendering: 2 }).render()
+  return { pixels: r.pixels, width: r.width, height: r.height }
+}
+
+/**
+ * Rasterised backdrops, most recently used last. A batch draws many pages of one template at one
+ * size, and the backdrop (gradients, patterns, illustrations) is most of the drawing cost, so only
+ * the text layer is drawn per page. Bounded by bytes (a 2K backdrop is 16 MB of RGBA).
+ */
+export class BackdropCache {
+  private readonly entries = new Map<string, Raster>()
+  private bytes = 0
+  constructor(private readonly maxBytes: number) {}
+  get(key: string, draw: () => Raster): Raster {
+    const hit = this.entries.get(key)
+    if (hit) {
+      this.entries.delete(key)
+      this.entries.set(key, hit)
+      return hit
+    }
+    const r = draw()
+    if (r.pixels.length > this.maxBytes) return r
+    this.entries.set(key, r)
+    this.bytes += r.pixels.length
+    for (const [k, v] of this.entries) {
+      if (this.bytes <= this.maxBytes) break
+      this.entries.delete(k)
+      this.bytes -= v.pixels.length
+    }
+    return r
+  }
+  get size(): number { return this.entries.size }
+}
+
+const sharedBackdrops = new BackdropCache(160 * 1024 * 1024)
+
+/**
+ * Rasterise a layout: the backdrop comes from the cache, the text layer is drawn over it
+ * (resvg), and sharp composites and encodes (much faster PNG encoding than resvg's own).
+ */
+export async function rasterize(layout: SlideLayout, format: 'png' | 'jpeg' = 'png', cache: BackdropCache | null = sharedBackdrops): Promise<Buffer> {
+  const base = cache ? cache.get(layout.backdropKey, () => renderSvg(layout.backdropSvg, layout.width)) : renderSvg(layout.backdropSvg, layout.width)
+  const over = renderSvg(layout.overlaySvg, layout.width)
+  const rgb = flattenOver(base.pixels, over.pixels)
+  const img = sharp(rgb, { raw: { width: base.width, height: base.height, channels: 3 } })
   return format === 'png'
     ? img.png({ compressionLevel: 3, adaptiveFiltering: false }).toBuffer()
     : img.jpeg({ quality: 86, mozjpeg: true }).toBuffer()
+}
+
+/** Opaque RGB = overlay over the backdrop; resvg pixels are premultiplied RGBA, the backdrop is opaque. */
+function flattenOver(base: Buffer, over: Buffer): Buffer {
+  const n = base.length >> 2
+  const out = Buffer.allocUnsafe(n * 3)
+  for (let i = 0, j = 0, k = 0; i < n; i++, j += 4, k += 3) {
+    const a = over[j + 3]
+    if (a === 0) {
+      out[k] = base[j]; out[k + 1] = base[j + 1]; out[k + 2] = base[j + 2]
+    } else if (a === 255) {
+      out[k] = over[j]; out[k + 1] = over[j + 1]; out[k + 2] = over[j + 2]
+    } else {
+      const b = (255 - a) / 255
+      out[k] = over[j] + base[j] * b + 0.5
+      out[k + 1] = over[j + 1] + base[j + 1] * b + 0.5
+      out[k + 2] = over[j + 2] + base[j + 2] * b + 0.5
+    }
+  }
+  return out
 }
 
 export async function renderSlide(style: SlideStyle, page: SlideContent, opts: DrawOptions): Promise<RenderedSlide> {

@@ -88,7 +88,13 @@ export interface TextNode {
 }
 
 export interface SlideLayout {
+  /** the whole slide as one SVG document */
   svg: string
+  /** the text-independent part (background and motifs) and what is drawn over it, as SVG documents */
+  backdropSvg: string
+  overlaySvg: string
+  /** identifies the backdrop (style, page type, size): equal keys draw identical backdrops */
+  backdropKey: string
   width: number
   height: number
   /** design-space size (height 768) */
