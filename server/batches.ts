@@ -94,6 +94,8 @@ export interface BatchManagerDeps {
   /** seconds per page before any page has been timed */
   initialPageSeconds?: number
   imageUrl?: (key: string) => string
+  /** how long a finished batch keeps its full event history for Last-Event-ID replays (default 10 min) */
+  eventRetentionMs?: number
   /** benchmarks: timings of each generated (not cached) page */
   onPageTiming?: (t: PageTiming) => void
 }
@@ -318,6 +320,7 @@ export class BatchManager {
     this.emitProgress(rt)
     rt.log.append('done', this.doneEvent(s))
     rt.styleRef = undefined
+    this.scheduleCompaction(rt)
     this.persist(rt)
     this.deps.logger.info('batch cancelled', { batch: s.batch_id, dropped_queued: dropped, aborted_in_flight: aborted })
     return this.progressOf(rt)
@@ -572,9 +575,19 @@ export class BatchManager {
       s.status = this.finalStatus(s)
       rt.log.append('done', this.doneEvent(s))
       rt.styleRef = undefined
+      this.scheduleCompaction(rt)
       this.deps.logger.info('batch finished', { batch: s.batch_id, status: s.status, ...this.countsOf(s) })
     }
     this.persist(rt)
+  }
+
+  private scheduleCompaction(rt: BatchRuntime): void {
+    const doneId = rt.log.lastId
+    const timer = setTimeout(() => {
+      // only if nothing happened since (a page retry reopens the batch)
+      if (rt.log.lastId === doneId) rt.log.compact()
+    }, this.deps.eventRetentionMs ?? 10 * 60_000)
+    timer.unref?.()
   }
 
   private finalStatus(s: BatchRecord): BatchStatus {

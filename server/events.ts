@@ -18,8 +18,8 @@ export class BatchEventLog {
   private readonly events: LoggedEvent[] = []
   private readonly listeners = new Set<Listener>()
   private seq: number
-  /** ids <= firstReplayable - 1 are not in this log (emitted before a restart) */
-  private readonly base: number
+  /** events with ids <= base are not in this log (emitted before a restart, or compacted away) */
+  private base: number
 
   constructor(lastId = 0) {
     this.seq = lastId
@@ -41,6 +41,17 @@ export class BatchEventLog {
   since(lastId: number): LoggedEvent[] | null {
     if (!Number.isInteger(lastId) || lastId < this.base || lastId > this.seq) return null
     return this.events.filter(e => e.id > lastId)
+  }
+
+  /**
+   * Frees the history of a finished batch, keeping only its last event (`done`): a client that
+   * reconnects from an older id gets a fresh snapshot instead of a replay.
+   */
+  compact(): void {
+    const last = this.events.at(-1)
+    this.events.length = 0
+    if (last) this.events.push(last)
+    this.base = last ? last.id - 1 : this.seq
   }
 
   lastDone(): LoggedEvent | undefined {

@@ -316,6 +316,16 @@ describe('BatchManager', () => {
     expect(Number((err as ApiError).headers['Retry-After'])).toBeGreaterThanOrEqual(1)
   })
 
+  it('frees the event history of a finished batch after the retention time', async () => {
+    const { manager } = await setup(scriptedProvider(() => okImage()), { eventRetentionMs: 20 })
+    const { batch_id } = manager.create(input(2))
+    await finished(manager, batch_id)
+    const log = manager.sseSource(batch_id).log
+    expect(log.since(0)!.length).toBeGreaterThan(3)
+    await waitUntil(() => log.since(0) === null)
+    expect(log.since(log.lastId - 1)!.map(e => e.event)).toEqual(['done'])
+  })
+
   it('rejects an unknown template with 400', async () => {
     const { manager } = await setup(scriptedProvider(() => okImage()))
     expect(() => manager.create(input(1, { template_id: 'nope' }))).toThrow(/Unknown template/)

@@ -20,6 +20,17 @@ describe('BatchEventLog', () => {
     expect(log.since(4)).toBeNull()
   })
 
+  it('compaction keeps only the last event; older ids then get no replay', () => {
+    const log = new BatchEventLog()
+    for (let i = 0; i < 5; i++) log.append('page', { i })
+    log.append('done', {})
+    log.compact()
+    expect(log.since(2)).toBeNull()
+    expect(log.since(5)!.map(e => e.event)).toEqual(['done'])
+    expect(log.lastDone()?.id).toBe(6)
+    expect(log.append('page', {}).id).toBe(7)
+  })
+
   it('continues ids after a restart and cannot replay what came before', () => {
     const log = new BatchEventLog(41)
     expect(log.append('done', {}).id).toBe(42)
