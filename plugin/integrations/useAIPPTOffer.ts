@@ -2,6 +2,10 @@
 // PPTist's `main` store marks an AIPPT run with `showAIPPTDialog: 'running'` and sets it to `false`
 // when the deck is written (on failure it goes back to `true`, the dialog reopens). We only watch
 // that flag: PPTist's dialog is not touched.
+//
+// When AIPPT writes into an empty deck (its "overwrite" default) it calls setSlides() without a
+// history snapshot, so the AIPPT deck is not in the undo history; a batch's single undo step would
+// then go back past it. Accepting the offer therefore records the current deck first.
 import { onBeforeUnmount, ref, watch, type Ref } from 'vue'
 import type { Pinia } from 'pinia'
 import { resolveHostStores, type HostStoreOverrides } from '../host/pptistHost'
@@ -24,7 +28,8 @@ export interface AIPPTOffer {
   visible: Ref<boolean>
   /** slides in the deck when AIPPT finished */
   slideCount: Ref<number>
-  accept: () => void
+  /** records the deck in PPTist's history, then opens the batch dialog */
+  accept: () => Promise<void>
   dismiss: () => void
 }
 
@@ -42,10 +47,6 @@ export function useAIPPTOffer(options: AIPPTOfferOptions = {}): AIPPTOffer {
     clearTimer()
     visible.value = false
   }
-  const accept = () => {
-    dismiss()
-    if (!nanoBanana.isRunning) nanoBanana.openDialog()
-  }
 
   let stores: ReturnType<typeof resolveHostStores> | null = null
   try {
@@ -53,6 +54,13 @@ export function useAIPPTOffer(options: AIPPTOfferOptions = {}): AIPPTOffer {
   }
   catch {
     stores = null // not inside PPTist (no deck store): nothing to watch
+  }
+
+  const accept = async () => {
+    dismiss()
+    if (nanoBanana.isRunning) return
+    await stores?.snapshot?.addSnapshot()
+    nanoBanana.openDialog()
   }
   const main = stores?.main as MainStoreWithAIPPT | null | undefined
 

@@ -17,6 +17,14 @@ const useMainStore = defineStore('main', {
     },
   },
 })
+const useSnapshotStore = defineStore('snapshot', {
+  state: () => ({ recorded: [] as number[] }),
+  actions: {
+    addSnapshot() {
+      this.recorded.push(useSlidesStore().slides.length)
+    },
+  },
+})
 const useSlidesStore = defineStore('slides', {
   state: () => ({ slides: [] as { id: string, elements: unknown[] }[], slideIndex: 0 }),
   actions: {
@@ -53,6 +61,7 @@ beforeEach(() => {
   setActivePinia(pinia)
   useMainStore()
   useSlidesStore()
+  useSnapshotStore()
 })
 afterEach(() => {
   wrapper?.unmount()
@@ -70,8 +79,12 @@ describe('AIPPT offer', () => {
     expect(offer.text()).toContain('6 页')
     const nanoBanana = useNanoBananaStore()
     expect(nanoBanana.dialogVisible).toBe(false)
+    expect(useSnapshotStore().recorded).toEqual([])
     await w.find('.btn.primary').trigger('click')
+    await nextTick()
     expect(nanoBanana.dialogVisible).toBe(true)
+    // AIPPT's deck is recorded in history first, so the batch's one undo step comes back to it
+    expect(useSnapshotStore().recorded).toEqual([6])
     expect(w.find('.nb-aippt-offer').exists()).toBe(false)
   })
 
@@ -82,6 +95,7 @@ describe('AIPPT offer', () => {
     await w.findAll('.btn').at(1)!.trigger('click')
     expect(w.find('.nb-aippt-offer').exists()).toBe(false)
     expect(useNanoBananaStore().dialogVisible).toBe(false)
+    expect(useSnapshotStore().recorded).toEqual([])
   })
 
   it('stays away when AIPPT failed (its dialog came back) or the dialog was just closed', async () => {
