@@ -127,7 +127,7 @@ export async function createStorage(opts: StorageOptions): Promise<Storage> {
     let thumb: Buffer
     try {
       // decoding every pixel for the thumbnail is also the full integrity check
-      thumb = await sharp(bytes)
+      thumb = await sharp(bytes, { sequentialRead: true })
         .resize(opts.thumbnail.width, opts.thumbnail.height, { fit: 'cover' })
         .flatten({ background: '#ffffff' })
         .jpeg({ quality: 80 })
