@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import {
-  MANIFEST, PACKAGE_LOCK, PLUGIN_DIR, Refusal, applyOps, decodeOriginal, encodeOriginal, planInstall, planUninstall, readManifest, sha256,
+  IMAGES_DIR, MANIFEST, PACKAGE_LOCK, PLUGIN_DIR, Refusal, applyOps, decodeOriginal, encodeOriginal, planInstall, planUninstall, readManifest, sha256,
 } from './lib/installer.mjs'
 
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
@@ -35,16 +35,21 @@ const fail = (message, code = 1) => {
 }
 
 /**
- * One line per changed PPTist file; the extension's own folder as a count.
+ * One line per changed PPTist file; the extension's folder and the template images as counts.
  * @param {import('./lib/installer.mjs').Op[]} ops
  */
 function describe(ops) {
   const verb = { write: 'write ', remove: 'remove', rmdir: 'rmdir ' }
-  const inPlugin = ops.filter(op => op.path.startsWith(`${PLUGIN_DIR}/`) || op.path === PLUGIN_DIR)
-  const lines = ops.filter(op => !inPlugin.includes(op)).map(op => `  ${verb[op.kind]} ${op.path}`)
-  const counts = ['write', 'remove', 'rmdir'].map(kind => [kind, inPlugin.filter(op => op.kind === kind).length])
-    .filter(([, n]) => n).map(([kind, n]) => `${verb[kind].trim()} ${n}`)
-  if (counts.length) lines.unshift(`  ${PLUGIN_DIR}/ (the extension): ${counts.join(', ')}`)
+  const groups = [[PLUGIN_DIR, 'the extension'], [IMAGES_DIR, 'template images']]
+  const groupOf = (/** @type {string} */ path) => groups.find(([dir]) => path === dir || path.startsWith(`${dir}/`))
+  const lines = []
+  for (const [dir, label] of groups) {
+    const inGroup = ops.filter(op => groupOf(op.path)?.[0] === dir)
+    const counts = ['write', 'remove', 'rmdir'].map(kind => [kind, inGroup.filter(op => op.kind === kind).length])
+      .filter(([, n]) => n).map(([kind, n]) => `${verb[kind].trim()} ${n}`)
+    if (counts.length) lines.push(`  ${dir}/ (${label}): ${counts.join(', ')}`)
+  }
+  for (const op of ops) if (!groupOf(op.path)) lines.push(`  ${verb[op.kind]} ${op.path}`)
   return lines.join('\n')
 }
 
