@@ -125,7 +125,6 @@ export function streamBatch(req: Request, res: Response, source: SseSource, opts
     unsubscribe()
     res.end()
   }
-  req.on('close', close)
   res.on('close', close)
 
   const write = (e: LoggedEvent) => {
