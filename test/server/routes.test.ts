@@ -306,3 +306,29 @@ describe('routes with PROXY_TOKEN and a CORS list', () => {
     hold = false
   })
 })
+
+describe('with the preview provider (no key)', () => {
+  it('health says preview: true and a batch completes with real preview images', async () => {
+    const { createProvider } = await import('../../server/providers/index.js')
+    const { loadConfig } = await import('../../server/config.js')
+    const t = await tempDir()
+    const config = loadConfig({})
+    expect(config.provider.provider).toBe('preview')
+    const srv = await startTestServer({ provider: createProvider(config.provider), dataDir: path.join(t.dir, 'data'), publicDir: await fakePublicDir(t.dir) })
+    try {
+      const h = await getJson(`${srv.url}/api/v1/health`)
+      expect(h.body).toMatchObject({ ok: true, provider: 'preview', preview: true })
+      const created = await postJson(`${srv.url}${BATCHES}`, { template_id: 'nano_banana_2', deck_title: '预览', pages: [{ slide_id: 's1', title: '标题', content: '内容' }], options: { resolution: '1K' } })
+      expect(created.status).toBe(202)
+      await waitUntil(async () => (await getJson(`${srv.url}${BATCHES}/${created.body.batch_id}/progress`)).body.status === 'completed', 20_000)
+      const p = await getJson(`${srv.url}${BATCHES}/${created.body.batch_id}/progress`)
+      const img = await fetch(`${srv.url}${p.body.results[0].image_url}`)
+      const { default: sharp } = await import('sharp')
+      const meta = await sharp(Buffer.from(await img.arrayBuffer())).metadata()
+      expect([meta.width, meta.height]).toEqual([1376, 768])
+    } finally {
+      await srv.stop()
+      await t.cleanup()
+    }
+  })
+})
