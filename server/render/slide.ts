@@ -220,7 +220,7 @@ function previewMark(c: Ctx): { svg: string; box: Box } {
   const glyphs = lineToSvg(c.fonts, text, 'sansBold', size, x + padX, y + h / 2 + size * 0.36, 0.08)
   return {
     box: { x, y, w, h },
-    svg: `<g><rect x="${x}" y="${y}" width="${w}" height="${h}" rx="${h / 2}" fill="#111827" fill-opacity="0.72" stroke="#ffffff" stroke-opacity="0.6" stroke-width="1"/><g fill="#ffffff">${glyphs}</g></g>`,
+    svg: `<g><rect x="${x}" y="${y}" width="${w}" height="${h}" rx="${h / 2}" fill="#111827" fill-opacity="0.86" stroke="#ffffff" stroke-opacity="0.6" stroke-width="1"/><g fill="#ffffff">${glyphs}</g></g>`,
   }
 }
 

@@ -184,7 +184,7 @@ export const minimalMono: SlideStyle = {
     : { title: '#0a0a0a', body: '#3f3f46', muted: '#a1a1aa', number: '#0a0a0a' }),
   bullet(c, x, cy, size, i) {
     if (c.kind === 'contents') return badgeNumber(c, i, x + size * 0.5, cy, size * 0.62, '#0a0a0a', 'sansBlack') + line(x + size * 1.15, cy - size * 0.45, x + size * 1.15, cy + size * 0.45, '#d4d4d8', 1.5)
-    return line(x, cy, x + size * 0.7, cy, '#0a0a0a', 2)
+    return rect(x + 2, cy - size * 0.09, size * 0.18, size * 0.18, '#0a0a0a')
   },
   titleAccent(c, b) {
     return c.kind === 'content' || c.kind === 'contents' ? line(b.x, b.y + b.h + 16, b.x + 40, b.y + b.h + 16, '#0a0a0a', 3) : ''
@@ -203,12 +203,16 @@ export const minimalMono: SlideStyle = {
         line(W * 0.76 - H * 0.17, H * 0.5, W * 0.76 + H * 0.17, H * 0.5, '#0a0a0a', 1.5))
     }
     if (c.kind === 'content' && !c.narrow) {
-      const a = artBox(c, 0.3, { margin: 110 })
-      const s = Math.min(a.w, a.h) * 0.7
-      const cx = a.x + a.w / 2
-      const cy = a.y + a.h / 2
-      return frame + rect(cx - s / 2, cy - s / 2, s, s, 'none', { stroke: '#0a0a0a', 'stroke-width': 1.5 }) +
-        circle(cx + s * 0.15, cy - s * 0.12, s * 0.34, '#0a0a0a') + line(cx - s / 2 - 30, cy + s / 2 + 30, cx + s / 2 + 30, cy - s / 2 - 30, '#a1a1aa', 1)
+      const a = artBox(c, 0.3, { margin: 110, top: 60, bottom: 60 })
+      const x = a.x + 30
+      const w = W - x
+      const cx = x + w * 0.45
+      const cy = H * 0.5
+      const r = Math.min(w * 0.3, 120)
+      return frame + rect(x, 60, w, H - 120, '#0a0a0a') +
+        circle(cx, cy, r, '#ffffff') + circle(cx + r * 0.9, cy, r, 'none', { stroke: '#ffffff', 'stroke-width': 1.5 }) +
+        line(x + 40, cy + r + 60, W - 40, cy + r + 60, '#52525b', 1) + rect(x + 40, cy + r + 56, 8, 8, '#ffffff') +
+        line(cx, 100, cx, cy - r - 30, '#52525b', 1)
     }
     return frame
   },
