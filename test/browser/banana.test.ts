@@ -2,7 +2,7 @@
 // provider), driven in headless Chromium like a PPTist user would: click 🍌, pick the third style,
 // generate all 8 slides, watch the float reach 100 %, then undo once.
 import { readFile } from 'node:fs/promises'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import type { PPTistDeckFile } from '../../src/types/slides'
 import { artifactPath, buildDemo, launchChromium, startProxy, type RunningProxy } from './harness'
@@ -32,6 +32,10 @@ async function openEditor(locale: Locale): Promise<{ page: Page, errors: string[
   const page = await browser!.newPage({ viewport: { width: 1440, height: 900 }, acceptDownloads: true })
   const errors: string[] = []
   page.on('pageerror', err => errors.push(err.message))
+  // whatever the page looked like when a step failed is the first thing to look at
+  onTestFailed(async ({ task }) => {
+    await page.screenshot({ path: artifactPath(`failed-${task.name.replace(/\W+/g, '-').slice(0, 40)}.png`) }).catch(() => undefined)
+  })
   await page.goto(`${proxy!.baseUrl}/${locale === 'en' ? '?lang=en' : ''}`)
   await page.locator('.thumbnail-item').nth(7).waitFor()
   return { page, errors }

@@ -37,8 +37,12 @@ export async function startProxy(extraEnv: Record<string, string> = {}): Promise
   child.stdout?.on('data', (chunk: Buffer) => { log += chunk.toString() })
   child.stderr?.on('data', (chunk: Buffer) => { log += chunk.toString() })
   const exited = new Promise<void>(resolve => child.once('exit', () => resolve()))
+  // If the test runner itself is stopped, do not leave the proxy behind.
+  const killOnExit = () => { child.kill('SIGKILL') }
+  process.once('exit', killOnExit)
 
   const stop = async () => {
+    process.off('exit', killOnExit)
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM')
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
