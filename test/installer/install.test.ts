@@ -212,6 +212,20 @@ describe('uninstall', () => {
     expect(existsSync(join(target, CONFIG))).toBe(false)
   })
 
+  it('keeps Windows line endings, and restores CRLF files byte for byte', () => {
+    const target = pptistCopy()
+    for (const rel of [MAIN, HEADER, 'package.json']) writeFileSync(join(target, rel), read(target, rel).replace(/\n/g, '\r\n'))
+    const pristine = treeHash(target)
+    expect(install(target, fakeSource()).status).toBe(0)
+    for (const [rel, added] of [[MAIN, 'nano-banana:start'], [HEADER, 'nano-banana:start'], ['package.json', '@vueuse/core']]) {
+      const text = read(target, rel)
+      expect(text).toContain(added)
+      expect(text.replace(/\r\n/g, '')).not.toContain('\n') // every line ending is still CRLF
+    }
+    expect(cli('uninstall', target).status).toBe(0)
+    expect(treeHash(target)).toEqual(pristine)
+  })
+
   it('says so when nothing is installed and changes nothing', () => {
     const target = pptistCopy()
     const pristine = treeHash(target)
