@@ -41,7 +41,7 @@ export interface PageRecord {
   retry_count: number
   /** revision instruction of the latest manual retry */
   instruction: string | null
-  /** image being revised (sent as the 'previous' reference) */
+  /** last good image while the page is being regenerated (sent as the 'previous' reference with an instruction) */
   previous_image_key: string | null
   /** a manual retry wants a new image, not the cached one */
   bypass_cache: boolean
@@ -215,7 +215,8 @@ export class BatchManager {
       // the finished batch's stream must still be able to say `done`
       rt.log.append('done', this.doneEvent(state))
       this.batches.set(state.batch_id, rt)
-      this.persist(rt)
+      // unchanged finished batches are not rewritten (their `done` id is re-derived on each start)
+      if (interrupted) this.persist(rt)
       recovered++
       if (interrupted) this.deps.logger.warn('batch recovered after restart', { batch: state.batch_id, interrupted_pages: interrupted })
     }
@@ -335,7 +336,8 @@ export class BatchManager {
     }
     this.admit(1)
     const wasFinal = FINAL.includes(rt.state.status)
-    page.previous_image_key = instruction && page.status === 'completed' ? page.image_key : null
+    // the last good image survives failed attempts, so a later revision can still start from it
+    page.previous_image_key = page.status === 'completed' ? page.image_key : page.previous_image_key
     page.instruction = instruction || null
     page.status = 'pending'
     page.image_key = null

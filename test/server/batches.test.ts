@@ -247,6 +247,24 @@ describe('BatchManager', () => {
     expect(() => manager.retryPage(batch_id, 3)).toThrow(/not found/)
   })
 
+  it('a revision that failed keeps the last good image as the reference for the next one', async () => {
+    let fail = false
+    const provider = scriptedProvider(() => (fail ? new ProviderError('refused', 'safety_refused', 'refused') : okImage()))
+    const { manager } = await setup(provider)
+    const { batch_id } = manager.create(input(1))
+    const good = (await finished(manager, batch_id)).results[0].image_url!
+    fail = true
+    manager.retryPage(batch_id, 1, 'first try')
+    expect((await finished(manager, batch_id)).results[0]).toMatchObject({ status: 'failed', image_url: null })
+    fail = false
+    manager.retryPage(batch_id, 1, 'second try')
+    await finished(manager, batch_id)
+    const prevBytes = await readFile(path.join(manager['deps'].storage.dataDir, 'images', good.split('/').pop()!))
+    const last = provider.calls.at(-1)!
+    expect(last.req.references.map(r => r.role)).toEqual(['template', 'previous'])
+    expect(last.req.references[1].bytes.equals((await toReference(prevBytes, 'previous')).bytes)).toBe(true)
+  })
+
   it('reuses the stored image for an identical request, also after a restart', async () => {
     const provider = scriptedProvider(() => okImage())
     const s1 = await setup(provider)
