@@ -5,7 +5,7 @@ import { CONFIG_KEY, type Locale } from '../config'
 
 const zh = {
   buttonTitle: 'Nano Banana 一键美化（AI 生成整页设计）',
-  dialogTitle: 'Nano Banana 批量生成',
+  dialogTitle: '🍌 Nano Banana 批量生成',
   template: '风格模板',
   templatesLoading: '正在加载模板…',
   templatesEmpty: '没有可用的模板',
@@ -45,7 +45,7 @@ const zh = {
   errRangeOrder: '“{part}”的起始页大于结束页。',
   errRangeOut: '第 {page} 页不存在（共 {total} 页）。',
   errTooMany: '一次最多生成 {max} 页，当前选择了 {n} 页。',
-  floatTitle: 'Nano Banana 生成进度',
+  floatTitle: '🍌 生成进度',
   floatCount: '{done} / {total}',
   floatRemaining: '剩余约 {time}',
   floatFinished: '{done} 页完成，{failed} 页失败',
@@ -90,7 +90,7 @@ export type MessageKey = keyof typeof zh
 
 const en: Record<MessageKey, string> = {
   buttonTitle: 'Nano Banana: redesign slides with AI',
-  dialogTitle: 'Nano Banana batch generation',
+  dialogTitle: '🍌 Nano Banana batch generation',
   template: 'Style template',
   templatesLoading: 'Loading templates…',
   templatesEmpty: 'No templates available',
@@ -130,7 +130,7 @@ const en: Record<MessageKey, string> = {
   errRangeOrder: '"{part}" starts after it ends.',
   errRangeOut: 'Slide {page} does not exist (the deck has {total}).',
   errTooMany: 'At most {max} slides per batch; {n} selected.',
-  floatTitle: 'Nano Banana progress',
+  floatTitle: '🍌 Generation progress',
   floatCount: '{done} / {total}',
   floatRemaining: 'about {time} left',
   floatFinished: '{done} done, {failed} failed',
@@ -180,6 +180,11 @@ export function translate(locale: Locale, key: MessageKey, params?: MessageParam
   const template = MESSAGES[locale][key] ?? MESSAGES.zh[key]
   if (!params) return template
   return template.replace(/\{(\w+)\}/g, (match, name: string) => (name in params ? String(params[name]) : match))
+}
+
+/** A title for display next to the drawn banana icon (the emoji stays in accessible names). */
+export function withoutEmoji(text: string): string {
+  return text.replace('🍌', '').trim()
 }
 
 export function formatDuration(t: Translate, totalSeconds: number): string {
