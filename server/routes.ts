@@ -85,14 +85,16 @@ export function createApiRouter(deps: RoutesDeps): Router {
     })
   })
 
-  r.get('/images/:key', async (req, res) => {
+  r.get('/images/:key', async (req, res, next) => {
     const key = String(req.params.key ?? '')
     const found = IMAGE_KEY_RE.test(key) ? await deps.storage.resolveImage(key) : null
     if (!found) throw notFound('Image')
     res.setHeader('Content-Type', found.mime)
     res.setHeader('Cache-Control', 'public, max-age=31536000, immutable')
     res.setHeader('X-Content-Type-Options', 'nosniff')
-    res.sendFile(found.file, { dotfiles: 'deny', lastModified: true, cacheControl: false })
+    res.sendFile(found.file, { dotfiles: 'deny', lastModified: true, cacheControl: false }, err => {
+      if (err && !res.headersSent) next(notFound('Image'))
+    })
   })
 
   r.post('/slide-generations/batches', auth, json, (req, res) => {
