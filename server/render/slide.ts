@@ -8,6 +8,7 @@ import { blockToSvg, cleanText, fitText, lineToSvg, measure } from './text.js'
 import type { TextSpec } from './text.js'
 import type { Box, Ctx, SlideContent, SlideLayout, SlideStyle, TextNode } from './types.js'
 
+/** design units of the short edge */
 export const DESIGN_HEIGHT = 768
 
 export interface DrawOptions {
@@ -50,8 +51,10 @@ function defaults(s: SlideContent) {
 
 export function layoutSlide(style: SlideStyle, page: SlideContent, opts: DrawOptions): SlideLayout {
   const fonts = opts.fonts ?? defaultFontSet()
-  const H = DESIGN_HEIGHT
-  const W = Math.round(H * opts.width / opts.height * 100) / 100
+  // the short edge is always 768 design units, so type and motifs keep their size in any ratio
+  const landscape = opts.width >= opts.height
+  const H = landscape ? DESIGN_HEIGHT : Math.round(DESIGN_HEIGHT * opts.height / opts.width * 100) / 100
+  const W = landscape ? Math.round(DESIGN_HEIGHT * opts.width / opts.height * 100) / 100 : DESIGN_HEIGHT
   let seq = 0
   const c: Ctx = {
     W, H, narrow: W / H < 1.2, kind: page.pageType, fonts,
