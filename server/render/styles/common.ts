@@ -20,7 +20,7 @@ export interface GridOptions {
 
 export function grid(c: Ctx, o: GridOptions = {}): Regions {
   const { W, H } = c
-  const m = Math.min(o.margin ?? 84, Math.round(W * (c.narrow ? 0.08 : 0.06)))
+  const m = c.narrow ? Math.min(o.margin ?? 84, Math.round(W * 0.08)) : o.margin ?? Math.min(84, Math.round(W * 0.06))
   const L = m + (c.narrow ? 0 : o.left ?? 0)
   const R = W - m
   const bottom = H - (o.bottom ?? 64)
@@ -70,7 +70,7 @@ export function grid(c: Ctx, o: GridOptions = {}): Regions {
 
 /** The illustration area of a content page (right side; bottom strip on narrow canvases). */
 export function artBox(c: Ctx, frac: number, o: { margin?: number; top?: number; bottom?: number } = {}): Box {
-  const m = Math.min(o.margin ?? 84, Math.round(c.W * (c.narrow ? 0.08 : 0.06)))
+  const m = c.narrow ? Math.min(o.margin ?? 84, Math.round(c.W * 0.08)) : o.margin ?? Math.min(84, Math.round(c.W * 0.06))
   const top = o.top ?? 150
   const bottom = c.H - (o.bottom ?? 70)
   if (c.narrow) return { x: m, y: c.H * 0.72, w: c.W - 2 * m, h: c.H * 0.2 }
