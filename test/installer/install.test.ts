@@ -283,6 +283,12 @@ describe('refusals leave the tree untouched', () => {
     expectRefusal(target, /index\.vue: expected one line `<div class="right">`.*found 2 such lines \(line 4, line 9\)/)
   })
 
+  it('refuses a src/plugins/nano-banana/ it did not create', () => {
+    const target = pptistCopy()
+    writeFiles(target, { 'src/plugins/nano-banana/index.ts': 'export default {}\n' })
+    expectRefusal(target, /src\/plugins\/nano-banana\/ exists but has no \.install-manifest\.json/)
+  })
+
   it('refuses to overwrite a config file it did not write', () => {
     const target = pptistCopy()
     writeFiles(target, { [CONFIG]: 'export default { mine: true }\n' })
@@ -311,6 +317,43 @@ describe('refusals leave the tree untouched', () => {
     expect(result.status).toBe(1)
     expect(result.stderr).toMatch(/every change was rolled back/)
     expect(treeHash(target)).toEqual(before)
+  })
+})
+
+describe('command line', () => {
+  it('--dry-run and check list the changes and write nothing; so does uninstall --dry-run', () => {
+    const target = pptistCopy()
+    const source = fakeSource()
+    const pristine = treeHash(target)
+    for (const args of [['install', target, '--source', source, '--dry-run'], ['check', target, '--source', source]]) {
+      const result = cli(...args)
+      expect(result.status).toBe(0)
+      expect(result.stdout).toContain('Would change:')
+      expect(result.stdout).toContain('write  src/main.ts')
+      expect(treeHash(target)).toEqual(pristine)
+    }
+    expect(install(target, source).status).toBe(0)
+    const installed = treeHash(target)
+    const dry = cli('uninstall', target, '--dry-run')
+    expect(dry.status).toBe(0)
+    expect(dry.stdout).toContain('write  src/main.ts')
+    expect(treeHash(target)).toEqual(installed)
+  })
+
+  it('answers a wrong command line with usage and exit code 2', () => {
+    for (const args of [[], ['install'], ['frobnicate', '/tmp'], ['install', '/tmp', '--disabled', '--enabled'], ['install', '/tmp', '--bogus']]) {
+      const result = cli(...args)
+      expect(result.status, args.join(' ')).toBe(2)
+      expect(result.stderr).toMatch(/Usage|contradict|Unknown option/)
+    }
+  })
+
+  it('installs into a renamed PPTist fork, saying so', () => {
+    const target = pptistCopy()
+    writeFileSync(join(target, 'package.json'), read(target, 'package.json').replace('"name": "pptist"', '"name": "my-slides"'))
+    const result = install(target, fakeSource())
+    expect(result.status).toBe(0)
+    expect(result.stdout).toContain('names the package "my-slides", not "pptist"')
   })
 })
 
