@@ -37,6 +37,10 @@ async function main(): Promise<void> {
     proxy_token: config.proxyToken ? 'required' : 'off',
   })
 
+  if (provider.name === 'preview' && config.provider.openai.apiKey) {
+    logger.warn('OPENAI_API_KEY is set but IMAGE_PROVIDER is not: using the offline preview; set IMAGE_PROVIDER=openai-chat or openai-images to use it')
+  }
+
   let stopping = false
   const stop = (signal: string) => {
     if (stopping) return
