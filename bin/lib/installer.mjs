@@ -227,9 +227,15 @@ export function planInstall({ root, sourceRoot, serverUrl, enabled }) {
   /** @type {Record<string, string>} */
   const addDeps = {}
   const unknown = []
+  const major = (/** @type {string | undefined} */ range) => /\d+/.exec(range ?? '')?.[0]
   for (const name of scan.packages) {
-    if (have[name]) continue
     const version = ourPkg.dependencies?.[name] ?? ourPkg.devDependencies?.[name]
+    if (have[name]) {
+      if (version && major(have[name]) !== major(version)) {
+        notes.push(`PPTist has ${name}@${have[name]}; the extension is built and tested with ${name}@${version}.`)
+      }
+      continue
+    }
     if (version) addDeps[name] = version
     else unknown.push(`the extension imports '${name}', which is not in ${join(sourceRoot, 'package.json')}`)
   }

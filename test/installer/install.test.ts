@@ -348,6 +348,16 @@ describe('command line', () => {
     }
   })
 
+  it('leaves a package PPTist already has alone, but says when its major version differs from ours', () => {
+    const target = pptistCopy()
+    writeFileSync(join(target, 'package.json'), read(target, 'package.json').replace('"axios": "^1.7.9"', '"@vueuse/core": "^10.1.0",\n    "axios": "^1.7.9"'))
+    const result = install(target, fakeSource())
+    expect(result.status).toBe(0)
+    expect(JSON.parse(read(target, 'package.json')).dependencies['@vueuse/core']).toBe('^10.1.0')
+    expect(result.stdout).toMatch(/PPTist has @vueuse\/core@\^10\.1\.0; the extension is built and tested with @vueuse\/core@14/)
+    expect(result.stdout).not.toContain('axios')
+  })
+
   it('installs into a renamed PPTist fork, saying so', () => {
     const target = pptistCopy()
     writeFileSync(join(target, 'package.json'), read(target, 'package.json').replace('"name": "pptist"', '"name": "my-slides"'))
