@@ -103,9 +103,6 @@ function findOnly(lines, test, file, expected) {
   throw new AnchorError(file, expected, hits.length === 0 ? 'no such line' : `${hits.length} such lines (${hits.map(i => `line ${i + 1}`).join(', ')})`)
 }
 
-/** @param {string} line */
-const lineEnding = line => (line.endsWith('\r\n') ? '\r\n' : line.endsWith('\n') ? '\n' : '')
-
 export const MAIN_TS = 'src/main.ts'
 export const EDITOR_HEADER = 'src/views/Editor/EditorHeader/index.vue'
 
@@ -142,8 +139,8 @@ export function editMainTs(clean) {
     '}',
   ], 'ts', '', eol)
 
+  // both blocks go after lines that are followed by another line, so they always end in a newline
   const out = [...lines]
-  if (lineEnding(out[out.length - 1]) === '') out[out.length - 1] += eol // never the case for main.ts, but be exact
   out.splice(pinia + 1, 0, ...useBlock)
   out.splice(importsAfter + 1, 0, ...importBlock)
   return out.join('')

@@ -226,6 +226,16 @@ describe('uninstall', () => {
     expect(treeHash(target)).toEqual(pristine)
   })
 
+  it('handles files without a final newline', () => {
+    const target = pptistCopy()
+    for (const rel of [MAIN, HEADER]) writeFileSync(join(target, rel), read(target, rel).trimEnd())
+    const pristine = treeHash(target)
+    expect(install(target, fakeSource()).status).toBe(0)
+    expect(read(target, MAIN).endsWith("app.mount('#app')")).toBe(true)
+    expect(cli('uninstall', target).status).toBe(0)
+    expect(treeHash(target)).toEqual(pristine)
+  })
+
   it('says so when nothing is installed and changes nothing', () => {
     const target = pptistCopy()
     const pristine = treeHash(target)
