@@ -89,6 +89,7 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
 
   function handlePage(result: PageResult) {
     const page = store.upsertPage(result)
+    if (page.status === 'generating' && store.status === 'pending') store.setStatus('generating')
     if (page.status === 'completed' && page.image_url) applyPage(page.page_number, page.slide_id, page.image_url)
   }
 
@@ -222,6 +223,7 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
         await history.begin()
         store.startBatch(created.batch_id, input.options.mode, pages)
         store.setStatus(created.status)
+        store.setRemaining(created.estimated_time ?? null)
         follow(created.batch_id)
         return true
       }

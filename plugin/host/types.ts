@@ -1,5 +1,6 @@
 // The parts of PPTist's slide data the extension reads and writes, typed from PPTist's
 // public JSON shape (src/types/slides.ts there). Elements keep any other fields untouched.
+// No index signatures: PPTist's own interfaces must stay assignable to these.
 
 export type SlideType = 'cover' | 'contents' | 'transition' | 'content' | 'end'
 export type TextType =
@@ -77,7 +78,10 @@ export interface SlideBackground {
 export interface SlideAnimation {
   id: string
   elId: string
-  [key: string]: unknown
+  effect?: string
+  type?: string
+  duration?: number
+  trigger?: string
 }
 
 export interface Slide {
@@ -87,5 +91,4 @@ export interface Slide {
   background?: SlideBackground
   animations?: SlideAnimation[]
   type?: SlideType
-  [key: string]: unknown
 }
