@@ -38,7 +38,6 @@ export interface FittedBlock {
   bounds: Box
 }
 
-const CJK = /[\u1100-\u11FF\u2E80-\u2FDF\u3000-\u303F\u3040-\u30FF\u3100-\u31FF\u3200-\u9FFF\uA960-\uA97F\uAC00-\uD7FF\uF900-\uFAFF\uFE30-\uFE4F\uFF00-\uFFEF]|[\u{20000}-\u{3134F}]/u
 /** may not start a line (closing punctuation) */
 const NO_START = new Set([...'，。、；：！？）》」』】〕〉”’…—·%,.;:!?)]}'])
 /** may not end a line (opening punctuation) */
@@ -71,33 +70,24 @@ export function measure(fonts: FontSet, text: string, role: FontRole, size: numb
   return units / font.unitsPerEm * size + Math.max(0, n - 1) * tracking * size
 }
 
-/** Break opportunities: every CJK character, spaces between Latin words; keep punctuation rules. */
+const segmenter = new Intl.Segmenter('zh', { granularity: 'word' })
+
+/**
+ * Break opportunities: between words (ICU's dictionary segmentation keeps Chinese words such as
+ * 经营 or 分析 together), at spaces, never before closing or after opening punctuation.
+ * Words longer than a line are split by character later.
+ */
 function tokenize(text: string): string[] {
   const tokens: string[] = []
-  let word = ''
-  const flush = () => { if (word) { tokens.push(word); word = '' } }
-  for (const ch of text) {
-    if (ch === ' ') { flush(); tokens.push(' '); continue }
-    if (CJK.test(ch) && !NO_START.has(ch) && !NO_END.has(ch)) { flush(); tokens.push(ch); continue }
-    if (NO_START.has(ch) && !word && tokens.length && tokens[tokens.length - 1] !== ' ') {
-      tokens[tokens.length - 1] += ch
-      continue
-    }
-    word += ch
-    if (CJK.test(ch)) flush()
+  for (const { segment } of segmenter.segment(text)) {
+    if (/^\s+$/.test(segment)) { if (tokens[tokens.length - 1] !== ' ') tokens.push(' '); continue }
+    const first = [...segment][0]
+    const prev = tokens[tokens.length - 1]
+    if (NO_START.has(first) && prev && prev !== ' ') { tokens[tokens.length - 1] = prev + segment; continue }
+    if (prev && prev !== ' ' && NO_END.has([...prev].pop() ?? '')) { tokens[tokens.length - 1] = prev + segment; continue }
+    tokens.push(segment)
   }
-  flush()
-  // opening punctuation sticks to what follows it
-  const out: string[] = []
-  for (let i = 0; i < tokens.length; i++) {
-    const t = tokens[i]
-    if (NO_END.has([...t].pop() ?? '') && i + 1 < tokens.length && tokens[i + 1] !== ' ') {
-      tokens[i + 1] = t + tokens[i + 1]
-      continue
-    }
-    out.push(t)
-  }
-  return out
+  return tokens
 }
 
 /** Greedy line breaking of one paragraph. Words longer than a line are split by character. */
