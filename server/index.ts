@@ -4,7 +4,7 @@ import dotenv from 'dotenv'
 import { ConfigError, configSecrets, loadConfig, type AppConfig } from './config.js'
 import { createLogger } from './logger.js'
 import { createProvider } from './providers/index.js'
-import { startServer } from './app.js'
+import { startServer, type RunningServer } from './app.js'
 
 async function main(): Promise<void> {
   dotenv.config({ quiet: true })
@@ -26,7 +26,25 @@ async function main(): Promise<void> {
     process.stderr.write(`Configuration error: ${err instanceof Error ? err.message : String(err)}\n`)
     process.exit(1)
   }
-  const running = await startServer({ config, provider, logger, port: config.port, host: config.host })
+  // signal handlers first: a supervisor may stop us the moment it sees the start-up line
+  let running: RunningServer | undefined
+  let stopping = false
+  const stop = (signal: string) => {
+    if (stopping) return
+    stopping = true
+    logger.info('shutting down', { signal })
+    const done = running ? running.stop() : Promise.resolve()
+    done.then(() => process.exit(0), () => process.exit(1))
+    setTimeout(() => process.exit(1), 10_000).unref()
+  }
+  process.on('SIGINT', () => stop('SIGINT'))
+  process.on('SIGTERM', () => stop('SIGTERM'))
+
+  running = await startServer({ config, provider, logger, port: config.port, host: config.host })
+  if (stopping) {
+    await running.stop()
+    return
+  }
   logger.info('proxy started', {
     url: running.url.replace('127.0.0.1', config.host === '0.0.0.0' ? 'localhost' : config.host),
     provider: provider.name,
@@ -41,16 +59,6 @@ async function main(): Promise<void> {
     logger.warn('OPENAI_API_KEY is set but IMAGE_PROVIDER is not: using the offline preview; set IMAGE_PROVIDER=openai-chat or openai-images to use it')
   }
 
-  let stopping = false
-  const stop = (signal: string) => {
-    if (stopping) return
-    stopping = true
-    logger.info('shutting down', { signal })
-    running.stop().then(() => process.exit(0), () => process.exit(1))
-    setTimeout(() => process.exit(1), 10_000).unref()
-  }
-  process.on('SIGINT', () => stop('SIGINT'))
-  process.on('SIGTERM', () => stop('SIGTERM'))
 }
 
 main().catch(err => {

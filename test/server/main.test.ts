@@ -1,0 +1,49 @@
+// server/index.ts as a process: one-line configuration errors, and a start-up line naming the
+// provider and model but never the key.
+import { spawn } from 'node:child_process'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+import { tempDir } from './helpers.js'
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+
+function run(env: Record<string, string>, untilLine?: RegExp): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const clean: NodeJS.ProcessEnv = {}
+  for (const [k, v] of Object.entries(process.env)) if (!/API_KEY|BASE_URL|PROXY_TOKEN|IMAGE_PROVIDER|^PORT$|^HOST$|DATA_DIR/.test(k)) clean[k] = v
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/index.ts'], { cwd: ROOT, env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`timed out: ${stdout}${stderr}`)) }, 25_000)
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString()
+      if (untilLine && untilLine.test(stdout)) child.kill('SIGTERM')
+    })
+    child.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
+    child.on('close', code => { clearTimeout(timer); resolve({ code, stdout, stderr }) })
+  })
+}
+
+describe('server/index.ts', () => {
+  it('stops on invalid configuration with one line naming the variable, no stack', async () => {
+    const r = await run({ MAX_CONCURRENT_GENERATIONS: 'lots', GEMINI_API_KEY: 'AIza-main-test-key-123456789' })
+    expect(r.code).toBe(1)
+    expect(r.stderr.trim().split('\n')).toEqual(['Configuration error: MAX_CONCURRENT_GENERATIONS must be a whole number between 1 and 100 (got "lots")'])
+    expect(r.stdout).toBe('')
+  })
+
+  it('logs the active provider and model at start-up, never the key', async () => {
+    const KEY = 'AIza-main-test-key-DISTINCT-987'
+    const t = await tempDir()
+    try {
+      const r = await run({ GEMINI_API_KEY: KEY, GEMINI_BASE_URL: 'http://127.0.0.1:9', PORT: '0', HOST: '127.0.0.1', DATA_DIR: t.dir, NANO_BANANA_MODEL: 'gemini-3-pro-image' }, /proxy started/)
+      expect(r.stdout).toMatch(/INFO proxy started url=http:\/\/127\.0\.0\.1:\d+ provider=gemini model=gemini-3-pro-image /)
+      expect(r.stdout + r.stderr).not.toContain(KEY)
+      expect(r.stdout, r.stdout + r.stderr).toMatch(/shutting down signal=SIGTERM/)
+      expect(r.code).toBe(0)
+    } finally {
+      await t.cleanup()
+    }
+  })
+})
