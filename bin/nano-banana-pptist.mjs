@@ -45,8 +45,9 @@ function describe(ops) {
   const lines = []
   for (const [dir, label] of groups) {
     const inGroup = ops.filter(op => groupOf(op.path)?.[0] === dir)
-    const counts = ['write', 'remove', 'rmdir'].map(kind => [kind, inGroup.filter(op => op.kind === kind).length])
-      .filter(([, n]) => n).map(([kind, n]) => `${verb[kind].trim()} ${n}`)
+    const counts = /** @type {const} */ (['write', 'remove', 'rmdir'])
+      .map(kind => ({ kind, n: inGroup.filter(op => op.kind === kind).length }))
+      .filter(({ n }) => n).map(({ kind, n }) => `${verb[kind].trim()} ${n}`)
     if (counts.length) lines.push(`  ${dir}/ (${label}): ${counts.join(', ')}`)
   }
   for (const op of ops) if (!groupOf(op.path)) lines.push(`  ${verb[op.kind]} ${op.path}`)

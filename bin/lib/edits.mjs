@@ -33,7 +33,7 @@ export function splitLines(text) {
 
 /** @param {string} line */
 function indentOf(line) {
-  return /^[ \t]*/.exec(line)[0]
+  return /^[ \t]*/.exec(line)?.[0] ?? ''
 }
 
 /** @param {'ts' | 'html'} style */
@@ -97,6 +97,7 @@ export function hasMarkedBlocks(text) {
  * @param {string} expected
  */
 function findOnly(lines, test, file, expected) {
+  /** @type {number[]} */
   const hits = []
   lines.forEach((line, i) => { if (test(line)) hits.push(i) })
   if (hits.length === 1) return hits[0]
