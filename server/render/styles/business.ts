@@ -135,9 +135,11 @@ export const techFuture: SlideStyle = {
     // perspective floor grid
     const hz = H * 0.7
     const floor: string[] = []
-    for (let i = -12; i <= 12; i++) floor.push(line(W / 2 + i * 18, hz, W / 2 + i * 150, H + 20, '#38bdf8', 1, { 'stroke-opacity': 0.22 }))
-    for (let k = 0; k < 7; k++) { const y = hz + Math.pow(k / 6, 1.8) * (H - hz + 10); floor.push(line(0, y, W, y, '#38bdf8', 1, { 'stroke-opacity': 0.1 + k * 0.03 })) }
-    const [df, gf] = linear(c, [[0, '#050816', 1], [1, '#050816', 0]], 0, 0, 0, 1)
+    // the grid fades in from the horizon: one gradient in user space shared by every floor line
+    const fid = c.id('floor')
+    const fade = `<defs><linearGradient id="${fid}" gradientUnits="userSpaceOnUse" x1="0" y1="${hz}" x2="0" y2="${H}"><stop offset="0" stop-color="#38bdf8" stop-opacity="0"/><stop offset="1" stop-color="#38bdf8" stop-opacity="0.45"/></linearGradient></defs>`
+    for (let i = -12; i <= 12; i++) floor.push(line(W / 2 + i * 18, hz, W / 2 + i * 150, H + 20, `url(#${fid})`, 1.2))
+    for (let k = 1; k < 7; k++) { const y = hz + Math.pow(k / 6, 1.8) * (H - hz + 10); floor.push(line(0, y, W, y, '#38bdf8', 1, { 'stroke-opacity': 0.05 + k * 0.04 })) }
     const circuit = (x: number, y: number, s: number) => group([
       path(`M${x} ${y} h${s} l${s * 0.4} ${s * 0.4} h${s * 0.9}`, 'none', { stroke: '#38bdf8', 'stroke-width': 1.5, 'stroke-opacity': 0.5 }),
       path(`M${x + s * 0.3} ${y + s * 0.5} h${s * 0.5} l${s * 0.5} ${s * 0.5} h${s * 1.2}`, 'none', { stroke: '#8b5cf6', 'stroke-width': 1.5, 'stroke-opacity': 0.5 }),
@@ -145,7 +147,7 @@ export const techFuture: SlideStyle = {
     ].join(''))
     const hex = (cx: number, cy: number, r: number, col: string, op: number) => poly(
       [0, 1, 2, 3, 4, 5].map(i => [cx + r * Math.cos(Math.PI / 3 * i + Math.PI / 6), cy + r * Math.sin(Math.PI / 3 * i + Math.PI / 6)] as [number, number]), 'none', { stroke: col, 'stroke-opacity': op, 'stroke-width': 1.5 })
-    const base = d0 + d1 + d2 + d3 + df + rect(0, 0, W, H, g0) + floor.join('') + rect(0, hz - 2, W, 60, gf)
+    const base = d0 + d1 + d2 + d3 + fade + rect(0, 0, W, H, g0) + floor.join('')
     const stars = Array.from({ length: 40 }, (_, i) => circle((i * 137.5) % W, ((i * 71) % (H * 0.6)) + 10, (i % 3) * 0.6 + 0.6, '#e0f2fe', { 'fill-opacity': 0.25 + (i % 4) * 0.12 })).join('')
     if (isHero(c) || c.kind === 'transition') {
       return base + stars + circle(W * 0.18, H * 0.3, 260, g2) + circle(W * 0.82, H * 0.62, 300, g1) + circle(W * 0.5, H * 0.95, 280, g3) +

@@ -111,16 +111,17 @@ export const magazineEditorial: SlideStyle = {
     const photo = (x: number, y: number, w: number, h: number) => {
       const [d1, g1] = linear(c, [[0, '#3b2f2a'], [0.55, '#1c1917'], [1, '#0c0a09']], 0, 0, 1, 1)
       const [d2, g2] = radial(c, [[0, '#f59e0b', 0.75], [0.5, '#c2410c', 0.35], [1, '#c2410c', 0]], 0.3, 0.3, 0.6)
+      // clipping costs a full-canvas mask in resvg: only clip when the photo does not fill the slide
+      const full = x <= 0 && y <= 0 && w >= c.W && h >= c.H
       const id = c.id('clip')
-      return d1 + d2 + `<defs><clipPath id="${id}"><rect x="${x}" y="${y}" width="${w}" height="${h}"/></clipPath></defs>` + group(
+      return d1 + d2 + (full ? '' : `<defs><clipPath id="${id}"><rect x="${x}" y="${y}" width="${w}" height="${h}"/></clipPath></defs>`) + group(
         rect(x, y, w, h, g1) + rect(x, y, w, h, g2) +
         circle(x + w * 0.64, y + h * 0.5, Math.min(w, h) * 0.26, '#f5c98a', { 'fill-opacity': 0.85 }) +
         path(`M${x} ${y + h * 0.72} C${x + w * 0.25} ${y + h * 0.6} ${x + w * 0.45} ${y + h * 0.78} ${x + w * 0.7} ${y + h * 0.66} S${x + w} ${y + h * 0.6} ${x + w} ${y + h * 0.6} V${y + h} H${x} Z`, '#57402f', { 'fill-opacity': 0.9 }) +
         path(`M${x} ${y + h * 0.84} C${x + w * 0.3} ${y + h * 0.74} ${x + w * 0.6} ${y + h * 0.9} ${x + w} ${y + h * 0.76} V${y + h} H${x} Z`, '#1c1410') +
         line(x + w * 0.22, y + h * 0.7, x + w * 0.22, y + h * 0.5, '#1c1410', 3) + circle(x + w * 0.22, y + h * 0.48, 5, '#1c1410') +
-        poly([[x, y + h * 0.1], [x + w * 0.5, y], [x + w * 0.2, y + h]], '#ffffff', { 'fill-opacity': 0.06 }) +
-        group(Array.from({ length: 14 }, (_, i) => line(x + i * w / 14, y, x + i * w / 14 - h * 0.3, y + h, '#ffffff', 1, { 'stroke-opacity': 0.05 })).join('')),
-        { 'clip-path': `url(#${id})` })
+        poly([[x, y + h * 0.1], [x + w * 0.5, y], [x + w * 0.2, y + h]], '#ffffff', { 'fill-opacity': 0.06 }),
+        full ? {} : { 'clip-path': `url(#${id})` })
     }
     const quote = (x: number, y: number, s: number, col: string) => group(
       path(`M0 40 Q0 0 40 0 L40 12 Q16 14 16 40 L40 40 L40 80 L0 80 Z M52 40 Q52 0 92 0 L92 12 Q68 14 68 40 L92 40 L92 80 L52 80 Z`, col),
@@ -275,9 +276,10 @@ export const kidsCartoon: SlideStyle = {
     if (c.kind === 'content' || c.kind === 'contents') {
       const a = artBox(c, 0.3, { margin: 90, top: 120, bottom: 150 })
       const panel = { x: 90, y: 164, w: (c.narrow ? W - 90 : a.x - 10) - 90, h: H - 164 - 135 }
-      return sky + sun(W - 110, 100, 46) + cloud(W * 0.46, 70, 0.8) + cloud(110, 56, 0.6) + stars + hills +
-        rect(panel.x - 10, panel.y - 12, panel.w + 40, panel.h + 24, '#ffffff', { rx: 30, 'fill-opacity': 0.88, stroke: '#93c5fd', 'stroke-width': 4, 'stroke-dasharray': '14 10' }) +
-        (c.narrow ? '' : balloon(a.x + a.w * 0.35, a.y + 80, '#f472b6') + balloon(a.x + a.w * 0.7, a.y + 40, '#60a5fa') + rainbow(a.x + a.w / 2, a.y + a.h + 20, a.w * 0.48)) +
+      const sideStars = [[0.74, 0.06], [0.95, 0.36], [0.97, 0.62]].map(([fx, fy], i) => path(star(W * fx, H * fy, 12 + (i % 2) * 6, 0.5), '#fde047', { stroke: '#f59e0b', 'stroke-width': 2, 'stroke-linejoin': 'round' })).join('')
+      return sky + sun(W - 110, 100, 46) + cloud(W * 0.78, 200, 0.7) + cloud(W * 0.66, 90, 0.5) + sideStars + hills +
+        rect(panel.x - 10, panel.y - 12, panel.w + 20, panel.h + 24, '#ffffff', { rx: 30, 'fill-opacity': 0.88, stroke: '#93c5fd', 'stroke-width': 4, 'stroke-dasharray': '14 10' }) +
+        (c.narrow ? '' : balloon(a.x + a.w * 0.35, a.y + 80, '#f472b6') + balloon(a.x + a.w * 0.7, a.y + 40, '#60a5fa') + rainbow(a.x + a.w / 2 + 24, a.y + a.h + 20, a.w * 0.44)) +
         flower(W * 0.1, H - 70, '#f472b6') + flower(W * 0.52, H - 60, '#a78bfa') + flower(W * 0.9, H - 80, '#fb923c')
     }
     return sky + rainbow(W / 2, H * 0.98, Math.min(W * 0.42, H * 0.86)) + sun(W - 150, 130, 60) + cloud(80, 120, 1) + cloud(W * 0.62, 80, 0.7) + cloud(W * 0.22, H * 0.5, 0.6) + stars + hills +
