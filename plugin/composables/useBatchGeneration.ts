@@ -115,9 +115,15 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
     appliedKeys.add(key)
     const absolute = resolveServerUrl(deps.serverUrl, imageUrl)
     // Fetch/encode outside the chain so pages embed in parallel; apply strictly in arrival order.
-    const source = (embed || looksLikeWebp(absolute)) && deps.embed
-      ? deps.embed(absolute).catch(() => absolute)
+    // Embedding that fails falls back to the URL, except for WebP, which must never reach the deck.
+    const webp = looksLikeWebp(absolute)
+    const source = (embed || webp) && deps.embed
+      ? deps.embed(absolute).catch(error => {
+        if (webp) throw error
+        return absolute
+      })
       : Promise.resolve(absolute)
+    source.catch(() => undefined) // handled in the chain below; avoids an unhandled-rejection report meanwhile
     const mode = store.mode
     applyChain = applyChain.then(async () => {
       const src = await source

@@ -81,6 +81,22 @@ describe('GenerationProgressFloat', () => {
     expect(wrapper!.find('.body').attributes('style') ?? '').not.toContain('display: none')
   })
 
+  it('can be dragged by its header', async () => {
+    await showBatch()
+    const panel = () => wrapper!.find('.nb-progress-float').element as HTMLElement
+    const left = parseFloat(panel().style.left)
+    const top = parseFloat(panel().style.top)
+    // happy-dom has no layout: report the panel where its style puts it
+    panel().getBoundingClientRect = () => ({ left, top, x: left, y: top, width: 340, height: 300, right: left + 340, bottom: top + 300, toJSON: () => '' })
+    const header = wrapper!.find('.header').element
+    header.dispatchEvent(new PointerEvent('pointerdown', { clientX: left + 100, clientY: top + 10, pointerType: 'mouse', button: 0, bubbles: true }))
+    window.dispatchEvent(new PointerEvent('pointermove', { clientX: left + 60, clientY: top + 50, pointerType: 'mouse', bubbles: true }))
+    window.dispatchEvent(new PointerEvent('pointerup', { clientX: left + 60, clientY: top + 50, pointerType: 'mouse', bubbles: true }))
+    await flush()
+    expect(parseFloat(panel().style.left)).toBe(left - 40)
+    expect(parseFloat(panel().style.top)).toBe(top + 40)
+  })
+
   it('marks a page whose slide was deleted as skipped', async () => {
     const { store } = await showBatch()
     store.markSkipped(1)

@@ -144,6 +144,35 @@ describe('useBatchGeneration controller', () => {
     expect(bgSrc(slidesStore.slides[0])).toBe(`data:image/jpeg;base64,${btoa(`${SERVER}/api/v1/images/p1.png`)}`)
   })
 
+  it('an embed that fails falls back to the URL; a WebP that cannot be converted is never inserted', async () => {
+    const { slidesStore } = await setupPptist(deck)
+    const { api } = fakeApi()
+    const embed = vi.fn(async () => { throw new TypeError('CORS') })
+    const { store, controller } = setup(api, [{
+      events: [
+        ev(1, 'page', pageResult(1, 'cover01', 'completed')),
+        ev(2, 'page', pageResult(2, 'contents01', 'completed', { image_url: '/api/v1/images/p2.webp' })),
+        done(3, 'completed', 2),
+      ],
+    }], { embed })
+    await controller.start({ templateId: 'nano_banana_1', slideIds: IDS.slice(0, 2), options: OPTIONS, embed: true })
+    await finished(controller, store)
+    expect(bgSrc(slidesStore.slides[0])).toBe(`${SERVER}/api/v1/images/p1.png`)
+    expect(slidesStore.slides[1].background).toBeUndefined()
+    expect(store.error?.kind).toBe('unreachable')
+  })
+
+  it('falls back to polling when the event stream cannot be opened at all (network errors)', async () => {
+    const { slidesStore } = await setupPptist(deck)
+    const { api } = fakeApi({ progress: vi.fn(async () => progressOf('b1', 'completed', [pageResult(1, 'cover01', 'completed')])) })
+    const { store, controller, sse } = setup(api, [{ networkError: true }])
+    await controller.start({ templateId: 'nano_banana_1', slideIds: ['cover01'], options: OPTIONS, embed: false })
+    await finished(controller, store)
+    expect(sse.calls.length).toBe(3)
+    expect(store.transport).toBe('polling')
+    expect(bgSrc(slidesStore.slides[0])).toBe(`${SERVER}/api/v1/images/p1.png`)
+  })
+
   it('falls back to polling /progress when the events endpoint 404s, and stops when the batch is over', async () => {
     const { slidesStore, snapshotStore } = await setupPptist(deck)
     const sequence = [
