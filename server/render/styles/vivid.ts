@@ -85,10 +85,15 @@ export const eduFresh: SlideStyle = {
       const a = artBox(c, 0.33, { margin: 110 })
       const cx = a.x + a.w / 2
       const cy = a.y + a.h / 2
+      // a stack of books under a graduation cap
+      const bk = (y: number, w: number, col: string, dx: number) => rect(cx - w / 2 + dx, y, w, 34, col, { rx: 6, stroke: '#15803d', 'stroke-width': 3 }) +
+        rect(cx - w / 2 + dx + 14, y + 8, w - 40, 6, '#ffffff', { rx: 3, 'fill-opacity': 0.7 }) + rect(cx + w / 2 + dx - 18, y, 8, 34, '#15803d', { 'fill-opacity': 0.25 })
+      const capY = cy - 20
       return circle(cx, cy, Math.min(a.w, a.h) * 0.46, '#dcfce7') +
-        rect(cx - 90, cy - 20, 180, 120, '#ffffff', { rx: 14, stroke: '#16a34a', 'stroke-width': 3 }) + rect(cx - 70, cy + 4, 140, 14, '#86efac', { rx: 7 }) + rect(cx - 70, cy + 30, 100, 14, '#bbf7d0', { rx: 7 }) + rect(cx - 70, cy + 56, 120, 14, '#bbf7d0', { rx: 7 }) +
-        path(`M${cx - 60} ${cy - 20} v-40 a60 60 0 0 1 120 0 v40`, 'none', { stroke: '#15803d', 'stroke-width': 3 }) +
-        circle(cx, cy - 96, 26, '#facc15') + path(`M${cx - 10} ${cy - 96} l8 9 l14 -16`, 'none', { stroke: '#ffffff', 'stroke-width': 5, 'stroke-linecap': 'round', 'stroke-linejoin': 'round' }) +
+        bk(cy + 76, 200, '#22c55e', 0) + bk(cy + 42, 180, '#facc15', 12) + bk(cy + 8, 190, '#86efac', -8) +
+        path(`M${cx - 60} ${capY + 6} v34 q60 26 120 0 v-34`, '#14532d') +
+        poly([[cx, capY - 40], [cx + 110, capY], [cx, capY + 40], [cx - 110, capY]], '#166534') +
+        path(`M${cx} ${capY} L${cx + 80} ${capY + 12} v44`, 'none', { stroke: '#facc15', 'stroke-width': 4, 'stroke-linecap': 'round' }) + circle(cx + 80, capY + 60, 8, '#facc15') +
         branch(a.x + a.w - 20, a.y + a.h, 1.1, -1) + leaf(a.x + 30, a.y + a.h - 10, 70, -30, '#4ade80')
     })() : ''
     return base + dots + rect(0, 0, 28, H, '#22c55e') + rect(28, 0, 6, H, '#bbf7d0') + card +
