@@ -127,11 +127,9 @@ export async function createStorage(opts: StorageOptions): Promise<Storage> {
     let thumb: Buffer
     try {
       // decoding every pixel for the thumbnail is also the full integrity check
-      thumb = await sharp(bytes, { sequentialRead: true })
-        .resize(opts.thumbnail.width, opts.thumbnail.height, { fit: 'cover' })
-        .flatten({ background: '#ffffff' })
-        .jpeg({ quality: 80 })
-        .toBuffer()
+      let pipeline = sharp(bytes, { sequentialRead: true }).resize(opts.thumbnail.width, opts.thumbnail.height, { fit: 'cover' })
+      if (meta.hasAlpha) pipeline = pipeline.flatten({ background: '#ffffff' })
+      thumb = await pipeline.jpeg({ quality: 80 }).toBuffer()
     } catch {
       throw new InvalidImageError('The image from the model could not be decoded (truncated or corrupt)')
     }
