@@ -1,7 +1,7 @@
 // Runs one batch end to end: create it, follow its events (SSE, polling as fallback), apply each
 // finished page to its slide as soon as it lands (once), group all changes into one undo step,
 // retry and cancel. Components share one controller per app (see `useBatchGeneration`).
-import { inject, type InjectionKey } from 'vue'
+import { effectScope, inject, type InjectionKey } from 'vue'
 import { isAxiosError } from 'axios'
 import type { BatchOptions, BatchProgress, PageResult } from '../types/api'
 import { createProxyApi, type ProxyApi } from '../api/client'
@@ -15,6 +15,7 @@ import { createHistoryGroup, type HistoryGroup } from '../host/historyGroup'
 import { isTerminalStatus, useNanoBananaStore, type NanoBananaStore } from '../store/nanoBanana'
 import { embedAsJpeg, looksLikeWebp } from './useEmbedImage'
 import { followBatchEvents, type BatchEvent } from './useEventStream'
+import { API_KEY } from './useProxyApi'
 import { useProgressPolling } from './useProgressPolling'
 
 export interface StartBatchInput {
@@ -299,10 +300,10 @@ function safeHost(getHost: () => DeckHost): DeckHost | null {
   }
 }
 
-export function createControllerFromConfig(config: NanoBananaConfig, store: NanoBananaStore): BatchController {
+export function createControllerFromConfig(config: NanoBananaConfig, store: NanoBananaStore, api?: ProxyApi): BatchController {
   const t: Translate = (key, params) => translate(config.locale, key, params)
   return createBatchController({
-    api: createProxyApi(config.apiBase, config.token),
+    api: api ?? createProxyApi(config.apiBase, config.token),
     serverUrl: config.serverUrl,
     apiBase: config.apiBase,
     token: config.token,
@@ -324,6 +325,9 @@ export function useBatchGeneration(): { controller: BatchController; store: Nano
   const config = useNanoBananaConfig()
   const store = useNanoBananaStore(config.pinia)
   const holder = inject(CONTROLLER_KEY, null) ?? { current: null }
-  if (!holder.current) holder.current = createControllerFromConfig(config, store)
+  // A detached scope: the controller (and its polling timer) outlives whichever component asked first.
+  const api = inject(API_KEY, undefined)
+  if (!holder.current) holder.current = effectScope(true).run(() => createControllerFromConfig(config, store, api)) ?? null
+  if (!holder.current) throw new Error('Nano Banana: could not create the batch controller')
   return { controller: holder.current, store }
 }

@@ -311,3 +311,48 @@ describe('useBatchGeneration controller', () => {
     expect(snapshotTable.rows).toHaveLength(1)
   })
 })
+
+describe('useBatchGeneration (shared controller)', () => {
+  it('is created once per app and keeps polling after the component that created it is gone', async () => {
+    const { mount } = await import('@vue/test-utils')
+    const { defineComponent, h } = await import('vue')
+    const { CONFIG_KEY, resolveConfig } = await import('../../plugin/config')
+    const { API_KEY } = await import('../../plugin/composables/useProxyApi')
+    const { CONTROLLER_KEY, useBatchGeneration } = await import('../../plugin/composables/useBatchGeneration')
+    const pinia = createPinia()
+    setActivePinia(pinia)
+    const { slidesStore } = await setupPptist(deck)
+    let polls = 0
+    const { api } = fakeApi({
+      progress: vi.fn(async () => {
+        polls++
+        return progressOf('b1', polls < 2 ? 'generating' : 'completed', [pageResult(1, 'cover01', polls < 2 ? 'generating' : 'completed')])
+      }),
+    })
+    const sse = scriptedSseFetch([{ status: 404 }])
+    vi.stubGlobal('fetch', sse.fetchImpl)
+    const holder = { current: null }
+    const seen: BatchController[] = []
+    const Asker = defineComponent({ setup() { seen.push(useBatchGeneration().controller); return () => h('i') } })
+    const global = {
+      plugins: [pinia],
+      provide: {
+        [CONFIG_KEY as symbol]: resolveConfig({ serverUrl: SERVER }),
+        [API_KEY as symbol]: api,
+        [CONTROLLER_KEY as symbol]: holder,
+      },
+    }
+    const first = mount(Asker, { global })
+    const second = mount(Asker, { global })
+    expect(seen[0]).toBe(seen[1])
+    await seen[0].start({ templateId: 'nano_banana_1', slideIds: ['cover01'], options: OPTIONS, embed: false })
+    first.unmount()
+    second.unmount()
+    const store = useNanoBananaStore()
+    await vi.waitFor(() => expect(store.isFinished).toBe(true), { timeout: 10_000 })
+    await seen[0].settled()
+    expect(polls).toBe(2)
+    expect(bgSrc(slidesStore.slides[0])).toBe(`${SERVER}/api/v1/images/p1.png`)
+    vi.unstubAllGlobals()
+  })
+})
