@@ -344,6 +344,19 @@ describe('BatchManager', () => {
     expect(log.since(log.lastId - 1)!.map(e => e.event)).toEqual(['done'])
   })
 
+  it('shares the concurrency limit fairly: a 3-page batch after a 30-page one finishes early, never above the limit', async () => {
+    const provider = scriptedProvider(() => okImage(), { delayMs: 15 })
+    const { manager } = await setup(provider, { concurrency: 3 })
+    const big = manager.create(input(30, { deck_title: 'big' })).batch_id
+    await waitUntil(() => provider.stats.inFlight === 3)
+    const small = manager.create(input(3, { deck_title: 'small' })).batch_id
+    await finished(manager, small)
+    const bigDone = manager.progress(big).progress.completed_pages
+    expect(bigDone).toBeLessThan(15)
+    await finished(manager, big)
+    expect(provider.stats.maxInFlight).toBe(3)
+  })
+
   it('rejects an unknown template with 400', async () => {
     const { manager } = await setup(scriptedProvider(() => okImage()))
     expect(() => manager.create(input(1, { template_id: 'nope' }))).toThrow(/Unknown template/)
