@@ -92,3 +92,26 @@ describe('template catalogue', () => {
     }
   })
 })
+
+describe('covers are built from source', () => {
+  it('each committed cover matches what `npm run covers` draws now (run it after changing a style)', async () => {
+    const { layoutSlide, rasterize } = await import('../../server/render/slide.js')
+    const { styleFor } = await import('../../server/render/styles/index.js')
+    const { defaultFontSet } = await import('../../server/render/fonts.js')
+    const fonts = defaultFontSet()
+    // serif styles fall back to the sans without a system Noto Serif CJK; then their covers differ by design
+    const serifAvailable = /NotoSerifCJK/.test(fonts.get('serif').source)
+    for (const t of NANO_BANANA_TEMPLATES) {
+      const style = styleFor(t)
+      if (!serifAvailable && Object.values(style.fonts).some(r => r.startsWith('serif'))) continue
+      const layout = layoutSlide(style, { ...COVER_SAMPLES[t.id], pageType: 'content', pageNumber: 3, totalPages: 12, mode: 'full', language: 'zh' },
+        { width: 1376, height: 768, previewMark: false, fonts })
+      const fresh = await sharp(await rasterize(layout, 'png', null)).raw().toBuffer()
+      const committed = await sharp(fileOf(t.cover)).removeAlpha().raw().toBuffer()
+      expect(committed.length).toBe(fresh.length)
+      let diff = 0
+      for (let i = 0; i < fresh.length; i++) diff += Math.abs(fresh[i] - committed[i])
+      expect(diff / fresh.length, t.id).toBeLessThan(0.1)
+    }
+  })
+})
