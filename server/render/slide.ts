@@ -109,7 +109,7 @@ export function layoutSlide(style: SlideStyle, page: SlideContent, opts: DrawOpt
         const sec = sectionNumber(page.title)
         const title = sec?.rest || page.title.trim()
         if (sec) place('number', [pad2(sec.n)], regions.number, { role: style.fonts.number, color: colors.number, maxSize: 150, minSize: 40, lineHeight: 1.0, anchor: align, valign: 'bottom', maxLines: 1 })
-        accent(place('title', [title], regions.title, { ...titleSpec(64, 28, 2), valign: sec ? 'top' : 'middle' }))
+        accent(place('title', [title], regions.title, { ...titleSpec(72, 28, 2), valign: sec ? 'top' : 'middle' }))
         place('subtitle', paras.slice(0, 2), regions.subtitle, { role: style.fonts.body, color: colors.body, maxSize: 24, minSize: 14, lineHeight: 1.45, anchor: align, maxLines: 3 })
         break
       }
@@ -192,8 +192,8 @@ function drawItems(c: Ctx, style: SlideStyle, items: string[], box: Box | undefi
   const rows = Math.ceil(list.length / cols)
   const colGap = 48
   const colW = (box.w - colGap * (cols - 1)) / cols
-  const rowH = Math.min(box.h / rows, 110)
-  const size = Math.max(14, Math.min(30, rowH * 0.4))
+  const rowH = Math.min(box.h / rows, 128)
+  const size = Math.max(14, Math.min(34, rowH * 0.36))
   const indent = style.bulletIndent * size * 1.25
   const spec: TextSpec = { role: style.fonts.body, color: colors.body, maxSize: size, minSize: Math.max(12, size * 0.6), maxLines: 1, lineHeight: 1.3, valign: 'middle' }
   const top = box.y + (box.h - rowH * rows) / 2

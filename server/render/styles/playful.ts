@@ -14,7 +14,7 @@ export const handDrawn: SlideStyle = {
   align: k => (k === 'end' || k === 'transition' ? 'middle' : 'start'),
   bulletIndent: 1.4,
   regions(c) {
-    if (c.kind === 'end' || c.kind === 'transition') return grid(c, { heroAlign: 'middle', margin: 150 })
+    if (c.kind === 'end' || c.kind === 'transition') return grid(c, { heroAlign: 'middle', margin: c.narrow ? 60 : 300 })
     if (c.kind === 'content') return grid(c, { art: 0.32, left: 40, titleTop: 40 })
     if (c.kind === 'contents') return grid(c, { left: 40, art: 0.3 })
     return grid(c, { heroWidth: 0.6, left: 40 })

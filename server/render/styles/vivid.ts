@@ -29,10 +29,9 @@ export const eduFresh: SlideStyle = {
   key: 'edu_fresh',
   palette: { bg: '#f4fbf2', title: '#14532d', body: '#365314', muted: '#84a98c', accent: '#16a34a', accent2: '#86efac', accent3: '#facc15', onAccent: '#ffffff' },
   fonts: { title: 'sansBold', body: 'sans', number: 'sansBlack' },
-  align: k => (k === 'end' ? 'middle' : 'start'),
+  align: () => 'start',
   bulletIndent: 1.45,
   regions(c) {
-    if (c.kind === 'end') return grid(c, { heroAlign: 'middle' })
     if (c.kind === 'content') return grid(c, { art: 0.33, margin: 110, titleTop: 40 })
     if (c.kind === 'contents') return grid(c, { margin: 110 })
     return grid(c, { heroWidth: 0.6 })
