@@ -54,6 +54,8 @@ export const useNanoBananaStore = defineStore('nanoBanana', {
   getters: {
     total: state => state.pages.length,
     doneCount: state => state.pages.filter(p => p.status === 'completed').length,
+    /** finished pages whose slide was deleted meanwhile: not applied */
+    skippedCount: state => state.pages.filter(p => p.skipped).length,
     failedCount: state => state.pages.filter(p => p.status === 'failed').length,
     /** pages no longer waiting or drawing */
     settledCount: state => state.pages.filter(p => p.status !== 'pending' && p.status !== 'generating').length,

@@ -97,11 +97,16 @@ describe('GenerationProgressFloat', () => {
     expect(parseFloat(panel().style.top)).toBe(top + 40)
   })
 
-  it('marks a page whose slide was deleted as skipped', async () => {
+  it('marks a page whose slide was deleted as skipped, and counts it apart in the summary', async () => {
     const { store } = await showBatch()
     store.markSkipped(1)
     await flush()
     expect(statuses()[0]).toBe('页面已删除，已跳过')
+    store.upsertPage(pageResult(2, 'contents01', 'completed'))
+    store.upsertPage(pageResult(4, 'chart01', 'completed'))
+    store.setStatus('partial')
+    await flush()
+    expect(wrapper!.find('.summary').text()).toBe('2 页完成，1 页失败，1 页因页面已删除而跳过')
   })
 
   it('shows the polling fallback and errors', async () => {
