@@ -221,7 +221,9 @@ export function lineToSvg(fonts: FontSet, text: string, role: FontRole, size: nu
   for (const ch of text) {
     const { g, font: f } = glyphFor(fonts, font, ch.codePointAt(0)!)
     const k = size / f.unitsPerEm
-    if (g.path) parts.push(`<path transform="matrix(${num(k)} 0 0 ${num(-k)} ${num(x + pen)} ${num(baseline)})" d="${g.path}"/>`)
+    const scale = k.toPrecision(6)
+    // the scale needs full precision: 15 px / 1000 units rounded to 2 decimals would squash glyphs by 33%
+    if (g.path) parts.push(`<path transform="matrix(${scale} 0 0 -${scale} ${num(x + pen)} ${num(baseline)})" d="${g.path}"/>`)
     pen += g.advance * k + tracking * size
   }
   return parts.join('')

@@ -82,6 +82,22 @@ describe('text measurement and wrapping', () => {
     expect(measure(fonts, e, 'sans', 40)).toBeLessThanOrEqual(200)
   })
 
+  it('draws glyphs at the measured size, at any font size (no rounding of the glyph scale)', () => {
+    for (const size of [13, 15, 27, 44, 97]) {
+      const zoom = 8
+      const w = Math.ceil(size * 1.2 * zoom)
+      const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${w}" viewBox="0 0 ${size * 1.2} ${size * 1.2}"><rect width="100%" height="100%" fill="#fff"/><g fill="#000">${lineToSvg(fonts, '国', 'sans', size, 0, size)}</g></svg>`
+      const px = new Resvg(svg).render().pixels
+      let minX = w
+      let maxX = -1
+      for (let y = 0; y < w; y++) for (let x = 0; x < w; x++) if (px[(y * w + x) * 4] < 128) { minX = Math.min(minX, x); maxX = Math.max(maxX, x) }
+      // 国 fills ~84% of its em in Noto Sans SC
+      const ratio = (maxX - minX + 1) / (size * zoom)
+      expect(ratio, `size ${size}`).toBeGreaterThan(0.78)
+      expect(ratio, `size ${size}`).toBeLessThan(0.9)
+    }
+  })
+
   it('drops emoji and control characters instead of drawing boxes', () => {
     const a = fitText(fonts, ['增长🚀\u0007'], { role: 'sans', color: '#000', maxSize: 40, minSize: 20 }, { x: 0, y: 0, w: 800, h: 100 })
     expect(a.lines.map(l => l.text)).toEqual(['增长'])
