@@ -1,6 +1,6 @@
 // 专业商务风 / 科技未来感 / 极简黑白 / 学术蓝灰: the restrained, grid-driven styles.
 import { lineToSvg, measure } from '../text.js'
-import { circle, group, line, linear, path, poly, radial, rect } from '../svg.js'
+import { circle, group, line, linear, path, poly, radial, rect, star } from '../svg.js'
 import type { Ctx, SlideStyle } from '../types.js'
 import { artBox, grid, isHero } from './common.js'
 
@@ -250,7 +250,7 @@ export const academicSlate: SlideStyle = {
     const { W, H } = c
     const shield = (cx: number, cy: number, s: number, col: string, op: number) =>
       path(`M${cx - s} ${cy - s * 1.1} H${cx + s} V${cy} Q${cx + s} ${cy + s * 0.9} ${cx} ${cy + s * 1.35} Q${cx - s} ${cy + s * 0.9} ${cx - s} ${cy} Z`, 'none', { stroke: col, 'stroke-opacity': op, 'stroke-width': 3 }) +
-      path(`M${cx - s * 0.55} ${cy - s * 0.5} h${s * 1.1} M${cx - s * 0.55} ${cy - s * 0.1} h${s * 1.1} M${cx} ${cy - s * 0.75} v${s * 1.5}`, 'none', { stroke: col, 'stroke-opacity': op, 'stroke-width': 3 })
+      path(star(cx, cy - s * 0.05, s * 0.5), 'none', { stroke: col, 'stroke-opacity': op, 'stroke-width': 3, 'stroke-linejoin': 'round' })
     const paper = rect(0, 0, W, H, '#f8fafc')
     if (isHero(c)) {
       const [d, g] = linear(c, [[0, '#334155'], [1, '#475569']], 0, 0, 1, 0)

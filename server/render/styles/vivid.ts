@@ -200,8 +200,10 @@ export const guochao: SlideStyle = {
     const sea = waves(c, 0, H - 110, W, 2, 34, '#d4a24c', '#8f1d1d')
     const mountains = path(`M0 ${H - 100} L${W * 0.14} ${H * 0.62} L${W * 0.24} ${H * 0.74} L${W * 0.36} ${H * 0.56} L${W * 0.5} ${H - 100} Z`, '#7a1616') +
       path(`M${W * 0.5} ${H - 100} L${W * 0.66} ${H * 0.6} L${W * 0.76} ${H * 0.72} L${W * 0.88} ${H * 0.54} L${W} ${H * 0.7} V${H - 100} Z`, '#7a1616')
+    // a seal stamp with an abstract knot, not a character (the model must not copy stray text)
     const seal = (x: number, y: number, s: number) => rect(x, y, s, s, '#c81e1e', { rx: 4, stroke: '#fde68a', 'stroke-width': 2 }) +
-      path(`M${x + s * 0.22} ${y + s * 0.25} h${s * 0.56} M${x + s * 0.22} ${y + s * 0.5} h${s * 0.56} M${x + s * 0.22} ${y + s * 0.75} h${s * 0.56} M${x + s * 0.5} ${y + s * 0.2} v${s * 0.6}`, 'none', { stroke: '#fde68a', 'stroke-width': s * 0.07 })
+      rect(x + s * 0.2, y + s * 0.2, s * 0.6, s * 0.6, 'none', { stroke: '#fde68a', 'stroke-width': s * 0.06, rx: s * 0.08 }) +
+      circle(x + s / 2, y + s / 2, s * 0.12, '#fde68a')
     const base = d0 + dg + rect(0, 0, W, H, g0)
     if (c.kind === 'content' || c.kind === 'contents') {
       const a = artBox(c, 0.3, { margin: 110, top: 150, bottom: 120 })
