@@ -266,7 +266,8 @@ export class BackdropCache {
   get size(): number { return this.entries.size }
 }
 
-const sharedBackdrops = new BackdropCache(160 * 1024 * 1024)
+// 96 MB: the five page-type backdrops of one 2K batch (5 × 17 MB), or one 4K backdrop
+const sharedBackdrops = new BackdropCache(96 * 1024 * 1024)
 
 /**
  * Rasterise a layout: the backdrop comes from the cache, the text layer is drawn over it

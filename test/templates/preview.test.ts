@@ -222,3 +222,35 @@ describe('preview mark', () => {
     }
   })
 })
+
+describe('backdrop cache', () => {
+  it('draws each backdrop once and evicts the least recently used by bytes', async () => {
+    const { BackdropCache } = await import('../../server/render/slide.js')
+    const cache = new BackdropCache(250)
+    let draws = 0
+    const raster = () => { draws++; return { pixels: Buffer.alloc(100), width: 5, height: 5 } }
+    cache.get('a', raster)
+    cache.get('b', raster)
+    cache.get('a', raster)
+    expect(draws).toBe(2)
+    cache.get('c', raster) // 300 bytes > 250: evicts b (a was used more recently)
+    expect(cache.size).toBe(2)
+    cache.get('a', raster)
+    expect(draws).toBe(3)
+    cache.get('b', raster)
+    expect(draws).toBe(4)
+  })
+
+  it('text composited over a cached backdrop looks like drawing the slide in one pass', async () => {
+    const { rasterize } = await import('../../server/render/slide.js')
+    const { Resvg } = await import('@resvg/resvg-js')
+    for (const t of [1, 6, 9]) {
+      const layout = layoutSlide(styleFor(NANO_BANANA_TEMPLATES[t]), page('content', 'full', SAMPLE.title, SAMPLE.content), { width: 1376, height: 768, previewMark: true })
+      const layered = await sharp(await rasterize(layout)).raw().toBuffer()
+      const onePass = await sharp(new Resvg(layout.svg).render().asPng()).removeAlpha().raw().toBuffer()
+      let diff = 0
+      for (let i = 0; i < onePass.length; i++) diff += Math.abs(onePass[i] - layered[i])
+      expect(diff / onePass.length, String(t)).toBeLessThan(0.5)
+    }
+  })
+})
