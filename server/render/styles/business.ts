@@ -263,7 +263,7 @@ export const academicSlate: SlideStyle = {
       return paper + rect(0, 0, bw, H, '#334155') + shield(bw / 2, H * 0.5, 60, '#ffffff', 0.25) +
         line(bw + 84, H * 0.4, W - 84, H * 0.4, '#cbd5e1', 1) + rect(bw, 0, 10, H, '#64748b')
     }
-    const head = rect(0, 0, W, 34, '#334155') + rect(0, 34, W, 4, '#94a3b8') + shield(W - 60, 17, 9, '#e2e8f0', 0.9) +
+    const head = rect(0, 0, W, 34, '#334155') + rect(0, 34, W, 4, '#94a3b8') + shield(W - 210, 17, 9, '#e2e8f0', 0.9) +
       line(72, H - 50, W - 72, H - 50, '#cbd5e1', 1)
     if (c.kind !== 'content' || c.narrow) return paper + head
     const a = artBox(c, 0.36, { margin: 72, top: 170 })
