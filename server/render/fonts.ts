@@ -37,6 +37,8 @@ export interface LoadedFont {
 
 export interface FontSet {
   get(role: FontRole): LoadedFont
+  /** further fonts tried, in order, for characters the role's font and the base sans lack (Hangul, symbols) */
+  fallbacks(): LoadedFont[]
   /** false when no CJK font was found (Chinese would render as boxes) */
   readonly hasCjk: boolean
   readonly sources: Record<FontRole, string>
@@ -144,9 +146,14 @@ function wrapFont(role: FontRole, source: string, font: fontkit.Font): LoadedFon
   }
 }
 
+/** per-character fallbacks: the system CJK faces cover Hangul and more; DejaVu covers many symbols */
+const FALLBACKS: Candidate[] = [SYSTEM_SANS_REGULAR[0], SYSTEM_SANS_REGULAR[1], SYSTEM_SANS_REGULAR[2], ...LATIN_LAST_RESORT.slice(0, 1)]
+
 export interface FontSearchOptions {
   /** replaces the built-in candidate lists (tests use this to simulate a machine without CJK fonts) */
   candidates?: Partial<Record<FontRole, Candidate[]>>
+  /** replaces the per-character fallback list */
+  fallbackCandidates?: Candidate[]
   warn?: (message: string) => void
 }
 
@@ -185,8 +192,22 @@ export function loadFontSet(opts: FontSearchOptions = {}): FontSet {
     warn('[render] no CJK font found: Chinese text in previews and covers will show as boxes. ' +
       'Run `npm install` (ships Noto Sans SC) or install fonts-noto-cjk.')
   }
+  let extra: LoadedFont[] | null = null
+  const fallbacks = (): LoadedFont[] => {
+    if (extra) return extra
+    const used = new Set(Object.values(sources))
+    extra = []
+    for (const c of opts.fallbackCandidates ?? FALLBACKS) {
+      const key = c.postscriptName ? `${c.file}#${c.postscriptName}` : c.file
+      if (used.has(key)) continue
+      const f = openCandidate(c)
+      if (f) { extra.push(wrapFont('sans', key, f)); used.add(key) }
+    }
+    return extra
+  }
   return {
     get: load,
+    fallbacks,
     get hasCjk() { return base.hasCjk },
     get sources() { return sources },
   }

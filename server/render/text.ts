@@ -51,11 +51,18 @@ export function cleanText(s: string): string {
 
 function glyphFor(fonts: FontSet, font: LoadedFont, cp: number) {
   const g = font.glyph(cp)
-  if (!g.missing || font.role === 'sans') return { g, font }
-  // style fonts (serif) may lack a character the base sans has
+  if (!g.missing) return { g, font }
+  // style fonts (serif) may lack a character the base sans has; then the per-character fallbacks
   const base = fonts.get('sans')
-  const bg = base.glyph(cp)
-  return bg.missing ? { g, font } : { g: bg, font: base }
+  if (base !== font) {
+    const bg = base.glyph(cp)
+    if (!bg.missing) return { g: bg, font: base }
+  }
+  for (const f of fonts.fallbacks()) {
+    const fg = f.glyph(cp)
+    if (!fg.missing) return { g: fg, font: f }
+  }
+  return { g, font }
 }
 
 export function measure(fonts: FontSet, text: string, role: FontRole, size: number, tracking = 0): number {

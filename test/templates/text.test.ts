@@ -98,6 +98,14 @@ describe('text measurement and wrapping', () => {
     }
   })
 
+  // needs a machine where the main font lacks Hangul and a system CJK face has it (Debian fonts-noto-cjk, as in CI)
+  const needsFallback = fonts.get('sans').glyph(0xd55c).missing && fonts.fallbacks().some(f => !f.glyph(0xd55c).missing)
+  it.skipIf(!needsFallback)('characters the main font lacks come from a fallback font (Hangul from the system CJK faces)', () => {
+    const cells = inkCells(fonts, '한국', 'sans', 96)
+    for (const cell of cells) expect(coverage(cell)).toBeGreaterThan(0.05)
+    expect(difference(cells[0], cells[1])).toBeGreaterThan(0.05)
+  })
+
   it('drops emoji and control characters instead of drawing boxes', () => {
     const a = fitText(fonts, ['增长🚀\u0007'], { role: 'sans', color: '#000', maxSize: 40, minSize: 20 }, { x: 0, y: 0, w: 800, h: 100 })
     expect(a.lines.map(l => l.text)).toEqual(['增长'])
@@ -154,7 +162,7 @@ describe('CJK glyphs render (pixels, not tofu)', () => {
   it('without any CJK font the renderer warns once, clearly', () => {
     const warn = vi.fn()
     const latinOnly = [{ file: '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf' }]
-    const set = loadFontSet({ candidates: { sans: latinOnly, sansBold: latinOnly, sansBlack: latinOnly, serif: latinOnly, serifBold: latinOnly }, warn })
+    const set = loadFontSet({ candidates: { sans: latinOnly, sansBold: latinOnly, sansBlack: latinOnly, serif: latinOnly, serifBold: latinOnly }, fallbackCandidates: [], warn })
     expect(set.hasCjk).toBe(false)
     expect(warn).toHaveBeenCalledTimes(1)
     expect(String(warn.mock.calls[0][0])).toMatch(/no CJK font/)
