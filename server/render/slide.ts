@@ -194,7 +194,8 @@ function drawItems(c: Ctx, style: SlideStyle, items: string[], box: Box | undefi
   const colW = (box.w - colGap * (cols - 1)) / cols
   const rowH = Math.min(box.h / rows, 128)
   const size = Math.max(14, Math.min(34, rowH * 0.36))
-  const indent = style.bulletIndent * size * 1.25
+  // numbered badges are ~1.1 × their size wide: keep a clear gap after them
+  const indent = style.bulletIndent * size * 1.25 + size * 0.4
   const spec: TextSpec = { role: style.fonts.body, color: colors.body, maxSize: size, minSize: Math.max(12, size * 0.6), maxLines: 1, lineHeight: 1.3, valign: 'middle' }
   const top = box.y + (box.h - rowH * rows) / 2
   list.forEach((item, i) => {

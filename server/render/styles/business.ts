@@ -72,8 +72,12 @@ export const businessPro: SlideStyle = {
     if (c.kind === 'contents') {
       const bw = c.narrow ? 0 : W * 0.3 - 84
       const [d1, g1] = linear(c, [[0, '#1e40af'], [1, '#1e3a8a']], 0, 0, 0, 1)
-      return d1 + top + (c.narrow ? '' : rect(0, 0, bw + 24, H, g1) + poly([[0, H * 0.62], [bw + 24, H * 0.42], [bw + 24, H], [0, H]], '#2563eb', { 'fill-opacity': 0.5 }) +
-        group([0, 1, 2, 3].map(i => rect(40 + i * 22, H - 84, 12, 12, '#93c5fd', { 'fill-opacity': 0.4 + i * 0.15 })).join(''))) + footer
+      const bx = bw + 24
+      return d1 + top + (c.narrow ? footer : rect(0, 0, bx, H, g1) + poly([[0, H * 0.62], [bx, H * 0.42], [bx, H], [0, H]], '#2563eb', { 'fill-opacity': 0.5 }) +
+        rect(bx * 0.22, H * 0.16, bx * 0.56, bx * 0.56, 'none', { stroke: '#93c5fd', 'stroke-opacity': 0.35, 'stroke-width': 2 }) +
+        rect(bx * 0.32, H * 0.16 + bx * 0.1, bx * 0.56, bx * 0.56, '#60a5fa', { 'fill-opacity': 0.18 }) +
+        group([0, 1, 2, 3].map(i => rect(40 + i * 22, H - 84, 12, 12, '#93c5fd', { 'fill-opacity': 0.4 + i * 0.15 })).join('')) +
+        line(bx + 60, H - 52, W - 60, H - 52, '#e2e8f0', 1.5) + rect(bx + 60, H - 56, 36, 8, '#2563eb'))
     }
     // content
     const a = artBox(c, 0.36)
