@@ -31,9 +31,14 @@ export function createPreviewProvider(opts: PreviewProviderOptions = {}): ImageP
         mode: p.mode,
         language: p.language,
       }, { width, height, previewMark: true, fonts: opts.fonts ?? defaultFontSet() })
-      const bytes = await rasterize(layout)
-      if (req.signal.aborted) throw new ProviderError('aborted', 'aborted', 'preview cancelled')
-      return { bytes, mime: 'image/png' }
+      try {
+        const bytes = await rasterize(layout)
+        if (req.signal.aborted) throw new ProviderError('aborted', 'aborted', 'preview cancelled')
+        return { bytes, mime: 'image/png' }
+      } catch (err) {
+        if (req.signal.aborted) throw new ProviderError('aborted', 'aborted', 'preview cancelled', { cause: err })
+        throw new ProviderError('retryable', 'preview_failed', `preview renderer failed: ${(err as Error).message}`, { cause: err })
+      }
     },
   }
 }

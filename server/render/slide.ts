@@ -1,6 +1,6 @@
 // Draws one slide in a template style: the style supplies the backdrop and where text goes,
 // this module fits and places the page's text per page type and adds the preview mark.
-import { Resvg } from '@resvg/resvg-js'
+import { renderAsync } from '@resvg/resvg-js'
 import sharp from 'sharp'
 import type { FontSet } from './fonts.js'
 import { defaultFontSet } from './fonts.js'
@@ -232,29 +232,49 @@ export interface RenderedSlide { png: Buffer; layout: SlideLayout }
 
 interface Raster { pixels: Buffer; width: number; height: number }
 
-function renderSvg(svg: string, width: number): Raster {
-  const r = new Resvg(svg, { font: { loadSystemFonts: false }, fitTo: { mode: 'width', value: width }, shapeRendering: 2 }).render()
+/**
+ * resvg draws on the libuv thread pool (renderAsync), so a slide never blocks the proxy's event loop.
+ * No AbortSignal is handed to resvg: its binding rejects a signal object it has seen before (InvalidArg),
+ * and a batch shares one signal across pages; callers check the signal around the call instead.
+ */
+async function renderSvg(svg: string, width: number): Promise<Raster> {
+  const r = await renderAsync(svg, { font: { loadSystemFonts: false }, fitTo: { mode: 'width', value: width }, shapeRendering: 2 })
   return { pixels: r.pixels, width: r.width, height: r.height }
 }
 
 /**
  * Rasterised backdrops, most recently used last. A batch draws many pages of one template at one
  * size, and the backdrop (gradients, patterns, illustrations) is most of the drawing cost, so only
- * the text layer is drawn per page. Bounded by bytes (a 2K backdrop is 16 MB of RGBA).
+ * the text layer is drawn per page. Bounded by bytes (a 2K backdrop is 16 MB of RGBA); concurrent
+ * requests for the same backdrop share one drawing.
  */
 export class BackdropCache {
   private readonly entries = new Map<string, Raster>()
+  private readonly pending = new Map<string, Promise<Raster>>()
   private bytes = 0
   constructor(private readonly maxBytes: number) {}
-  get(key: string, draw: () => Raster): Raster {
+
+  async get(key: string, draw: () => Promise<Raster>): Promise<Raster> {
     const hit = this.entries.get(key)
     if (hit) {
       this.entries.delete(key)
       this.entries.set(key, hit)
       return hit
     }
-    const r = draw()
-    if (r.pixels.length > this.maxBytes) return r
+    const inFlight = this.pending.get(key)
+    if (inFlight) return inFlight
+    const p = draw()
+    this.pending.set(key, p)
+    try {
+      const r = await p
+      if (r.pixels.length <= this.maxBytes) this.store(key, r)
+      return r
+    } finally {
+      this.pending.delete(key)
+    }
+  }
+
+  private store(key: string, r: Raster) {
     this.entries.set(key, r)
     this.bytes += r.pixels.length
     for (const [k, v] of this.entries) {
@@ -262,8 +282,8 @@ export class BackdropCache {
       this.entries.delete(k)
       this.bytes -= v.pixels.length
     }
-    return r
   }
+
   get size(): number { return this.entries.size }
 }
 
@@ -272,11 +292,14 @@ const sharedBackdrops = new BackdropCache(96 * 1024 * 1024)
 
 /**
  * Rasterise a layout: the backdrop comes from the cache, the text layer is drawn over it
- * (resvg), and sharp composites and encodes (much faster PNG encoding than resvg's own).
+ * (resvg), and sharp encodes (much faster PNG encoding than resvg's own).
  */
 export async function rasterize(layout: SlideLayout, format: 'png' | 'jpeg' = 'png', cache: BackdropCache | null = sharedBackdrops): Promise<Buffer> {
-  const base = cache ? cache.get(layout.backdropKey, () => renderSvg(layout.backdropSvg, layout.width)) : renderSvg(layout.backdropSvg, layout.width)
-  const over = renderSvg(layout.overlaySvg, layout.width)
+  const drawBase = () => renderSvg(layout.backdropSvg, layout.width)
+  const [base, over] = await Promise.all([
+    cache ? cache.get(layout.backdropKey, drawBase) : drawBase(),
+    renderSvg(layout.overlaySvg, layout.width),
+  ])
   const rgb = flattenOver(base.pixels, over.pixels)
   const img = sharp(rgb, { raw: { width: base.width, height: base.height, channels: 3 } })
   return format === 'png'

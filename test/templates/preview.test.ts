@@ -107,6 +107,22 @@ describe('preview provider', () => {
       (e: unknown) => e instanceof ProviderError && e.kind === 'aborted')
   })
 
+  it('many pages can share one abort signal (a batch hands every page the same one)', async () => {
+    const signal = new AbortController().signal
+    for (const pt of PAGE_TYPES) {
+      const img = await provider.generate({ ...req(3, pt, 'full', '1K'), signal })
+      expect(img.mime).toBe('image/png')
+    }
+    await Promise.all([0, 1, 2].map(i => provider.generate({ ...req(i, 'content', 'full', '1K'), signal })))
+  })
+
+  it('reports an abort that happens while drawing as aborted', async () => {
+    const ac = new AbortController()
+    const pending = provider.generate({ ...req(7, 'cover', 'full', '2K'), signal: ac.signal })
+    ac.abort()
+    await expect(pending).rejects.toSatisfy((e: unknown) => e instanceof ProviderError && e.kind === 'aborted')
+  })
+
   it('draws the page text itself: different titles give different images', async () => {
     const a = await provider.generate(req(0, 'content', 'full', '1K'))
     const b = await provider.generate(req(0, 'content', 'full', '1K', '16:9', { ...SAMPLE, title: '完全不同的标题内容' }))
@@ -228,17 +244,20 @@ describe('backdrop cache', () => {
     const { BackdropCache } = await import('../../server/render/slide.js')
     const cache = new BackdropCache(250)
     let draws = 0
-    const raster = () => { draws++; return { pixels: Buffer.alloc(100), width: 5, height: 5 } }
-    cache.get('a', raster)
-    cache.get('b', raster)
-    cache.get('a', raster)
+    const raster = async () => { draws++; return { pixels: Buffer.alloc(100), width: 5, height: 5 } }
+    await cache.get('a', raster)
+    await cache.get('b', raster)
+    await cache.get('a', raster)
     expect(draws).toBe(2)
-    cache.get('c', raster) // 300 bytes > 250: evicts b (a was used more recently)
+    await cache.get('c', raster) // 300 bytes > 250: evicts b (a was used more recently)
     expect(cache.size).toBe(2)
-    cache.get('a', raster)
+    await cache.get('a', raster)
     expect(draws).toBe(3)
-    cache.get('b', raster)
+    await cache.get('b', raster)
     expect(draws).toBe(4)
+    // concurrent requests for one backdrop draw it once
+    await Promise.all([cache.get('d', raster), cache.get('d', raster), cache.get('d', raster)])
+    expect(draws).toBe(5)
   })
 
   it('text composited over a cached backdrop looks like drawing the slide in one pass', async () => {
