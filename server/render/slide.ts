@@ -228,8 +228,6 @@ function previewMark(c: Ctx): { svg: string; box: Box } {
   }
 }
 
-export interface RenderedSlide { png: Buffer; layout: SlideLayout }
-
 interface Raster { pixels: Buffer; width: number; height: number }
 
 /**
@@ -314,9 +312,13 @@ function flattenOver(base: Buffer, over: Buffer): Buffer {
   for (let i = 0, j = 0, k = 0; i < n; i++, j += 4, k += 3) {
     const a = over[j + 3]
     if (a === 0) {
-      out[k] = base[j]; out[k + 1] = base[j + 1]; out[k + 2] = base[j + 2]
+      out[k] = base[j]
+      out[k + 1] = base[j + 1]
+      out[k + 2] = base[j + 2]
     } else if (a === 255) {
-      out[k] = over[j]; out[k + 1] = over[j + 1]; out[k + 2] = over[j + 2]
+      out[k] = over[j]
+      out[k + 1] = over[j + 1]
+      out[k + 2] = over[j + 2]
     } else {
       const b = (255 - a) / 255
       out[k] = over[j] + base[j] * b + 0.5
@@ -325,9 +327,4 @@ function flattenOver(base: Buffer, over: Buffer): Buffer {
     }
   }
   return out
-}
-
-export async function renderSlide(style: SlideStyle, page: SlideContent, opts: DrawOptions): Promise<RenderedSlide> {
-  const layout = layoutSlide(style, page, opts)
-  return { png: await rasterize(layout), layout }
 }
