@@ -69,7 +69,7 @@ export const handDrawn: SlideStyle = {
     if (isHero(c) || c.kind === 'transition') {
       const right = c.narrow ? '' : bulb(W * 0.82, H * 0.38, 1.6) + arrow(W * 0.6, H * 0.78, W * 0.74, H * 0.62, 41, '#ef4444')
       return paper + right + doodleStar(W * 0.9, H * 0.82, 26, '#fbbf24', 3) + doodleStar(120, 90, 18, '#fca5a5', 4) + spiral(W * 0.93, H * 0.12, 40) +
-        path(wobblyEllipse(W * 0.08, H * 0.86, 40, 30, 4, 6), 'none', pen(2.5, '#10b981')) +
+        path(wobblyEllipse(W * 0.5, H * 0.9, 40, 30, 4, 6), 'none', pen(2.5, '#10b981')) +
         (c.kind === 'cover' ? '' : tape(W / 2 - 70, 40, 140, -3))
     }
     const a = artBox(c, c.kind === 'content' ? 0.32 : 0.3, { top: 140 })
