@@ -118,8 +118,8 @@ export function xiangyun(x: number, y: number, w: number): string {
   ].join(' ')
 }
 
-/** Sea-wave band (海水纹): rows of nested semicircles. */
-export function waves(c: Ctx, x: number, y: number, w: number, rows: number, r: number, stroke: string, fill: string): string {
+/** Sea-wave band (海水纹): rows of nested semicircles, running past both side edges. */
+export function waves(x: number, y: number, w: number, rows: number, r: number, stroke: string, fill: string): string {
   const out: string[] = []
   for (let row = 0; row < rows; row++) {
     const yy = y + row * r * 0.9
@@ -130,6 +130,6 @@ export function waves(c: Ctx, x: number, y: number, w: number, rows: number, r: 
       out.push(`<circle cx="${n(xx)}" cy="${n(yy + r)}" r="${n(r * 0.33)}" fill="none" stroke="${stroke}" stroke-width="${n(r * 0.07)}"/>`)
     }
   }
-  const id = c.id('clip')
-  return `<defs><clipPath id="${id}"><rect x="${n(x)}" y="${n(y)}" width="${n(w)}" height="${n(rows * r * 0.9 + r * 2)}"/></clipPath></defs><g clip-path="url(#${id})">${out.join('')}</g>`
+  // no clip path: a clip costs a full-canvas mask layer in resvg; the band runs off the slide's edges instead
+  return `<g>${out.join('')}</g>`
 }

@@ -200,7 +200,9 @@ export const dataViz: SlideStyle = {
     }
     const kpi = (x: number, y: number, w: number, col: string, k: number) => card(x, y, w, 74) + rect(x + 16, y + 18, w * 0.3, 8, '#cbd5e1', { rx: 4 }) + rect(x + 16, y + 38, w * 0.5 * k, 18, col, { rx: 4 }) +
       path(`M${x + w - 40} ${y + 50} l10 -12 l8 6 l12 -16`, 'none', { stroke: col, 'stroke-width': 3, 'stroke-linecap': 'round', 'stroke-linejoin': 'round' })
-    const header = rect(0, 0, W, H, '#f8fafc') + group(Array.from({ length: Math.ceil(W / 40) }, (_, i) => line(i * 40, 0, i * 40, H, '#e2e8f0', 0.6)).join('') + Array.from({ length: Math.ceil(H / 40) }, (_, i) => line(0, i * 40, W, i * 40, '#e2e8f0', 0.6)).join(''), { opacity: 0.7 }) +
+    // the grid is one path: hundreds of separate lines under a group opacity would cost a layer and many draws
+    const gridD = Array.from({ length: Math.ceil(W / 40) }, (_, i) => `M${i * 40} 0V${H}`).join('') + Array.from({ length: Math.ceil(H / 40) }, (_, i) => `M0 ${i * 40}H${W}`).join('')
+    const header = rect(0, 0, W, H, '#f8fafc') + path(gridD, 'none', { stroke: '#e2e8f0', 'stroke-width': 0.6, 'stroke-opacity': 0.7 }) +
       rect(0, 0, W, 56, '#0f172a') + circle(40, 28, 6, '#ef4444') + circle(60, 28, 6, '#f59e0b') + circle(80, 28, 6, '#22c55e') + rect(110, 22, 180, 12, '#334155', { rx: 6 })
     if (c.kind === 'transition') {
       return rect(0, 0, W, H, '#0f172a') + group(Array.from({ length: 24 }, (_, i) => {

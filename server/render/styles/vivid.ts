@@ -197,7 +197,7 @@ export const guochao: SlideStyle = {
       [[28, 28, 1, 1], [W - 28, 28, -1, 1], [28, H - 28, 1, -1], [W - 28, H - 28, -1, -1]].map(([x, y, sx, sy]) =>
         path(`M${x} ${y + 60 * sy} V${y} H${x + 60 * sx} M${x + 14 * sx} ${y + 40 * sy} V${y + 14 * sy} H${x + 40 * sx}`, 'none', { stroke: '#f5d08a', 'stroke-width': 4 })).join('')
     const clouds = (x: number, y: number, w: number, op = 1) => path(xiangyun(x, y, w), gold, { 'fill-opacity': op, 'fill-rule': 'evenodd' })
-    const sea = waves(c, 0, H - 110, W, 2, 34, '#d4a24c', '#8f1d1d')
+    const sea = waves(0, H - 110, W, 2, 34, '#d4a24c', '#8f1d1d')
     const mountains = path(`M0 ${H - 100} L${W * 0.14} ${H * 0.62} L${W * 0.24} ${H * 0.74} L${W * 0.36} ${H * 0.56} L${W * 0.5} ${H - 100} Z`, '#7a1616') +
       path(`M${W * 0.5} ${H - 100} L${W * 0.66} ${H * 0.6} L${W * 0.76} ${H * 0.72} L${W * 0.88} ${H * 0.54} L${W} ${H * 0.7} V${H - 100} Z`, '#7a1616')
     // a seal stamp with an abstract knot, not a character (the model must not copy stray text)
@@ -212,7 +212,7 @@ export const guochao: SlideStyle = {
           clouds(a.x - 10, a.y + a.h * 0.62, a.w * 0.7) + clouds(a.x + a.w * 0.4, a.y + a.h * 0.78, a.w * 0.6, 0.9) +
           path(`M${a.x} ${a.y + a.h} L${a.x + a.w * 0.3} ${a.y + a.h * 0.7} L${a.x + a.w * 0.5} ${a.y + a.h * 0.85} L${a.x + a.w * 0.75} ${a.y + a.h * 0.6} L${a.x + a.w} ${a.y + a.h} Z`, '#6e1010', { stroke: '#d4a24c', 'stroke-width': 2 })
         : ''
-      return base + group(waves(c, 0, H - 78, W, 1, 26, '#d4a24c', '#8f1d1d'), { opacity: 0.55 }) + frame + art + clouds(W - 260, 118, 150, 0.5) + seal(W - 150, H - 150, 46)
+      return base + waves(0, H - 78, W, 1, 26, '#b56637', '#8f1d1d') + frame + art + clouds(W - 260, 118, 150, 0.5) + seal(W - 150, H - 150, 46)
     }
     return base + mountains + sea + frame +
       circle(W * 0.8, H * 0.26, 92, gold) + circle(W * 0.8, H * 0.26, 110, 'none', { stroke: '#d4a24c', 'stroke-width': 1.5, 'stroke-dasharray': '4 8' }) +
