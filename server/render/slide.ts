@@ -23,7 +23,8 @@ export interface DrawOptions {
 export function paragraphsOf(content: string): string[] {
   return cleanText(content)
     .split('\n')
-    .map(l => l.replace(/^\s*(?:[-*•·●▪◦]|\d{1,2}[.)、]|[（(]\d{1,2}[)）])\s*/, '').trim())
+    // '-' '*' and '1.' count as markers only when a space follows, so "-5 与 -3" and "3.14" keep their sign/number
+    .map(l => l.replace(/^\s*(?:[-*+](?=\s)|[•·●▪◦]|\d{1,2}(?:[.)](?=\s)|、)|[（(]\d{1,2}[)）])\s*/, '').trim())
     .filter(Boolean)
 }
 

@@ -203,6 +203,9 @@ describe('slide layout', () => {
 
   it('parses bullets and section numbers from plain text', () => {
     expect(paragraphsOf('- 第一点\n\n• 第二点\n3. 第三点\n  （4）第四点 ')).toEqual(['第一点', '第二点', '第三点', '第四点'])
+    // a leading minus sign or a decimal is content, not a list marker
+    expect(paragraphsOf('-5 与 -3 比较\n3.14 比 3 大\n-2℃ 高于 -12℃')).toEqual(['-5 与 -3 比较', '3.14 比 3 大', '-2℃ 高于 -12℃'])
+    expect(paragraphsOf('1、先看符号\n* 再看绝对值')).toEqual(['先看符号', '再看绝对值'])
     expect(sectionNumber('02 市场分析')).toEqual({ n: 2, rest: '市场分析' })
     expect(sectionNumber('第三部分 财务')).toEqual({ n: 3, rest: '财务' })
     expect(sectionNumber('Part 4: Roadmap')).toEqual({ n: 4, rest: 'Roadmap' })
