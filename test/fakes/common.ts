@@ -1,6 +1,7 @@
 // Plumbing shared by the fake upstream servers: seeded PRNG, latency, in-flight counting, body reading.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { rng } from '../../server/render/svg.js'
 
 export type Latency = number | [number, number]
 
@@ -30,17 +31,8 @@ export interface FakeServer {
   lastRequests: RecordedRequest[]
 }
 
-/** mulberry32: small, fast, seeded — the same seed gives the same fault sequence. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** mulberry32 (shared with the cover renderer): the same seed gives the same fault sequence. */
+export const seededRandom = rng
 
 export function pickLatency(latency: Latency | undefined, random: () => number): number {
   if (latency === undefined) return 0
