@@ -43,17 +43,35 @@ export function largestFontSize(html: string): number {
   return largest || DEFAULT_FONT_PX
 }
 
-interface TextBlock {
+/** An element's box on the slide, in PPTist units. */
+export interface Box {
+  left: number
+  top: number
+  width: number
+  height: number
+}
+
+interface TextBlock extends Box {
   elementId: string
   text: string
   textType?: TextType
   fontSize: number
-  top: number
-  left: number
+}
+
+interface BodyBlock extends Box {
+  text: string
 }
 
 // Page furniture, not content.
 const IGNORED_TEXT_TYPES: TextType[] = ['header', 'footer']
+// PPTist's labels for a list item's or a part's number ("01", "02" beside "从数轴看大小").
+const NUMBER_TEXT_TYPES: TextType[] = ['itemNumber', 'partNumber']
+// An untagged label that is only a number: 01, 2., 3、, (4), ①, 第5, Part 6.
+const NUMBER_LABEL = /^(?:part\s*|no\.?\s*|#|第\s*)?[(（]?[0-9０-９]{1,3}[)）]?[.、．:：]?$|^[①-⑳]$/i
+
+function elementHeight(el: SlideElement, fontSize: number): number {
+  return typeof el.height === 'number' && el.height > 0 ? el.height : fontSize * 1.5
+}
 
 function textBlocks(elements: SlideElement[]): TextBlock[] {
   const blocks: TextBlock[] = []
@@ -70,9 +88,108 @@ function textBlocks(elements: SlideElement[]): TextBlock[] {
     }
     if (!html || (textType && IGNORED_TEXT_TYPES.includes(textType))) continue
     const text = htmlToText(html)
-    if (text) blocks.push({ elementId: el.id, text, textType, fontSize: largestFontSize(html), top: el.top, left: el.left })
+    if (!text) continue
+    const fontSize = largestFontSize(html)
+    blocks.push({
+      elementId: el.id, text, textType, fontSize,
+      left: el.left, top: el.top, width: el.width, height: elementHeight(el, fontSize),
+    })
   }
   return blocks
+}
+
+function isNumberLabel(block: TextBlock): boolean {
+  if (block.textType && NUMBER_TEXT_TYPES.includes(block.textType)) return true
+  return !block.textType && !block.text.includes('\n') && NUMBER_LABEL.test(block.text)
+}
+
+function verticalOverlap(a: Box, b: Box): number {
+  return Math.min(a.top + a.height, b.top + b.height) - Math.max(a.top, b.top)
+}
+
+/** The text a number label belongs to: on the same row (boxes overlap by half the smaller height), nearest beside it. */
+function rowPartner(label: TextBlock, candidates: TextBlock[]): TextBlock | undefined {
+  let best: TextBlock | undefined
+  let bestGap = Infinity
+  for (const block of candidates) {
+    if (verticalOverlap(label, block) < Math.min(label.height, block.height) / 2) continue
+    const right = block.left >= label.left + label.width / 2
+    const gap = right ? block.left - (label.left + label.width) : label.left - (block.left + block.width)
+    // Prefer the text to the right of the number (how numbered lists read); left only if nothing is right.
+    const score = Math.max(0, gap) + (right ? 0 : 10_000)
+    if (score < bestGap) {
+      best = block
+      bestGap = score
+    }
+  }
+  return best
+}
+
+/** Number labels join the text beside them ("01" + "从数轴看大小" → "01 从数轴看大小"); lone numbers stay. */
+function joinNumberLabels(blocks: TextBlock[]): TextBlock[] {
+  const labels = blocks.filter(isNumberLabel)
+  if (!labels.length) return blocks
+  const others = blocks.filter(b => !isNumberLabel(b))
+  const joined = new Map<TextBlock, TextBlock>(others.map(b => [b, { ...b }]))
+  const kept: TextBlock[] = []
+  for (const label of [...labels].sort((a, b) => b.left - a.left)) {
+    const partner = rowPartner(label, others)
+    if (!partner) {
+      kept.push(label)
+      continue
+    }
+    const target = joined.get(partner) as TextBlock
+    target.text = `${label.text} ${target.text}`
+    const right = Math.max(target.left + target.width, label.left + label.width)
+    target.left = Math.min(target.left, label.left)
+    target.width = right - target.left
+  }
+  return [...others.map(b => joined.get(b) as TextBlock), ...kept]
+}
+
+const EDGE_TOLERANCE = 2
+
+/** Splits boxes into runs that do not overlap along one axis (columns for 'x', bands for 'y'). */
+function splitAlong<T extends Box>(items: T[], axis: 'x' | 'y'): T[][] {
+  const start = (b: Box) => (axis === 'x' ? b.left : b.top)
+  const end = (b: Box) => (axis === 'x' ? b.left + b.width : b.top + b.height)
+  const sorted = [...items].sort((a, b) => start(a) - start(b))
+  const groups: T[][] = []
+  let groupEnd = -Infinity
+  for (const item of sorted) {
+    if (!groups.length || start(item) >= groupEnd - EDGE_TOLERANCE) {
+      groups.push([item])
+      groupEnd = end(item)
+    }
+    else {
+      groups[groups.length - 1].push(item)
+      groupEnd = Math.max(groupEnd, end(item))
+    }
+  }
+  return groups
+}
+
+const byTopLeft = (a: Box, b: Box) => a.top - b.top || a.left - b.left
+
+/**
+ * Reading order for slide boxes: columns first (elements that overlap horizontally belong to one
+ * column; columns read left to right, each top to bottom), and where nothing splits into columns,
+ * bands from top to bottom, each read the same way. So a full-width heading comes before the
+ * columns under it, and a two-column page reads "A heading, A body, B heading, B body".
+ */
+export function readingOrder<T extends Box>(items: T[]): T[] {
+  if (items.length <= 1) return [...items]
+  const columns = splitAlong(items, 'x')
+  if (columns.length > 1) return columns.flatMap(readingOrder)
+  // Bands that together still form columns (headings row, then bodies row) are one block of columns.
+  const bands: T[][] = []
+  for (const band of splitAlong(items, 'y')) {
+    const last = bands[bands.length - 1]
+    if (last && splitAlong(last, 'x').length > 1 && splitAlong([...last, ...band], 'x').length > 1) last.push(...band)
+    else bands.push(band)
+  }
+  if (bands.length > 1) return bands.flatMap(readingOrder)
+  return [...items].sort(byTopLeft)
 }
 
 function tableText(rows: { text: string }[][]): string {
@@ -89,9 +206,6 @@ function chartText(data: { labels?: string[]; legends?: string[] }): string {
   return parts.join(': ')
 }
 
-const byReadingOrder = (a: { top: number; left: number }, b: { top: number; left: number }) =>
-  a.top - b.top || a.left - b.left
-
 export interface SlideText {
   title: string
   /** body lines in reading order, tables and charts included */
@@ -103,21 +217,22 @@ export interface SlideText {
 
 /** Title: elements tagged `title`; otherwise the text in the largest font. Body: everything else. */
 export function extractSlideText(slide: Slide): SlideText {
-  const blocks = textBlocks(slide.elements).sort(byReadingOrder)
+  const blocks = readingOrder(joinNumberLabels(textBlocks(slide.elements)))
   let titleBlocks = blocks.filter(b => b.textType === 'title')
   if (!titleBlocks.length && blocks.length) {
     const largest = blocks.reduce((best, b) => (b.fontSize > best.fontSize ? b : best), blocks[0])
     titleBlocks = [largest]
   }
   const titleIds = new Set(titleBlocks.map(b => b.elementId))
-  const body: { top: number; left: number; text: string }[] = blocks.filter(b => !titleIds.has(b.elementId))
+  const body: BodyBlock[] = blocks.filter(b => !titleIds.has(b.elementId))
   for (const el of slide.elements) {
-    if (el.type === 'table' && Array.isArray(el.data)) body.push({ top: el.top, left: el.left, text: tableText(el.data) })
-    if (el.type === 'chart' && el.data) body.push({ top: el.top, left: el.left, text: chartText(el.data) })
+    const box = { left: el.left, top: el.top, width: el.width, height: elementHeight(el, DEFAULT_FONT_PX) }
+    if (el.type === 'table' && Array.isArray(el.data)) body.push({ ...box, text: tableText(el.data) })
+    if (el.type === 'chart' && el.data) body.push({ ...box, text: chartText(el.data) })
   }
   return {
     title: titleBlocks.map(b => b.text.replace(/\n/g, ' ')).join(' '),
-    content: body.sort(byReadingOrder).map(b => b.text).filter(Boolean).join('\n'),
+    content: readingOrder(body).map(b => b.text).filter(Boolean).join('\n'),
     notes: htmlToText(slide.remark),
     titleElementIds: [...titleIds],
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { extractSlideText, htmlToText, largestFontSize, slideToPageInput } from '../../plugin/host/extractText'
+import { extractSlideText, htmlToText, largestFontSize, readingOrder, slideToPageInput } from '../../plugin/host/extractText'
 import { chartSlide, contentsSlide, coverSlide, endSlide, tableSlide } from './fixtures/deck'
 import type { Slide } from '../../plugin/host/types'
 
@@ -71,5 +71,100 @@ describe('slideToPageInput', () => {
   it('leaves out an unknown slide type', () => {
     const page = slideToPageInput({ ...endSlide, type: 'weird' as Slide['type'] })
     expect(page.page_type).toBeUndefined()
+  })
+})
+
+// Shaped like PPTist's own templates (and the demo deck): rounded-rect shapes carrying itemNumber
+// text beside item text boxes, a partNumber beside a transition title, two cards side by side.
+const para = (text: string, size = 18, color = '#333333') =>
+  `<p><span style="font-size: ${size}px; color: ${color};">${text}</span></p>`
+type El = Slide['elements'][number]
+const textEl = (id: string, box: { left: number; top: number; width: number; height: number }, content: string, textType?: string): El =>
+  ({ id, type: 'text', rotate: 0, ...box, content, defaultFontName: '', defaultColor: '#333333', ...(textType ? { textType } : {}) }) as El
+const numberShape = (id: string, box: { left: number; top: number; width: number; height: number }, label: string): El =>
+  ({
+    id, type: 'shape', rotate: 0, ...box, viewBox: [200, 200], path: 'M 0 0 L 200 0 L 200 200 L 0 200 Z', fill: '#1f5fa8', fixedRatio: false,
+    text: { content: para(label, 24, '#ffffff'), defaultFontName: '', defaultColor: '#ffffff', align: 'middle', type: 'itemNumber' },
+  }) as El
+
+describe('number labels (itemNumber / partNumber)', () => {
+  it('contents: each number joins the item on its row instead of standing on its own line', () => {
+    const items = ['从数轴看大小', '正数、0 与负数', '两个负数比大小', '课堂练习']
+    const slide: Slide = {
+      id: 'contents', type: 'contents',
+      elements: [
+        textEl('title', { left: 40, top: 200, width: 240, height: 80 }, para('目录', 44, '#ffffff'), 'title'),
+        ...items.flatMap((item, i) => [
+          numberShape(`num-${i + 1}`, { left: 380, top: 90 + i * 100, width: 64, height: 64 }, `0${i + 1}`),
+          textEl(`item-${i + 1}`, { left: 470, top: 96 + i * 100, width: 440, height: 52 }, para(item, 26), 'item'),
+        ]),
+      ],
+    }
+    expect(extractSlideText(slide).content.split('\n')).toEqual(['01 从数轴看大小', '02 正数、0 与负数', '03 两个负数比大小', '04 课堂练习'])
+  })
+
+  it('transition: the part number goes with the title beside it', () => {
+    const slide: Slide = {
+      id: 'transition', type: 'transition',
+      elements: [
+        textEl('part', { left: 110, top: 215, width: 200, height: 120 }, para('01', 88), 'partNumber'),
+        textEl('title', { left: 380, top: 210, width: 560, height: 72 }, para('从数轴看大小', 44), 'title'),
+        textEl('sub', { left: 380, top: 305, width: 560, height: 48 }, para('右边的点表示的数总比左边的大', 20), 'content'),
+      ],
+    }
+    const text = extractSlideText(slide)
+    expect(text.title).toBe('01 从数轴看大小')
+    expect(text.content).toBe('右边的点表示的数总比左边的大')
+  })
+
+  it('an untagged pure number label joins too; a number with nothing beside it is kept', () => {
+    const slide: Slide = {
+      id: 'practice', type: 'content',
+      elements: [
+        textEl('head', { left: 60, top: 40, width: 880, height: 60 }, para('课堂练习', 32), 'title'),
+        textEl('n1', { left: 70, top: 160, width: 36, height: 36 }, para('1.')),
+        textEl('q1', { left: 120, top: 156, width: 780, height: 48 }, para('比较 -2.5 与 -2 的大小', 22), 'item'),
+        textEl('lone', { left: 900, top: 480, width: 60, height: 40 }, para('99', 14), 'itemNumber'),
+      ],
+    }
+    expect(extractSlideText(slide).content.split('\n')).toEqual(['1. 比较 -2.5 与 -2 的大小', '99'])
+  })
+})
+
+describe('reading order', () => {
+  it('two columns read column by column, after the full-width heading', () => {
+    const slide: Slide = {
+      id: 'columns', type: 'content',
+      elements: [
+        textEl('right-title', { left: 540, top: 155, width: 380, height: 50 }, para('方法二：法则法', 24), 'itemTitle'),
+        textEl('left-body', { left: 80, top: 210, width: 380, height: 200 }, para('把数在数轴上表示出来') + para('适合：数比较少'), 'item'),
+        textEl('title', { left: 60, top: 40, width: 880, height: 60 }, para('两种比较方法', 32), 'title'),
+        textEl('intro', { left: 60, top: 100, width: 880, height: 40 }, para('两种方法各有所长', 16), 'content'),
+        textEl('left-title', { left: 80, top: 155, width: 380, height: 50 }, para('方法一：数轴法', 24), 'itemTitle'),
+        textEl('right-body', { left: 540, top: 210, width: 380, height: 200 }, para('先判断正负') + para('适合：数较多'), 'item'),
+        textEl('note', { left: 60, top: 460, width: 880, height: 40 }, para('注意：分数先通分', 16), 'notes'),
+      ],
+    }
+    expect(extractSlideText(slide).content.split('\n')).toEqual([
+      '两种方法各有所长',
+      '方法一：数轴法', '把数在数轴上表示出来', '适合：数比较少',
+      '方法二：法则法', '先判断正负', '适合：数较多',
+      '注意：分数先通分',
+    ])
+  })
+
+  it('readingOrder: a single column stays top to bottom; overlapping boxes fall back to top, then left', () => {
+    const boxes = [
+      { id: 'c', left: 0, top: 200, width: 500, height: 50 },
+      { id: 'a', left: 0, top: 0, width: 500, height: 50 },
+      { id: 'b', left: 100, top: 100, width: 300, height: 50 },
+    ]
+    expect(readingOrder(boxes).map(b => b.id)).toEqual(['a', 'b', 'c'])
+    const overlapping = [
+      { id: 'y', left: 200, top: 10, width: 300, height: 100 },
+      { id: 'x', left: 0, top: 10, width: 300, height: 100 },
+      { id: 'w', left: 100, top: 0, width: 300, height: 100 },
+    ]
+    expect(readingOrder(overlapping).map(b => b.id)).toEqual(['w', 'x', 'y'])
   })
 })
