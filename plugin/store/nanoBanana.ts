@@ -53,10 +53,11 @@ export const useNanoBananaStore = defineStore('nanoBanana', {
 
   getters: {
     total: state => state.pages.length,
-    doneCount: state => state.pages.filter(p => p.status === 'completed').length,
-    /** finished pages whose slide was deleted meanwhile: not applied */
+    /** pages applied to their slide (a finished page whose slide was deleted is skipped, not done) */
+    doneCount: state => state.pages.filter(p => p.status === 'completed' && !p.skipped).length,
+    /** pages whose slide was deleted meanwhile: not applied */
     skippedCount: state => state.pages.filter(p => p.skipped).length,
-    failedCount: state => state.pages.filter(p => p.status === 'failed').length,
+    failedCount: state => state.pages.filter(p => p.status === 'failed' && !p.skipped).length,
     /** pages no longer waiting or drawing */
     settledCount: state => state.pages.filter(p => p.status !== 'pending' && p.status !== 'generating').length,
     percentage(): number {

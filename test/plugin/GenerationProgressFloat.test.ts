@@ -106,7 +106,43 @@ describe('GenerationProgressFloat', () => {
     store.upsertPage(pageResult(4, 'chart01', 'completed'))
     store.setStatus('partial')
     await flush()
-    expect(wrapper!.find('.summary').text()).toBe('2 页完成，1 页失败，1 页因页面已删除而跳过')
+    expect(wrapper!.find('.summary').text()).toBe('2 页完成，1 页已跳过，1 页失败')
+  })
+
+  it('summary counts every combination exactly: skipped is not done, zero counts are left out', async () => {
+    const { store } = await showBatch()
+    const summary = async (status: 'completed' | 'partial' | 'cancelled') => {
+      store.setStatus(status)
+      await flush()
+      return wrapper!.find('.summary').text()
+    }
+    // 4 done, nothing else
+    store.upsertPage(pageResult(2, 'contents01', 'completed'))
+    store.upsertPage(pageResult(3, 'table01', 'completed'))
+    store.upsertPage(pageResult(4, 'chart01', 'completed'))
+    expect(await summary('completed')).toBe('4 页完成')
+    // one of them skipped (slide deleted): 3 done, 1 skipped, no "0 failed"
+    store.markSkipped(4)
+    expect(await summary('completed')).toBe('3 页完成，1 页已跳过')
+    // a failed page: all three parts
+    store.upsertPage(pageResult(3, 'table01', 'failed', { error_code: 'upstream_error', error_message: 'boom' }))
+    expect(await summary('partial')).toBe('2 页完成，1 页已跳过，1 页失败')
+    // nothing done at all
+    store.upsertPage(pageResult(1, 'cover01', 'failed'))
+    store.upsertPage(pageResult(2, 'contents01', 'failed'))
+    expect(await summary('partial')).toBe('0 页完成，1 页已跳过，3 页失败')
+    // cancelled keeps the same counts behind its prefix
+    store.upsertPage(pageResult(1, 'cover01', 'completed'))
+    expect(await summary('cancelled')).toBe('已取消：1 页完成，1 页已跳过，2 页失败')
+  })
+
+  it('English summary: "7 done, 1 skipped"', async () => {
+    const { store } = await showBatch('en')
+    for (const [n, id] of [[2, 'contents01'], [3, 'table01'], [4, 'chart01']] as const) store.upsertPage(pageResult(n, id, 'completed'))
+    store.markSkipped(2)
+    store.setStatus('completed')
+    await flush()
+    expect(wrapper!.find('.summary').text()).toBe('3 done, 1 skipped')
   })
 
   it('shows the polling fallback and errors', async () => {
@@ -123,6 +159,6 @@ describe('GenerationProgressFloat', () => {
     expect(statuses()).toEqual(['done', 'drawing', 'failed', 'waiting'])
     store.setStatus('cancelled')
     await flush()
-    expect(wrapper!.find('.summary').text()).toBe('Cancelled: 1 done')
+    expect(wrapper!.find('.summary').text()).toBe('Cancelled: 1 done, 1 failed')
   })
 })
