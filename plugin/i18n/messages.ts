@@ -179,6 +179,27 @@ const en: Record<MessageKey, string> = {
 
 export const MESSAGES: Record<Locale, Record<MessageKey, string>> = { zh, en }
 
+// Labels for the templates' "recommended for" tags (configs/nanoBananaTemplates.ts) in the Chinese
+// UI. English shows the tag itself; a tag missing here is shown as it is.
+const TAG_LABELS_ZH: Record<string, string> = {
+  business: '商务', presentation: '演示', report: '汇报',
+  tech: '科技', innovation: '创新', startup: '创业',
+  education: '教育', training: '培训', course: '课程',
+  marketing: '营销', launch: '发布会', sales: '销售',
+  design: '设计', portfolio: '作品集', keynote: '主题演讲',
+  academic: '学术', research: '研究', thesis: '论文',
+  culture: '文化', festival: '节庆', brand: '品牌',
+  lifestyle: '生活', hr: '人事',
+  workshop: '工作坊', brainstorm: '头脑风暴',
+  story: '故事', fashion: '时尚',
+  data: '数据', analytics: '分析',
+  kids: '少儿', playful: '趣味',
+}
+
+export function tagLabel(locale: Locale, tag: string): string {
+  return locale === 'zh' ? TAG_LABELS_ZH[tag.toLowerCase()] ?? tag : tag
+}
+
 export type MessageParams = Record<string, string | number>
 export type Translate = (key: MessageKey, params?: MessageParams) => string
 

@@ -2,6 +2,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import TemplateSelector from '../../plugin/components/TemplateSelector.vue'
 import { fakeApi, networkError, TEMPLATES } from './fakes/proxyApi'
 import { flush, mountPlugin, SERVER } from './helpers/mountPlugin'
+import { NANO_BANANA_TEMPLATES } from '../../plugin/configs/nanoBananaTemplates'
+import { tagLabel } from '../../plugin/i18n/messages'
 
 describe('TemplateSelector', () => {
   let unmount: (() => void) | undefined
@@ -27,7 +29,7 @@ describe('TemplateSelector', () => {
     ])
     expect(options[0].text()).toContain('专业商务风')
     expect(options[0].text()).toContain('适合商务汇报的蓝色主题')
-    expect(options[0].text()).toContain('business')
+    expect(options[0].findAll('.tag').map(tag => tag.text())).toEqual(['商务', '汇报'])
     expect(options[0].findAll('.swatch').map(s => s.attributes('title'))).toEqual(['#2563eb', '#1e40af'])
     expect(options[0].find('.swatch').attributes('style')).toContain('#2563eb')
   })
@@ -55,6 +57,29 @@ describe('TemplateSelector', () => {
     await grid.trigger('keydown', { key: 'Home' })
     await grid.trigger('keydown', { key: 'Enter' })
     expect(wrapper.emitted('update:modelValue')).toEqual([['nano_banana_2'], ['nano_banana_4'], ['nano_banana_1']])
+  })
+
+  it('shows at most three "recommended for" tags, in Chinese; an unknown tag as it is', async () => {
+    const many = { ...TEMPLATES[0], metadata: { ...TEMPLATES[0].metadata, recommended_for: ['marketing', 'launch', 'sales', 'kids', 'zine'] } }
+    const odd = { ...TEMPLATES[1], metadata: { ...TEMPLATES[1].metadata, recommended_for: ['zine', 'presentation'] } }
+    const { api } = fakeApi({ templates: async () => [many, odd] })
+    const { wrapper } = await mountSelector('nano_banana_1', { api })
+    const tags = wrapper.findAll('[role="option"]').map(option => option.findAll('.tag').map(tag => tag.text()))
+    expect(tags).toEqual([['营销', '发布会', '销售'], ['zine', '演示']])
+    // every tag is still named in full on hover
+    expect(wrapper.find('.tags').attributes('title')).toBe('营销 · 发布会 · 销售 · 少儿 · zine')
+  })
+
+  it('keeps the tags in English with locale en', async () => {
+    const { wrapper } = await mountSelector('nano_banana_1', { locale: 'en' })
+    expect(wrapper.findAll('[role="option"]')[0].findAll('.tag').map(tag => tag.text())).toEqual(['business', 'report'])
+  })
+
+  it('has a Chinese label for every tag the template catalogue uses', () => {
+    const tags = new Set(NANO_BANANA_TEMPLATES.flatMap(template => template.metadata.recommended_for))
+    const untranslated = [...tags].filter(tag => tagLabel('zh', tag) === tag)
+    expect(untranslated).toEqual([])
+    expect(tagLabel('zh', 'no-such-tag')).toBe('no-such-tag')
   })
 
   it('shows English names with locale en', async () => {
