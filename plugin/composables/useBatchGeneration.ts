@@ -44,7 +44,8 @@ export interface BatchControllerDeps {
 export interface BatchController {
   start(input: StartBatchInput): Promise<boolean>
   cancel(): Promise<void>
-  retryPage(pageNumber: number): Promise<void>
+  /** a failed page again, or a finished one revised with an instruction (its image goes along as reference) */
+  retryPage(pageNumber: number, instruction?: string): Promise<void>
   retryFailed(): Promise<void>
   jumpTo(pageNumber: number): boolean
   /** resolves when every page result received so far has been applied and the undo step closed */
@@ -250,10 +251,12 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
         store.setError(toUserError(error, t, deps.serverUrl))
       }
     },
-    async retryPage(pageNumber) {
+    async retryPage(pageNumber, instruction) {
       if (!store.batchId) return
+      const revision = instruction?.trim()
       try {
-        await api.retryPage(store.batchId, pageNumber)
+        if (revision) await api.retryPage(store.batchId, pageNumber, revision)
+        else await api.retryPage(store.batchId, pageNumber)
         store.markPending([pageNumber])
         await reopen()
       }

@@ -56,6 +56,40 @@ describe('GenerationProgressFloat', () => {
     expect(controller.cancel).toHaveBeenCalledOnce()
   })
 
+  it('offers "修改…" on finished pages: a short instruction, Enter sends it as a retry of that page', async () => {
+    const { controller } = await showBatch()
+    expect(wrapper!.find('[data-page="1"] .revise-btn').text()).toBe('修改…')
+    // not on waiting, drawing or failed pages (failed ones keep "retry")
+    for (const n of [2, 3, 4]) expect(wrapper!.find(`[data-page="${n}"] .revise-btn`).exists()).toBe(false)
+    expect(wrapper!.find('.revise-box').exists()).toBe(false)
+
+    await wrapper!.find('[data-page="1"] .revise-btn').trigger('click')
+    await flush()
+    const input = wrapper!.find('.revise-box input')
+    expect(wrapper!.find('.revise-box label').text()).toBe('修改第 1 页')
+    expect(document.activeElement).toBe(input.element)
+    // an empty instruction sends nothing
+    await input.trigger('keydown', { key: 'Enter' })
+    expect(controller.retryPage).not.toHaveBeenCalled()
+    await input.setValue('标题更大一些')
+    await input.trigger('keydown', { key: 'Enter' })
+    expect(controller.retryPage).toHaveBeenCalledWith(1, '标题更大一些')
+    expect(wrapper!.find('.revise-box').exists()).toBe(false)
+  })
+
+  it('Esc closes the revise box without sending; a skipped page cannot be revised', async () => {
+    const { controller, store } = await showBatch()
+    await wrapper!.find('[data-page="1"] .revise-btn').trigger('click')
+    await flush()
+    await wrapper!.find('.revise-box input').setValue('换成暖色调')
+    await wrapper!.find('.revise-box input').trigger('keydown', { key: 'Escape' })
+    expect(wrapper!.find('.revise-box').exists()).toBe(false)
+    expect(controller.retryPage).not.toHaveBeenCalled()
+    store.markSkipped(1)
+    await flush()
+    expect(wrapper!.find('[data-page="1"] .revise-btn').exists()).toBe(false)
+  })
+
   it('cannot be closed while running; ends with a summary and a close button', async () => {
     const { store } = await showBatch()
     expect(wrapper!.find('.close-btn').exists()).toBe(false)

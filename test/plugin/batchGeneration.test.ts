@@ -252,6 +252,45 @@ describe('useBatchGeneration controller', () => {
     expect(snapshotStore.snapshotLength).toBe(3)
   })
 
+  it('revises a finished page with an instruction: the new image replaces the old one, as one more undo step', async () => {
+    const { slidesStore, snapshotStore } = await setupPptist(deck)
+    const before = JSON.parse(JSON.stringify(slidesStore.slides))
+    const { api } = fakeApi()
+    const { store, controller } = setup(api, [
+      {
+        events: [
+          ev(1, 'page', pageResult(1, 'cover01', 'completed')),
+          ev(2, 'page', pageResult(2, 'contents01', 'completed')),
+          done(3, 'completed', 2, 0),
+        ],
+      },
+      {
+        events: [
+          ev(4, 'page', pageResult(1, 'cover01', 'generating', { retry_count: 1 })),
+          ev(5, 'page', pageResult(1, 'cover01', 'completed', { image_url: '/api/v1/images/p1-revised.png', retry_count: 1 })),
+          done(6, 'completed', 2, 0),
+        ],
+      },
+    ])
+    await controller.start({ templateId: 'nano_banana_1', slideIds: IDS.slice(0, 2), options: OPTIONS, embed: false })
+    await finished(controller, store)
+    const generated = JSON.parse(JSON.stringify(slidesStore.slides))
+    const remarkAfterBatch = slidesStore.slides[0].remark
+
+    await controller.retryPage(1, '  标题再大一些  ')
+    expect(api.retryPage).toHaveBeenCalledWith('b1', 1, '标题再大一些')
+    await vi.waitFor(() => expect(bgSrc(slidesStore.slides[0])).toBe(`${SERVER}/api/v1/images/p1-revised.png`))
+    await finished(controller, store)
+    expect(store.doneCount).toBe(2)
+    // the notes keep the original text once (full mode already moved it there)
+    expect(slidesStore.slides[0].remark).toBe(remarkAfterBatch)
+    // undo once: back to the batch's result; once more: the original deck
+    await snapshotStore.unDo()
+    expect(slidesStore.slides).toEqual(generated)
+    await snapshotStore.unDo()
+    expect(slidesStore.slides).toEqual(before)
+  })
+
   it('retry all failed retries each failed page once', async () => {
     await setupPptist(deck)
     const { api } = fakeApi()
