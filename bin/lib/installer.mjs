@@ -9,7 +9,7 @@ import {
   AIPPT_OFFER, AnchorError, EDITOR_HEADER, MAIN_TS, editEditorHeader, editMainTs, editPackageJson, hasMarkedBlocks,
   renderConfig, stripMarkedBlocks, unEditPackageJson,
 } from './edits.mjs'
-import { listFiles, scanPlugin } from './source.mjs'
+import { listFiles, scanPlugin, scssUseInStyleBlocks } from './source.mjs'
 
 export const PLUGIN_DIR = 'src/plugins/nano-banana'
 export const MANIFEST = `${PLUGIN_DIR}/.install-manifest.json`
@@ -149,6 +149,16 @@ export function planInstall({ root, sourceRoot, serverUrl, enabled }) {
   const ourPkg = JSON.parse(readFileSync(join(sourceRoot, 'package.json'), 'utf8'))
   const scan = scanPlugin(join(sourceRoot, 'plugin'))
   if (scan.problems.length) throw new Refusal(`Refusing: the extension in ${join(sourceRoot, 'plugin')} is not self-contained:`, scan.problems)
+  const viteConfig = ['vite.config.ts', 'vite.config.mts', 'vite.config.js', 'vite.config.mjs']
+    .find(rel => readIfExists(root, rel)?.toString('utf8').includes('additionalData'))
+  if (viteConfig) {
+    const offenders = scssUseInStyleBlocks(join(sourceRoot, 'plugin'), scan.files)
+    if (offenders.length) {
+      throw new Refusal(`Refusing: PPTist would no longer build. Its ${viteConfig} prepends \`@import\` lines to every SCSS block `
+        + '(css.preprocessorOptions.scss.additionalData), and Sass requires `@use` to come before any other rule. '
+        + 'These style blocks of the extension use it (use `@import` there, or no SCSS import):', offenders)
+    }
+  }
   if (!scan.files.includes('index.ts')) throw new Refusal(`Refusing: ${join(sourceRoot, 'plugin', 'index.ts')} is missing (the extension's entry point).`)
 
   const options = {

@@ -89,6 +89,26 @@ export function scanPlugin(pluginDir) {
   return { files, packages: [...packages].sort(), problems }
 }
 
+/**
+ * Single-file components whose SCSS style blocks use `@use` / `@forward`. Sass wants those before any
+ * other rule, and a host that prepends `@import …` to every SCSS block (PPTist does, through Vite's
+ * `css.preprocessorOptions.scss.additionalData`) makes them fail to compile.
+ * @param {string} pluginDir
+ * @param {string[]} files
+ */
+export function scssUseInStyleBlocks(pluginDir, files) {
+  const offenders = []
+  for (const file of files.filter(f => f.endsWith('.vue'))) {
+    const sfc = readFileSync(join(pluginDir, file), 'utf8')
+    for (const m of sfc.matchAll(/<style\b([^>]*)>([\s\S]*?)<\/style>/g)) {
+      if (!/\blang=["']scss["']/.test(m[1])) continue
+      const use = /^[ \t]*@(use|forward)\b[^\n]*/m.exec(m[2].replace(/\/\*[\s\S]*?\*\//g, ''))
+      if (use) offenders.push(`plugin/${file}: \`${use[0].trim()}\``)
+    }
+  }
+  return offenders
+}
+
 /** @param {string} root @param {string} path */
 export function toPosixRelative(root, path) {
   return relative(root, path).split(sep).join('/')

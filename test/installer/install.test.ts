@@ -317,6 +317,27 @@ describe('refusals leave the tree untouched', () => {
     expect(treeHash(target)).toEqual(before)
   })
 
+  it('refuses an extension whose SCSS would break PPTist\'s build (@use after PPTist\'s prepended @import)', () => {
+    const target = pptistCopy()
+    const source = fakeSource()
+    const sfc = (style: string) => `<template><i /></template>\n<style lang="scss" scoped>\n${style}\n.x { color: $c; }\n</style>\n`
+    writeFiles(source, { 'plugin/components/Styled.vue': sfc("@use '../styles/vars' as *;") })
+    const before = treeHash(target)
+    const result = install(target, source)
+    expect(result.status).toBe(1)
+    expect(result.stderr).toContain('vite.config.ts prepends `@import`')
+    expect(result.stderr).toContain("plugin/components/Styled.vue: `@use '../styles/vars' as *;`")
+    expect(treeHash(target)).toEqual(before)
+
+    // @import is fine there, and a host without additionalData accepts @use
+    writeFiles(source, { 'plugin/components/Styled.vue': sfc("@import '../styles/vars';") })
+    expect(install(target, source).status).toBe(0)
+    const plain = pptistCopy()
+    rmSync(join(plain, 'vite.config.ts'))
+    writeFiles(source, { 'plugin/components/Styled.vue': sfc("@use '../styles/vars' as *;") })
+    expect(install(plain, source).status).toBe(0)
+  })
+
   it('rolls back every write when one fails half way', () => {
     const target = pptistCopy()
     // images are written after the extension and the config: a file where a directory should be makes that write fail
