@@ -14,6 +14,8 @@ import { createDeckHost, HostNotFoundError, resolveHostStores, type DeckHost } f
 import { createHistoryGroup, type HistoryGroup } from '../host/historyGroup'
 import { isTerminalStatus, useNanoBananaStore, type NanoBananaStore } from '../store/nanoBanana'
 import { embedAsJpeg, looksLikeWebp } from './useEmbedImage'
+import { loadImagePixels, luminanceUnder, type ImagePixels } from './useImageLuminance'
+import { readableOnBackground } from '../host/readableText'
 import { followBatchEvents, type BatchEvent } from './useEventStream'
 import { API_KEY } from './useProxyApi'
 import { useProgressPolling } from './useProgressPolling'
@@ -36,6 +38,8 @@ export interface BatchControllerDeps {
   host: () => DeckHost
   t: Translate
   embed?: (url: string) => Promise<string>
+  /** background mode: the image's pixels, to keep the slide's text readable on it (null: leave text as is) */
+  loadPixels?: (src: string) => Promise<ImagePixels | null>
   fetchImpl?: typeof fetch
   pollIntervalMs?: number
   sseRetryDelayMs?: number
@@ -127,8 +131,14 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
       : Promise.resolve(absolute)
     source.catch(() => undefined) // handled in the chain below; avoids an unhandled-rejection report meanwhile
     const mode = store.mode
+    // Loaded alongside, like the embedding; an image that cannot be read just leaves the text alone.
+    const loadPixels = deps.loadPixels
+    const pixels = mode === 'background' && loadPixels
+      ? source.then(src => loadPixels(src)).catch(() => null)
+      : Promise.resolve(null)
     applyChain = applyChain.then(async () => {
       const src = await source
+      const image = await pixels
       const deck = host
       if (!deck) return
       const slide = deck.findSlide(slideId)
@@ -140,6 +150,13 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
         mode, src, remarkHeader: t('remarkHeader'),
         viewportWidth: deck.viewportWidth(), viewportRatio: deck.viewportRatio(),
       })
+      if (image) {
+        const width = deck.viewportWidth()
+        const height = width * deck.viewportRatio()
+        const readable = readableOnBackground(update.elements ?? slide.elements, box => luminanceUnder(image, box, width, height))
+        if (readable) update.elements = readable
+      }
+      // One updateSlide per page: the new background and any text colour changes are one undo step.
       if (deck.updateSlide(slideId, update)) await history.record()
     }).catch(error => {
       store.setError(toUserError(error, t, deps.serverUrl))
@@ -314,6 +331,7 @@ export function createControllerFromConfig(config: NanoBananaConfig, store: Nano
     t,
     host: () => createDeckHost(resolveHostStores(config.pinia, config.stores)),
     embed: url => embedAsJpeg(url),
+    loadPixels: src => loadImagePixels(src),
   })
 }
 

@@ -23,6 +23,8 @@ export interface TextElement extends BaseElement {
   textType?: TextType
   defaultFontName?: string
   defaultColor?: string
+  /** a fill of its own behind the text */
+  fill?: string
 }
 
 export interface ShapeElement extends BaseElement {

@@ -90,6 +90,7 @@ describe('BatchGenerationDialog', () => {
     expect(wrapper!.find('.mode-hint').text()).toContain('原有元素移除，文字保存到备注中')
     await chooseRadio('mode', 'background')
     expect(wrapper!.find('.mode-hint').text()).toContain('保留可编辑的文字元素')
+    expect(wrapper!.find('.mode-hint').text()).toContain('文字颜色会按背景自动调整以保证可读')
   })
 
   it('starts the batch with the chosen slides and options, then closes', async () => {

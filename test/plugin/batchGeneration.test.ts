@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { createPinia, setActivePinia } from 'pinia'
-import { createBatchController, type BatchController } from '../../plugin/composables/useBatchGeneration'
+import { createBatchController, type BatchController, type BatchControllerDeps } from '../../plugin/composables/useBatchGeneration'
+import type { ImagePixels } from '../../plugin/composables/useImageLuminance'
 import { createDeckHost, resolveHostStores } from '../../plugin/host/pptistHost'
 import { useNanoBananaStore } from '../../plugin/store/nanoBanana'
 import { translate } from '../../plugin/i18n/messages'
@@ -10,7 +11,7 @@ import { setupPptist, snapshotTable } from './fakes/pptistStores'
 import { scriptedSseFetch, type ScriptedConnection, type SseEvent } from './fakes/sse'
 import { fakeApi, httpError, networkError, pageResult, progressOf } from './fakes/proxyApi'
 import { deck } from './fixtures/deck'
-import type { Slide } from '../../plugin/host/types'
+import type { Slide, TextElement } from '../../plugin/host/types'
 
 const SERVER = 'http://127.0.0.1:8787'
 const OPTIONS: BatchOptions = {
@@ -18,7 +19,7 @@ const OPTIONS: BatchOptions = {
 }
 const IDS = ['cover01', 'contents01', 'table01']
 
-function setup(api: ProxyApi, connections: ScriptedConnection[], extra: { embed?: (url: string) => Promise<string> } = {}) {
+function setup(api: ProxyApi, connections: ScriptedConnection[], extra: Partial<Pick<BatchControllerDeps, 'embed' | 'loadPixels'>> = {}) {
   const store = useNanoBananaStore()
   const sse = scriptedSseFetch(connections)
   const controller = createBatchController({
@@ -131,6 +132,67 @@ describe('useBatchGeneration controller', () => {
     await finished(controller, store)
     expect(slidesStore.slides[0].elements.map(el => el.id)).toEqual(['title1', 'sub1', 'foot1'])
     expect(bgSrc(slidesStore.slides[0])).toBe(`${SERVER}/api/v1/images/p1.png`)
+  })
+
+  describe('background mode keeps text readable on the new image', () => {
+    // A contents page from a dark-sided template: white "目录" on a blue side shape, dark items on white.
+    const contents: Slide = {
+      id: 'contents', type: 'contents',
+      elements: [
+        { id: 'side', type: 'shape', left: 0, top: 0, width: 300, height: 562.5, path: 'M 0 0 L 1 0 L 1 1 L 0 1 Z', fill: '#1f5fa8' },
+        {
+          id: 'title', type: 'text', textType: 'title', left: 40, top: 200, width: 240, height: 80, defaultColor: '#ffffff',
+          content: '<p><span style="font-size: 44px; color: #ffffff;">目录</span></p>',
+        },
+        {
+          id: 'item', type: 'text', textType: 'item', left: 470, top: 96, width: 440, height: 52, defaultColor: '#333333',
+          content: '<p><span style="font-size: 26px; color: #333333;">从数轴看大小</span></p>',
+        },
+      ],
+    }
+    // A uniformly light generated image, 16 × 9 pixels.
+    const lightImage = (): ImagePixels => ({ data: new Uint8ClampedArray(16 * 9 * 4).fill(245), width: 16, height: 9 })
+
+    it('white text left on a light image turns near-black, in the same undo step as the background', async () => {
+      const { slidesStore, snapshotStore } = await setupPptist([contents])
+      const before = JSON.parse(JSON.stringify(slidesStore.slides))
+      const { api } = fakeApi()
+      const loadPixels = vi.fn(async () => lightImage())
+      const { store, controller } = setup(api, [{ events: [ev(1, 'page', pageResult(1, 'contents', 'completed')), done(2, 'completed', 1)] }], { loadPixels })
+      await controller.start({ templateId: 'nano_banana_3', slideIds: ['contents'], options: { ...OPTIONS, mode: 'background' }, embed: false })
+      await finished(controller, store)
+
+      expect(loadPixels).toHaveBeenCalledWith(`${SERVER}/api/v1/images/p1.png`)
+      const [title, item] = slidesStore.slides[0].elements as TextElement[]
+      expect(slidesStore.slides[0].elements.map(el => el.id)).toEqual(['title', 'item'])
+      expect(title.defaultColor).toBe('#1f1f1f')
+      expect(title.content).toBe('<p><span style="font-size: 44px; color: #1f1f1f;">目录</span></p>')
+      expect(item).toEqual(contents.elements[2]) // already readable: untouched
+      expect(bgSrc(slidesStore.slides[0])).toBe(`${SERVER}/api/v1/images/p1.png`)
+      expect(snapshotStore.snapshotLength).toBe(2)
+      await snapshotStore.unDo()
+      expect(slidesStore.slides).toEqual(before)
+    })
+
+    it('an image that cannot be read (tainted canvas) leaves the colours alone; full mode never samples', async () => {
+      const { slidesStore } = await setupPptist([contents])
+      const { api } = fakeApi()
+      const loadPixels = vi.fn(async () => null)
+      const { store, controller } = setup(api, [{ events: [ev(1, 'page', pageResult(1, 'contents', 'completed')), done(2, 'completed', 1)] }], { loadPixels })
+      await controller.start({ templateId: 'nano_banana_3', slideIds: ['contents'], options: { ...OPTIONS, mode: 'background' }, embed: false })
+      await finished(controller, store)
+      expect((slidesStore.slides[0].elements[0] as TextElement).defaultColor).toBe('#ffffff')
+      expect(bgSrc(slidesStore.slides[0])).toBe(`${SERVER}/api/v1/images/p1.png`)
+
+      setActivePinia(createPinia())
+      await setupPptist([contents])
+      const fullModePixels = vi.fn(async () => lightImage())
+      const full = setup(api, [{ events: [ev(1, 'page', pageResult(1, 'contents', 'completed')), done(2, 'completed', 1)] }], { loadPixels: fullModePixels })
+      await full.controller.start({ templateId: 'nano_banana_3', slideIds: ['contents'], options: OPTIONS, embed: false })
+      await finished(full.controller, full.store)
+      expect(full.store.doneCount).toBe(1)
+      expect(fullModePixels).not.toHaveBeenCalled()
+    })
   })
 
   it('embed option inlines the JPEG data URL made from the absolute image URL', async () => {

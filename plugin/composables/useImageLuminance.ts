@@ -1,0 +1,81 @@
+// Reads a generated image's pixels in the browser to know how light it is under each text box
+// (background mode, see host/readableText.ts). The proxy serves images with CORS, so a
+// crossOrigin='anonymous' load keeps the canvas readable; if it is tainted anyway, or the image does
+// not load, the caller gets null and leaves the text as it is.
+import type { Box } from '../host/extractText'
+import { relativeLuminance } from '../host/readableText'
+
+export interface ImagePixels {
+  /** RGBA bytes, row by row */
+  data: Uint8ClampedArray
+  width: number
+  height: number
+}
+
+// Enough detail for an average under a text box; keeps getImageData cheap.
+const SAMPLE_WIDTH = 320
+const LOAD_TIMEOUT_MS = 15_000
+
+/** A slide box → the pixel rectangle it covers in an image drawn with `background-size: cover`. */
+export function boxToPixelRect(box: Box, slideWidth: number, slideHeight: number, image: { width: number; height: number }) {
+  const scale = Math.max(slideWidth / image.width, slideHeight / image.height)
+  const offsetX = (slideWidth - image.width * scale) / 2
+  const offsetY = (slideHeight - image.height * scale) / 2
+  const clampX = (x: number) => Math.min(image.width, Math.max(0, x))
+  const clampY = (y: number) => Math.min(image.height, Math.max(0, y))
+  const x0 = clampX(Math.floor((box.left - offsetX) / scale))
+  const y0 = clampY(Math.floor((box.top - offsetY) / scale))
+  const x1 = clampX(Math.ceil((box.left + box.width - offsetX) / scale))
+  const y1 = clampY(Math.ceil((box.top + box.height - offsetY) / scale))
+  return { x0, y0, x1, y1 }
+}
+
+/** Mean WCAG luminance of the image under a slide box; null when the box misses the image. */
+export function luminanceUnder(pixels: ImagePixels, box: Box, slideWidth: number, slideHeight: number): number | null {
+  const { x0, y0, x1, y1 } = boxToPixelRect(box, slideWidth, slideHeight, pixels)
+  if (x1 <= x0 || y1 <= y0) return null
+  let sum = 0
+  let count = 0
+  for (let y = y0; y < y1; y++) {
+    for (let x = x0; x < x1; x++) {
+      const i = (y * pixels.width + x) * 4
+      sum += relativeLuminance([pixels.data[i], pixels.data[i + 1], pixels.data[i + 2]])
+      count++
+    }
+  }
+  return count ? sum / count : null
+}
+
+/** The image's pixels (downscaled), or null if it cannot be loaded or read (tainted canvas). */
+export function loadImagePixels(src: string, timeoutMs = LOAD_TIMEOUT_MS): Promise<ImagePixels | null> {
+  if (typeof document === 'undefined' || typeof Image === 'undefined') return Promise.resolve(null)
+  return new Promise(resolve => {
+    const image = new Image()
+    image.crossOrigin = 'anonymous'
+    image.decoding = 'async'
+    const timer = setTimeout(() => resolve(null), timeoutMs)
+    image.onerror = () => {
+      clearTimeout(timer)
+      resolve(null)
+    }
+    image.onload = () => {
+      clearTimeout(timer)
+      try {
+        const width = Math.max(1, Math.min(SAMPLE_WIDTH, image.naturalWidth))
+        const height = Math.max(1, Math.round(image.naturalHeight * width / Math.max(1, image.naturalWidth)))
+        const canvas = document.createElement('canvas')
+        canvas.width = width
+        canvas.height = height
+        const context = canvas.getContext('2d')
+        if (!context) return resolve(null)
+        context.drawImage(image, 0, 0, width, height)
+        const { data } = context.getImageData(0, 0, width, height) // throws SecurityError when tainted
+        resolve({ data, width, height })
+      }
+      catch {
+        resolve(null)
+      }
+    }
+    image.src = src
+  })
+}
