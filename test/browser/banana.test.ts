@@ -81,6 +81,17 @@ async function generateWholeDeck(page: Page, locale: Locale, shotPrefix: string,
   // every template cover shown in the grid actually loads
   await expect.poll(() => dialog.locator('.cover img').evaluateAll(imgs =>
     imgs.every(img => (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth > 0)), { timeout: 10_000 }).toBe(true)
+  // "recommended for" tags: whole words or not shown at all, never cut mid-word
+  const tagFit = await dialog.locator('.tags').evaluateAll(rows => rows.map(row => {
+    const bottom = row.getBoundingClientRect().bottom
+    const shown = [...row.querySelectorAll<HTMLElement>('.tag')].filter(tag => tag.getBoundingClientRect().top < bottom - 1)
+    return { shown: shown.map(tag => tag.textContent), cut: shown.filter(tag => tag.scrollWidth > tag.clientWidth + 1).map(tag => tag.textContent) }
+  }))
+  for (const row of tagFit) {
+    expect(row.shown.length).toBeGreaterThan(0)
+    expect(row.cut).toEqual([])
+  }
+  if (locale === 'zh') expect(tagFit[0].shown[0]).toBe('商务')
   await dialog.screenshot({ path: artifactPath(`${shotPrefix}-dialog.png`) })
 
   await dialog.getByRole('button', { name: TEXT[locale].start }).click()
@@ -96,6 +107,10 @@ async function generateWholeDeck(page: Page, locale: Locale, shotPrefix: string,
   await page.screenshot({ path: artifactPath(`${shotPrefix}-float-running.png`) })
   await expect.poll(() => bar.getAttribute('aria-valuenow'), { timeout: 90_000 }).toBe('100')
   expect(await float.textContent()).toContain('100%')
+  // page numbers sit on a dark translucent badge, readable on light thumbnails
+  const badges = await float.locator('.thumb .number').evaluateAll(nodes => nodes.map(node => getComputedStyle(node).backgroundColor))
+  expect(badges.length).toBeGreaterThan(0)
+  for (const color of badges) expect(color).toBe('rgba(0, 0, 0, 0.6)')
   await float.screenshot({ path: artifactPath(`${shotPrefix}-float-done.png`) })
 }
 
@@ -158,6 +173,49 @@ describe('🍌 in the demo editor (preview provider, real proxy, Chromium)', () 
     await page.close()
   })
 
+  it('background mode keeps the contents page readable; "修改…" revises a finished page', async () => {
+    const { page, errors } = await openEditor('zh')
+    await page.locator('.thumbnail-item[data-index="1"]').click()
+    const before = (await exportDeck(page, 'zh')).slides[1]
+    const titleBefore = before.elements.find(el => el.id === 'contents-title') as { content: string }
+    expect(titleBefore.content).toContain('#ffffff') // white on the template's blue side panel
+
+    await page.locator('.editor-header .extensions').getByRole('button').first().click()
+    const dialog = page.getByRole('dialog')
+    await dialog.waitFor()
+    const templates = dialog.getByRole('listbox').getByRole('option')
+    await expect.poll(() => templates.count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(3)
+    await templates.nth(2).click()
+    await dialog.getByRole('radio', { name: '当前页' }).click()
+    await dialog.getByRole('radio', { name: '仅背景' }).click()
+    expect(await dialog.locator('.mode-hint').textContent()).toContain('文字颜色会按背景自动调整以保证可读')
+    await dialog.getByRole('button', { name: '开始生成' }).click()
+    await dialog.waitFor({ state: 'detached' })
+
+    const float = page.getByRole('region', { name: TEXT.zh.float })
+    await expect.poll(() => float.locator('.summary').textContent().catch(() => ''), { timeout: 60_000 }).toBe('1 页完成')
+    const generated = (await exportDeck(page, 'zh')).slides[1]
+    expect(generated.background?.type).toBe('image')
+    // the blue side panel is gone; the white "目录" on the now light image turned near-black
+    expect(generated.elements.some(el => el.id === 'contents-side')).toBe(false)
+    const title = generated.elements.find(el => el.id === 'contents-title') as { defaultColor?: string, content: string }
+    expect(title.content).not.toContain('#ffffff')
+    expect(title.content).toContain('#1f1f1f')
+    await page.screenshot({ path: artifactPath('zh-background-mode.png') })
+
+    // revise the page with a short instruction: a new image replaces the old one
+    const firstSrc = generated.background?.image?.src
+    await float.locator('[data-page="1"] .revise-btn').click()
+    const input = float.locator('.revise-box input')
+    await input.fill('标题更醒目一些')
+    await float.screenshot({ path: artifactPath('zh-float-revise.png') })
+    await input.press('Enter')
+    await expect.poll(async () => (await exportDeck(page, 'zh')).slides[1].background?.image?.src, { timeout: 60_000 }).not.toBe(firstSrc)
+    await expect.poll(() => float.locator('.summary').textContent().catch(() => ''), { timeout: 60_000 }).toBe('1 页完成')
+    expect(errors).toEqual([])
+    await page.close()
+  })
+
   it('speaks English with ?lang=en, and a slide deleted mid-run stays deleted', async () => {
     const { page, errors } = await openEditor('en')
     expect(await page.getByTestId('page-number').textContent()).toBe('Slide 1 / 8')
@@ -171,6 +229,8 @@ describe('🍌 in the demo editor (preview provider, real proxy, Chromium)', () 
     const deck = await exportDeck(page, 'en')
     expect(deck.slides.map(slide => slide.id)).not.toContain('nb-end')
     expect(deck.slides).toHaveLength(7)
+    const float = page.getByRole('region', { name: TEXT.en.float })
+    expect(await float.locator('.summary').textContent()).toBe('7 done, 1 skipped')
     await page.screenshot({ path: artifactPath('en-finished-deck.png') })
     expect(errors).toEqual([])
     await page.close()

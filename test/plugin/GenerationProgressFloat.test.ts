@@ -24,7 +24,7 @@ describe('GenerationProgressFloat', () => {
     return { controller, store }
   }
 
-  const statuses = () => wrapper!.findAll('.page-status').map(s => s.text())
+  const statuses = () => wrapper!.findAll('.status-text').map(s => s.text())
 
   it('shows overall progress, n / m, time left and each page\'s status', async () => {
     await showBatch()
