@@ -103,8 +103,13 @@ export interface BatchManagerDeps {
 export interface PageTiming {
   /** provider.generate(): upstream latency + transfer + decoding the answer */
   providerMs: number
-  /** storage.saveImage(): verify, write, thumbnail */
+  /** storage.saveImage(): structural verify + write; the page completes right after */
   saveMs: number
+  /** page saved → its thumbnail on disk (made off the critical path; includes waiting for a core) */
+  thumbnailReadyMs: number
+  /** the thumbnail's own decode + resize + encode + write */
+  thumbnailWorkMs: number
+  thumbnailOk: boolean
 }
 
 export const INITIAL_PAGE_SECONDS: Record<ProviderName, number> = {
@@ -159,8 +164,15 @@ interface CacheEntry {
   thumbnail_key: string
 }
 
+// References are shared Buffers (the cached template cover, a batch's style-chain image): hash each once.
+const hashCache = new WeakMap<Buffer, string>()
 function hashBytes(b: Buffer): string {
-  return createHash('sha256').update(b).digest('hex')
+  let hash = hashCache.get(b)
+  if (hash === undefined) {
+    hash = createHash('sha256').update(b).digest('hex')
+    hashCache.set(b, hash)
+  }
+  return hash
 }
 
 export class BatchManager {
@@ -377,7 +389,7 @@ export class BatchManager {
     return this.durations.reduce((a, b) => a + b, 0) / this.durations.length / 1000
   }
 
-  /** Resolves once every pending state write has reached the disk. */
+  /** Resolves once every pending state write (and thumbnail) has reached the disk. */
   async flush(): Promise<void> {
     while (this.writes.size) await Promise.allSettled([...this.writes])
   }
@@ -489,7 +501,12 @@ export class BatchManager {
     try {
       const saveStarted = this.now()
       const saved = await this.deps.storage.saveImage(image.bytes)
-      this.deps.onPageTiming?.({ providerMs, saveMs: this.now() - saveStarted })
+      const saveMs = this.now() - saveStarted
+      // the thumbnail is made after the page completes; its failure is logged, never the page's
+      this.track(saved.thumbnail.then(t => {
+        if (!t.ok) this.deps.logger.warn('thumbnail could not be made (it is retried when requested)', { image: saved.imageKey, error: t.error })
+        this.deps.onPageTiming?.({ providerMs, saveMs, thumbnailReadyMs: t.readyMs, thumbnailWorkMs: t.workMs, thumbnailOk: t.ok })
+      }))
       const stored = { image_key: saved.imageKey, thumbnail_key: saved.thumbnailKey }
       this.recordDuration(providerMs)
       this.cache.set(cacheKey, stored)

@@ -3,10 +3,18 @@
 //   batches/<batch_id>.json                           — batch state, atomically replaced on change
 //   cache.json                                         — duplicate-request cache (request hash → image)
 // Keys are 128 random bits; only names matching IMAGE_KEY_RE are ever turned into a path.
+//
+// Saving an image is on the page's critical path, so it does only what the page needs: a structural
+// check of the bytes (PNG: every chunk's CRC, IHDR … IDAT … IEND; JPEG: the marker segments from SOI
+// to EOI), which rejects truncated and corrupted images, then the write. The thumbnail needs a full
+// decode (~30 ms of CPU for a 2K PNG) and is made right after, off the critical path, one image at a
+// time per spare core; a request for a thumbnail still being made waits for it, and a missing
+// thumbnail (failed, or lost in a restart) is made on request from the stored image.
 import { randomBytes } from 'node:crypto'
 import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { crc32 } from 'node:zlib'
 import PQueue from 'p-queue'
 import sharp from 'sharp'
 import type { ImageMime } from './providers/types.js'
@@ -14,10 +22,23 @@ import type { ImageMime } from './providers/types.js'
 // Every image is processed once (verify + thumbnail), so libvips' operation cache only holds memory.
 sharp.cache(false)
 
-// Decoding a 2K/4K image takes 13–50 MB; more decodes at once than cores only raises peak memory.
-const imageWork = new PQueue({ concurrency: Math.max(1, Math.min(4, os.availableParallelism())) })
+// Decoding a 2K/4K image takes 13–50 MB and a core's worth of CPU. One core is left to the event loop
+// (HTTP, SSE, the SDK's JSON) so a burst of finished pages does not delay the next upstream answers.
+const imageWork = new PQueue({ concurrency: Math.max(1, Math.min(4, os.availableParallelism() - 1)) })
+
+/** how long a state change waits for others to join its write (restart recovery loses at most this) */
+const STATE_WRITE_DELAY_MS = 20
 
 export const IMAGE_KEY_RE = /^[a-f0-9]{32}(\.thumb)?\.(png|jpg)$/
+
+export interface ThumbnailOutcome {
+  ok: boolean
+  /** from saveImage() returning to the thumbnail being on disk (includes waiting for a free core) */
+  readyMs: number
+  /** decode, resize, encode and write of this thumbnail alone */
+  workMs: number
+  error?: string
+}
 
 export interface StoredImage {
   imageKey: string
@@ -25,6 +46,8 @@ export interface StoredImage {
   mime: ImageMime
   width: number
   height: number
+  /** settles (never rejects) once the thumbnail is written or has failed; a failure is not the page's */
+  thumbnail: Promise<ThumbnailOutcome>
 }
 
 export class InvalidImageError extends Error {
@@ -42,6 +65,106 @@ export function sniffImage(bytes: Buffer): ImageMime | 'image/webp' | null {
   return null
 }
 
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])
+/** allowed bit depths per PNG colour type (PNG spec, table 11.1) */
+const PNG_DEPTHS: Record<number, number[]> = { 0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16] }
+const MAX_SIDE = 65535
+
+/**
+ * Walks a PNG's chunks: signature, IHDR first and valid, every chunk inside the buffer with a matching
+ * CRC, one run of IDAT chunks, IEND. Bytes after IEND are ignored (decoders ignore them too).
+ */
+export function verifyPng(bytes: Buffer): { width: number; height: number } {
+  const bad = (why: string) => new InvalidImageError(`The PNG from the model is truncated or corrupt (${why})`)
+  if (bytes.length < 8 || !bytes.subarray(0, 8).equals(PNG_SIGNATURE)) throw bad('bad signature')
+  let pos = 8
+  let width = 0
+  let height = 0
+  let idat: 'none' | 'in' | 'after' = 'none'
+  for (let index = 0; ; index++) {
+    if (pos + 12 > bytes.length) throw bad('ends before IEND')
+    const length = bytes.readUInt32BE(pos)
+    const type = bytes.toString('latin1', pos + 4, pos + 8)
+    if (length > 0x7fffffff || pos + 12 + length > bytes.length) throw bad(`${/^[A-Za-z]{4}$/.test(type) ? type : 'a'} chunk runs past the end`)
+    if (!/^[A-Za-z]{4}$/.test(type)) throw bad('invalid chunk type')
+    if (crc32(bytes.subarray(pos + 4, pos + 8 + length)) !== bytes.readUInt32BE(pos + 8 + length)) throw bad(`CRC mismatch in ${type}`)
+    const data = bytes.subarray(pos + 8, pos + 8 + length)
+    if (index === 0) {
+      if (type !== 'IHDR' || length !== 13) throw bad('IHDR is not the first chunk')
+      width = data.readUInt32BE(0)
+      height = data.readUInt32BE(4)
+      const [depth, colour, compression, filter, interlace] = data.subarray(8)
+      if (width === 0 || height === 0 || width > MAX_SIDE || height > MAX_SIDE) throw bad('invalid size')
+      if (!PNG_DEPTHS[colour]?.includes(depth) || compression !== 0 || filter !== 0 || interlace > 1) throw bad('invalid IHDR')
+    } else if (type === 'IHDR') {
+      throw bad('second IHDR')
+    }
+    if (type === 'IDAT') {
+      if (idat === 'after') throw bad('IDAT chunks are not consecutive')
+      idat = 'in'
+    } else if (idat === 'in') {
+      idat = 'after'
+    }
+    pos += 12 + length
+    if (type === 'IEND') break
+  }
+  if (idat === 'none') throw bad('no image data')
+  return { width, height }
+}
+
+/**
+ * Walks a JPEG's marker segments from SOI to EOI, through every scan's entropy-coded data: each
+ * segment inside the buffer, a frame header (SOF) with a size before the first scan, and EOI at the end.
+ */
+export function verifyJpeg(bytes: Buffer): { width: number; height: number } {
+  const bad = (why: string) => new InvalidImageError(`The JPEG from the model is truncated or corrupt (${why})`)
+  if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8) throw bad('no SOI marker')
+  let pos = 2
+  let width = 0
+  let height = 0
+  let scans = 0
+  for (;;) {
+    if (pos + 2 > bytes.length) throw bad('ends before EOI')
+    if (bytes[pos] !== 0xff) throw bad('expected a marker')
+    while (pos + 1 < bytes.length && bytes[pos + 1] === 0xff) pos++ // fill bytes
+    if (pos + 2 > bytes.length) throw bad('ends before EOI')
+    const marker = bytes[pos + 1]
+    pos += 2
+    if (marker === 0xd9) break // EOI
+    if (marker === 0xd8 || marker === 0x00) throw bad('unexpected marker')
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) continue // no length
+    if (pos + 2 > bytes.length) throw bad('ends inside a segment')
+    const length = bytes.readUInt16BE(pos)
+    if (length < 2 || pos + length > bytes.length) throw bad('segment runs past the end')
+    const isSof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc
+    if (isSof) {
+      if (length < 8) throw bad('short frame header')
+      height = bytes.readUInt16BE(pos + 3)
+      width = bytes.readUInt16BE(pos + 5)
+      if (width === 0 || height === 0) throw bad('invalid size')
+    }
+    pos += length
+    if (marker === 0xda) {
+      if (width === 0) throw bad('scan before the frame header')
+      scans++
+      // entropy-coded data: runs until a 0xFF that is neither a stuffed 0x00 nor a restart marker
+      for (;;) {
+        const ff = bytes.indexOf(0xff, pos)
+        if (ff < 0 || ff + 1 >= bytes.length) throw bad('ends inside the image data')
+        const next = bytes[ff + 1]
+        if (next === 0x00 || (next >= 0xd0 && next <= 0xd7) || next === 0xff) {
+          pos = next === 0xff ? ff + 1 : ff + 2
+          continue
+        }
+        pos = ff
+        break
+      }
+    }
+  }
+  if (scans === 0) throw bad('no image data')
+  return { width, height }
+}
+
 /** Writes a file atomically: temp file in the same directory, then rename. */
 export async function writeFileAtomic(file: string, data: string | Buffer): Promise<void> {
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
@@ -56,9 +179,15 @@ export async function writeFileAtomic(file: string, data: string | Buffer): Prom
 
 export interface Storage {
   readonly dataDir: string
-  /** verify, store once and thumbnail; the bytes can be dropped by the caller afterwards */
+  /**
+   * Verifies (structurally) and stores the image once, then makes its thumbnail in the background
+   * (`thumbnail` settles when done); the bytes can be dropped by the caller afterwards.
+   */
   saveImage(bytes: Buffer): Promise<StoredImage>
-  /** path and type of a stored image, or null for anything that is not a stored key */
+  /**
+   * Path and type of a stored image, or null for anything that is not a stored key. A thumbnail still
+   * being made is waited for; a missing one is made from its stored image.
+   */
   resolveImage(key: string): Promise<{ file: string; mime: ImageMime; size: number } | null>
   readImage(key: string): Promise<Buffer | null>
   saveJson(name: 'cache', data: unknown): Promise<void>
@@ -79,7 +208,9 @@ export async function createStorage(opts: StorageOptions): Promise<Storage> {
   await fs.mkdir(imagesDir, { recursive: true })
   await fs.mkdir(batchesDir, { recursive: true })
 
-  // one write at a time per file, and only the newest state is written when several queue up
+  // one write at a time per file, and only the newest state is written when several queue up; the
+  // first write waits STATE_WRITE_DELAY_MS so that the burst of changes of pages finishing together
+  // (one upstream round) becomes one write instead of several
   const pending = new Map<string, { data: string; running: Promise<void> | null; waiters: Array<() => void> }>()
   const writeCoalesced = (file: string, data: string): Promise<void> => {
     const entry = pending.get(file)
@@ -92,6 +223,7 @@ export async function createStorage(opts: StorageOptions): Promise<Storage> {
     const loop = async () => {
       let last = ''
       try {
+        await new Promise(resolve => setTimeout(resolve, STATE_WRITE_DELAY_MS))
         while (e.data !== last) {
           last = e.data
           await writeFileAtomic(file, last)
@@ -105,50 +237,89 @@ export async function createStorage(opts: StorageOptions): Promise<Storage> {
     return e.running
   }
 
-  async function saveNow(input: Buffer): Promise<StoredImage> {
+  /** thumbnails being made, by thumbnail key: a request for one waits instead of missing it */
+  const thumbnailsInProgress = new Map<string, Promise<ThumbnailOutcome>>()
+
+  const makeThumbnail = (thumbnailKey: string, source: Buffer | string, queuedAt: number): Promise<ThumbnailOutcome> => {
+    const running = imageWork.add(async (): Promise<ThumbnailOutcome> => {
+      const started = performance.now()
+      try {
+        // the full decode; flatten only acts on images with alpha
+        const thumb = await sharp(source, { sequentialRead: true })
+          .resize(opts.thumbnail.width, opts.thumbnail.height, { fit: 'cover' })
+          .flatten({ background: '#ffffff' })
+          .jpeg({ quality: 80 })
+          .toBuffer()
+        // atomic: a reader that did not wait (or a restart) never sees half a thumbnail
+        await writeFileAtomic(path.join(imagesDir, thumbnailKey), thumb)
+        return { ok: true, readyMs: performance.now() - queuedAt, workMs: performance.now() - started }
+      } catch (err) {
+        const error = err instanceof Error ? err.message : String(err)
+        return { ok: false, readyMs: performance.now() - queuedAt, workMs: performance.now() - started, error }
+      }
+    }) as Promise<ThumbnailOutcome>
+    thumbnailsInProgress.set(thumbnailKey, running)
+    void running.finally(() => {
+      if (thumbnailsInProgress.get(thumbnailKey) === running) thumbnailsInProgress.delete(thumbnailKey)
+    })
+    return running
+  }
+
+  /** A missing thumbnail (failed earlier, or not made before a restart) is made from its stored image. */
+  async function ensureThumbnail(thumbnailKey: string): Promise<void> {
+    const inProgress = thumbnailsInProgress.get(thumbnailKey)
+    if (inProgress) {
+      await inProgress
+      return
+    }
+    try {
+      await fs.access(path.join(imagesDir, thumbnailKey))
+      return
+    } catch { /* missing: make it below */ }
+    const id = thumbnailKey.slice(0, 32)
+    for (const ext of ['png', 'jpg']) {
+      const source = path.join(imagesDir, `${id}.${ext}`)
+      try {
+        await fs.access(source)
+      } catch {
+        continue
+      }
+      // another request may have started it while this one looked at the disk
+      await (thumbnailsInProgress.get(thumbnailKey) ?? makeThumbnail(thumbnailKey, source, performance.now()))
+      return
+    }
+  }
+
+  async function saveVerified(input: Buffer): Promise<StoredImage> {
     let bytes = input
     let mime = sniffImage(bytes)
     if (mime === null) throw new InvalidImageError('The model returned something that is not a PNG or JPEG image')
-    // WebP breaks PPTX export; keep what the slide needs (PNG) instead.
+    // WebP breaks PPTX export; keep what the slide needs (PNG) instead (decoding it is its check).
     if (mime === 'image/webp') {
-      bytes = await sharp(bytes).png().toBuffer()
+      try {
+        bytes = await sharp(bytes).png().toBuffer()
+      } catch {
+        throw new InvalidImageError('The WebP image from the model could not be decoded (truncated or corrupt)')
+      }
       mime = 'image/png'
     }
-    let meta: Awaited<ReturnType<ReturnType<typeof sharp>['metadata']>>
-    try {
-      meta = await sharp(bytes).metadata()
-    } catch {
-      throw new InvalidImageError('The image from the model could not be decoded (truncated or corrupt)')
-    }
-    if (!meta.width || !meta.height) throw new InvalidImageError('The image from the model has no size')
+    const { width, height } = mime === 'image/png' ? verifyPng(bytes) : verifyJpeg(bytes)
     const id = randomBytes(16).toString('hex')
     const imageKey = `${id}.${mime === 'image/png' ? 'png' : 'jpg'}`
     const thumbnailKey = `${id}.thumb.jpg`
-    let thumb: Buffer
-    try {
-      // decoding every pixel for the thumbnail is also the full integrity check
-      let pipeline = sharp(bytes, { sequentialRead: true }).resize(opts.thumbnail.width, opts.thumbnail.height, { fit: 'cover' })
-      if (meta.hasAlpha) pipeline = pipeline.flatten({ background: '#ffffff' })
-      thumb = await pipeline.jpeg({ quality: 80 }).toBuffer()
-    } catch {
-      throw new InvalidImageError('The image from the model could not be decoded (truncated or corrupt)')
-    }
-    await Promise.all([
-      fs.writeFile(path.join(imagesDir, imageKey), bytes, { flag: 'wx' }),
-      fs.writeFile(path.join(imagesDir, thumbnailKey), thumb, { flag: 'wx' }),
-    ])
-    return { imageKey, thumbnailKey, mime, width: meta.width, height: meta.height }
+    await fs.writeFile(path.join(imagesDir, imageKey), bytes, { flag: 'wx' })
+    const thumbnail = makeThumbnail(thumbnailKey, bytes, performance.now())
+    return { imageKey, thumbnailKey, mime, width, height, thumbnail }
   }
 
   return {
     dataDir,
 
-    saveImage(input: Buffer): Promise<StoredImage> {
-      return imageWork.add(() => saveNow(input))
-    },
+    saveImage: saveVerified,
 
     async resolveImage(key: string) {
       if (!IMAGE_KEY_RE.test(key)) return null
+      if (key.includes('.thumb.')) await ensureThumbnail(key)
       const file = path.join(imagesDir, key)
       try {
         const st = await fs.stat(file)
@@ -161,6 +332,7 @@ export async function createStorage(opts: StorageOptions): Promise<Storage> {
 
     async readImage(key: string) {
       if (!IMAGE_KEY_RE.test(key)) return null
+      if (key.includes('.thumb.')) await ensureThumbnail(key)
       try {
         return await fs.readFile(path.join(imagesDir, key))
       } catch {

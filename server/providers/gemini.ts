@@ -32,6 +32,17 @@ export const GEMINI_REFUSALS: Record<string, string> = {
   SPII: 'the text contains sensitive personal information',
 }
 
+// The template cover is the same Buffer for every page of every batch using it: encode it once.
+const base64Cache = new WeakMap<Buffer, string>()
+function base64Of(bytes: Buffer): string {
+  let encoded = base64Cache.get(bytes)
+  if (encoded === undefined) {
+    encoded = bytes.toString('base64')
+    base64Cache.set(bytes, encoded)
+  }
+  return encoded
+}
+
 /** Models before Gemini 3 only make 1K images and may reject imageSize. */
 export function supportsImageSize(model: string): boolean {
   return !/gemini-(1|2)(\.\d+)?-/.test(model)
@@ -52,7 +63,7 @@ export function createGeminiProvider(opts: GeminiProviderOptions): ImageProvider
 
   async function generate(req: GenerateRequest): Promise<GeneratedImage> {
     if (req.signal.aborted) throw new ProviderError('aborted', 'aborted', 'The request was cancelled')
-    const parts: Part[] = req.references.map(ref => ({ inlineData: { mimeType: ref.mime, data: ref.bytes.toString('base64') } }))
+    const parts: Part[] = req.references.map(ref => ({ inlineData: { mimeType: ref.mime, data: base64Of(ref.bytes) } }))
     parts.push({ text: req.prompt })
     let response: GenerateContentResponse
     // a per-call signal: the SDK never removes the listener it adds to the signal it is given

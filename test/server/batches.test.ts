@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
+import { crc32, deflateSync } from 'node:zlib'
 import { afterEach, describe, expect, it } from 'vitest'
-import { BatchManager, type BatchManagerDeps } from '../../server/batches.js'
+import { BatchManager, type BatchManagerDeps, type PageTiming } from '../../server/batches.js'
 import { ApiError } from '../../server/errors.js'
 import { createMemoryLogger } from '../../server/logger.js'
 import { ProviderError, type ImageProvider } from '../../server/providers/types.js'
@@ -69,7 +70,48 @@ async function finished(manager: BatchManager, id: string) {
   return manager.progress(id)
 }
 
+/** every PNG chunk and CRC right, but the IDAT is not the pixels: passes the structural check, fails a decode */
+function undecodablePng(): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data])
+    const out = Buffer.alloc(12 + data.length)
+    out.writeUInt32BE(data.length, 0)
+    body.copy(out, 4)
+    out.writeUInt32BE(crc32(body), 8 + data.length)
+    return out
+  }
+  const ihdr = Buffer.alloc(13)
+  ihdr.writeUInt32BE(64, 0)
+  ihdr.writeUInt32BE(36, 4)
+  ihdr.set([8, 2, 0, 0, 0], 8)
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr),
+    chunk('IDAT', Buffer.concat([deflateSync(Buffer.alloc(10)), Buffer.from('junk')])), chunk('IEND', Buffer.alloc(0))])
+}
+
 describe('BatchManager', () => {
+  it('a corrupted image is retried as invalid_image; a page whose thumbnail fails still completes', async () => {
+    const good = await solidPng(64, 36, '#336699')
+    const corrupt = Buffer.from(good)
+    corrupt[corrupt.length - 20] ^= 0xff // inside the last IDAT / its CRC
+    const provider = scriptedProvider((page, attempt) => {
+      if (page === 1) return { bytes: attempt === 1 ? corrupt : good, mime: 'image/png' as const }
+      return { bytes: undecodablePng(), mime: 'image/png' as const }
+    })
+    const timings: PageTiming[] = []
+    const { manager, logLines } = await setup(provider, { onPageTiming: t => timings.push(t) })
+    const { batch_id } = manager.create(input(2))
+    const done = await finished(manager, batch_id)
+    expect(done.status).toBe('completed')
+    expect(done.results[0]).toMatchObject({ status: 'completed', retry_count: 1 })
+    expect(logLines.some(l => l.includes('invalid_image'))).toBe(true)
+    // page 2: completed with its image; the thumbnail failure is logged, not the page's
+    expect(done.results[1]).toMatchObject({ status: 'completed', retry_count: 0, error_code: null })
+    expect(done.results[1].thumbnail_url).toMatch(/\.thumb\.jpg$/)
+    expect(logLines.some(l => l.includes('thumbnail could not be made'))).toBe(true)
+    // flush() also waited for the thumbnails: both reported
+    expect(timings.map(t => t.thumbnailOk).sort()).toEqual([false, true])
+  })
+
   it('completes a batch and reports progress, image urls and thumbnails', async () => {
     const provider = scriptedProvider(() => okImage())
     const { manager } = await setup(provider)
@@ -335,7 +377,7 @@ describe('BatchManager', () => {
   })
 
   it('frees the event history of a finished batch after the retention time', async () => {
-    const { manager } = await setup(scriptedProvider(() => okImage()), { eventRetentionMs: 20 })
+    const { manager } = await setup(scriptedProvider(() => okImage()), { eventRetentionMs: 500 }) // longer than finished()'s flush (state writes, thumbnails)
     const { batch_id } = manager.create(input(2))
     await finished(manager, batch_id)
     const log = manager.sseSource(batch_id).log
