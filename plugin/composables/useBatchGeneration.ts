@@ -192,7 +192,9 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
       signal: abort.signal,
       fetchImpl: deps.fetchImpl,
       retryDelayMs: deps.sseRetryDelayMs,
-      onEventId: id => { lastEventId = id },
+      onEventId: id => {
+        lastEventId = id
+      },
       onEvent: event => {
         if (store.batchId === batchId) handleEvent(event)
       },
