@@ -15,6 +15,9 @@ export default defineConfig({
     preprocessorOptions: {
       // The demo's SCSS variables, for the demo's own files only (the extension styles itself).
       scss: {
+        // the extension's SFCs @import their variables (PPTist prepends @import lines to every SCSS block,
+        // so @use would break its build); Sass's deprecation notice for that is expected
+        silenceDeprecations: ['import'],
         additionalData: (source: string, filename: string) => filename.startsWith(demoRoot) ? scssVariables + source : source,
       },
     },

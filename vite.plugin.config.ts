@@ -30,6 +30,8 @@ function reportGzipSize(): Plugin {
 
 export default defineConfig({
   plugins: [vue(), reportGzipSize()],
+  // see vite.config.ts: the extension @imports its SCSS variables on purpose
+  css: { preprocessorOptions: { scss: { silenceDeprecations: ['import'] } } },
   publicDir: false, // template covers are served by the proxy, not shipped in the bundle
   build: {
     outDir,
