@@ -319,7 +319,7 @@ export async function createStorage(opts: StorageOptions): Promise<Storage> {
 
     async resolveImage(key: string) {
       if (!IMAGE_KEY_RE.test(key)) return null
-      if (key.includes('.thumb.')) await ensureThumbnail(key)
+      if (key.endsWith('.thumb.jpg')) await ensureThumbnail(key)
       const file = path.join(imagesDir, key)
       try {
         const st = await fs.stat(file)
@@ -332,7 +332,7 @@ export async function createStorage(opts: StorageOptions): Promise<Storage> {
 
     async readImage(key: string) {
       if (!IMAGE_KEY_RE.test(key)) return null
-      if (key.includes('.thumb.')) await ensureThumbnail(key)
+      if (key.endsWith('.thumb.jpg')) await ensureThumbnail(key)
       try {
         return await fs.readFile(path.join(imagesDir, key))
       } catch {

@@ -6,6 +6,8 @@ import { startFakeGemini, type FakeGeminiOptions } from '../fakes/geminiServer.j
 const opts = JSON.parse(process.argv[2] ?? '{}') as FakeGeminiOptions
 const fake = await startFakeGemini(opts)
 process.send?.({ url: fake.url })
+// never outlive the benchmark (e.g. when it fails before closing us)
+process.on('disconnect', () => process.exit(0))
 process.on('message', async (msg: unknown) => {
   if (msg === 'stats') process.send?.({ stats: fake.stats })
   if (msg === 'close') {

@@ -149,8 +149,10 @@ describe('storage', () => {
     const meta = await sharp(resolved!.file).metadata()
     expect([meta.format, meta.width, meta.height]).toEqual(['jpeg', 300, 169])
     expect(await again.readImage(saved.thumbnailKey)).not.toBeNull()
-    // a thumbnail key without a stored image stays unknown
+    // a thumbnail key without a stored image stays unknown; only .thumb.jpg names are ever made
     expect(await again.resolveImage('0'.repeat(32) + '.thumb.jpg')).toBeNull()
+    expect(await again.resolveImage(saved.thumbnailKey.replace('.jpg', '.png'))).toBeNull()
+    expect((await readdir(path.join(dir, 'images'))).sort()).toEqual([saved.imageKey, saved.thumbnailKey].sort())
   })
 
   it('a thumbnail that cannot be made does not lose the image; it is 404 rather than an error', async () => {
