@@ -116,7 +116,8 @@ export async function startFakeHttp(
       else res.destroy()
     })
   })
-  server.keepAliveTimeout = 1000
+  // keep-alive stays at Node's default (5 s): like the real API's front ends, idle connections are reused
+  // (a 1 s timeout is below undici's 2 s margin and forced a new TCP connection per request)
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
   return {
