@@ -12,6 +12,7 @@ import { computeSlideUpdate } from '../host/applyResult'
 import { slideToPageInput } from '../host/extractText'
 import { createDeckHost, HostNotFoundError, resolveHostStores, type DeckHost } from '../host/pptistHost'
 import { createHistoryGroup, type HistoryGroup } from '../host/historyGroup'
+import { trackDeckChanges, type DeckChangeTracker } from '../host/historyTracker'
 import { isTerminalStatus, useNanoBananaStore, type NanoBananaStore } from '../store/nanoBanana'
 import { embedAsJpeg, looksLikeWebp } from './useEmbedImage'
 import { loadImagePixels, luminanceUnder, type ImagePixels } from './useImageLuminance'
@@ -54,6 +55,8 @@ export interface BatchController {
   jumpTo(pageNumber: number): boolean
   /** resolves when every page result received so far has been applied and the undo step closed */
   settled(): Promise<void>
+  /** start noticing deck changes made without a snapshot (call early, e.g. when the 🍌 button mounts) */
+  watchHistory(): void
   dispose(): void
 }
 
@@ -61,6 +64,7 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
   const { store, api, t } = deps
   let host: DeckHost | null = null
   let history: HistoryGroup = createHistoryGroup(null)
+  let tracker: DeckChangeTracker | null = null
   let embed = false
   let streamAbort: AbortController | null = null
   let lastEventId: string | undefined
@@ -224,6 +228,8 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
       store.setError(null)
       try {
         host = deps.host()
+        // not watching yet (no 🍌 button mounted): from now on, at least
+        if (!tracker) tracker = trackDeckChanges(host.stores)
       }
       catch (error) {
         const detail = error instanceof HostNotFoundError ? error.message : String(error)
@@ -246,7 +252,9 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
         appliedKeys.clear()
         lastEventId = undefined
         embed = input.embed
-        history = createHistoryGroup(deck.stores.snapshot)
+        history = createHistoryGroup(deck.stores.snapshot, {
+          changedSinceSnapshot: () => tracker?.changedSinceSnapshot() ?? false,
+        })
         await history.begin()
         store.startBatch(created.batch_id, input.options.mode, pages)
         store.setStatus(created.status)
@@ -307,8 +315,15 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
       await applyChain
       await finishing
     },
+    watchHistory() {
+      if (tracker) return
+      const deck = host ?? safeHost(deps.host)
+      if (deck) tracker = trackDeckChanges(deck.stores)
+    },
     dispose() {
       stopFollowing()
+      tracker?.stop()
+      tracker = null
     },
   }
 }

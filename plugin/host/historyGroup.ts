@@ -9,7 +9,14 @@
 // undone: the cursor went back), the next page starts a fresh step rather than rewriting theirs.
 //
 // A snapshot store without cursor access (only addSnapshot) gets one addSnapshot() at the end.
+// When the deck changed without a snapshot before the batch (PPTist's AIPPT writes its deck that
+// way), that deck is recorded first, so the batch's undo lands on it and not on an older one.
 import type { SnapshotStoreLike } from './pptistHost'
+
+export interface HistoryGroupOptions {
+  /** the deck changed since the last snapshot (see historyTracker.ts) */
+  changedSinceSnapshot?: () => boolean
+}
 
 export interface HistoryGroup {
   /** call once before the first change */
@@ -20,7 +27,7 @@ export interface HistoryGroup {
   end(): Promise<void>
 }
 
-export function createHistoryGroup(store: SnapshotStoreLike | null): HistoryGroup {
+export function createHistoryGroup(store: SnapshotStoreLike | null, options: HistoryGroupOptions = {}): HistoryGroup {
   let queue: Promise<void> = Promise.resolve()
   let groupCursor: number | null = null
   let dirty = false
@@ -38,6 +45,7 @@ export function createHistoryGroup(store: SnapshotStoreLike | null): HistoryGrou
       dirty = false
       // History never initialised: record the pre-batch deck so there is something to undo to.
       if (store && typeof store.snapshotCursor === 'number' && store.snapshotCursor < 0) await store.addSnapshot()
+      else if (store && options.changedSinceSnapshot?.()) await store.addSnapshot()
     }),
     record: () => serial(async () => {
       if (!store) return

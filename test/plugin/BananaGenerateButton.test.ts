@@ -29,6 +29,12 @@ describe('BananaGenerateButton', () => {
     expect(store.dialogVisible).toBe(true)
   })
 
+  it('starts watching the deck\'s history when it mounts', async () => {
+    const mounted = await mountPlugin(BananaGenerateButton)
+    wrapper = mounted.wrapper
+    expect(mounted.controller.watchHistory).toHaveBeenCalledTimes(1)
+  })
+
   it('while a batch runs, brings its progress back instead of a second dialog', async () => {
     const mounted = await mountPlugin(BananaGenerateButton)
     wrapper = mounted.wrapper

@@ -22,6 +22,7 @@ export function fakeController() {
     retryFailed: vi.fn(async () => undefined),
     jumpTo: vi.fn(() => true),
     settled: vi.fn(async () => undefined),
+    watchHistory: vi.fn(),
     dispose: vi.fn(),
   } satisfies BatchController
 }
