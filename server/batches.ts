@@ -157,6 +157,8 @@ interface BatchRuntime {
   /** style_chain: pages 2..n wait until page 1 has settled */
   chainHeld: boolean
   styleRef?: { key: string; ref: Promise<ReferenceImage | null> }
+  /** the last progress event sent, so an unchanged one is not sent again */
+  lastProgress?: string
 }
 
 interface CacheEntry {
@@ -774,6 +776,9 @@ export class BatchManager {
 
   private emitProgress(rt: BatchRuntime): void {
     const e: ProgressEvent = { ...this.countsOf(rt.state), estimated_remaining_time: this.estimateRemaining(rt) }
+    const json = JSON.stringify(e)
+    if (json === rt.lastProgress) return
+    rt.lastProgress = json
     rt.log.append('progress', e)
   }
 }

@@ -391,12 +391,27 @@ describe('BatchManager', () => {
     const { manager } = await setup(provider, { concurrency: 3 })
     const big = manager.create(input(30, { deck_title: 'big' })).batch_id
     await waitUntil(() => provider.stats.inFlight === 3)
+    const callsBefore = provider.calls.length
     const small = manager.create(input(3, { deck_title: 'small' })).batch_id
     await finished(manager, small)
-    const bigDone = manager.progress(big).progress.completed_pages
-    expect(bigDone).toBeLessThan(15)
     await finished(manager, big)
+    // judged by the order of upstream calls, not by timing: taking turns, the small batch's three
+    // pages are among the next six calls (first come, first served would put them after all 30)
+    const order = provider.calls.slice(callsBefore).map(c => c.req.page.deckTitle)
+    expect(order.indexOf('small')).toBeGreaterThanOrEqual(0)
+    expect(order.lastIndexOf('small')).toBeLessThan(6)
+    expect(order.filter(t => t === 'small')).toHaveLength(3)
     expect(provider.stats.maxInFlight).toBe(3)
+  })
+
+  it('sends a progress event only when progress changed', async () => {
+    const provider = scriptedProvider(() => okImage(), { delayMs: 5 })
+    const { manager } = await setup(provider, { concurrency: 2 })
+    const { batch_id } = manager.create(input(4))
+    await finished(manager, batch_id)
+    const progress = manager.sseSource(batch_id).log.since(0)!.filter(e => e.event === 'progress').map(e => JSON.stringify(e.data))
+    expect(progress.length).toBeGreaterThanOrEqual(4)
+    for (let i = 1; i < progress.length; i++) expect(progress[i]).not.toBe(progress[i - 1])
   })
 
   it('rejects an unknown template with 400', async () => {
