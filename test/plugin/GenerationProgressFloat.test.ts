@@ -131,6 +131,33 @@ describe('GenerationProgressFloat', () => {
     expect(parseFloat(panel().style.top)).toBe(top + 40)
   })
 
+  it('stays whole on screen: dragged past the right edge, or when the window shrinks', async () => {
+    // happy-dom's own API: resizes the window and fires 'resize'
+    const setViewport = (size: { width: number, height: number }) =>
+      (window as unknown as { happyDOM: { setViewport: (size: { width: number, height: number }) => void } }).happyDOM.setViewport(size)
+    const { width, height } = { width: window.innerWidth, height: window.innerHeight }
+    try {
+      await showBatch()
+      const panel = () => wrapper!.find('.nb-progress-float').element as HTMLElement
+      const left = parseFloat(panel().style.left)
+      const top = parseFloat(panel().style.top)
+      panel().getBoundingClientRect = () => ({ left, top, x: left, y: top, width: 340, height: 300, right: left + 340, bottom: top + 300, toJSON: () => '' })
+      const header = wrapper!.find('.header').element
+      header.dispatchEvent(new PointerEvent('pointerdown', { clientX: left + 100, clientY: top + 10, pointerType: 'mouse', button: 0, bubbles: true }))
+      window.dispatchEvent(new PointerEvent('pointermove', { clientX: left + 3000, clientY: top + 10, pointerType: 'mouse', bubbles: true }))
+      window.dispatchEvent(new PointerEvent('pointerup', { clientX: left + 3000, clientY: top + 10, pointerType: 'mouse', bubbles: true }))
+      await flush()
+      expect(parseFloat(panel().style.left)).toBe(width - 340)
+
+      setViewport({ width: 700, height: 300 })
+      await flush()
+      expect(parseFloat(panel().style.left)).toBe(700 - 340)
+      expect(parseFloat(panel().style.top)).toBeLessThanOrEqual(300 - 40)
+    } finally {
+      setViewport({ width, height })
+    }
+  })
+
   it('marks a page whose slide was deleted as skipped, and counts it apart in the summary', async () => {
     const { store } = await showBatch()
     store.markSkipped(1)
