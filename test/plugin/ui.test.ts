@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { nextTick } from 'vue'
 import { mount } from '@vue/test-utils'
 import NbRadioGroup from '../../plugin/components/ui/NbRadioGroup.vue'
 import NbSwitch from '../../plugin/components/ui/NbSwitch.vue'
@@ -39,6 +40,24 @@ describe('small UI pieces', () => {
     expect(wrapper.emitted('update:visible')).toEqual([[false], [false], [false]])
     await wrapper.setProps({ visible: false })
     expect(wrapper.find('[role="dialog"]').exists()).toBe(false)
+  })
+
+  it('modal: takes the focus when it opens and gives it back to the opener when it closes', async () => {
+    const opener = document.createElement('button')
+    document.body.appendChild(opener)
+    opener.focus()
+    const wrapper = mount(NbModal, { props: { visible: false, title: 'T', teleport: false }, attachTo: document.body })
+    try {
+      await wrapper.setProps({ visible: true })
+      await nextTick()
+      expect(document.activeElement).toBe(wrapper.find('[role="dialog"]').element)
+      await wrapper.setProps({ visible: false })
+      await nextTick()
+      expect(document.activeElement).toBe(opener)
+    } finally {
+      wrapper.unmount()
+      opener.remove()
+    }
   })
 
   it('button: a disabled button does not emit', async () => {
