@@ -55,7 +55,8 @@ function batchId(req: Request): string {
 
 export function createApiRouter(deps: RoutesDeps): Router {
   const r = express.Router()
-  const json = express.json({ limit: LIMITS.bodyLimit, strict: true, type: () => true })
+  // strict: false so a JSON null or number reaches zod and is answered 'expected object', not 'not valid JSON'
+  const json = express.json({ limit: LIMITS.bodyLimit, strict: false, type: () => true })
   const auth = requireToken(deps.proxyToken, false)
   const authStream = requireToken(deps.proxyToken, true)
 

@@ -111,6 +111,12 @@ describe('routes (no token)', () => {
     const arr = await postJson(`${srv.url}${BATCHES}`, [1, 2])
     expect(arr.status).toBe(400)
     expect(arr.body.error.code).toBe('invalid_request')
+    for (const valueThatIsNoObject of ['null', '42', '"text"']) {
+      const r = await postJson(`${srv.url}${BATCHES}`, valueThatIsNoObject)
+      expect(r.status).toBe(400)
+      expect(r.body.error.code).toBe('invalid_request')
+      expect(r.body.error.details[0]).toMatchObject({ path: '(body)', message: expect.stringContaining('expected object') })
+    }
     const bad = await postJson(`${srv.url}${BATCHES}`, '{"template_id": ')
     expect(bad.status).toBe(400)
     expect(bad.body.error).toMatchObject({ code: 'invalid_json' })
