@@ -150,4 +150,9 @@ function main() {
   }
 }
 
+// Output piped into `head` and the like may be closed early: finish the work rather than die on EPIPE.
+process.stdout.on('error', err => {
+  if (/** @type {NodeJS.ErrnoException} */ (err).code !== 'EPIPE') throw err
+})
+
 main()

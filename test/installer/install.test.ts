@@ -1,9 +1,10 @@
 // The installer, run as the real CLI against temp copies of the PPTist-shaped fixture.
+import { spawn } from 'node:child_process'
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
-  cleanupTempDirs, cli, evaluateConfig, fakeSource, pptistCopy, read, treeHash, writeFiles,
+  BIN, cleanupTempDirs, cli, evaluateConfig, fakeSource, pptistCopy, read, treeHash, writeFiles,
 } from './helpers'
 
 const MAIN = 'src/main.ts'
@@ -387,6 +388,18 @@ describe('command line', () => {
     expect(JSON.parse(read(target, 'package.json')).dependencies['@vueuse/core']).toBe('^10.1.0')
     expect(result.stdout).toMatch(/PPTist has @vueuse\/core@\^10\.1\.0; the extension is built and tested with @vueuse\/core@14/)
     expect(result.stdout).not.toContain('axios')
+  })
+
+  it('finishes the install when its output pipe is closed early (`… | head`)', async () => {
+    const target = pptistCopy()
+    const child = spawn(process.execPath, [BIN, 'install', target, '--source', fakeSource()], { stdio: ['ignore', 'pipe', 'pipe'] })
+    child.stdout.destroy() // closed before the CLI writes its first line
+    let stderr = ''
+    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk })
+    const status = await new Promise<number | null>(done => child.on('close', done))
+    expect(stderr).not.toContain('EPIPE')
+    expect(status).toBe(0)
+    expect(existsSync(join(target, MANIFEST))).toBe(true)
   })
 
   it('installs into a renamed PPTist fork, saying so', () => {
