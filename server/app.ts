@@ -146,8 +146,11 @@ export interface RunningServer extends ProxyApp {
 export async function startServer(deps: AppDeps & { port?: number; host?: string }): Promise<RunningServer> {
   const proxy = await createApp(deps)
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = proxy.app.listen(deps.port ?? 0, deps.host ?? '127.0.0.1', () => resolve(s))
-    s.once('error', reject)
+    // Express 5 hands a listen error (port in use, bad address) to this callback, not to 'error'
+    const s = proxy.app.listen(deps.port ?? 0, deps.host ?? '127.0.0.1', error => (error ? reject(error) : resolve(s)))
+  }).catch(async (error: unknown) => {
+    await proxy.close()
+    throw error
   })
   // generation calls can take minutes; SSE streams are long-lived
   server.requestTimeout = 0

@@ -1,6 +1,8 @@
 // server/index.ts as a process: one-line configuration errors, and a start-up line naming the
 // provider and model but never the key.
 import { spawn } from 'node:child_process'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
@@ -31,6 +33,21 @@ describe('server/index.ts', () => {
     expect(r.code).toBe(1)
     expect(r.stderr.trim().split('\n')).toEqual(['Configuration error: MAX_CONCURRENT_GENERATIONS must be a whole number between 1 and 100 (got "lots")'])
     expect(r.stdout).toBe('')
+  })
+
+  it('says in one line why it cannot listen (port in use), no stack', async () => {
+    const taken = createServer()
+    await new Promise<void>(resolve => taken.listen(0, '127.0.0.1', resolve))
+    const t = await tempDir()
+    try {
+      const port = (taken.address() as AddressInfo).port
+      const r = await run({ PORT: String(port), HOST: '127.0.0.1', DATA_DIR: t.dir })
+      expect(r.code).toBe(1)
+      expect(r.stderr.trim().split('\n')).toEqual([`Could not start the proxy: listen EADDRINUSE: address already in use 127.0.0.1:${port}`])
+    } finally {
+      await new Promise(resolve => taken.close(resolve))
+      await t.cleanup()
+    }
   })
 
   it('logs the active provider and model at start-up, never the key', async () => {
