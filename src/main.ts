@@ -18,6 +18,7 @@ app.provide(demoMessagesKey, demoMessages(locale))
 app.use(NanoBanana, {
   // Empty means same origin: the proxy serves this demo, and Vite's dev server proxies /api.
   serverUrl: import.meta.env.VITE_NANO_BANANA_SERVER ?? '',
+  token: import.meta.env.VITE_NANO_BANANA_TOKEN || undefined,
   locale,
 })
 
