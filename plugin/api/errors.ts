@@ -1,13 +1,15 @@
 // Turns failures into sentences a user can act on.
 import { isAxiosError } from 'axios'
 import type { ApiErrorBody } from '../types/api'
-import type { Translate } from '../i18n/messages'
+import type { MessageKey, Translate } from '../i18n/messages'
 
 export type UserErrorKind = 'unreachable' | 'queue_full' | 'unauthorized' | 'config' | 'refused' | 'invalid' | 'not_found' | 'unknown'
 
 export interface UserError {
   kind: UserErrorKind
   message: string
+  /** the proxy's own words (English, may name the model or the reason): for a tooltip */
+  detail?: string
   /** seconds to wait before trying again (queue full) */
   retryAfter?: number
 }
@@ -23,10 +25,45 @@ export function pageErrorKind(code: string | null | undefined): UserErrorKind {
   return 'unknown'
 }
 
+// The proxy's page error codes (server/providers/errors.ts, server/batches.ts, README "Image providers").
+const PAGE_ERROR_KEYS: Record<string, MessageKey> = {
+  interrupted: 'pageErrInterrupted',
+  rate_limited: 'pageErrRateLimited',
+  upstream_unavailable: 'pageErrUnavailable',
+  upstream_error: 'pageErrUpstream',
+  upstream_timeout: 'pageErrTimeout',
+  network_error: 'pageErrNetwork',
+  bad_response: 'pageErrBadResponse',
+  no_image: 'pageErrNoImage',
+  invalid_image: 'pageErrInvalidImage',
+  download_failed: 'pageErrDownload',
+  preview_failed: 'pageErrPreview',
+  safety_refused: 'pageErrRefused',
+  invalid_api_key: 'pageErrApiKey',
+  permission_denied: 'pageErrPermission',
+  model_not_found: 'pageErrModel',
+  upstream_precondition: 'pageErrPrecondition',
+  daily_quota_exhausted: 'pageErrDailyQuota',
+  quota_exhausted: 'pageErrQuota',
+  upstream_rejected: 'pageErrRejected',
+  image_too_large: 'pageErrTooLarge',
+  unknown_template: 'pageErrTemplate',
+  internal_error: 'pageErrInternal',
+  cancelled: 'pageErrCancelled',
+  aborted: 'pageErrCancelled',
+  shutdown: 'pageErrInterrupted',
+}
+
+/**
+ * A failed page's reason in the UI's language: a known code becomes a short sentence (what happened,
+ * what to do); an unknown one falls back to the proxy's message, whose words stay available as `detail`.
+ */
 export function pageErrorText(t: Translate, code: string | null | undefined, message: string | null | undefined): string {
+  const key = code ? PAGE_ERROR_KEYS[code.toLowerCase()] : undefined
+  if (key) return t(key)
   const kind = pageErrorKind(code)
-  if (kind === 'refused') return t('errRefused')
-  if (kind === 'config') return t('errConfig', { detail: message ?? '' }).trim()
+  if (kind === 'refused') return t('pageErrRefused')
+  if (kind === 'config') return t('pageErrConfig')
   return message || code || t('statusFailed')
 }
 
@@ -55,9 +92,11 @@ export function toUserError(error: unknown, t: Translate, serverUrl: string): Us
       }
     }
     if (response.status === 404) return { kind: 'not_found', message: t('errNotFound') }
-    if (REFUSED.test(code)) return { kind: 'refused', message: t('errRefused') }
+    if (REFUSED.test(code)) return { kind: 'refused', message: t('errRefused'), detail }
+    // the proxy's English detail goes to the tooltip, so a Chinese sentence is not mixed with it
     if (CONFIG.test(code)) {
-      return { kind: 'config', message: t('errConfig', { detail }).trim() }
+      const key = PAGE_ERROR_KEYS[code.toLowerCase()]
+      return { kind: 'config', message: key ? t(key) : t('errConfig'), detail }
     }
     if (response.status === 400 || response.status === 413 || response.status === 409) {
       return { kind: 'invalid', message: t('errInvalid', { detail }) }

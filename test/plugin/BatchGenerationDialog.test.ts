@@ -3,7 +3,9 @@ import type { VueWrapper } from '@vue/test-utils'
 import BatchGenerationDialog from '../../plugin/components/BatchGenerationDialog.vue'
 import { useNanoBananaStore } from '../../plugin/store/nanoBanana'
 import { STORAGE_KEY } from '../../plugin/composables/useRememberedOptions'
-import { fakeApi, PREVIEW_HEALTH } from './fakes/proxyApi'
+import { fakeApi, httpError, PREVIEW_HEALTH } from './fakes/proxyApi'
+import { toUserError } from '../../plugin/api/errors'
+import { translate } from '../../plugin/i18n/messages'
 import { fakeController, flush, mountPlugin } from './helpers/mountPlugin'
 import { useMainStore, useSlidesStore } from './fakes/pptistStores'
 
@@ -149,6 +151,22 @@ describe('BatchGenerationDialog', () => {
     await flush()
     expect(wrapper!.find('.server-error').text()).toContain('http://127.0.0.1:8787')
     expect(wrapper!.emitted('update:visible')).toBeUndefined()
+  })
+
+  it('a configuration failure reads in Chinese only; the proxy\'s English detail is the tooltip', async () => {
+    const controller = fakeController()
+    await open({ controller })
+    controller.start.mockImplementation(async () => {
+      const error = toUserError(httpError(500, { error: { code: 'model_not_found', message: 'Gemini does not know the model "gemini-9"' } }),
+        (key, params) => translate('zh', key, params), 'http://127.0.0.1:8787')
+      useNanoBananaStore().setError(error)
+      return false
+    })
+    await startButton().trigger('click')
+    await flush()
+    const shown = wrapper!.find('.server-error')
+    expect(shown.text()).toBe('生成服务配置的模型不存在：请联系管理员检查模型名称。')
+    expect(shown.attributes('title')).toBe('Gemini does not know the model "gemini-9"')
   })
 
   it('refuses to start a second batch while one runs', async () => {

@@ -40,7 +40,30 @@ describe('GenerationProgressFloat', () => {
 
   it('says why a page failed in words the user can act on', async () => {
     await showBatch()
-    expect(wrapper!.find('[data-page="3"] .reason').text()).toContain('安全策略拒绝')
+    expect(wrapper!.find('[data-page="3"] .reason').text()).toBe('模型的安全过滤拒绝了这一页：请改写这页的文字或补充要求后重试。')
+  })
+
+  it('a failed page\'s reason is in the UI\'s language; the proxy\'s English words stay in the tooltip', async () => {
+    const { store } = await showBatch()
+    store.upsertPage(pageResult(4, 'chart01', 'failed', { error_code: 'interrupted', error_message: 'interrupted — retry' }))
+    store.upsertPage(pageResult(2, 'contents01', 'failed', {
+      error_code: 'upstream_unavailable', error_message: 'Gemini is unavailable or overloaded (gave up after 3 retries)',
+    }))
+    await flush()
+    const reason = (n: number) => wrapper!.find(`[data-page="${n}"] .reason`)
+    expect(reason(4).text()).toBe('生成服务重启，这一页被中断：请点“重试”。')
+    expect(reason(4).attributes('title')).toContain('interrupted — retry')
+    expect(reason(2).text()).toBe('图像服务暂时不可用或过载：请稍后重试。')
+    expect(reason(2).attributes('title')).toContain('Gemini is unavailable or overloaded (gave up after 3 retries)')
+    // a code the extension does not know yet: the proxy's message is all there is
+    store.upsertPage(pageResult(2, 'contents01', 'failed', { error_code: 'brand_new', error_message: 'new upstream trouble' }))
+    await flush()
+    expect(reason(2).text()).toBe('new upstream trouble')
+  })
+
+  it('a failed page\'s reason is in English with locale en', async () => {
+    await showBatch('en')
+    expect(wrapper!.find('[data-page="3"] .reason').text()).toBe('The model\'s safety filter refused this slide: rephrase its text or the extra instructions, then retry.')
   })
 
   it('wires retry one, retry all failed, cancel and jump-to-slide to the controller', async () => {

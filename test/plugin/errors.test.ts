@@ -21,11 +21,19 @@ describe('errors in words', () => {
     expect(toUserError(httpError(429, {}), en, URL).message).toBe('The generation queue is full. Try again shortly.')
   })
 
-  it('401 asks for the token; a bad upstream key asks for the admin', () => {
+  it('401 asks for the token; a bad upstream key asks for the admin in the UI\'s language, the proxy\'s words kept as detail', () => {
     expect(toUserError(httpError(401, { error: { code: 'unauthorized', message: 'no' } }), zh, URL).kind).toBe('unauthorized')
     const config = toUserError(httpError(500, { error: { code: 'invalid_api_key', message: 'API key not valid' } }), en, URL)
     expect(config.kind).toBe('config')
     expect(config.message).toContain('ask the administrator')
+    expect(config.detail).toBe('API key not valid')
+    // Chinese: no English proxy text inside the sentence
+    const zhConfig = toUserError(httpError(500, { error: { code: 'quota_exhausted', message: 'Gemini says the account has no credit' } }), zh, URL)
+    expect(zhConfig.message).toBe('图像服务账号的额度或余额已用完：请联系管理员。')
+    expect(zhConfig.message).not.toMatch(/[A-Za-z]{3,}/)
+    expect(zhConfig.detail).toBe('Gemini says the account has no credit')
+    // a config-like code the UI does not know gets the general sentence
+    expect(toUserError(httpError(500, { error: { code: 'billing_disabled', message: 'x' } }), zh, URL).message).toBe('生成服务配置有误（如 API 密钥无效），请联系管理员。')
   })
 
   it('invalid input quotes the server\'s reason', () => {
@@ -33,12 +41,44 @@ describe('errors in words', () => {
       .toBe('Invalid request: pages must not be empty')
   })
 
-  it('page failures: safety refusals ask to rephrase, config failures ask the admin, others show the reason', () => {
+  it('page failures: safety refusals ask to rephrase, config failures ask the admin', () => {
     expect(pageErrorKind('safety_refused')).toBe('refused')
     expect(pageErrorKind('moderation_blocked')).toBe('refused')
     expect(pageErrorKind('invalid_api_key')).toBe('config')
     expect(pageErrorKind('upstream_unavailable')).toBe('unknown')
-    expect(pageErrorText(zh, 'safety_refused', 'IMAGE_SAFETY')).toBe('该页内容被模型的安全策略拒绝，请修改页面文字或补充要求后重试。')
-    expect(pageErrorText(en, 'upstream_unavailable', 'model overloaded')).toBe('model overloaded')
+    expect(pageErrorText(zh, 'safety_refused', 'IMAGE_SAFETY')).toBe('模型的安全过滤拒绝了这一页：请改写这页的文字或补充要求后重试。')
+    expect(pageErrorText(zh, 'moderation_blocked', 'blocked')).toBe('模型的安全过滤拒绝了这一页：请改写这页的文字或补充要求后重试。')
+    expect(pageErrorText(zh, 'some_billing_problem', 'billing off')).toBe('生成服务配置有误：请联系管理员（鼠标悬停可看原因）。')
+  })
+
+  it('every error code the proxy gives a page reads as a sentence in the UI\'s language, not the proxy\'s English', () => {
+    // the codes of server/providers/errors.ts, server/batches.ts and README "Image providers"
+    const codes = [
+      'interrupted', 'rate_limited', 'upstream_unavailable', 'upstream_error', 'upstream_timeout', 'network_error',
+      'bad_response', 'no_image', 'invalid_image', 'download_failed', 'preview_failed', 'safety_refused',
+      'invalid_api_key', 'permission_denied', 'model_not_found', 'upstream_precondition', 'daily_quota_exhausted',
+      'quota_exhausted', 'upstream_rejected', 'image_too_large', 'unknown_template', 'internal_error',
+      'cancelled', 'aborted', 'shutdown',
+    ]
+    const proxyMessage = 'Gemini is unavailable or overloaded: model gemini-3-pro-image-preview (gave up after 3 retries)'
+    for (const code of codes) {
+      const zhText = pageErrorText(zh, code, proxyMessage)
+      const enText = pageErrorText(en, code, proxyMessage)
+      expect(zhText, code).not.toBe(proxyMessage)
+      expect(zhText, code).toMatch(/[\u4e00-\u9fff]/)
+      expect(zhText, code).not.toMatch(/[A-Za-z]{4,}/)
+      expect(zhText, code).toContain('：') // what happened：what to do
+      expect(enText, code).not.toBe(proxyMessage)
+      expect(enText, code).not.toMatch(/[\u4e00-\u9fff]/)
+      expect(enText, code).toContain(': ')
+    }
+    expect(pageErrorText(zh, 'interrupted', 'interrupted — retry')).toBe('生成服务重启，这一页被中断：请点“重试”。')
+    expect(pageErrorText(en, 'upstream_unavailable', proxyMessage)).toBe('The image service is unavailable or overloaded: retry in a little while.')
+  })
+
+  it('an unknown page error code falls back to the proxy\'s message, then the code', () => {
+    expect(pageErrorText(zh, 'brand_new_code', 'something new happened')).toBe('something new happened')
+    expect(pageErrorText(zh, 'brand_new_code', null)).toBe('brand_new_code')
+    expect(pageErrorText(zh, null, null)).toBe('失败')
   })
 })
