@@ -11,6 +11,11 @@ export interface RememberedOptions {
   resolution: Resolution
   styleChain: boolean
   language: string
+  /**
+   * the user picked `language` themselves; otherwise it follows each deck's own text
+   * (see host/deckLanguage.ts)
+   */
+  languageChosen: boolean
   extraPrompt: string
   embed: boolean
 }
@@ -25,12 +30,25 @@ export function defaultOptions(language = 'zh'): RememberedOptions {
     resolution: '2K',
     styleChain: true,
     language,
+    languageChosen: false,
     extraPrompt: '',
     embed: false,
   }
 }
 
+/**
+ * Options added in a later version get their default instead of undefined. Options saved before
+ * `languageChosen` existed always held a language: one other than the locale's default was picked
+ * by hand, so it stays.
+ */
+export function mergeRemembered(stored: Partial<RememberedOptions>, defaults: RememberedOptions): RememberedOptions {
+  const merged = { ...defaults, ...stored }
+  if (typeof stored.languageChosen !== 'boolean') {
+    merged.languageChosen = typeof stored.language === 'string' && stored.language !== defaults.language
+  }
+  return merged
+}
+
 export function useRememberedOptions(language = 'zh') {
-  // mergeDefaults: options added in a later version get their default instead of undefined.
-  return useStorage<RememberedOptions>(STORAGE_KEY, defaultOptions(language), undefined, { mergeDefaults: true })
+  return useStorage<RememberedOptions>(STORAGE_KEY, defaultOptions(language), undefined, { mergeDefaults: mergeRemembered })
 }

@@ -8,6 +8,7 @@ import { toUserError } from '../../plugin/api/errors'
 import { translate } from '../../plugin/i18n/messages'
 import { fakeController, flush, mountPlugin } from './helpers/mountPlugin'
 import { useMainStore, useSlidesStore } from './fakes/pptistStores'
+import { deck } from './fixtures/deck'
 
 describe('BatchGenerationDialog', () => {
   let wrapper: VueWrapper | undefined
@@ -128,6 +129,59 @@ describe('BatchGenerationDialog', () => {
     expect(wrapper!.emitted('update:visible')).toEqual([[false]])
     // remembered for next time
     expect(JSON.parse(localStorage.getItem(STORAGE_KEY)!)).toMatchObject({ templateId: 'nano_banana_3', resolution: '1K', mode: 'background' })
+  })
+
+  describe('text language in images follows the deck, not the UI', () => {
+    const englishDeck = deck.map((slide, i) => ({
+      ...slide,
+      remark: '',
+      elements: [{
+        id: `t${i}`, type: 'text', textType: 'title', left: 100, top: 100, width: 800, height: 80, rotate: 0,
+        defaultFontName: '', defaultColor: '#333', content: `<p><span style="font-size: 40px;">Quarterly results, part ${i + 1}</span></p>`,
+      }] as typeof slide.elements,
+    }))
+    const language = () => (wrapper!.find('.language').element as HTMLSelectElement).value
+    const reopen = async (slides = deck) => {
+      await wrapper!.setProps({ visible: false })
+      useSlidesStore().setSlides(structuredClone(slides))
+      await wrapper!.setProps({ visible: true })
+      await flush()
+    }
+
+    it('English UI, Chinese deck → Chinese; Chinese UI, English deck → English', async () => {
+      await open({ locale: 'en' })
+      expect(language()).toBe('zh')
+      wrapper!.unmount()
+      wrapper = undefined
+      localStorage.removeItem(STORAGE_KEY)
+
+      await open()
+      await reopen(englishDeck)
+      expect(language()).toBe('en')
+    })
+
+    it('keeps a language the user picked, across decks and sessions', async () => {
+      await open({ locale: 'en' })
+      await wrapper!.find('.language').setValue('ja')
+      await reopen(englishDeck)
+      expect(language()).toBe('ja')
+      expect(JSON.parse(localStorage.getItem(STORAGE_KEY)!)).toMatchObject({ language: 'ja', languageChosen: true })
+      // picking what the deck suggests goes back to following the deck
+      await wrapper!.find('.language').setValue('en')
+      await reopen(deck)
+      expect(language()).toBe('zh')
+    })
+
+    it('a language remembered before this rule existed stays when it was picked by hand', async () => {
+      localStorage.setItem(STORAGE_KEY, JSON.stringify({ templateId: 'nano_banana_2', language: 'fr' }))
+      await open()
+      expect(language()).toBe('fr')
+      wrapper!.unmount()
+      // the locale's default was never picked: the deck decides
+      localStorage.setItem(STORAGE_KEY, JSON.stringify({ templateId: 'nano_banana_2', language: 'en' }))
+      await open({ locale: 'en' })
+      expect(language()).toBe('zh')
+    })
   })
 
   it('pre-fills the range from PPTist\'s thumbnail multi-selection', async () => {

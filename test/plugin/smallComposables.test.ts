@@ -4,7 +4,9 @@ import { formatSlideRange, parseSlideRange } from '../../plugin/composables/useS
 import { estimateBatch, pricePerImage } from '../../plugin/composables/useEstimate'
 import { embedAsJpeg, EMBED_MAX_WIDTH, looksLikeWebp } from '../../plugin/composables/useEmbedImage'
 import { useProgressPolling } from '../../plugin/composables/useProgressPolling'
-import { STORAGE_KEY, useRememberedOptions } from '../../plugin/composables/useRememberedOptions'
+import { defaultOptions, mergeRemembered, STORAGE_KEY, useRememberedOptions } from '../../plugin/composables/useRememberedOptions'
+import { deckTextLanguage } from '../../plugin/host/deckLanguage'
+import type { Slide } from '../../plugin/host/types'
 import { aspectRatioFor } from '../../plugin/host/aspectRatio'
 import { resolveConfig, resolveServerUrl } from '../../plugin/config'
 import { createDeckHost, HostNotFoundError, resolveHostStores } from '../../plugin/host/pptistHost'
@@ -177,5 +179,35 @@ describe('host adapter selection', () => {
     expect(mainStore.activeElementIdList).toEqual(['title1', 'deco1'])
     host.updateSlide('cover01', { elements: deck[0].elements.filter(el => el.id === 'title1') })
     expect(mainStore.activeElementIdList).toEqual(['title1'])
+  })
+})
+
+describe('deckTextLanguage', () => {
+  const slideWith = (id: string, html: string): Slide => ({
+    id, type: 'content', background: { type: 'solid', color: '#fff' }, animations: [],
+    elements: [{
+      id: `${id}-t`, type: 'text', left: 0, top: 0, width: 800, height: 60, rotate: 0,
+      defaultFontName: '', defaultColor: '#333', content: `<p>${html}</p>`,
+    } as Slide['elements'][number]],
+  })
+
+  it('Chinese when CJK characters dominate the slides\' text, English otherwise, null without text', () => {
+    expect(deckTextLanguage(deck)).toBe('zh')
+    expect(deckTextLanguage([slideWith('a', 'Quarterly results'), slideWith('b', 'Revenue grew 12% year on year')])).toBe('en')
+    // Chinese with English terms is still Chinese
+    expect(deckTextLanguage([slideWith('a', '用 PyTorch 训练 Transformer 模型')])).toBe('zh')
+    // an English deck with one Chinese name is English
+    expect(deckTextLanguage([slideWith('a', 'Welcome to the annual meeting of our company'), slideWith('b', '王小明')])).toBe('en')
+    expect(deckTextLanguage([slideWith('a', '')])).toBeNull()
+    expect(deckTextLanguage([])).toBeNull()
+  })
+})
+
+describe('mergeRemembered', () => {
+  it('fills new options; an old entry\'s language counts as picked only when it differs from the default', () => {
+    expect(mergeRemembered({ language: 'fr' }, defaultOptions('zh'))).toMatchObject({ language: 'fr', languageChosen: true, mode: 'full' })
+    expect(mergeRemembered({ language: 'zh' }, defaultOptions('zh'))).toMatchObject({ language: 'zh', languageChosen: false })
+    expect(mergeRemembered({}, defaultOptions('en'))).toMatchObject({ language: 'en', languageChosen: false })
+    expect(mergeRemembered({ language: 'en', languageChosen: false }, defaultOptions('zh')).languageChosen).toBe(false)
   })
 })
