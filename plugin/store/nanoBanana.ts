@@ -60,8 +60,15 @@ export const useNanoBananaStore = defineStore('nanoBanana', {
     failedCount: state => state.pages.filter(p => p.status === 'failed' && !p.skipped).length,
     /** pages no longer waiting or drawing */
     settledCount: state => state.pages.filter(p => p.status !== 'pending' && p.status !== 'generating').length,
+    /**
+     * pages the progress bar, percentage and "n / m" count: settled ones while running or finished,
+     * but only the pages actually done once the batch was cancelled (its cancelled pages never ran)
+     */
+    progressCount(): number {
+      return this.status === 'cancelled' ? this.doneCount : this.settledCount
+    },
     percentage(): number {
-      return this.total ? Math.round(this.settledCount / this.total * 100) : 0
+      return this.total ? Math.round(this.progressCount / this.total * 100) : 0
     },
     isRunning: state => !!state.batchId && !isTerminalStatus(state.status),
     isFinished: state => isTerminalStatus(state.status),

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import type { PPTistDeckFile } from '../../src/types/slides'
 import { artifactPath, buildDemo, launchChromium, startProxy, type RunningProxy } from './harness'
+import { startFakeGemini } from '../fakes/geminiServer'
 
 const TEXT = {
   zh: { start: '开始生成', exportJson: '导出 JSON', float: '🍌 生成进度' },
@@ -28,7 +29,7 @@ afterAll(async () => {
   await proxy?.stop()
 })
 
-async function openEditor(locale: Locale): Promise<{ page: Page, errors: string[] }> {
+async function openEditor(locale: Locale, baseUrl = proxy!.baseUrl): Promise<{ page: Page, errors: string[] }> {
   const page = await browser!.newPage({ viewport: { width: 1440, height: 900 }, acceptDownloads: true })
   const errors: string[] = []
   page.on('pageerror', err => errors.push(err.message))
@@ -36,7 +37,7 @@ async function openEditor(locale: Locale): Promise<{ page: Page, errors: string[
   onTestFailed(async ({ task }) => {
     await page.screenshot({ path: artifactPath(`failed-${task.name.replace(/\W+/g, '-').slice(0, 40)}.png`) }).catch(() => undefined)
   })
-  await page.goto(`${proxy!.baseUrl}/${locale === 'en' ? '?lang=en' : ''}`)
+  await page.goto(`${baseUrl}/${locale === 'en' ? '?lang=en' : ''}`)
   await page.locator('.thumbnail-item').nth(7).waitFor()
   return { page, errors }
 }
@@ -234,5 +235,40 @@ describe('🍌 in the demo editor (preview provider, real proxy, Chromium)', () 
     await page.screenshot({ path: artifactPath('en-finished-deck.png') })
     expect(errors).toEqual([])
     await page.close()
+  })
+
+  it('a refused page says why in Chinese; a batch cancelled with nothing done reads 0 / 8, not 100 %', async () => {
+    // a fake Gemini behind the real proxy: the first request is refused by the safety filter, every
+    // other one hangs until the cancel aborts it
+    const gemini = await startFakeGemini({ script: index => (index === 0 ? 'safety' : 'hang') })
+    const geminiProxy = await startProxy({ IMAGE_PROVIDER: 'gemini', GEMINI_API_KEY: 'test-key', GEMINI_BASE_URL: gemini.url })
+    try {
+      const { page, errors } = await openEditor('zh', geminiProxy.baseUrl)
+      await page.locator('.editor-header .extensions').getByRole('button').first().click()
+      const dialog = page.getByRole('dialog')
+      await expect.poll(() => dialog.getByRole('listbox').getByRole('option').count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(3)
+      await dialog.getByRole('button', { name: TEXT.zh.start }).click()
+      await dialog.waitFor({ state: 'detached' })
+
+      const float = page.getByRole('region', { name: TEXT.zh.float })
+      const reason = float.locator('[data-page="1"] .reason')
+      await reason.waitFor({ timeout: 30_000 })
+      expect(await reason.textContent()).toBe('模型的安全过滤拒绝了这一页：请改写这页的文字或补充要求后重试。')
+      // the proxy's own words (which filter, which reason) stay in the tooltip
+      expect(await reason.getAttribute('title')).toContain('IMAGE_SAFETY')
+
+      await float.getByRole('button', { name: '取消生成' }).click()
+      await expect.poll(() => float.locator('.summary').textContent(), { timeout: 15_000 }).toBe('已取消：0 页完成，1 页失败')
+      expect(await float.locator('.count').textContent()).toBe('0 / 8')
+      expect(await float.locator('.percentage').textContent()).toBe('0%')
+      expect(await float.getByRole('progressbar').getAttribute('aria-valuenow')).toBe('0')
+      await float.screenshot({ path: artifactPath('zh-float-cancelled.png') })
+      expect(errors).toEqual([])
+      await page.close()
+    }
+    finally {
+      await geminiProxy.stop()
+      await gemini.close()
+    }
   })
 })

@@ -220,6 +220,44 @@ describe('GenerationProgressFloat', () => {
     expect(await summary('cancelled')).toBe('已取消：1 页完成，1 页已跳过，2 页失败')
   })
 
+  it('a batch cancelled before anything was done reads 0 / n and 0 %, greyed, not a full bar', async () => {
+    const controller = fakeController()
+    wrapper = (await mountPlugin(GenerationProgressFloat, { props: { teleport: false }, controller })).wrapper
+    const store = useNanoBananaStore()
+    const ids = ['cover01', 'contents01', 'table01', 'chart01']
+    store.startBatch('b1', 'full', ids.map(slide_id => ({ slide_id })))
+    store.setStatus('generating')
+    ids.forEach((id, i) => store.upsertPage(pageResult(i + 1, id, 'cancelled')))
+    store.setStatus('cancelled')
+    await flush()
+    expect(wrapper.find('.count').text()).toBe('0 / 4')
+    expect(wrapper.find('.percentage').text()).toBe('0%')
+    expect(wrapper.find('[role="progressbar"]').attributes('aria-valuenow')).toBe('0')
+    expect(wrapper.find('.bar-fill').attributes('style')).toContain('width: 0%')
+    expect(wrapper.find('.bar').classes()).toContain('cancelled')
+    expect(wrapper.find('.summary').text()).toBe('已取消：0 页完成')
+  })
+
+  it('a batch cancelled midway counts only the pages done; a finished batch with failures still reads 100 %', async () => {
+    const { store } = await showBatch()
+    // page 1 done, page 3 failed, pages 2 and 4 cancelled
+    store.upsertPage(pageResult(2, 'contents01', 'cancelled'))
+    store.upsertPage(pageResult(4, 'chart01', 'cancelled'))
+    store.setStatus('cancelled')
+    await flush()
+    expect(wrapper!.find('.count').text()).toBe('1 / 4')
+    expect(wrapper!.find('.percentage').text()).toBe('25%')
+    expect(wrapper!.find('.summary').text()).toBe('已取消：1 页完成，1 页失败')
+    // the same pages settled without a cancel: every page had its turn
+    store.upsertPage(pageResult(2, 'contents01', 'completed'))
+    store.upsertPage(pageResult(4, 'chart01', 'failed', { error_code: 'no_image' }))
+    store.setStatus('partial')
+    await flush()
+    expect(wrapper!.find('.count').text()).toBe('4 / 4')
+    expect(wrapper!.find('.percentage').text()).toBe('100%')
+    expect(wrapper!.find('.bar').classes()).not.toContain('cancelled')
+  })
+
   it('English summary: "7 done, 1 skipped"', async () => {
     const { store } = await showBatch('en')
     for (const [n, id] of [[2, 'contents01'], [3, 'table01'], [4, 'chart01']] as const) store.upsertPage(pageResult(n, id, 'completed'))
