@@ -1,6 +1,7 @@
 // The whole product in a real browser: the built demo host served by the real proxy (preview
 // provider), driven in headless Chromium like a PPTist user would: click 🍌, pick the third style,
-// generate all 8 slides, watch the float reach 100 %, then undo once.
+// generate all 8 slides, watch the float reach 100 %, then undo once. Where timing or failures matter
+// (a slide deleted mid-run, a refused page, a cancel) the proxy talks to a fake Gemini (test/fakes).
 import { readFile } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
@@ -218,23 +219,33 @@ describe('🍌 in the demo editor (preview provider, real proxy, Chromium)', () 
   })
 
   it('speaks English with ?lang=en, and a slide deleted mid-run stays deleted', async () => {
-    const { page, errors } = await openEditor('en')
-    expect(await page.getByTestId('page-number').textContent()).toBe('Slide 1 / 8')
-    await generateWholeDeck(page, 'en', 'en', async () => {
-      // the user deletes the last slide while the batch runs
-      await page.locator('.thumbnail-item[data-index="7"]').click()
-      await page.keyboard.press('Delete')
-      await expect.poll(() => page.locator('.thumbnail-item').count()).toBe(7)
-    })
-    await expect.poll(async () => (await thumbnailBackgrounds(page)).filter(bg => bg.includes('/api/v1/images/')).length, { timeout: 10_000 }).toBe(7)
-    const deck = await exportDeck(page, 'en')
-    expect(deck.slides.map(slide => slide.id)).not.toContain('nb-end')
-    expect(deck.slides).toHaveLength(7)
-    const float = page.getByRole('region', { name: TEXT.en.float })
-    expect(await float.locator('.summary').textContent()).toBe('7 done, 1 skipped')
-    await page.screenshot({ path: artifactPath('en-finished-deck.png') })
-    expect(errors).toEqual([])
-    await page.close()
+    // The preview provider can finish all 8 pages before the slide is deleted; a fake Gemini that takes
+    // most of a second per image keeps the batch running while the user deletes it.
+    const gemini = await startFakeGemini({ latencyMs: [600, 900], mislabelRate: 0 })
+    const slowProxy = await startProxy({ IMAGE_PROVIDER: 'gemini', GEMINI_API_KEY: 'test-key', GEMINI_BASE_URL: gemini.url })
+    try {
+      const { page, errors } = await openEditor('en', slowProxy.baseUrl)
+      expect(await page.getByTestId('page-number').textContent()).toBe('Slide 1 / 8')
+      await generateWholeDeck(page, 'en', 'en', async () => {
+        // the user deletes the last slide while the batch runs
+        await page.locator('.thumbnail-item[data-index="7"]').click()
+        await page.keyboard.press('Delete')
+        await expect.poll(() => page.locator('.thumbnail-item').count()).toBe(7)
+      })
+      await expect.poll(async () => (await thumbnailBackgrounds(page)).filter(bg => bg.includes('/api/v1/images/')).length, { timeout: 10_000 }).toBe(7)
+      const deck = await exportDeck(page, 'en')
+      expect(deck.slides.map(slide => slide.id)).not.toContain('nb-end')
+      expect(deck.slides).toHaveLength(7)
+      const float = page.getByRole('region', { name: TEXT.en.float })
+      expect(await float.locator('.summary').textContent()).toBe('7 done, 1 skipped')
+      await page.screenshot({ path: artifactPath('en-finished-deck.png') })
+      expect(errors).toEqual([])
+      await page.close()
+    }
+    finally {
+      await slowProxy.stop()
+      await gemini.close()
+    }
   })
 
   it('a refused page says why in Chinese; a batch cancelled with nothing done reads 0 / 8, not 100 %', async () => {
