@@ -18,6 +18,7 @@ import { crc32 } from 'node:zlib'
 import PQueue from 'p-queue'
 import sharp from 'sharp'
 import type { ImageMime } from './providers/types.js'
+import { sniffImageMime } from './providers/sniff.js'
 
 // Every image is processed once (verify + thumbnail), so libvips' operation cache only holds memory.
 sharp.cache(false)
@@ -55,14 +56,6 @@ export class InvalidImageError extends Error {
     super(message)
     this.name = 'InvalidImageError'
   }
-}
-
-/** Image type from magic bytes; upstream labels are not trusted. */
-export function sniffImage(bytes: Buffer): ImageMime | 'image/webp' | null {
-  if (bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) return 'image/png'
-  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'image/jpeg'
-  if (bytes.length >= 12 && bytes.toString('ascii', 0, 4) === 'RIFF' && bytes.toString('ascii', 8, 12) === 'WEBP') return 'image/webp'
-  return null
 }
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])
@@ -292,7 +285,7 @@ export async function createStorage(opts: StorageOptions): Promise<Storage> {
 
   async function saveVerified(input: Buffer): Promise<StoredImage> {
     let bytes = input
-    let mime = sniffImage(bytes)
+    let mime = sniffImageMime(bytes)
     if (mime === null) throw new InvalidImageError('The model returned something that is not a PNG or JPEG image')
     // WebP breaks PPTX export; keep what the slide needs (PNG) instead (decoding it is its check).
     if (mime === 'image/webp') {

@@ -5,7 +5,7 @@
 // queue owns retries, using the kind and retryAfterMs of the ProviderError thrown here.
 import { ApiError, GoogleGenAI, type GenerateContentResponse, type Part } from '@google/genai'
 import { ProviderError, type GeneratedImage, type GenerateRequest, type ImageProvider } from './types.js'
-import { toGeneratedImage } from './sniff.js'
+import { base64Of, toGeneratedImage } from './sniff.js'
 import { fromThrown, isRecord, parseDurationMs, upstreamText } from './errors.js'
 import { callSignal } from './signals.js'
 
@@ -30,17 +30,6 @@ export const GEMINI_REFUSALS: Record<string, string> = {
   RECITATION: 'the answer would copy protected material',
   BLOCKLIST: 'the text contains blocked terms',
   SPII: 'the text contains sensitive personal information',
-}
-
-// The template cover is the same Buffer for every page of every batch using it: encode it once.
-const base64Cache = new WeakMap<Buffer, string>()
-function base64Of(bytes: Buffer): string {
-  let encoded = base64Cache.get(bytes)
-  if (encoded === undefined) {
-    encoded = bytes.toString('base64')
-    base64Cache.set(bytes, encoded)
-  }
-  return encoded
 }
 
 /** Models before Gemini 3 only make 1K images and may reject imageSize. */

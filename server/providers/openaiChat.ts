@@ -2,7 +2,7 @@
 // POST {baseUrl}/chat/completions with the references as image_url data URLs, then the prompt;
 // `modalities` + `image_config`. The image comes back in one of five shapes (findChatImage).
 import { ProviderError, type GeneratedImage, type GenerateRequest, type ImageProvider } from './types.js'
-import { decodeDataUrl, toGeneratedImage } from './sniff.js'
+import { base64Of, decodeDataUrl, toGeneratedImage } from './sniff.js'
 import { fromThrown, isRecord, upstreamText } from './errors.js'
 import { DEFAULT_DOWNLOAD_TIMEOUT_MS, DEFAULT_MAX_DOWNLOAD_BYTES, downloadImage } from './download.js'
 import { postOpenAI, type OpenAICallContext } from './openaiHttp.js'
@@ -146,7 +146,7 @@ export function createOpenAIChatProvider(opts: OpenAIProviderOptions): ImageProv
 
   async function generate(req: GenerateRequest): Promise<GeneratedImage> {
     const content = [
-      ...req.references.map(ref => ({ type: 'image_url', image_url: { url: `data:${ref.mime};base64,${ref.bytes.toString('base64')}` } })),
+      ...req.references.map(ref => ({ type: 'image_url', image_url: { url: `data:${ref.mime};base64,${base64Of(ref.bytes)}` } })),
       { type: 'text', text: req.prompt },
     ]
     const body = JSON.stringify({

@@ -31,6 +31,17 @@ export async function toGeneratedImage(bytes: Buffer, source: string): Promise<G
   throw new ProviderError('retryable', 'invalid_image', `${source} returned data that is not a PNG, JPEG or WebP image`)
 }
 
+// A template cover is the same Buffer for every page of every batch using it: encode it once.
+const base64Cache = new WeakMap<Buffer, string>()
+export function base64Of(bytes: Buffer): string {
+  let encoded = base64Cache.get(bytes)
+  if (encoded === undefined) {
+    encoded = bytes.toString('base64')
+    base64Cache.set(bytes, encoded)
+  }
+  return encoded
+}
+
 /** `data:image/png;base64,....` → bytes, or null when it is not a base64 data URL. */
 export function decodeDataUrl(url: string): Buffer | null {
   const match = /^data:[^;,]*(?:;[^;,]*)*;base64,/i.exec(url)

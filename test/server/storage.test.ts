@@ -3,7 +3,8 @@ import path from 'node:path'
 import { crc32, deflateSync } from 'node:zlib'
 import sharp from 'sharp'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createStorage, IMAGE_KEY_RE, InvalidImageError, sniffImage, verifyJpeg, verifyPng } from '../../server/storage.js'
+import { createStorage, IMAGE_KEY_RE, InvalidImageError, verifyJpeg, verifyPng } from '../../server/storage.js'
+import { sniffImageMime as sniffImage } from '../../server/providers/sniff.js'
 import { tempDir } from './helpers.js'
 
 const cleanups: Array<() => Promise<void>> = []
