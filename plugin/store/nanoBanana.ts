@@ -1,17 +1,11 @@
 // The extension's own state: dialog / float visibility and the running batch, page by page.
 import { defineStore } from 'pinia'
-import type { BatchStatus, GenerationMode, PageResult, PageStatus } from '../types/api'
+import type { BatchStatus, GenerationMode, PageResult } from '../types/api'
 import type { UserError } from '../api/errors'
 
-export interface PageView {
-  page_number: number
-  slide_id: string
-  status: PageStatus
-  image_url: string | null
-  thumbnail_url: string | null
-  error_message: string | null
+/** A page as the float shows it: the proxy's result, plus what only the editor knows. */
+export interface PageView extends Omit<PageResult, 'error_code'> {
   error_code: string | null
-  retry_count: number
   /** the slide was deleted while the page was generating: its result is not applied */
   skipped: boolean
 }
