@@ -138,18 +138,24 @@ describe('GenerationProgressFloat', () => {
     expect(wrapper!.find('.body').attributes('style') ?? '').not.toContain('display: none')
   })
 
-  it('can be dragged by its header', async () => {
-    await showBatch()
+  /** drags the panel by its header; happy-dom has no layout, so the panel reports where its style puts it */
+  async function dragHeaderBy(dx: number, dy: number) {
     const panel = () => wrapper!.find('.nb-progress-float').element as HTMLElement
     const left = parseFloat(panel().style.left)
     const top = parseFloat(panel().style.top)
-    // happy-dom has no layout: report the panel where its style puts it
     panel().getBoundingClientRect = () => ({ left, top, x: left, y: top, width: 340, height: 300, right: left + 340, bottom: top + 300, toJSON: () => '' })
-    const header = wrapper!.find('.header').element
-    header.dispatchEvent(new PointerEvent('pointerdown', { clientX: left + 100, clientY: top + 10, pointerType: 'mouse', button: 0, bubbles: true }))
-    window.dispatchEvent(new PointerEvent('pointermove', { clientX: left + 60, clientY: top + 50, pointerType: 'mouse', bubbles: true }))
-    window.dispatchEvent(new PointerEvent('pointerup', { clientX: left + 60, clientY: top + 50, pointerType: 'mouse', bubbles: true }))
+    const start = { clientX: left + 100, clientY: top + 10 }
+    const end = { clientX: start.clientX + dx, clientY: start.clientY + dy }
+    wrapper!.find('.header').element.dispatchEvent(new PointerEvent('pointerdown', { ...start, pointerType: 'mouse', button: 0, bubbles: true }))
+    window.dispatchEvent(new PointerEvent('pointermove', { ...end, pointerType: 'mouse', bubbles: true }))
+    window.dispatchEvent(new PointerEvent('pointerup', { ...end, pointerType: 'mouse', bubbles: true }))
     await flush()
+    return { panel, left, top }
+  }
+
+  it('can be dragged by its header', async () => {
+    await showBatch()
+    const { panel, left, top } = await dragHeaderBy(-40, 40)
     expect(parseFloat(panel().style.left)).toBe(left - 40)
     expect(parseFloat(panel().style.top)).toBe(top + 40)
   })
@@ -161,15 +167,7 @@ describe('GenerationProgressFloat', () => {
     const { width, height } = { width: window.innerWidth, height: window.innerHeight }
     try {
       await showBatch()
-      const panel = () => wrapper!.find('.nb-progress-float').element as HTMLElement
-      const left = parseFloat(panel().style.left)
-      const top = parseFloat(panel().style.top)
-      panel().getBoundingClientRect = () => ({ left, top, x: left, y: top, width: 340, height: 300, right: left + 340, bottom: top + 300, toJSON: () => '' })
-      const header = wrapper!.find('.header').element
-      header.dispatchEvent(new PointerEvent('pointerdown', { clientX: left + 100, clientY: top + 10, pointerType: 'mouse', button: 0, bubbles: true }))
-      window.dispatchEvent(new PointerEvent('pointermove', { clientX: left + 3000, clientY: top + 10, pointerType: 'mouse', bubbles: true }))
-      window.dispatchEvent(new PointerEvent('pointerup', { clientX: left + 3000, clientY: top + 10, pointerType: 'mouse', bubbles: true }))
-      await flush()
+      const { panel } = await dragHeaderBy(2900, 0)
       expect(parseFloat(panel().style.left)).toBe(width - 340)
 
       setViewport({ width: 700, height: 300 })
