@@ -10,7 +10,9 @@ import { BatchManager, type BackoffOptions, type BuildPrompt, type PageTiming } 
 import type { AppConfig } from './config.js'
 import { ApiError, errorMiddleware } from './errors.js'
 import type { Logger } from './logger.js'
+import { observeProvider, ProviderStatus, type UpstreamListener } from './providers/observed.js'
 import type { ImageProvider } from './providers/types.js'
+import { createProbeRouter, providerCheck, storageCheck, type ReadinessCheck } from './probes.js'
 import { GenerationQueue } from './queue.js'
 import { TemplateReferences } from './references.js'
 import { createApiRouter } from './routes.js'
@@ -38,6 +40,12 @@ export interface AppDeps {
   random?: () => number
   /** benchmarks: timings of each generated page */
   onPageTiming?: (t: PageTiming) => void
+  /** more /readyz checks (e.g. Redis, S3 when configured), run next to storage and provider */
+  readinessChecks?: readonly ReadinessCheck[]
+  /** per readiness check, ms (default 2000) */
+  readinessTimeoutMs?: number
+  /** more listeners for every upstream call */
+  upstreamListeners?: readonly UpstreamListener[]
 }
 
 export interface ProxyApp {
@@ -45,7 +53,7 @@ export interface ProxyApp {
   batches: BatchManager
   storage: Storage
   queue: GenerationQueue
-  /** stops in-flight work and flushes state to disk (does not close an HTTP server) */
+  /** stops in-flight work and flushes state to disk (does not close an HTTP server); /readyz answers 503 from the start */
   close(): Promise<void>
 }
 
@@ -86,11 +94,14 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
   const demoDir = deps.demoDir ?? path.join(ROOT, 'dist', 'demo')
   const storage = await createStorage({ dataDir: config.dataDir, thumbnail: config.thumbnail })
   const queue = new GenerationQueue(config.maxConcurrentGenerations)
+  const providerStatus = new ProviderStatus()
+  const upstream = observeProvider(provider, [providerStatus.listener, ...(deps.upstreamListeners ?? [])])
+  let stopping = false
   const templateRefs = new TemplateReferences(publicDir, (t, reason) => {
     logger.warn('template cover unavailable, generating without a style reference', { template: t.id, reason })
   })
   const batches = new BatchManager({
-    provider, storage, queue, logger, templateRefs,
+    provider: upstream, storage, queue, logger, templateRefs,
     buildPrompt: deps.buildPrompt ?? buildPrompt,
     onPageTiming: deps.onPageTiming,
     maxRetries: config.maxRetries,
@@ -108,11 +119,23 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
   app.use(requestLogger(logger))
   app.use(corsMiddleware(config.corsOrigins))
 
+  app.use(createProbeRouter({
+    checks: [
+      storageCheck([storage.dataDir, path.join(storage.dataDir, 'images'), path.join(storage.dataDir, 'batches')]),
+      providerCheck(() => providerStatus.current()),
+      ...(deps.readinessChecks ?? []),
+    ],
+    timeoutMs: deps.readinessTimeoutMs,
+    notReadyReason: () => (stopping ? 'shutting down' : undefined),
+  }))
+
   app.use('/api/v1', createApiRouter({
     batches, storage, provider,
     proxyToken: config.proxyToken,
     sse: { pingIntervalMs: deps.pingIntervalMs ?? 15_000 },
   }))
+  // anything else under /api/ is an api.md 404, never the demo's HTML
+  app.use('/api', (req, _res, next) => next(new ApiError(404, 'not_found', `No such endpoint: ${req.method} ${req.baseUrl}${req.path}`)))
 
   // template covers and thumbnails (also the style references); PPTist exports fetch them cross-origin
   app.use('/imgs', express.static(path.join(publicDir, 'imgs'), { dotfiles: 'deny', index: false, fallthrough: true, maxAge: '1h' }))
@@ -122,7 +145,7 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
     // SPA fallback: any other GET that is not an API or asset path gets the demo host
     app.use((req, res, next) => {
       if (req.method !== 'GET' && req.method !== 'HEAD') return next()
-      if (req.path.startsWith('/api/') || req.path.startsWith('/imgs/')) return next()
+      if (req.path.startsWith('/imgs/')) return next()
       res.sendFile(path.join(demoDir, 'index.html'))
     })
   }
@@ -132,7 +155,10 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
 
   return {
     app, batches, storage, queue,
-    close: () => batches.close(),
+    close: () => {
+      stopping = true
+      return batches.close()
+    },
   }
 }
 
