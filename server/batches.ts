@@ -10,7 +10,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type {
   AspectRatio, BatchOptions, BatchProgress, BatchStatus, CreateBatchResponse, DoneEvent, GenerationMode, PageResult,
-  PageStatus, PageType, ProgressCounts, ProgressEvent, ProviderName, Resolution,
+  PageStatus, PageType, ProgressCounts, ProgressEvent, ProviderName, Resolution, TextBoxRect,
 } from '../plugin/types/api.js'
 import { findTemplate as defaultFindTemplate, type SlideTemplate } from '../plugin/configs/nanoBananaTemplates.js'
 import { ApiError, notFound } from './errors.js'
@@ -33,7 +33,11 @@ export interface PageRecord {
   title: string
   content: string
   notes?: string
+  /** the slide's own text boxes, fractions of the slide (background mode keeps them free) */
+  text_boxes?: TextBoxRect[]
   status: PageStatus
+  /** the image could not show all of the page's text (set by the provider) */
+  shortened?: boolean
   image_key: string | null
   thumbnail_key: string | null
   error_message: string | null
@@ -164,6 +168,7 @@ interface BatchRuntime {
 interface CacheEntry {
   image_key: string
   thumbnail_key: string
+  shortened?: boolean
 }
 
 // References are shared Buffers (the cached template cover, a batch's style-chain image): hash each once.
@@ -207,7 +212,7 @@ export class BatchManager {
     if (cache && typeof cache === 'object') {
       for (const [k, v] of Object.entries(cache as Record<string, unknown>)) {
         const e = v as Partial<CacheEntry> | null
-        if (e && typeof e.image_key === 'string' && typeof e.thumbnail_key === 'string') this.cache.set(k, { image_key: e.image_key, thumbnail_key: e.thumbnail_key })
+        if (e && typeof e.image_key === 'string' && typeof e.thumbnail_key === 'string') this.cache.set(k, { image_key: e.image_key, thumbnail_key: e.thumbnail_key, ...(e.shortened ? { shortened: true } : {}) })
       }
     }
     let recovered = 0
@@ -276,6 +281,7 @@ export class BatchManager {
         title: p.title,
         content: p.content,
         ...(p.notes !== undefined ? { notes: p.notes } : {}),
+        ...(p.text_boxes?.length ? { text_boxes: p.text_boxes } : {}),
         status: 'pending',
         image_key: null,
         thumbnail_key: null,
@@ -356,6 +362,7 @@ export class BatchManager {
     page.status = 'pending'
     page.image_key = null
     page.thumbnail_key = null
+    delete page.shortened
     page.error_message = null
     page.error_code = null
     page.retry_count++
@@ -509,7 +516,7 @@ export class BatchManager {
         if (!t.ok) this.deps.logger.warn('thumbnail could not be made (it is retried when requested)', { image: saved.imageKey, error: t.error })
         this.deps.onPageTiming?.({ providerMs, saveMs, thumbnailReadyMs: t.readyMs, thumbnailWorkMs: t.workMs, thumbnailOk: t.ok })
       }))
-      const stored = { image_key: saved.imageKey, thumbnail_key: saved.thumbnailKey }
+      const stored: CacheEntry = { image_key: saved.imageKey, thumbnail_key: saved.thumbnailKey, ...(image.shortened ? { shortened: true } : {}) }
       this.recordDuration(providerMs)
       this.cache.set(cacheKey, stored)
       this.saveCache()
@@ -525,6 +532,8 @@ export class BatchManager {
     page.status = 'completed'
     page.image_key = stored.image_key
     page.thumbnail_key = stored.thumbnail_key
+    if (stored.shortened) page.shortened = true
+    else delete page.shortened
     page.error_message = null
     page.error_code = null
     page.bypass_cache = false
@@ -642,6 +651,7 @@ export class BatchManager {
       page: {
         pageNumber: page.page_number, totalPages: s.pages.length, pageType: page.page_type,
         title: page.title, content: page.content, ...(page.notes !== undefined ? { notes: page.notes } : {}),
+        ...(page.text_boxes ? { textBoxes: page.text_boxes } : {}),
       },
       mode: s.options.mode,
       language: s.options.language,
@@ -658,6 +668,7 @@ export class BatchManager {
       page: {
         template, deckTitle: s.deck_title, pageType: page.page_type, pageNumber: page.page_number, totalPages: s.pages.length,
         title: page.title, content: page.content, mode: s.options.mode, language: s.options.language,
+        ...(page.text_boxes ? { textBoxes: page.text_boxes } : {}),
       },
       signal,
     }
@@ -680,6 +691,8 @@ export class BatchManager {
       aspect: req.aspectRatio,
       resolution: req.resolution,
       references: req.references.map(r => `${r.role}:${hashBytes(r.bytes)}`),
+      // the preview draws around the text boxes even when the prompt does not mention them
+      ...(req.page.textBoxes ? { text_boxes: req.page.textBoxes } : {}),
     })).digest('hex')
   }
 
@@ -727,6 +740,7 @@ export class BatchManager {
       error_message: p.error_message,
       error_code: p.error_code,
       retry_count: p.retry_count,
+      ...(p.shortened ? { shortened: true } : {}),
     }
   }
 

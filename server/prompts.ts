@@ -2,7 +2,7 @@
 // Pure and deterministic — identical input gives an identical prompt (the duplicate-request cache keys on it).
 // Instructions are written in English (what the model follows best); the slide's own text is quoted
 // verbatim in its language.
-import type { AspectRatio, GenerationMode, PageType } from '../plugin/types/api.js'
+import type { AspectRatio, GenerationMode, PageType, TextBoxRect } from '../plugin/types/api.js'
 import type { SlideTemplate } from '../plugin/configs/nanoBananaTemplates.js'
 import type { ReferenceImage } from './providers/types.js'
 
@@ -11,7 +11,11 @@ export interface PromptInput {
   deckTitle: string
   /** every page's title in deck order (deck context) */
   pageTitles: string[]
-  page: { pageNumber: number; totalPages: number; pageType: PageType; title: string; content: string; notes?: string }
+  page: {
+    pageNumber: number; totalPages: number; pageType: PageType; title: string; content: string; notes?: string
+    /** the slide's own text boxes (fractions of the slide), when the extension sent them */
+    textBoxes?: TextBoxRect[]
+  }
   mode: GenerationMode
   language: string
   aspectRatio: AspectRatio

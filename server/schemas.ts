@@ -11,6 +11,7 @@ export const LIMITS = {
   maxDeckTitleChars: 500,
   maxSlideIdChars: 200,
   maxTemplateIdChars: 100,
+  maxTextBoxes: 100,
   bodyLimit: '1mb',
 }
 
@@ -19,12 +20,19 @@ const MODES = ['full', 'background'] as const satisfies readonly GenerationMode[
 const RESOLUTIONS = ['1K', '2K', '4K'] as const satisfies readonly Resolution[]
 const ASPECTS = ['1:1', '2:3', '3:2', '3:4', '4:3', '4:5', '5:4', '9:16', '16:9', '21:9'] as const satisfies readonly AspectRatio[]
 
+const fraction = z.number().finite().min(0).max(1)
+
+/** One text box of the slide in fractions of the slide (0..1); a box running past the right or bottom edge is clipped to it. */
+export const textBoxSchema = z.object({ x: fraction, y: fraction, w: fraction, h: fraction })
+  .transform(b => ({ x: b.x, y: b.y, w: Math.min(b.w, 1 - b.x), h: Math.min(b.h, 1 - b.y) }))
+
 export const pageInputSchema = z.object({
   slide_id: z.string().min(1).max(LIMITS.maxSlideIdChars),
   page_type: z.enum(PAGE_TYPES).optional(),
   title: z.string().default(''),
   content: z.string().default(''),
   notes: z.string().optional(),
+  text_boxes: z.array(textBoxSchema).max(LIMITS.maxTextBoxes, `At most ${LIMITS.maxTextBoxes} text boxes per page`).optional(),
 }).superRefine((page, ctx) => {
   const chars = page.title.length + page.content.length + (page.notes?.length ?? 0)
   if (chars > LIMITS.maxPageTextChars) {

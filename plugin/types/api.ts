@@ -7,12 +7,22 @@ export type Resolution = '1K' | '2K' | '4K'
 export type AspectRatio = '1:1' | '2:3' | '3:2' | '3:4' | '4:3' | '4:5' | '5:4' | '9:16' | '16:9' | '21:9'
 export type ProviderName = 'gemini' | 'openai-chat' | 'openai-images' | 'preview'
 
+/** A rectangle on the slide in fractions of its width (x, w) and height (y, h), each 0..1. */
+export interface TextBoxRect {
+  x: number
+  y: number
+  w: number
+  h: number
+}
+
 export interface PageInput {
   slide_id: string
   page_type?: PageType
   title: string
   content: string
   notes?: string
+  /** background mode: where the slide's own text boxes sit, kept free of strong decoration */
+  text_boxes?: TextBoxRect[]
 }
 
 export interface BatchOptions {
@@ -51,6 +61,8 @@ export interface PageResult {
   /** machine code of the failure (e.g. safety_refused, invalid_api_key), null when none */
   error_code?: string | null
   retry_count: number
+  /** present and true when the image could not show all of the page's text (offline preview: ended with "…") */
+  shortened?: boolean
 }
 
 export interface ProgressCounts {

@@ -30,11 +30,13 @@ export function createPreviewProvider(opts: PreviewProviderOptions = {}): ImageP
         totalPages: p.totalPages,
         mode: p.mode,
         language: p.language,
+        ...(p.textBoxes ? { textBoxes: p.textBoxes } : {}),
       }, { width, height, previewMark: true, fonts: opts.fonts ?? defaultFontSet() })
       try {
         const bytes = await rasterize(layout)
         if (req.signal.aborted) throw new ProviderError('aborted', 'aborted', 'preview cancelled')
-        return { bytes, mime: 'image/png' }
+        const shortened = layout.texts.some(t => t.truncated)
+        return { bytes, mime: 'image/png', ...(shortened ? { shortened: true } : {}) }
       } catch (err) {
         if (req.signal.aborted) throw new ProviderError('aborted', 'aborted', 'preview cancelled', { cause: err })
         throw new ProviderError('retryable', 'preview_failed', `preview renderer failed: ${(err as Error).message}`, { cause: err })

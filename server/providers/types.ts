@@ -1,6 +1,6 @@
 // One interface for every image provider (gemini, openai-chat, openai-images, preview).
 // The queue and batches only ever see this; each provider lives in its own module.
-import type { AspectRatio, GenerationMode, PageType, ProviderName, Resolution } from '../../plugin/types/api.js'
+import type { AspectRatio, GenerationMode, PageType, ProviderName, Resolution, TextBoxRect } from '../../plugin/types/api.js'
 import type { SlideTemplate } from '../../plugin/configs/nanoBananaTemplates.js'
 
 export type ImageMime = 'image/png' | 'image/jpeg'
@@ -23,6 +23,8 @@ export interface PageContext {
   content: string
   mode: GenerationMode
   language: string
+  /** the slide's own text boxes (fractions of the slide, 0..1), when the extension sent them */
+  textBoxes?: TextBoxRect[]
 }
 
 export interface GenerateRequest {
@@ -38,6 +40,8 @@ export interface GeneratedImage {
   bytes: Buffer
   /** sniffed from the bytes, never trusted from the upstream label */
   mime: ImageMime
+  /** the provider knows the image does not show all of the page's text (preview: a line ended with "…") */
+  shortened?: boolean
 }
 
 export interface ImageProvider {

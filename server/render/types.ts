@@ -1,5 +1,5 @@
 // Shapes shared by the slide renderer and the template styles.
-import type { PageType, GenerationMode } from '../../plugin/types/api.js'
+import type { PageType, GenerationMode, TextBoxRect } from '../../plugin/types/api.js'
 import type { FontRole, FontSet } from './fonts.js'
 import type { Box } from './text.js'
 
@@ -15,6 +15,8 @@ export interface SlideContent {
   totalPages: number
   mode: GenerationMode
   language: string
+  /** background mode: the slide's own text boxes (fractions of the slide, 0..1), kept free of strong decoration */
+  textBoxes?: TextBoxRect[]
 }
 
 export interface Palette {
