@@ -4,6 +4,7 @@
 import path from 'node:path'
 import type { ProviderName, Resolution } from '../plugin/types/api.js'
 import type { ProviderSettings } from './providers/types.js'
+import { parseHostPolicy } from './net/safeHttp.js'
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -43,6 +44,7 @@ export const DEFAULTS = {
   defaultResolution: '2K' as Resolution,
   thumbnail: '300x169',
   dataDir: './data',
+  maxUpstreamResponseMb: 64,
   port: 8787,
   host: '0.0.0.0',
 }
@@ -131,6 +133,12 @@ export function loadConfig(env: Env): AppConfig {
     if (corsOrigins.length === 0) corsOrigins = '*'
   }
 
+  const imageHosts = parseHostPolicy(read(env, 'ALLOW_PRIVATE_IMAGE_HOSTS'))
+  if ('error' in imageHosts) {
+    throw new ConfigError(`ALLOW_PRIVATE_IMAGE_HOSTS must be true, false or a comma-separated list of IPs/CIDRs like 10.0.0.0/8 (bad entry "${imageHosts.error}")`)
+  }
+  const maxResponseBytes = int(env, 'MAX_UPSTREAM_RESPONSE_MB', DEFAULTS.maxUpstreamResponseMb, 1, 1024) * 1024 * 1024
+
   const port = int(env, 'PORT', DEFAULTS.port, 0, 65535)
   const host = read(env, 'HOST') ?? DEFAULTS.host
 
@@ -141,6 +149,8 @@ export function loadConfig(env: Env): AppConfig {
       gemini: { apiKey: geminiKey, baseUrl: geminiBaseUrl },
       openai: { apiKey: openaiKey, baseUrl: openaiBaseUrl },
       timeoutMs: timeoutSeconds * 1000,
+      maxResponseBytes,
+      imageHosts,
     },
     maxConcurrentGenerations,
     maxQueuedPages,

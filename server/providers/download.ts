@@ -1,54 +1,50 @@
-// Downloads an image URL handed back by a relay (often short-lived): http(s) only, a byte cap and
-// a timeout, cancelled with the caller's signal.
+// Downloading an image a relay linked to instead of inlining it. The link comes from an answer we do
+// not control (a relay can echo a URL from slide text), so it goes through the SSRF-filtered client
+// (server/net/safeHttp.ts): http(s) only, no internal addresses after DNS or on any redirect, and a
+// byte cap so one huge answer cannot take the memory. Bounded by its own deadline and cancelled with
+// the caller's signal.
+import { BlockedDestinationError, PUBLIC_ONLY, ResponseTooLargeError, safeRequest, type HostPolicy } from '../net/safeHttp.js'
 import { ProviderError } from './types.js'
 
-export const DEFAULT_MAX_DOWNLOAD_BYTES = 30 * 1024 * 1024
+export const DEFAULT_MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024
 export const DEFAULT_DOWNLOAD_TIMEOUT_MS = 60_000
 
 export interface DownloadOptions {
   signal: AbortSignal
   maxBytes: number
-  fetch: typeof fetch
   source: string
+  /** which destinations are allowed (default: public addresses only) */
+  hosts?: HostPolicy
 }
 
+/**
+ * GET the image at `url` → its bytes. Errors (ProviderError): `image_url_blocked` (fatal: internal
+ * address, bad scheme, too many redirects), `image_too_large` (fatal), `download_failed` (retryable,
+ * non-2xx), `bad_response` (retryable, not a URL); network errors and aborts are rethrown as they are.
+ */
 export async function downloadImage(url: string, opts: DownloadOptions): Promise<Buffer> {
-  let parsed: URL
   try {
-    parsed = new URL(url)
+    new URL(url)
   }
   catch {
     throw new ProviderError('retryable', 'bad_response', `${opts.source} returned an image link that is not a valid URL`)
   }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
-    throw new ProviderError('retryable', 'bad_response', `${opts.source} returned an image link with an unsupported scheme (${parsed.protocol})`)
-  }
-  const tooLarge = () => new ProviderError('fatal', 'image_too_large',
-    `${opts.source} returned an image larger than ${Math.round(opts.maxBytes / 1024 / 1024)} MB — the relay is misbehaving; ask the administrator`)
-
-  const res = await opts.fetch(parsed, { signal: opts.signal, redirect: 'follow' })
-  if (!res.ok) {
-    await res.body?.cancel().catch(() => undefined)
-    throw new ProviderError('retryable', 'download_failed', `Could not download the image ${opts.source} returned (HTTP ${res.status})`, { status: res.status })
-  }
-  const declared = Number(res.headers.get('content-length'))
-  if (Number.isFinite(declared) && declared > opts.maxBytes) {
-    await res.body?.cancel().catch(() => undefined)
-    throw tooLarge()
-  }
-  if (!res.body) return Buffer.alloc(0)
-  const chunks: Uint8Array[] = []
-  let total = 0
-  const reader = res.body.getReader()
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    total += value.byteLength
-    if (total > opts.maxBytes) {
-      await reader.cancel().catch(() => undefined)
-      throw tooLarge()
+  try {
+    const res = await safeRequest(url, { signal: opts.signal, maxBytes: opts.maxBytes, policy: opts.hosts ?? PUBLIC_ONLY, headers: { accept: 'image/*' } })
+    if (res.status < 200 || res.status >= 300) {
+      throw new ProviderError('retryable', 'download_failed', `Could not download the image ${opts.source} returned (HTTP ${res.status})`, { status: res.status })
     }
-    chunks.push(value)
+    return res.body
   }
-  return Buffer.concat(chunks)
+  catch (err) {
+    if (err instanceof ResponseTooLargeError) {
+      throw new ProviderError('fatal', 'image_too_large',
+        `${opts.source} returned an image larger than ${Math.round(opts.maxBytes / 1024 / 1024)} MB — the relay is misbehaving; ask the administrator`)
+    }
+    if (err instanceof BlockedDestinationError) {
+      throw new ProviderError('fatal', 'image_url_blocked',
+        `${opts.source} linked its image at a destination the proxy does not fetch: ${err.message}. For a relay on an intranet set ALLOW_PRIVATE_IMAGE_HOSTS`)
+    }
+    throw err
+  }
 }

@@ -23,7 +23,8 @@ export function createProvider(settings: ProviderSettings, deps: ProviderDeps = 
     case 'openai-images': {
       const apiKey = settings.openai.apiKey?.trim()
       if (!apiKey) throw new Error(`IMAGE_PROVIDER=${settings.provider} needs OPENAI_API_KEY (and usually OPENAI_BASE_URL)`)
-      const opts = { apiKey, baseUrl: settings.openai.baseUrl || DEFAULT_OPENAI_BASE_URL, model: settings.model, timeoutMs: settings.timeoutMs, fetch: deps.fetch }
+      const opts = { apiKey, baseUrl: settings.openai.baseUrl || DEFAULT_OPENAI_BASE_URL, model: settings.model, timeoutMs: settings.timeoutMs, fetch: deps.fetch,
+        maxDownloadBytes: settings.maxResponseBytes, imageHosts: settings.imageHosts }
       return settings.provider === 'openai-chat' ? createOpenAIChatProvider(opts) : createOpenAIImagesProvider(opts)
     }
     case 'preview':

@@ -4,6 +4,7 @@
 import { ProviderError, type GeneratedImage, type GenerateRequest, type ImageProvider } from './types.js'
 import { base64Of, decodeDataUrl, toGeneratedImage } from './sniff.js'
 import { fromThrown, isRecord, upstreamText } from './errors.js'
+import type { HostPolicy } from '../net/safeHttp.js'
 import { DEFAULT_DOWNLOAD_TIMEOUT_MS, DEFAULT_MAX_DOWNLOAD_BYTES, downloadImage } from './download.js'
 import { postOpenAI, type OpenAICallContext } from './openaiHttp.js'
 import { callSignal } from './signals.js'
@@ -16,8 +17,10 @@ export interface OpenAIProviderOptions {
   model: string
   timeoutMs: number
   fetch?: typeof fetch
-  /** cap for images downloaded from a URL the relay returned (default 30 MB) */
+  /** cap for images downloaded from a URL the relay returned (default 64 MB, MAX_UPSTREAM_RESPONSE_MB) */
   maxDownloadBytes?: number
+  /** destinations an image link may point at (default: public addresses only; ALLOW_PRIVATE_IMAGE_HOSTS) */
+  imageHosts?: HostPolicy
   downloadTimeoutMs?: number
 }
 
@@ -99,13 +102,13 @@ export function findChatImage(body: Record<string, unknown>): FoundImage | null 
 
 /** Bytes of a found image, downloading a URL under its own deadline and the caller's signal. */
 export async function resolveFoundImage(found: FoundImage, req: GenerateRequest, opts: {
-  source: string; fetch: typeof fetch; maxDownloadBytes?: number; downloadTimeoutMs?: number; secrets: string[]
+  source: string; hosts?: HostPolicy; maxDownloadBytes?: number; downloadTimeoutMs?: number; secrets: string[]
 }): Promise<GeneratedImage> {
   if ('bytes' in found) return toGeneratedImage(found.bytes, opts.source)
   const timeoutMs = opts.downloadTimeoutMs ?? DEFAULT_DOWNLOAD_TIMEOUT_MS
   const call = callSignal(req.signal, timeoutMs)
   try {
-    const bytes = await downloadImage(found.url, { signal: call.signal, maxBytes: opts.maxDownloadBytes ?? DEFAULT_MAX_DOWNLOAD_BYTES, fetch: opts.fetch, source: opts.source })
+    const bytes = await downloadImage(found.url, { signal: call.signal, maxBytes: opts.maxDownloadBytes ?? DEFAULT_MAX_DOWNLOAD_BYTES, hosts: opts.hosts, source: opts.source })
     return await toGeneratedImage(bytes, opts.source)
   }
   catch (err) {
@@ -158,7 +161,7 @@ export function createOpenAIChatProvider(opts: OpenAIProviderOptions): ImageProv
     const answer = await postOpenAI(url, body, req.signal, ctx)
     const found = findChatImage(answer)
     if (!found) throw noImageError(answer, source, [opts.apiKey])
-    return resolveFoundImage(found, req, { source, fetch: fetchImpl, maxDownloadBytes: opts.maxDownloadBytes, downloadTimeoutMs: opts.downloadTimeoutMs, secrets: [opts.apiKey] })
+    return resolveFoundImage(found, req, { source, hosts: opts.imageHosts, maxDownloadBytes: opts.maxDownloadBytes, downloadTimeoutMs: opts.downloadTimeoutMs, secrets: [opts.apiKey] })
   }
 
   return { name: 'openai-chat', model: opts.model, generate }

@@ -75,7 +75,7 @@ export function createOpenAIImagesProvider(opts: OpenAIProviderOptions): ImagePr
       const revised = typeof first?.revised_prompt === 'string' ? ` (${first.revised_prompt.slice(0, 120)})` : ''
       throw new ProviderError('retryable', 'no_image', `${source} answered without an image${revised}`)
     }
-    return resolveFoundImage(found, req, { source, fetch: fetchImpl, maxDownloadBytes: opts.maxDownloadBytes, downloadTimeoutMs: opts.downloadTimeoutMs, secrets: [opts.apiKey] })
+    return resolveFoundImage(found, req, { source, hosts: opts.imageHosts, maxDownloadBytes: opts.maxDownloadBytes, downloadTimeoutMs: opts.downloadTimeoutMs, secrets: [opts.apiKey] })
   }
 
   return { name: 'openai-images', model: opts.model, generate }

@@ -1,6 +1,7 @@
 // One interface for every image provider (gemini, openai-chat, openai-images, preview).
 // The queue and batches only ever see this; each provider lives in its own module.
 import type { AspectRatio, GenerationMode, PageType, ProviderName, Resolution, TextBoxRect } from '../../plugin/types/api.js'
+import type { HostPolicy } from '../net/safeHttp.js'
 import type { SlideTemplate } from '../../plugin/configs/nanoBananaTemplates.js'
 
 export type ImageMime = 'image/png' | 'image/jpeg'
@@ -87,4 +88,8 @@ export interface ProviderSettings {
   openai: { apiKey?: string; baseUrl?: string }
   /** per upstream call, ms (NANO_BANANA_TIMEOUT × 1000) */
   timeoutMs: number
+  /** cap on one upstream answer / downloaded image, bytes (MAX_UPSTREAM_RESPONSE_MB; default 64 MB) */
+  maxResponseBytes?: number
+  /** where a relay's image link may point (ALLOW_PRIVATE_IMAGE_HOSTS; default public addresses only) */
+  imageHosts?: HostPolicy
 }

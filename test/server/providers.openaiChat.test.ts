@@ -16,6 +16,8 @@ async function setup(opts: FakeOpenAIOptions & { fault?: OpenAIFault | null; tim
   servers.push(fake)
   const provider = createOpenAIChatProvider({
     apiKey: opts.apiKey ?? KEY, baseUrl: `${fake.url}/api/v1/`, model: MODEL, timeoutMs: opts.timeoutMs ?? 10_000, maxDownloadBytes: opts.maxDownloadBytes,
+    // the fake file server is on 127.0.0.1, which the default policy refuses (ssrf.test.ts)
+    imageHosts: { allowPrivate: false, allowList: ['127.0.0.1'] },
   })
   return { fake, provider }
 }
