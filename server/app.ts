@@ -9,7 +9,8 @@ import express, { type Express, type RequestHandler } from 'express'
 import { BatchManager, type BackoffOptions, type BuildPrompt, type PageTiming } from './batches.js'
 import type { AppConfig } from './config.js'
 import { ApiError, errorMiddleware } from './errors.js'
-import type { Logger } from './logger.js'
+import type { AppLogger } from './logger.js'
+import { requestLogger } from './requestLog.js'
 import { observeProvider, ProviderStatus, type UpstreamListener } from './providers/observed.js'
 import type { ImageProvider } from './providers/types.js'
 import { createProbeRouter, providerCheck, storageCheck, type ReadinessCheck } from './probes.js'
@@ -27,7 +28,7 @@ export type AppConfigSubset = Pick<AppConfig,
 export interface AppDeps {
   config: AppConfigSubset
   provider: ImageProvider
-  logger: Logger
+  logger: AppLogger
   /** folder holding imgs/nano_banana (default: <repo>/public) */
   publicDir?: string
   /** built demo host (default: <repo>/dist/demo); served at / when it exists */
@@ -73,17 +74,6 @@ export function corsMiddleware(origins: '*' | string[]): RequestHandler {
       res.status(204).end()
       return
     }
-    next()
-  }
-}
-
-function requestLogger(logger: Logger): RequestHandler {
-  return (req, res, next) => {
-    const started = performance.now()
-    res.on('finish', () => {
-      // paths only (no query string: it may carry ?token=)
-      logger.info('request', { method: req.method, path: req.baseUrl + req.path, status: res.statusCode, ms: Math.round(performance.now() - started) })
-    })
     next()
   }
 }

@@ -3,6 +3,7 @@
 // the offending variable (index.ts prints it and exits, no stack).
 import path from 'node:path'
 import type { ProviderName, Resolution } from '../plugin/types/api.js'
+import type { LogFormat, LogThreshold } from './logger.js'
 import type { ProviderSettings } from './providers/types.js'
 import { parseHostPolicy } from './net/safeHttp.js'
 
@@ -27,10 +28,14 @@ export interface AppConfig {
   corsOrigins: '*' | string[]
   port: number
   host: string
+  /** LOG_FORMAT (undefined: pretty on a terminal outside production, else json) and LOG_LEVEL */
+  log: { format?: LogFormat; level: LogThreshold }
 }
 
 export type Env = Record<string, string | undefined>
 
+const LOG_FORMATS: LogFormat[] = ['json', 'pretty']
+const LOG_LEVELS: LogThreshold[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']
 const PROVIDERS: ProviderName[] = ['gemini', 'openai-chat', 'openai-images', 'preview']
 const RESOLUTIONS: Resolution[] = ['1K', '2K', '4K']
 
@@ -138,6 +143,12 @@ export function loadConfig(env: Env): AppConfig {
     throw new ConfigError(`ALLOW_PRIVATE_IMAGE_HOSTS must be true, false or a comma-separated list of IPs/CIDRs like 10.0.0.0/8 (bad entry "${imageHosts.error}")`)
   }
   const maxResponseBytes = int(env, 'MAX_UPSTREAM_RESPONSE_MB', DEFAULTS.maxUpstreamResponseMb, 1, 1024) * 1024 * 1024
+  const logFormat = read(env, 'LOG_FORMAT')?.toLowerCase()
+  if (logFormat !== undefined && !(LOG_FORMATS as string[]).includes(logFormat)) {
+    throw new ConfigError(`LOG_FORMAT must be one of ${LOG_FORMATS.join(', ')} (got "${logFormat}")`)
+  }
+  const logLevel = read(env, 'LOG_LEVEL')?.toLowerCase() ?? 'info'
+  if (!(LOG_LEVELS as string[]).includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`)
 
   const port = int(env, 'PORT', DEFAULTS.port, 0, 65535)
   const host = read(env, 'HOST') ?? DEFAULTS.host
@@ -162,6 +173,7 @@ export function loadConfig(env: Env): AppConfig {
     corsOrigins,
     port,
     host,
+    log: { ...(logFormat ? { format: logFormat as LogFormat } : {}), level: logLevel as LogThreshold },
   }
 }
 

@@ -2,7 +2,7 @@
 // ends the process with one line naming the variable (no stack trace).
 import dotenv from 'dotenv'
 import { ConfigError, configSecrets, loadConfig, type AppConfig } from './config.js'
-import { createLogger } from './logger.js'
+import { createLogger, defaultLogFormat } from './logger.js'
 import { createProvider } from './providers/index.js'
 import { startServer, type RunningServer } from './app.js'
 
@@ -18,7 +18,11 @@ async function main(): Promise<void> {
     }
     throw err
   }
-  const logger = createLogger({ secrets: configSecrets(config) })
+  const logger = createLogger({
+    secrets: configSecrets(config),
+    format: config.log.format ?? defaultLogFormat(process.env, process.stdout.isTTY === true),
+    level: config.log.level,
+  })
   let provider
   try {
     provider = createProvider(config.provider)

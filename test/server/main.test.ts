@@ -54,10 +54,13 @@ describe('server/index.ts', () => {
     const KEY = 'AIza-main-test-key-DISTINCT-987'
     const t = await tempDir()
     try {
-      const r = await run({ GEMINI_API_KEY: KEY, GEMINI_BASE_URL: 'http://127.0.0.1:9', PORT: '0', HOST: '127.0.0.1', DATA_DIR: t.dir, NANO_BANANA_MODEL: 'gemini-3-pro-image' }, /proxy started/)
-      expect(r.stdout).toMatch(/INFO proxy started url=http:\/\/127\.0\.0\.1:\d+ provider=gemini model=gemini-3-pro-image /)
+      const r = await run({ GEMINI_API_KEY: KEY, GEMINI_BASE_URL: 'http://127.0.0.1:9', PORT: '0', HOST: '127.0.0.1', DATA_DIR: t.dir, NANO_BANANA_MODEL: 'gemini-3-pro-image' }, /"msg":"proxy started"/)
+      // stdout is a pipe, not a terminal: JSON lines
+      const lines = r.stdout.trim().split('\n').map(l => JSON.parse(l) as Record<string, unknown>)
+      expect(lines.find(l => l.msg === 'proxy started'), r.stdout).toMatchObject({ level: 'info', provider: 'gemini', model: 'gemini-3-pro-image' })
+      expect(String(lines.find(l => l.msg === 'proxy started')!.url)).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
       expect(r.stdout + r.stderr).not.toContain(KEY)
-      expect(r.stdout, r.stdout + r.stderr).toMatch(/shutting down signal=SIGTERM/)
+      expect(lines.find(l => l.msg === 'shutting down'), r.stdout + r.stderr).toMatchObject({ signal: 'SIGTERM' })
       expect(r.code).toBe(0)
     } finally {
       await t.cleanup()

@@ -226,9 +226,15 @@ describe('routes (no token)', () => {
     expect(api.body.error.code).toBe('not_found')
   })
 
-  it('logs one line per request', async () => {
-    await getJson(`${srv.url}/api/v1/health`)
-    expect(srv.logLines.some(l => /INFO request method=GET path=\/api\/v1\/health status=200 ms=\d+/.test(l))).toBe(true)
+  it('logs one JSON line per request: path without the query string, status, duration, request id', async () => {
+    const res = await fetch(`${srv.url}/api/v1/health?token=query-secret-77`)
+    await res.text()
+    const id = res.headers.get('x-request-id')
+    expect(id).toMatch(/^[0-9a-f-]{36}$/)
+    const line = srv.logLines.map(l => JSON.parse(l)).find(o => o.msg === 'request' && o.req_id === id)
+    expect(line).toMatchObject({ level: 'info', method: 'GET', path: '/api/v1/health', status: 200 })
+    expect(typeof line.duration_ms).toBe('number')
+    expect(srv.logLines.join('\n')).not.toContain('query-secret-77')
   })
 })
 
