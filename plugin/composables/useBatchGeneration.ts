@@ -8,7 +8,7 @@ import { createProxyApi, type ProxyApi } from '../api/client'
 import { toUserError } from '../api/errors'
 import { resolveServerUrl, useNanoBananaConfig, type NanoBananaConfig } from '../config'
 import { translate, type Translate } from '../i18n/messages'
-import { computeSlideUpdate } from '../host/applyResult'
+import { computeSlideUpdate, restoreSlideUpdate } from '../host/applyResult'
 import { slideToPageInput } from '../host/extractText'
 import { createDeckHost, HostNotFoundError, resolveHostStores, type DeckHost } from '../host/pptistHost'
 import { createHistoryGroup, type HistoryGroup } from '../host/historyGroup'
@@ -53,6 +53,11 @@ export interface BatchController {
   retryPage(pageNumber: number, instruction?: string): Promise<void>
   retryFailed(): Promise<void>
   jumpTo(pageNumber: number): boolean
+  /**
+   * The editable slide back for these finished pages (all of them when omitted): original elements,
+   * background and notes, image removed — one undo step. Returns how many slides were restored.
+   */
+  restore(pageNumbers?: number[]): Promise<number>
   /** resolves when every page result received so far has been applied and the undo step closed */
   settled(): Promise<void>
   /** start noticing deck changes made without a snapshot (call early, e.g. when the 🍌 button mounts) */
@@ -161,7 +166,10 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
         if (readable) update.elements = readable
       }
       // One updateSlide per page: the new background and any text colour changes are one undo step.
-      if (deck.updateSlide(slideId, update)) await history.record()
+      if (deck.updateSlide(slideId, update)) {
+        await history.record()
+        if (update.remark !== undefined) await deck.refreshNotes(slideId)
+      }
     }).catch(error => {
       store.setError(toUserError(error, t, deps.serverUrl))
     })
@@ -310,6 +318,33 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
       if (!page) return false
       const deck = host ?? safeHost(deps.host)
       return !!deck && deck.goToSlide(page.slide_id)
+    },
+    restore(pageNumbers) {
+      const task = applyChain.then(async () => {
+        const deck = host ?? safeHost(deps.host)
+        if (!deck) return 0
+        const wanted = store.pages.filter(p => p.status === 'completed' && !p.skipped && !p.restored
+          && (!pageNumbers || pageNumbers.includes(p.page_number)))
+        const step = createHistoryGroup(deck.stores.snapshot, {
+          changedSinceSnapshot: () => tracker?.changedSinceSnapshot() ?? false,
+        })
+        await step.begin()
+        let restored = 0
+        for (const page of wanted) {
+          const slide = deck.findSlide(page.slide_id)
+          const update = slide && restoreSlideUpdate(slide, t('remarkHeader'))
+          if (!update || !deck.updateSlide(page.slide_id, update)) continue
+          store.markRestored(page.page_number)
+          restored++
+          if (update.remark !== undefined) await deck.refreshNotes(page.slide_id)
+        }
+        // every slide restored here is one step: a single record after all of them
+        if (restored) await step.record()
+        await step.end()
+        return restored
+      })
+      applyChain = task.then(() => undefined, () => undefined)
+      return task
     },
     async settled() {
       await applyChain

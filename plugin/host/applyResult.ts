@@ -1,6 +1,8 @@
 // What a finished page does to its slide, as a pure function: slide in, props for updateSlide out.
 import type { GenerationMode } from '../types/api'
-import { extractSlideText, htmlToText } from './extractText'
+import { readSlideText } from './extractText'
+import { htmlToText } from './html'
+import { notesBlockHtml, removeNotesBlock, restoreUpdate, slideForReading, sourceToKeep } from './slideSource'
 import type { Slide, SlideElement } from './types'
 
 export interface ApplyOptions {
@@ -12,10 +14,6 @@ export interface ApplyOptions {
   /** slide width in PPTist units (viewportSize) and height ratio, to spot full-slide images */
   viewportWidth?: number
   viewportRatio?: number
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
 }
 
 function hasText(el: SlideElement): boolean {
@@ -42,32 +40,60 @@ function keepInBackgroundMode(el: SlideElement, viewportWidth?: number, viewport
   return true
 }
 
-/** The text of the slide as notes HTML, so full mode loses nothing (appended, never replacing). */
+/** The slide's text as our notes block (title first), so full mode loses nothing. */
 function preservedTextHtml(slide: Slide, header: string): string {
-  const { title, content } = extractSlideText(slide)
-  const lines = [title, ...content.split('\n')].filter(Boolean)
-  if (!lines.length) return ''
-  return [header, ...lines].map(line => `<p>${escapeHtml(line)}</p>`).join('')
+  const { title, content } = readSlideText(slide)
+  return notesBlockHtml(header, [title, ...content.split('\n')].filter(Boolean))
 }
 
+/**
+ * What a finished page does to its slide (props for PPTist's updateSlide). The slide's elements as
+ * they were are kept in `nanoBananaSource` (host/slideSource.ts); a slide that already has a kept
+ * source is read from it, so a second run (another template) uses the original text.
+ */
 export function computeSlideUpdate(slide: Slide, options: ApplyOptions): Partial<Slide> {
   const background = { type: 'image' as const, image: { src: options.src, size: 'cover' as const } }
+  const reading = slideForReading(slide)
+  let source = sourceToKeep(slide, options.mode)
+  const added = slide.elements.filter(el => !source.elements.some(kept => kept.id === el.id))
   let elements: SlideElement[]
   const update: Partial<Slide> = { background }
   if (options.mode === 'full') {
     elements = []
+    // elements the user added after an earlier full run are kept too
+    if (source.mode === 'full' && added.length) source = { ...source, elements: [...source.elements, ...added] }
+    source = { ...source, mode: 'full' }
     const preserved = preservedTextHtml(slide, options.remarkHeader)
-    if (preserved) update.remark = (slide.remark || '') + preserved
+    const notes = removeNotesBlock(slide.remark, preserved)
+    const remark = notes + preserved
+    if (remark !== (slide.remark ?? '')) update.remark = remark
   }
   else {
-    elements = slide.elements.filter(el => keepInBackgroundMode(el, options.viewportWidth, options.viewportRatio))
+    elements = reading.elements.filter(el => keepInBackgroundMode(el, options.viewportWidth, options.viewportRatio))
+    if (source.mode === 'full') {
+      // back from a full-mode run: the text boxes return, the notes lose the copy of their text
+      source = { ...source, elements: [...source.elements, ...added], mode: 'background' }
+      const notes = removeNotesBlock(slide.remark, preservedTextHtml(slide, options.remarkHeader))
+      if (notes !== (slide.remark ?? '')) update.remark = notes
+    }
   }
-  if (elements.length !== slide.elements.length) {
+  update.nanoBananaSource = source
+  const current = slide.elements
+  if (elements.length !== current.length || elements.some((el, i) => el !== current[i])) {
     update.elements = elements
-    if (slide.animations) {
+    const animations = source.animations ?? slide.animations
+    if (animations) {
       const kept = new Set(elements.map(el => el.id))
-      update.animations = slide.animations.filter(a => kept.has(a.elId))
+      update.animations = animations.filter(a => kept.has(a.elId))
     }
   }
   return update
+}
+
+/** The update that makes a slide editable again (host/slideSource.ts restoreUpdate); null when nothing is kept. */
+export function restoreSlideUpdate(slide: Slide, remarkHeader: string): Partial<Slide> | null {
+  const source = slide.nanoBananaSource
+  if (!source) return null
+  const exact = source.mode === 'full' ? preservedTextHtml({ ...slide, elements: source.elements, nanoBananaSource: undefined }, remarkHeader) : undefined
+  return restoreUpdate(slide, exact)
 }

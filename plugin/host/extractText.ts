@@ -1,31 +1,10 @@
 // Reads a PPTist slide as plain text for the prompt: title, body, speaker notes.
 import type { PageInput, PageType } from '../types/api'
 import type { Slide, SlideElement, TextType } from './types'
+import { htmlToText } from './html'
+import { readNotesBlock, slideForReading } from './slideSource'
 
-const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: '\'', nbsp: ' ' }
-
-/** PPTist rich-text HTML → plain text, one line per paragraph / list item / <br>. */
-export function htmlToText(html: string | undefined | null): string {
-  if (!html) return ''
-  const withBreaks = html
-    .replace(/<(script|style)[\s\S]*?<\/\1>/gi, '')
-    .replace(/<br\s*\/?>/gi, '\n')
-    .replace(/<\/(p|div|li|h[1-6]|tr|blockquote)>/gi, '\n')
-    .replace(/<(td|th)[^>]*>/gi, ' ')
-    .replace(/<[^>]+>/g, '')
-  const decoded = withBreaks.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (match, entity: string) => {
-    if (entity[0] === '#') {
-      const code = entity[1] === 'x' || entity[1] === 'X' ? parseInt(entity.slice(2), 16) : parseInt(entity.slice(1), 10)
-      return Number.isFinite(code) ? String.fromCodePoint(code) : match
-    }
-    return ENTITIES[entity.toLowerCase()] ?? match
-  })
-  return decoded
-    .split('\n')
-    .map(line => line.replace(/[ \t\u00a0\u3000]+/g, ' ').trim())
-    .filter(Boolean)
-    .join('\n')
-}
+export { htmlToText }
 
 const DEFAULT_FONT_PX = 16
 
@@ -245,9 +224,24 @@ function clip(text: string): string {
   return text.length > MAX_FIELD_CHARS ? text.slice(0, MAX_FIELD_CHARS) : text
 }
 
+/**
+ * What the prompt reads of a slide: its own text; after a full-mode run the kept original elements
+ * (host/slideSource.ts); a slide emptied by an earlier run with no kept source (a re-imported PPTX)
+ * is read back from the notes block that run wrote. Notes never repeat that block.
+ */
+export function readSlideText(slide: Slide): SlideText {
+  const text = extractSlideText(slideForReading(slide))
+  const block = readNotesBlock(slide.remark)
+  if (!block.lines) return text
+  if (!text.title && !text.content && block.lines.length) {
+    return { ...text, title: block.lines[0], content: block.lines.slice(1).join('\n'), notes: block.before }
+  }
+  return { ...text, notes: block.before }
+}
+
 /** A slide as the proxy's `pages[]` entry. */
 export function slideToPageInput(slide: Slide): PageInput {
-  const { title, content, notes } = extractSlideText(slide)
+  const { title, content, notes } = readSlideText(slide)
   const page: PageInput = { slide_id: slide.id, title: clip(title), content: clip(content) }
   if (slide.type && PAGE_TYPES.includes(slide.type)) page.page_type = slide.type
   if (notes) page.notes = clip(notes)

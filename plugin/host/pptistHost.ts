@@ -2,6 +2,7 @@
 // functions cannot be imported from a drop-in folder, so the stores are found by id in the Pinia
 // registry (`pinia._s`, a Map kept by Pinia 2 and 3 alike) or handed in via plugin options.
 // Every store is checked for the members we use, so a mismatch fails loudly with a clear message.
+import { nextTick } from 'vue'
 import { getActivePinia, type Pinia } from 'pinia'
 import type { Slide } from './types'
 
@@ -96,6 +97,14 @@ export interface DeckHost {
   viewportRatio(): number
   viewportWidth(): number
   selectedSlideIndexes(): number[]
+  /**
+   * Makes PPTist's notes panel show the current slide's new notes. Its editor (PPTist
+   * src/views/Editor/Remark/index.vue) loads `remark` only when `currentSlide.id` changes, so after
+   * we write the notes of the slide on screen we step to a neighbour and back, each after a Vue
+   * flush: the watcher fires twice and the editor ends on the new notes. All in microtasks, so the
+   * browser never paints the neighbour. No-op for other slides or a one-slide deck.
+   */
+  refreshNotes(slideId: string): Promise<void>
 }
 
 export function createDeckHost(stores: HostStores): DeckHost {
@@ -130,5 +139,15 @@ export function createDeckHost(stores: HostStores): DeckHost {
     viewportRatio: () => s.viewportRatio ?? 0.5625,
     viewportWidth: () => s.viewportSize ?? 1000,
     selectedSlideIndexes: () => stores.main?.selectedSlidesIndex ?? [],
+    async refreshNotes(slideId) {
+      const index = s.slideIndex
+      if (s.slides[index]?.id !== slideId || s.slides.length < 2 || !s.updateSlideIndex) return
+      const neighbour = index > 0 ? index - 1 : index + 1
+      s.updateSlideIndex(neighbour)
+      await nextTick()
+      // the user may have moved meanwhile: only step back if we are still where we put them
+      if (s.slideIndex === neighbour) s.updateSlideIndex(index)
+      await nextTick()
+    },
   }
 }

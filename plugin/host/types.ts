@@ -86,6 +86,20 @@ export interface SlideAnimation {
   trigger?: string
 }
 
+/**
+ * What a slide looked like before 🍌 replaced it (kept on the slide object itself, so it travels
+ * with PPTist's snapshots, undo/redo and JSON export). See host/slideSource.ts.
+ */
+export interface SlideSource {
+  /** the mode of the run that kept it: 'full' emptied the slide, 'background' kept its text */
+  mode: 'full' | 'background'
+  elements: SlideElement[]
+  background?: SlideBackground
+  animations?: SlideAnimation[]
+  /** the speaker notes before the run */
+  remark?: string
+}
+
 export interface Slide {
   id: string
   elements: SlideElement[]
@@ -93,4 +107,6 @@ export interface Slide {
   background?: SlideBackground
   animations?: SlideAnimation[]
   type?: SlideType
+  /** the slide's own elements, kept when 🍌 replaced them (an extra field PPTist carries along) */
+  nanoBananaSource?: SlideSource
 }

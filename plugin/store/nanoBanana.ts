@@ -8,6 +8,8 @@ export interface PageView extends Omit<PageResult, 'error_code'> {
   error_code: string | null
   /** the slide was deleted while the page was generating: its result is not applied */
   skipped: boolean
+  /** the user put the editable slide back (restore): its image is no longer on the slide */
+  restored: boolean
 }
 
 export type Transport = 'sse' | 'polling'
@@ -92,6 +94,7 @@ export const useNanoBananaStore = defineStore('nanoBanana', {
         error_code: null,
         retry_count: 0,
         skipped: false,
+        restored: false,
       }))
       this.floatVisible = true
       this.floatMinimised = false
@@ -102,7 +105,7 @@ export const useNanoBananaStore = defineStore('nanoBanana', {
       if (!page) {
         page = {
           page_number: result.page_number, slide_id: result.slide_id, status: result.status,
-          image_url: null, thumbnail_url: null, error_message: null, error_code: null, retry_count: 0, skipped: false,
+          image_url: null, thumbnail_url: null, error_message: null, error_code: null, retry_count: 0, skipped: false, restored: false,
         }
         this.pages.push(page)
         this.pages.sort((a, b) => a.page_number - b.page_number)
@@ -121,10 +124,15 @@ export const useNanoBananaStore = defineStore('nanoBanana', {
       const page = this.pages.find(p => p.page_number === pageNumber)
       if (page) page.skipped = true
     },
+    markRestored(pageNumber: number) {
+      const page = this.pages.find(p => p.page_number === pageNumber)
+      if (page) page.restored = true
+    },
     markPending(pageNumbers: number[]) {
       for (const page of this.pages) {
         if (pageNumbers.includes(page.page_number)) {
           page.status = 'pending'
+          page.restored = false
           page.error_message = null
           page.error_code = null
         }

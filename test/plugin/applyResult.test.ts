@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { computeSlideUpdate, isBackgroundImage } from '../../plugin/host/applyResult'
+import { computeSlideUpdate, isBackgroundImage, restoreSlideUpdate } from '../../plugin/host/applyResult'
+import { slideToPageInput } from '../../plugin/host/extractText'
 import { chartSlide, contentsSlide, coverSlide, tableSlide } from './fixtures/deck'
 import type { Slide } from '../../plugin/host/types'
 
 const SRC = 'http://127.0.0.1:8787/api/v1/images/abc.png'
-const HEADER = '— 原页面文字 —'
+const HEADER = '— Nano Banana：原页面文字（整页生成前）—'
 
 function apply(slide: Slide, mode: 'full' | 'background'): Slide {
   return { ...slide, ...computeSlideUpdate(slide, { mode, src: SRC, remarkHeader: HEADER }) }
@@ -57,7 +58,74 @@ describe('computeSlideUpdate — background mode', () => {
 
   it('does not touch elements when nothing is removed', () => {
     const update = computeSlideUpdate(tableSlide, { mode: 'background', src: SRC, remarkHeader: HEADER })
-    expect(update).toEqual({ background: { type: 'image', image: { src: SRC, size: 'cover' } } })
+    expect(update.elements).toBeUndefined()
+    expect(update.background).toEqual({ type: 'image', image: { src: SRC, size: 'cover' } })
+  })
+})
+
+// A slide as PPTist would hold it after the update: a JSON round trip, as snapshots and export do.
+function roundTrip(slide: Slide): Slide {
+  return JSON.parse(JSON.stringify(slide)) as Slide
+}
+
+describe('the slide keeps its source', () => {
+  it('full mode keeps the original elements, background and notes on the slide (and through JSON)', () => {
+    const after = roundTrip(apply(coverSlide, 'full'))
+    expect(after.elements).toEqual([])
+    expect(after.nanoBananaSource!.mode).toBe('full')
+    expect(after.nanoBananaSource!.elements).toEqual(coverSlide.elements)
+    expect(after.nanoBananaSource!.background).toEqual(coverSlide.background)
+    expect(after.nanoBananaSource!.remark).toBe(coverSlide.remark)
+  })
+
+  it('a second run reads the original text, not the empty slide, and does not repeat the notes block', () => {
+    const first = roundTrip(apply(coverSlide, 'full'))
+    expect(slideToPageInput(first)).toEqual(slideToPageInput(coverSlide))
+    const second = roundTrip({ ...first, ...computeSlideUpdate(first, { mode: 'full', src: SRC + '?2', remarkHeader: HEADER }) })
+    expect(second.remark).toBe(first.remark)
+    expect(second.nanoBananaSource!.elements).toEqual(coverSlide.elements)
+    expect(slideToPageInput(second)).toEqual(slideToPageInput(coverSlide))
+  })
+
+  it('a background run after a full run brings the text boxes back and takes the copy out of the notes', () => {
+    const first = roundTrip(apply(coverSlide, 'full'))
+    const second = roundTrip(apply(first, 'background'))
+    expect(second.elements.map(el => el.id)).toEqual(['title1', 'sub1', 'foot1'])
+    expect(second.remark).toBe(coverSlide.remark)
+    expect(slideToPageInput(second)).toEqual(slideToPageInput(coverSlide))
+  })
+
+  it('a slide emptied by a run with no kept source (re-imported PPTX) is read back from the notes block', () => {
+    const first = roundTrip(apply(coverSlide, 'full'))
+    const imported: Slide = { id: first.id, type: first.type, elements: [], remark: first.remark }
+    const page = slideToPageInput(imported)
+    expect(page.title).toBe('有理数的大小比较')
+    expect(page.content).toBe('七年级数学 · 第一章')
+    expect(page.notes).toBe('开场：先问同学们温度怎么比较。')
+    // the same block in English, written by an English editor
+    const en: Slide = { id: 'x', elements: [], remark: '<p>Intro</p><p>— Nano Banana: original slide text (before full-slide generation) —</p><p>Title</p><p>Line 1</p><p>Line 2</p>' }
+    expect(slideToPageInput(en)).toMatchObject({ title: 'Title', content: 'Line 1\nLine 2', notes: 'Intro' })
+  })
+
+  it('restore puts the original elements, background and notes back, keeps what the user added since', () => {
+    const first = roundTrip(apply(coverSlide, 'full'))
+    const logo = { id: 'logo', type: 'image' as const, src: 'logo.png', left: 900, top: 10, width: 80, height: 40 }
+    const edited = { ...first, elements: [logo], remark: first.remark + '<p>my later note</p>' }
+    const restored = roundTrip({ ...edited, ...restoreSlideUpdate(edited, HEADER)! })
+    expect(restored.elements).toEqual([...coverSlide.elements, logo])
+    expect(restored.background).toEqual(coverSlide.background)
+    expect(restored.animations).toEqual(coverSlide.animations)
+    expect(restored.remark).toBe(coverSlide.remark + '<p>my later note</p>')
+    expect(restored.nanoBananaSource).toBeUndefined()
+    expect(restoreSlideUpdate(restored, HEADER)).toBeNull()
+  })
+
+  it('restore after a background run brings back the decoration and the old background', () => {
+    const after = roundTrip(apply(coverSlide, 'background'))
+    const restored = roundTrip({ ...after, ...restoreSlideUpdate(after, HEADER)! })
+    expect(restored.elements).toEqual(coverSlide.elements)
+    expect(restored.background).toEqual(coverSlide.background)
+    expect(restored.remark).toBe(coverSlide.remark)
   })
 })
 

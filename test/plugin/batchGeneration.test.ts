@@ -101,6 +101,45 @@ describe('useBatchGeneration controller', () => {
     expect(slidesStore.slides).toEqual(before)
   })
 
+  it('a second run sends the original text again; restore puts the editable slides back as one undo step', async () => {
+    const { slidesStore, snapshotStore } = await setupPptist(deck)
+    const before = JSON.parse(JSON.stringify(slidesStore.slides)) as Slide[]
+    const { api, created } = fakeApi()
+    const { store, controller } = setup(api, [
+      { events: [ev(1, 'page', pageResult(1, 'cover01', 'completed')), ev(2, 'page', pageResult(2, 'contents01', 'completed')), done(3, 'completed', 2)] },
+      { events: [ev(1, 'page', pageResult(1, 'cover01', 'completed')), ev(2, 'page', pageResult(2, 'contents01', 'completed')), done(3, 'completed', 2)] },
+    ])
+    await controller.start({ templateId: 'nano_banana_1', slideIds: IDS.slice(0, 2), options: OPTIONS, embed: false })
+    await finished(controller, store)
+    expect(slidesStore.slides[0].elements).toEqual([])
+    // the slides go through PPTist's snapshots as JSON: the kept source survives undo/redo
+    await snapshotStore.unDo()
+    await snapshotStore.reDo()
+    expect(slidesStore.slides[0].nanoBananaSource?.elements).toEqual(before[0].elements)
+
+    store.closeFloat()
+    await controller.start({ templateId: 'nano_banana_2', slideIds: IDS.slice(0, 2), options: OPTIONS, embed: false })
+    await finished(controller, store)
+    expect(created[1].pages).toEqual(created[0].pages)
+    expect(created[1].pages[0]).toMatchObject({ title: '有理数的大小比较', content: '七年级数学 · 第一章' })
+
+    // the user edits something else afterwards, so undo no longer reaches the batch
+    slidesStore.updateSlide({ remark: '<p>later</p>' }, 'table01')
+    await snapshotStore.addSnapshot()
+    const length = snapshotStore.snapshotLength
+    expect(await controller.restore()).toBe(2)
+    expect(snapshotStore.snapshotLength).toBe(length + 1)
+    expect(slidesStore.slides[0].elements).toEqual(before[0].elements)
+    expect(slidesStore.slides[0].background).toEqual(before[0].background)
+    expect(slidesStore.slides[0].remark).toBe(before[0].remark)
+    expect(slidesStore.slides[1].elements).toEqual(before[1].elements)
+    expect(store.pages.every(p => p.restored)).toBe(true)
+    // one undo takes the whole restore back
+    await snapshotStore.unDo()
+    expect(slidesStore.slides[0].elements).toEqual([])
+    expect(slidesStore.slides[1].elements).toEqual([])
+  })
+
   it('skips a slide deleted while its page was generating, without resurrecting it', async () => {
     const { slidesStore, snapshotStore } = await setupPptist(deck)
     const { api } = fakeApi()

@@ -20,7 +20,7 @@ export function fakeController() {
     cancel: vi.fn(async () => undefined),
     retryPage: vi.fn(async () => undefined),
     retryFailed: vi.fn(async () => undefined),
-    jumpTo: vi.fn(() => true),
+    jumpTo: vi.fn(() => true), restore: vi.fn(async () => 0),
     settled: vi.fn(async () => undefined),
     watchHistory: vi.fn(),
     dispose: vi.fn(),
