@@ -13,6 +13,7 @@ import type { AppLogger } from './logger.js'
 import { requestLogger } from './requestLog.js'
 import { observeProvider, ProviderStatus, type UpstreamListener } from './providers/observed.js'
 import type { ImageProvider } from './providers/types.js'
+import { createMetricsRouter, ProxyMetrics, type PriceFn } from './metrics.js'
 import { createProbeRouter, providerCheck, storageCheck, type ReadinessCheck } from './probes.js'
 import { GenerationQueue } from './queue.js'
 import { TemplateReferences } from './references.js'
@@ -23,7 +24,16 @@ import { buildPrompt } from './prompts.js'
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 
 export type AppConfigSubset = Pick<AppConfig,
-  'maxConcurrentGenerations' | 'maxQueuedPages' | 'maxRetries' | 'defaultResolution' | 'thumbnail' | 'dataDir' | 'proxyToken' | 'corsOrigins'>
+  'maxConcurrentGenerations' | 'maxQueuedPages' | 'maxRetries' | 'defaultResolution' | 'thumbnail' | 'dataDir' | 'proxyToken' | 'corsOrigins' | 'metricsToken'>
+
+/**
+ * List price per image in USD until the model catalogue (server/models.ts) provides it: Nano Banana
+ * Pro $0.134 at 1K/2K and $0.24 at 4K (Google's Gemini API pricing page); other models unknown.
+ */
+function listPriceUsd(model: string, resolution: string): number | undefined {
+  if (!/gemini-3-pro-image/.test(model)) return undefined
+  return resolution === '4K' ? 0.24 : 0.134
+}
 
 export interface AppDeps {
   config: AppConfigSubset
@@ -47,6 +57,8 @@ export interface AppDeps {
   readinessTimeoutMs?: number
   /** more listeners for every upstream call */
   upstreamListeners?: readonly UpstreamListener[]
+  /** USD per image for the spend metric (default: the list prices) */
+  price?: PriceFn
 }
 
 export interface ProxyApp {
@@ -54,6 +66,7 @@ export interface ProxyApp {
   batches: BatchManager
   storage: Storage
   queue: GenerationQueue
+  metrics: ProxyMetrics
   /** stops in-flight work and flushes state to disk (does not close an HTTP server); /readyz answers 503 from the start */
   close(): Promise<void>
 }
@@ -84,8 +97,9 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
   const demoDir = deps.demoDir ?? path.join(ROOT, 'dist', 'demo')
   const storage = await createStorage({ dataDir: config.dataDir, thumbnail: config.thumbnail })
   const queue = new GenerationQueue(config.maxConcurrentGenerations)
+  const metrics = new ProxyMetrics(deps.price ?? listPriceUsd)
   const providerStatus = new ProviderStatus()
-  const upstream = observeProvider(provider, [providerStatus.listener, ...(deps.upstreamListeners ?? [])])
+  const upstream = observeProvider(provider, [providerStatus.listener, metrics.upstreamListener, ...(deps.upstreamListeners ?? [])])
   let stopping = false
   const templateRefs = new TemplateReferences(publicDir, (t, reason) => {
     logger.warn('template cover unavailable, generating without a style reference', { template: t.id, reason })
@@ -102,6 +116,7 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
     random: deps.random,
   })
   await batches.init()
+  metrics.attach({ queue: () => batches.stats() })
 
   const app = express()
   app.disable('x-powered-by')
@@ -118,11 +133,12 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
     timeoutMs: deps.readinessTimeoutMs,
     notReadyReason: () => (stopping ? 'shutting down' : undefined),
   }))
+  app.use(createMetricsRouter(metrics, config.metricsToken))
 
   app.use('/api/v1', createApiRouter({
     batches, storage, provider,
     proxyToken: config.proxyToken,
-    sse: { pingIntervalMs: deps.pingIntervalMs ?? 15_000 },
+    sse: { pingIntervalMs: deps.pingIntervalMs ?? 15_000, clients: { opened: () => metrics.sseOpened(), closed: () => metrics.sseClosed() } },
   }))
   // anything else under /api/ is an api.md 404, never the demo's HTML
   app.use('/api', (req, _res, next) => next(new ApiError(404, 'not_found', `No such endpoint: ${req.method} ${req.baseUrl}${req.path}`)))
@@ -144,7 +160,7 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
   app.use(errorMiddleware(logger))
 
   return {
-    app, batches, storage, queue,
+    app, batches, storage, queue, metrics,
     close: () => {
       stopping = true
       return batches.close()

@@ -24,6 +24,8 @@ export interface AppConfig {
   dataDir: string
   /** when set, /api/v1 (except health, templates, images) needs `Authorization: Bearer <token>` */
   proxyToken?: string
+  /** when set, GET /metrics needs `Authorization: Bearer <token>` */
+  metricsToken?: string
   /** '*' or an explicit list of allowed origins */
   corsOrigins: '*' | string[]
   port: number
@@ -127,6 +129,8 @@ export function loadConfig(env: Env): AppConfig {
 
   const proxyToken = read(env, 'PROXY_TOKEN')
   if (proxyToken !== undefined && proxyToken.length < 8) throw new ConfigError('PROXY_TOKEN must be at least 8 characters long')
+  const metricsToken = read(env, 'METRICS_TOKEN')
+  if (metricsToken !== undefined && metricsToken.length < 8) throw new ConfigError('METRICS_TOKEN must be at least 8 characters long')
 
   const corsRaw = read(env, 'CORS_ORIGINS')
   let corsOrigins: '*' | string[] = '*'
@@ -170,6 +174,7 @@ export function loadConfig(env: Env): AppConfig {
     thumbnail,
     dataDir,
     proxyToken,
+    metricsToken,
     corsOrigins,
     port,
     host,
@@ -179,5 +184,5 @@ export function loadConfig(env: Env): AppConfig {
 
 /** Every secret the config holds, for log/response redaction. */
 export function configSecrets(config: AppConfig): string[] {
-  return [config.provider.gemini.apiKey, config.provider.openai.apiKey, config.proxyToken].filter((s): s is string => !!s)
+  return [config.provider.gemini.apiKey, config.provider.openai.apiKey, config.proxyToken, config.metricsToken].filter((s): s is string => !!s)
 }

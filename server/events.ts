@@ -79,6 +79,8 @@ export interface SseSource {
 
 export interface SseOptions {
   pingIntervalMs: number
+  /** told when a stream opens and when it closes (metrics) */
+  clients?: { opened(): void; closed(): void }
 }
 
 function parseLastEventId(req: Request): number | undefined {
@@ -110,6 +112,7 @@ export function streamBatch(req: Request, res: Response, source: SseSource, opts
   res.setHeader('X-Accel-Buffering', 'no')
   res.flushHeaders()
   res.socket?.setNoDelay(true)
+  opts.clients?.opened()
 
   let closed = false
   let unsubscribe = () => {}
@@ -123,6 +126,7 @@ export function streamBatch(req: Request, res: Response, source: SseSource, opts
     closed = true
     clearInterval(ping)
     unsubscribe()
+    opts.clients?.closed()
     res.end()
   }
   res.on('close', close)

@@ -1,0 +1,120 @@
+// /metrics against the real proxy and the fake Gemini upstream: the named series exist and move
+// when a batch runs (with a scripted 429 and a safety refusal), METRICS_TOKEN guards the endpoint.
+import path from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { startServer, type RunningServer } from '../../server/app.js'
+import { configSecrets, loadConfig } from '../../server/config.js'
+import { createMemoryLogger } from '../../server/logger.js'
+import { createProvider } from '../../server/providers/index.js'
+import type { FakeServer } from '../fakes/common.js'
+import { startFakeGemini, type GeminiFault } from '../fakes/geminiServer.js'
+import { fakePublicDir, openSse, postJson, tempDir, waitUntil } from './helpers.js'
+
+const BATCHES = '/api/v1/slide-generations/batches'
+const KEY = 'metrics-test-key-0001'
+const METRICS_TOKEN = 'metrics-token-123'
+
+const cleanups: Array<() => Promise<void>> = []
+afterAll(async () => {
+  while (cleanups.length) await cleanups.pop()!()
+})
+
+/** One sample's value from the text exposition format; labels must match exactly the ones given (others ignored). */
+export function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line)
+    if (!m || m[1] !== name) continue
+    const have: Record<string, string> = {}
+    for (const [, k, v] of (m[2] ?? '').matchAll(/([a-zA-Z_]+)="((?:[^"\\]|\\.)*)"/g)) have[k] = v
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(m[3])
+  }
+  return undefined
+}
+
+async function scrape(srv: RunningServer, token = METRICS_TOKEN): Promise<string> {
+  const res = await fetch(`${srv.url}/metrics`, { headers: { Authorization: `Bearer ${token}` } })
+  expect(res.status).toBe(200)
+  expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/)
+  return res.text()
+}
+
+async function harness(script: (i: number) => GeminiFault | null, latencyMs: number): Promise<{ srv: RunningServer; fake: FakeServer }> {
+  const t = await tempDir('nb-metrics-')
+  cleanups.push(t.cleanup)
+  const fake = await startFakeGemini({ latencyMs, validKey: KEY, retryDelay: '0.02s', mislabelRate: 0, script: i => script(i) })
+  cleanups.push(() => fake.close())
+  const config = loadConfig({
+    GEMINI_API_KEY: KEY, GEMINI_BASE_URL: fake.url, NANO_BANANA_MODEL: 'gemini-3-pro-image-preview', MAX_CONCURRENT_GENERATIONS: '2',
+    DATA_DIR: path.join(t.dir, 'data'), IMAGE_THUMBNAIL_SIZE: '160x90', METRICS_TOKEN,
+  })
+  const srv = await startServer({
+    config, logger: createMemoryLogger(configSecrets(config)), provider: createProvider(config.provider), publicDir: await fakePublicDir(t.dir),
+    backoff: { baseMs: 10, maxMs: 40 }, pingIntervalMs: 1000,
+  })
+  cleanups.push(() => srv.stop())
+  return { srv, fake }
+}
+
+describe('/metrics', () => {
+  it('exposes the named series, and they move when a batch runs against the fake upstream', async () => {
+    // request 0 → 429 (retried), request 2 → safety refusal (page fails), the rest succeed
+    const { srv } = await harness(i => (i === 0 ? '429' : i === 2 ? 'safety' : null), 400)
+    const before = await scrape(srv)
+    for (const name of ['process_cpu_user_seconds_total', 'nodejs_heap_size_used_bytes', 'nano_banana_queue_depth', 'nano_banana_upstream_in_flight', 'nano_banana_sse_clients']) {
+      expect(sample(before, name), name).toBeDefined()
+    }
+    expect(before).toContain('# TYPE nano_banana_upstream_request_duration_seconds histogram')
+    expect(before).toContain('# TYPE nano_banana_spend_usd_total counter')
+    expect(sample(before, 'nano_banana_sse_clients')).toBe(0)
+
+    const created = await postJson(`${srv.url}${BATCHES}`, {
+      template_id: 'nano_banana_1', deck_title: 'm', options: { resolution: '2K', style_chain: false },
+      pages: Array.from({ length: 5 }, (_, i) => ({ slide_id: `s${i + 1}`, title: `T${i + 1}`, content: `c${i + 1}` })),
+    })
+    expect(created.status).toBe(202)
+    const sse = await openSse(`${srv.url}${BATCHES}/${created.body.batch_id}/events`)
+    // while the batch runs: one stream open, two calls in flight, the rest waiting
+    await sse.waitFor(e => e.event === 'snapshot')
+    const during = await scrape(srv)
+    expect(sample(during, 'nano_banana_sse_clients')).toBe(1)
+    expect(sample(during, 'nano_banana_upstream_in_flight')).toBeGreaterThan(0)
+    expect((sample(during, 'nano_banana_queue_depth') ?? 0) + (sample(during, 'nano_banana_upstream_in_flight') ?? 0)).toBeGreaterThanOrEqual(3)
+    await sse.closed
+    await waitUntil(async () => sample(await scrape(srv), 'nano_banana_sse_clients') === 0, 5000)
+
+    const after = await scrape(srv)
+    const model = { model: 'gemini-3-pro-image-preview', resolution: '2K' }
+    // 6 calls: 5 pages + the retry after the 429; the refused page is not retried
+    expect(sample(after, 'nano_banana_upstream_requests_total', { ...model, outcome: 'ok' })).toBe(4)
+    expect(sample(after, 'nano_banana_upstream_requests_total', { ...model, outcome: 'rate_limited' })).toBe(1)
+    expect(sample(after, 'nano_banana_upstream_requests_total', { ...model, outcome: 'safety_refused' })).toBe(1)
+    expect(sample(after, 'nano_banana_upstream_rate_limited_total', { model: model.model })).toBe(1)
+    expect(sample(after, 'nano_banana_upstream_request_duration_seconds_count', { ...model, outcome: 'ok' })).toBe(4)
+    expect(sample(after, 'nano_banana_upstream_request_duration_seconds_sum', { ...model, outcome: 'ok' })).toBeGreaterThan(4 * 0.4 * 0.9)
+    // the fast buckets stay empty: every call waited the fake's 400 ms
+    expect(sample(after, 'nano_banana_upstream_request_duration_seconds_bucket', { ...model, outcome: 'ok', le: '0.25' })).toBe(0)
+    // four images at the 2K list price
+    expect(sample(after, 'nano_banana_spend_usd_total', model)).toBeCloseTo(4 * 0.134, 6)
+    expect(sample(after, 'nano_banana_queue_depth')).toBe(0)
+    expect(sample(after, 'nano_banana_upstream_in_flight')).toBe(0)
+  })
+
+  it('needs METRICS_TOKEN when one is set', async () => {
+    const { srv } = await harness(() => null, 0)
+    const none = await fetch(`${srv.url}/metrics`)
+    expect(none.status).toBe(401)
+    expect((await none.json()).error.code).toBe('unauthorized')
+    const wrong = await fetch(`${srv.url}/metrics`, { headers: { Authorization: 'Bearer nope-nope-nope' } })
+    expect(wrong.status).toBe(401)
+    await wrong.text()
+    expect(sample(await scrape(srv), 'nano_banana_sse_clients')).toBe(0)
+  })
+})
+
+describe('METRICS_TOKEN setting', () => {
+  it('is at least 8 characters and counts as a secret for redaction', () => {
+    expect(() => loadConfig({ METRICS_TOKEN: 'short' })).toThrow(/^METRICS_TOKEN must be at least 8 characters long$/)
+    expect(configSecrets(loadConfig({ METRICS_TOKEN: 'long-enough-token' }))).toContain('long-enough-token')
+  })
+})
