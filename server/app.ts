@@ -20,25 +20,20 @@ import { TemplateReferences } from './references.js'
 import { createApiRouter } from './routes.js'
 import { createStorage, type Storage } from './storage.js'
 import { buildPrompt } from './prompts.js'
+import { pricePerImageUsd } from './models.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 
 export type AppConfigSubset = Pick<AppConfig,
-  'maxConcurrentGenerations' | 'maxQueuedPages' | 'maxRetries' | 'defaultResolution' | 'thumbnail' | 'dataDir' | 'proxyToken' | 'corsOrigins' | 'metricsToken'>
-
-/**
- * List price per image in USD until the model catalogue (server/models.ts) provides it: Nano Banana
- * Pro $0.134 at 1K/2K and $0.24 at 4K (Google's Gemini API pricing page); other models unknown.
- */
-function listPriceUsd(model: string, resolution: string): number | undefined {
-  if (!/gemini-3-pro-image/.test(model)) return undefined
-  return resolution === '4K' ? 0.24 : 0.134
-}
+  'maxConcurrentGenerations' | 'maxQueuedPages' | 'maxRetries' | 'defaultResolution' | 'thumbnail' | 'dataDir' | 'proxyToken' | 'corsOrigins' | 'metricsToken'
+  | 'priceOverride'>
 
 export interface AppDeps {
   config: AppConfigSubset
   provider: ImageProvider
   logger: AppLogger
+  /** per-size upstream deadlines (config.provider), reported by GET /api/v1/models */
+  timeouts?: { timeoutMs: number; timeoutMs4K?: number }
   /** folder holding imgs/nano_banana (default: <repo>/public) */
   publicDir?: string
   /** built demo host (default: <repo>/dist/demo); served at / when it exists */
@@ -97,7 +92,8 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
   const demoDir = deps.demoDir ?? path.join(ROOT, 'dist', 'demo')
   const storage = await createStorage({ dataDir: config.dataDir, thumbnail: config.thumbnail })
   const queue = new GenerationQueue(config.maxConcurrentGenerations)
-  const metrics = new ProxyMetrics(deps.price ?? listPriceUsd)
+  // the spend metric counts the catalogue's list price, or PRICE_PER_IMAGE_USD when the administrator set it
+  const metrics = new ProxyMetrics(deps.price ?? ((model, resolution) => pricePerImageUsd(model, resolution, config.priceOverride)))
   const providerStatus = new ProviderStatus()
   const upstream = observeProvider(provider, [providerStatus.listener, metrics.upstreamListener, ...(deps.upstreamListeners ?? [])])
   let stopping = false
@@ -139,6 +135,7 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
     batches, storage, provider,
     proxyToken: config.proxyToken,
     sse: { pingIntervalMs: deps.pingIntervalMs ?? 15_000, clients: { opened: () => metrics.sseOpened(), closed: () => metrics.sseClosed() } },
+    models: { defaultResolution: config.defaultResolution, priceOverride: config.priceOverride, timeouts: deps.timeouts },
   }))
   // anything else under /api/ is an api.md 404, never the demo's HTML
   app.use('/api', (req, _res, next) => next(new ApiError(404, 'not_found', `No such endpoint: ${req.method} ${req.baseUrl}${req.path}`)))

@@ -6,6 +6,7 @@ import type { ProviderName, Resolution } from '../plugin/types/api.js'
 import type { LogFormat, LogThreshold } from './logger.js'
 import type { ProviderSettings } from './providers/types.js'
 import { parseHostPolicy } from './net/safeHttp.js'
+import { DEFAULT_MODEL, parsePriceOverride, type PriceOverride } from './models.js'
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -20,6 +21,8 @@ export interface AppConfig {
   maxQueuedPages: number
   maxRetries: number
   defaultResolution: Resolution
+  /** PRICE_PER_IMAGE_USD: replaces the catalogue's list prices (server/models.ts) when set */
+  priceOverride?: PriceOverride
   thumbnail: { width: number; height: number }
   dataDir: string
   /** when set, /api/v1 (except health, templates, images) needs `Authorization: Bearer <token>` */
@@ -42,11 +45,13 @@ const PROVIDERS: ProviderName[] = ['gemini', 'openai-chat', 'openai-images', 'pr
 const RESOLUTIONS: Resolution[] = ['1K', '2K', '4K']
 
 export const DEFAULTS = {
-  geminiModel: 'gemini-3-pro-image-preview',
+  geminiModel: DEFAULT_MODEL,
   openaiImageModel: 'gpt-image-1',
   maxConcurrentGenerations: 5,
   maxQueuedPages: 500,
   timeoutSeconds: 120,
+  /** a 4K image legitimately takes longer; at least this, and never below NANO_BANANA_TIMEOUT */
+  timeoutSeconds4K: 300,
   maxRetries: 3,
   defaultResolution: '2K' as Resolution,
   thumbnail: '300x169',
@@ -108,6 +113,16 @@ export function loadConfig(env: Env): AppConfig {
   const model = provider === 'openai-images' ? imageModel : provider === 'preview' ? 'preview' : nanoModel
 
   const timeoutSeconds = int(env, 'NANO_BANANA_TIMEOUT', DEFAULTS.timeoutSeconds, 1, 3600)
+  const timeoutSeconds4K = int(env, 'NANO_BANANA_TIMEOUT_4K', Math.max(DEFAULTS.timeoutSeconds4K, timeoutSeconds), 1, 3600)
+  const priceRaw = read(env, 'PRICE_PER_IMAGE_USD')
+  let priceOverride: PriceOverride | undefined
+  if (priceRaw !== undefined) {
+    try {
+      priceOverride = parsePriceOverride(priceRaw)
+    } catch (err) {
+      throw new ConfigError(`PRICE_PER_IMAGE_USD must be a price in US dollars such as 0.134, or per size such as 1K=0.134,4K=0.24 (${err instanceof Error ? err.message : String(err)})`)
+    }
+  }
   const maxConcurrentGenerations = int(env, 'MAX_CONCURRENT_GENERATIONS', DEFAULTS.maxConcurrentGenerations, 1, 100)
   const maxQueuedPages = int(env, 'MAX_QUEUED_PAGES', DEFAULTS.maxQueuedPages, 1, 100_000)
   const maxRetries = int(env, 'MAX_RETRIES', DEFAULTS.maxRetries, 0, 10)
@@ -166,11 +181,13 @@ export function loadConfig(env: Env): AppConfig {
       timeoutMs: timeoutSeconds * 1000,
       maxResponseBytes,
       imageHosts,
+      timeoutMs4K: timeoutSeconds4K * 1000,
     },
     maxConcurrentGenerations,
     maxQueuedPages,
     maxRetries,
     defaultResolution,
+    ...(priceOverride !== undefined ? { priceOverride } : {}),
     thumbnail,
     dataDir,
     proxyToken,

@@ -5,6 +5,7 @@ import { ConfigError, configSecrets, loadConfig, type AppConfig } from './config
 import { createLogger, defaultLogFormat } from './logger.js'
 import { createProvider } from './providers/index.js'
 import { startServer, type RunningServer } from './app.js'
+import { retiredMessage } from './models.js'
 
 async function main(): Promise<void> {
   dotenv.config({ quiet: true })
@@ -30,6 +31,8 @@ async function main(): Promise<void> {
     process.stderr.write(`Configuration error: ${err instanceof Error ? err.message : String(err)}\n`)
     process.exit(1)
   }
+  const retired = retiredMessage(provider.model, provider.name === 'openai-images' ? 'OPENAI_IMAGE_MODEL' : 'NANO_BANANA_MODEL')
+  if (retired) logger.warn(`${retired}; every page will fail until then`)
   // signal handlers first: a supervisor may stop us the moment it sees the start-up line
   let running: RunningServer | undefined
   let stopping = false
@@ -44,7 +47,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'))
   process.on('SIGTERM', () => stop('SIGTERM'))
 
-  running = await startServer({ config, provider, logger, port: config.port, host: config.host })
+  running = await startServer({ config, provider, logger, timeouts: config.provider, port: config.port, host: config.host })
   if (stopping) {
     await running.stop()
     return

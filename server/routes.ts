@@ -8,6 +8,7 @@ import type { BatchManager } from './batches.js'
 import { ApiError, notFound, validationError } from './errors.js'
 import { streamBatch, type SseOptions } from './events.js'
 import type { ImageProvider } from './providers/types.js'
+import { describeModels, type DescribeOptions } from './models.js'
 import { BATCH_ID_RE, createBatchSchema, LIMITS, pageNumberSchema, retryPageSchema } from './schemas.js'
 import { IMAGE_KEY_RE, type Storage } from './storage.js'
 
@@ -17,6 +18,8 @@ export interface RoutesDeps {
   provider: ImageProvider
   proxyToken?: string
   sse: SseOptions
+  /** what GET /models reports besides the provider's model (price override, deadlines, default size) */
+  models: Omit<DescribeOptions, 'provider' | 'model'>
 }
 
 /** Catalogue asset path (`./imgs/…`) → root-absolute URL (`/imgs/…`). */
@@ -69,6 +72,10 @@ export function createApiRouter(deps: RoutesDeps): Router {
       queue: deps.batches.stats(),
     }
     res.json(body)
+  })
+
+  r.get('/models', (_req, res) => {
+    res.json(describeModels({ ...deps.models, provider: deps.provider.name, model: deps.provider.model }))
   })
 
   r.get('/templates', (_req, res) => {

@@ -102,3 +102,54 @@ export interface HealthResponse {
 export interface ApiErrorBody {
   error: { code: string; message: string; details?: unknown[] }
 }
+
+/** One size the configured model can be asked for, with its price (GET /api/v1/models). */
+export interface ModelSizeInfo {
+  size: Resolution
+  /** US dollars per image; null when the price is unknown (never a guess) */
+  price_usd: number | null
+  /** list: the provider's price list; third-party: published estimates; override: PRICE_PER_IMAGE_USD */
+  price_source: 'list' | 'third-party' | 'override' | null
+  /** the proxy's deadline for one upstream call at this size, seconds (null for the offline preview) */
+  timeout_s: number | null
+}
+
+export type ModelStatus = 'current' | 'retired'
+
+/** The model the proxy is configured with. */
+export interface ConfiguredModel {
+  id: string
+  name: string
+  /** false: an id the catalogue does not know; passed through, capabilities assumed conservatively */
+  known: boolean
+  status: ModelStatus
+  retired_on: string | null
+  replacement: string | null
+  sizes: ModelSizeInfo[]
+  aspect_ratios: string[]
+  /** the model draws a few fixed sizes only; the proxy crops its images to the deck's aspect ratio */
+  fixed_size: boolean
+  max_reference_images: number
+}
+
+/** A catalogue row (every model the proxy knows, current or retired). */
+export interface CatalogueModel {
+  id: string
+  name: string
+  aliases: string[]
+  status: ModelStatus
+  retired_on: string | null
+  replacement: string | null
+  /** every size the model accepts upstream (may include 0.5K) */
+  sizes: string[]
+  aspect_ratios: string[]
+  /** list price per image by size, US dollars; null = unknown */
+  price_usd: Record<string, number | null>
+}
+
+export interface ModelsResponse {
+  provider: ProviderName
+  model: ConfiguredModel
+  default_resolution: Resolution
+  catalogue: CatalogueModel[]
+}

@@ -1,6 +1,7 @@
 // Shared error helpers for the providers: key redaction, retry delays, network/timeout/abort
 // classification and the OpenAI-style `{error:{code,message}}` classification (chat relays, Images API).
 import { ProviderError } from './types.js'
+import { retiredMessage } from '../models.js'
 
 const MAX_UPSTREAM_MESSAGE = 300
 
@@ -69,7 +70,7 @@ export function fromThrown(thrown: unknown, ctx: ThrownContext): ProviderError {
   const name = thrown instanceof Error ? thrown.name : ''
   if (ctx.signal.aborted) return new ProviderError('aborted', 'aborted', 'The request was cancelled', { cause: err })
   if (ctx.timedOut || name === 'TimeoutError' || name === 'AbortError') {
-    return new ProviderError('retryable', 'upstream_timeout', `${ctx.source} did not answer within ${Math.round(ctx.timeoutMs / 1000)} s`, { cause: err })
+    return new ProviderError('retryable', 'upstream_timeout', `${ctx.source} did not answer within ${ctx.timeoutMs < 1000 ? `${ctx.timeoutMs} ms` : `${Math.round(ctx.timeoutMs / 1000)} s`}`, { cause: err })
   }
   if (thrown instanceof SyntaxError) {
     return new ProviderError('retryable', 'bad_response', `${ctx.source} sent a truncated or unreadable response`, { cause: err })
@@ -92,6 +93,8 @@ export interface OpenAIErrorContext {
   source: string
   model: string
   keyEnv: string
+  /** the variable that sets the model (named when the model is retired) */
+  modelEnv?: string
   secrets: Array<string | undefined>
 }
 
@@ -124,6 +127,8 @@ export function classifyOpenAIError(ctx: OpenAIErrorContext): ProviderError {
     return new ProviderError('fatal', 'permission_denied', `${ctx.source} denied access${said} — ask the administrator to check the key's permissions`, opts)
   }
   if (status === 404 || code === 'model_not_found') {
+    const retired = retiredMessage(ctx.model, ctx.modelEnv ?? 'the model variable')
+    if (retired) return new ProviderError('fatal', 'model_retired', `${retired} — ask the administrator`, opts)
     return new ProviderError('fatal', 'model_not_found', `${ctx.source} does not know the model "${ctx.model}"${said} — ask the administrator to check the model name`, opts)
   }
   if (status === 429 || code === 'rate_limit_exceeded') {

@@ -4,17 +4,21 @@
 // (drafts come first), type sniffed from the bytes. The SDK does not retry (no retryOptions): the
 // queue owns retries, using the kind and retryAfterMs of the ProviderError thrown here.
 import { ApiError, GoogleGenAI, type GenerateContentResponse, type Part } from '@google/genai'
-import { ProviderError, type GeneratedImage, type GenerateRequest, type ImageProvider } from './types.js'
+import { ProviderError, timeoutFor, type GeneratedImage, type GenerateRequest, type ImageProvider } from './types.js'
 import { base64Of, toGeneratedImage } from './sniff.js'
 import { fromThrown, isRecord, parseDurationMs, upstreamText } from './errors.js'
 import { callSignal } from './signals.js'
+import { modelInfo, retiredMessage } from '../models.js'
 
 export interface GeminiProviderOptions {
   apiKey: string
   /** GEMINI_BASE_URL; the SDK default (generativelanguage.googleapis.com) when empty */
   baseUrl?: string
   model: string
+  /** per call at 1K / 2K, ms */
   timeoutMs: number
+  /** per call at 4K, ms (default timeoutMs) */
+  timeoutMs4K?: number
   fetch?: typeof fetch
 }
 
@@ -32,9 +36,9 @@ export const GEMINI_REFUSALS: Record<string, string> = {
   SPII: 'the text contains sensitive personal information',
 }
 
-/** Models before Gemini 3 only make 1K images and may reject imageSize. */
+/** Models before Gemini 3 only make 1K images and may reject imageSize (catalogue: server/models.ts). */
 export function supportsImageSize(model: string): boolean {
-  return !/gemini-(1|2)(\.\d+)?-/.test(model)
+  return modelInfo(model).sizes.some(size => size !== '1K')
 }
 
 export function createGeminiProvider(opts: GeminiProviderOptions): ImageProvider {
@@ -45,7 +49,8 @@ export function createGeminiProvider(opts: GeminiProviderOptions): ImageProvider
     vertexai: false,
     httpOptions: {
       ...(opts.baseUrl ? { baseUrl: opts.baseUrl } : {}),
-      timeout: opts.timeoutMs,
+      // the SDK's own deadline is the longest; each call runs under its size's deadline (callSignal)
+      timeout: Math.max(opts.timeoutMs, opts.timeoutMs4K ?? 0),
       ...(opts.fetch ? { fetch: opts.fetch } : {}),
     },
   })
@@ -56,7 +61,8 @@ export function createGeminiProvider(opts: GeminiProviderOptions): ImageProvider
     parts.push({ text: req.prompt })
     let response: GenerateContentResponse
     // a per-call signal: the SDK never removes the listener it adds to the signal it is given
-    const call = callSignal(req.signal)
+    const timeoutMs = timeoutFor(opts, req.resolution)
+    const call = callSignal(req.signal, timeoutMs)
     try {
       response = await ai.models.generateContent({
         model: opts.model,
@@ -72,7 +78,7 @@ export function createGeminiProvider(opts: GeminiProviderOptions): ImageProvider
     }
     catch (err) {
       if (err instanceof ApiError && !req.signal.aborted) throw classifyGeminiApiError(err, opts.model, secrets)
-      throw fromThrown(err, { signal: req.signal, timeoutMs: opts.timeoutMs, source: SOURCE, secrets })
+      throw fromThrown(err, { signal: req.signal, timedOut: call.timedOut(), timeoutMs, source: SOURCE, secrets })
     }
     finally {
       call.dispose()
@@ -152,6 +158,8 @@ export function classifyGeminiApiError(err: ApiError, model: string, secrets: st
     return new ProviderError('fatal', 'permission_denied', `Gemini denied access${said} — ask the administrator to check the API key's project and permissions`, opts)
   }
   if (status === 404) {
+    const retired = retiredMessage(model, 'NANO_BANANA_MODEL')
+    if (retired) return new ProviderError('fatal', 'model_retired', `${retired} — ask the administrator`, opts)
     return new ProviderError('fatal', 'model_not_found', `Gemini does not know the model "${model}" — ask the administrator to check NANO_BANANA_MODEL`, opts)
   }
   if (status === 429) {

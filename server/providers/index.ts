@@ -17,13 +17,13 @@ export function createProvider(settings: ProviderSettings, deps: ProviderDeps = 
     case 'gemini': {
       const apiKey = settings.gemini.apiKey?.trim()
       if (!apiKey) throw new Error('IMAGE_PROVIDER=gemini needs GEMINI_API_KEY (or set IMAGE_PROVIDER=preview to run without a key)')
-      return createGeminiProvider({ apiKey, baseUrl: settings.gemini.baseUrl || undefined, model: settings.model, timeoutMs: settings.timeoutMs, fetch: deps.fetch })
+      return createGeminiProvider({ apiKey, baseUrl: settings.gemini.baseUrl || undefined, model: settings.model, timeoutMs: settings.timeoutMs, timeoutMs4K: settings.timeoutMs4K, fetch: deps.fetch })
     }
     case 'openai-chat':
     case 'openai-images': {
       const apiKey = settings.openai.apiKey?.trim()
       if (!apiKey) throw new Error(`IMAGE_PROVIDER=${settings.provider} needs OPENAI_API_KEY (and usually OPENAI_BASE_URL)`)
-      const opts = { apiKey, baseUrl: settings.openai.baseUrl || DEFAULT_OPENAI_BASE_URL, model: settings.model, timeoutMs: settings.timeoutMs, fetch: deps.fetch,
+      const opts = { apiKey, baseUrl: settings.openai.baseUrl || DEFAULT_OPENAI_BASE_URL, model: settings.model, timeoutMs: settings.timeoutMs, timeoutMs4K: settings.timeoutMs4K, fetch: deps.fetch,
         maxDownloadBytes: settings.maxResponseBytes, imageHosts: settings.imageHosts }
       return settings.provider === 'openai-chat' ? createOpenAIChatProvider(opts) : createOpenAIImagesProvider(opts)
     }

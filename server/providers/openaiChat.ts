@@ -1,7 +1,7 @@
 // OpenAI-compatible chat relays (OpenRouter and others) — upstream.md §2.
 // POST {baseUrl}/chat/completions with the references as image_url data URLs, then the prompt;
 // `modalities` + `image_config`. The image comes back in one of five shapes (findChatImage).
-import { ProviderError, type GeneratedImage, type GenerateRequest, type ImageProvider } from './types.js'
+import { ProviderError, timeoutFor, type GeneratedImage, type GenerateRequest, type ImageProvider } from './types.js'
 import { base64Of, decodeDataUrl, toGeneratedImage } from './sniff.js'
 import { fromThrown, isRecord, upstreamText } from './errors.js'
 import type { HostPolicy } from '../net/safeHttp.js'
@@ -15,7 +15,10 @@ export interface OpenAIProviderOptions {
   /** e.g. https://openrouter.ai/api/v1 (no trailing /chat/completions) */
   baseUrl: string
   model: string
+  /** per call at 1K / 2K, ms */
   timeoutMs: number
+  /** per call at 4K, ms (default timeoutMs) */
+  timeoutMs4K?: number
   fetch?: typeof fetch
   /** cap for images downloaded from a URL the relay returned (default 64 MB, MAX_UPSTREAM_RESPONSE_MB) */
   maxDownloadBytes?: number
@@ -144,10 +147,11 @@ function noImageError(body: Record<string, unknown>, source: string, secrets: st
 export function createOpenAIChatProvider(opts: OpenAIProviderOptions): ImageProvider {
   const fetchImpl = opts.fetch ?? fetch
   const source = 'The chat relay'
-  const ctx: OpenAICallContext = { source, model: opts.model, keyEnv: 'OPENAI_API_KEY', apiKey: opts.apiKey, timeoutMs: opts.timeoutMs, fetch: fetchImpl }
+  const baseCtx: OpenAICallContext = { source, model: opts.model, keyEnv: 'OPENAI_API_KEY', modelEnv: 'NANO_BANANA_MODEL', apiKey: opts.apiKey, timeoutMs: opts.timeoutMs, fetch: fetchImpl }
   const url = `${opts.baseUrl.replace(/\/+$/, '')}/chat/completions`
 
   async function generate(req: GenerateRequest): Promise<GeneratedImage> {
+    const ctx: OpenAICallContext = { ...baseCtx, timeoutMs: timeoutFor(opts, req.resolution) }
     const content = [
       ...req.references.map(ref => ({ type: 'image_url', image_url: { url: `data:${ref.mime};base64,${base64Of(ref.bytes)}` } })),
       { type: 'text', text: req.prompt },

@@ -8,6 +8,8 @@ export interface OpenAICallContext {
   source: string
   model: string
   keyEnv: string
+  /** the variable that sets the model, named when it is retired */
+  modelEnv: string
   apiKey: string
   timeoutMs: number
   fetch: typeof fetch
@@ -27,14 +29,14 @@ export async function postOpenAI(url: string, body: string | FormData, callerSig
       parsed = JSON.parse(text)
     }
     catch (err) {
-      if (!res.ok) throw classifyOpenAIError({ status: res.status, body: text, headers: res.headers, source: ctx.source, model: ctx.model, keyEnv: ctx.keyEnv, secrets })
+      if (!res.ok) throw classifyOpenAIError({ status: res.status, body: text, headers: res.headers, source: ctx.source, model: ctx.model, keyEnv: ctx.keyEnv, modelEnv: ctx.modelEnv, secrets })
       throw new ProviderError('retryable', 'bad_response', `${ctx.source} sent a truncated or unreadable response`, { cause: safeCause(err, secrets) })
     }
-    if (!res.ok) throw classifyOpenAIError({ status: res.status, body: parsed, headers: res.headers, source: ctx.source, model: ctx.model, keyEnv: ctx.keyEnv, secrets })
+    if (!res.ok) throw classifyOpenAIError({ status: res.status, body: parsed, headers: res.headers, source: ctx.source, model: ctx.model, keyEnv: ctx.keyEnv, modelEnv: ctx.modelEnv, secrets })
     if (!isRecord(parsed)) throw new ProviderError('retryable', 'bad_response', `${ctx.source} sent an unexpected response`)
     // relays may answer HTTP 200 with an error object and nothing else
     if (parsed.error && !parsed.choices && !parsed.data) {
-      throw classifyOpenAIError({ status: 200, body: parsed, headers: res.headers, source: ctx.source, model: ctx.model, keyEnv: ctx.keyEnv, secrets })
+      throw classifyOpenAIError({ status: 200, body: parsed, headers: res.headers, source: ctx.source, model: ctx.model, keyEnv: ctx.keyEnv, modelEnv: ctx.modelEnv, secrets })
     }
     return parsed
   }

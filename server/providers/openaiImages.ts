@@ -2,7 +2,7 @@
 // No references: POST {baseUrl}/images/generations (JSON). With references: POST {baseUrl}/images/edits
 // (multipart, one `image[]` file per reference).
 import type { AspectRatio, Resolution } from '../../plugin/types/api.js'
-import { ProviderError, type GeneratedImage, type GenerateRequest, type ImageProvider } from './types.js'
+import { ProviderError, timeoutFor, type GeneratedImage, type GenerateRequest, type ImageProvider } from './types.js'
 import { isRecord } from './errors.js'
 import { postOpenAI, type OpenAICallContext } from './openaiHttp.js'
 import { findChatImage, resolveFoundImage, type OpenAIProviderOptions } from './openaiChat.js'
@@ -42,10 +42,11 @@ export function imagesApiQuality(model: string, resolution: Resolution): string 
 export function createOpenAIImagesProvider(opts: OpenAIProviderOptions): ImageProvider {
   const fetchImpl = opts.fetch ?? fetch
   const source = 'The image API'
-  const ctx: OpenAICallContext = { source, model: opts.model, keyEnv: 'OPENAI_API_KEY', apiKey: opts.apiKey, timeoutMs: opts.timeoutMs, fetch: fetchImpl }
+  const baseCtx: OpenAICallContext = { source, model: opts.model, keyEnv: 'OPENAI_API_KEY', modelEnv: 'OPENAI_IMAGE_MODEL', apiKey: opts.apiKey, timeoutMs: opts.timeoutMs, fetch: fetchImpl }
   const base = opts.baseUrl.replace(/\/+$/, '')
 
   async function generate(req: GenerateRequest): Promise<GeneratedImage> {
+    const ctx: OpenAICallContext = { ...baseCtx, timeoutMs: timeoutFor(opts, req.resolution) }
     const size = imagesApiSize(opts.model, req.aspectRatio, req.resolution)
     const quality = imagesApiQuality(opts.model, req.resolution)
     // dall-e answers with a URL unless asked for base64; gpt-image models always answer base64

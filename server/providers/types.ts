@@ -86,10 +86,17 @@ export interface ProviderSettings {
   model: string
   gemini: { apiKey?: string; baseUrl?: string }
   openai: { apiKey?: string; baseUrl?: string }
-  /** per upstream call, ms (NANO_BANANA_TIMEOUT × 1000) */
+  /** per upstream call at 1K / 2K, ms (NANO_BANANA_TIMEOUT × 1000) */
   timeoutMs: number
   /** cap on one upstream answer / downloaded image, bytes (MAX_UPSTREAM_RESPONSE_MB; default 64 MB) */
   maxResponseBytes?: number
   /** where a relay's image link may point (ALLOW_PRIVATE_IMAGE_HOSTS; default public addresses only) */
   imageHosts?: HostPolicy
+  /** per upstream call at 4K, ms (NANO_BANANA_TIMEOUT_4K × 1000); timeoutMs when absent */
+  timeoutMs4K?: number
+}
+
+/** The deadline of one upstream call for an image of this size, ms. */
+export function timeoutFor(settings: { timeoutMs: number; timeoutMs4K?: number }, resolution: Resolution): number {
+  return resolution === '4K' ? Math.max(settings.timeoutMs, settings.timeoutMs4K ?? settings.timeoutMs) : settings.timeoutMs
 }

@@ -60,7 +60,7 @@ describe('errors in words', () => {
       'quota_exhausted', 'upstream_rejected', 'image_too_large', 'unknown_template', 'internal_error',
       'cancelled', 'aborted', 'shutdown',
     ]
-    const proxyMessage = 'Gemini is unavailable or overloaded: model gemini-3-pro-image-preview (gave up after 3 retries)'
+    const proxyMessage = 'Gemini is unavailable or overloaded: model gemini-3-pro-image (gave up after 3 retries)'
     for (const code of codes) {
       const zhText = pageErrorText(zh, code, proxyMessage)
       const enText = pageErrorText(en, code, proxyMessage)

@@ -34,7 +34,7 @@ describe('loadConfig', () => {
   it('defaults to gemini with the Nano Banana Pro model when GEMINI_API_KEY is set', () => {
     const c = loadConfig({ GEMINI_API_KEY: 'AIza-test', GEMINI_BASE_URL: 'http://127.0.0.1:9/' })
     expect(c.provider.provider).toBe('gemini')
-    expect(c.provider.model).toBe('gemini-3-pro-image-preview')
+    expect(c.provider.model).toBe('gemini-3-pro-image')
     expect(c.provider.gemini).toEqual({ apiKey: 'AIza-test', baseUrl: 'http://127.0.0.1:9' })
   })
 
@@ -54,8 +54,8 @@ describe('loadConfig', () => {
   })
 
   it('uses NANO_BANANA_MODEL for openai-chat relays', () => {
-    const c = loadConfig({ IMAGE_PROVIDER: 'openai-chat', OPENAI_API_KEY: 'k', NANO_BANANA_MODEL: 'google/gemini-3-pro-image-preview' })
-    expect(c.provider.model).toBe('google/gemini-3-pro-image-preview')
+    const c = loadConfig({ IMAGE_PROVIDER: 'openai-chat', OPENAI_API_KEY: 'k', NANO_BANANA_MODEL: 'google/gemini-3-pro-image' })
+    expect(c.provider.model).toBe('google/gemini-3-pro-image')
   })
 
   it('treats empty values as unset', () => {

@@ -19,7 +19,7 @@ async function gemini(opts: Parameters<typeof startFakeGemini>[0] = {}) {
 }
 
 function generate(url: string, imageConfig: Record<string, string> = { aspectRatio: '16:9', imageSize: '1K' }, key = 'k', signal?: AbortSignal) {
-  return fetch(`${url}/v1beta/models/gemini-3-pro-image-preview:generateContent`, {
+  return fetch(`${url}/v1beta/models/gemini-3-pro-image:generateContent`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-goog-api-key': key },
     body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'slide' }] }], generationConfig: { responseModalities: ['TEXT', 'IMAGE'], imageConfig } }),

@@ -53,7 +53,7 @@ describe('gemini error messages never carry the key', () => {
     const leakyFetch: typeof fetch = async () => new Response(JSON.stringify({
       error: { code: 400, status: 'INVALID_ARGUMENT', message: `Request to https://generativelanguage.googleapis.com/v1beta/models/x?key=${KEY} had an invalid field (key ${KEY})` },
     }), { status: 400, headers: { 'content-type': 'application/json' } })
-    const provider = createGeminiProvider({ apiKey: KEY, model: 'gemini-3-pro-image-preview', timeoutMs: 5000, fetch: leakyFetch })
+    const provider = createGeminiProvider({ apiKey: KEY, model: 'gemini-3-pro-image', timeoutMs: 5000, fetch: leakyFetch })
     const err = await providerError(provider.generate(await makeRequest()))
     expect(err).toMatchObject({ kind: 'fatal', code: 'upstream_rejected', status: 400 })
     expect(err.message).toContain('invalid field')
@@ -62,7 +62,7 @@ describe('gemini error messages never carry the key', () => {
 
   it('redacts the key from a network error', async () => {
     const failingFetch: typeof fetch = async () => { throw new TypeError(`fetch failed for https://x.example/?key=${KEY}`) }
-    const provider = createGeminiProvider({ apiKey: KEY, model: 'gemini-3-pro-image-preview', timeoutMs: 5000, fetch: failingFetch })
+    const provider = createGeminiProvider({ apiKey: KEY, model: 'gemini-3-pro-image', timeoutMs: 5000, fetch: failingFetch })
     const err = await providerError(provider.generate(await makeRequest()))
     expect(err).toMatchObject({ kind: 'retryable', code: 'network_error' })
     expect(errorText(err)).not.toContain(KEY)

@@ -5,7 +5,7 @@ import { startFakeGemini } from '../fakes/geminiServer.js'
 import type { FakeServer } from '../fakes/common.js'
 import { makeRequest } from './providers.helpers.js'
 
-const base: ProviderSettings = { provider: 'gemini', model: 'gemini-3-pro-image-preview', gemini: {}, openai: {}, timeoutMs: 5000 }
+const base: ProviderSettings = { provider: 'gemini', model: 'gemini-3-pro-image', gemini: {}, openai: {}, timeoutMs: 5000 }
 let fake: FakeServer | undefined
 
 afterEach(async () => {
@@ -21,7 +21,7 @@ describe('createProvider', () => {
   })
 
   it('builds each provider with its name and model', () => {
-    expect(createProvider({ ...base, gemini: { apiKey: 'k' } })).toMatchObject({ name: 'gemini', model: 'gemini-3-pro-image-preview' })
+    expect(createProvider({ ...base, gemini: { apiKey: 'k' } })).toMatchObject({ name: 'gemini', model: 'gemini-3-pro-image' })
     expect(createProvider({ ...base, provider: 'openai-chat', openai: { apiKey: 'k' } })).toMatchObject({ name: 'openai-chat' })
     expect(createProvider({ ...base, provider: 'openai-images', model: 'gpt-image-1', openai: { apiKey: 'k' } })).toMatchObject({ name: 'openai-images', model: 'gpt-image-1' })
     expect(createProvider({ ...base, provider: 'preview' }).name).toBe('preview')
@@ -37,6 +37,6 @@ describe('createProvider', () => {
     const provider = createProvider({ ...base, gemini: { apiKey: 'k-123456', baseUrl: fake.url } }, { fetch: countingFetch })
     const image = await provider.generate(await makeRequest())
     expect(image.mime).toBe('image/png')
-    expect(calls).toEqual([`${fake.url}/v1beta/models/gemini-3-pro-image-preview:generateContent`])
+    expect(calls).toEqual([`${fake.url}/v1beta/models/gemini-3-pro-image:generateContent`])
   })
 })

@@ -4,7 +4,7 @@ import { startFakeGemini, type FakeServer, type GeminiFault } from '../fakes/gem
 import { dimensions, errorText, makeRequest, providerError } from './providers.helpers.js'
 
 const KEY = 'AIzaSy-test-key-0123456789'
-const MODEL = 'gemini-3-pro-image-preview'
+const MODEL = 'gemini-3-pro-image'
 let fake: FakeServer | undefined
 
 afterEach(async () => {

@@ -4,7 +4,7 @@ import { startFakeOpenAI, type ChatShape, type FakeOpenAIOptions, type FakeServe
 import { dimensions, errorText, makeRequest, providerError } from './providers.helpers.js'
 
 const KEY = 'sk-test-0123456789abcdef'
-const MODEL = 'google/gemini-3-pro-image-preview'
+const MODEL = 'google/gemini-3-pro-image'
 const servers: FakeServer[] = []
 
 afterEach(async () => {

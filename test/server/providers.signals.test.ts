@@ -36,7 +36,7 @@ describe('call signals', () => {
     servers.push(gemini, relay)
     const shared = new AbortController()
     const providers = [
-      createGeminiProvider({ apiKey: 'k-1234', baseUrl: gemini.url, model: 'gemini-3-pro-image-preview', timeoutMs: 5000 }),
+      createGeminiProvider({ apiKey: 'k-1234', baseUrl: gemini.url, model: 'gemini-3-pro-image', timeoutMs: 5000 }),
       createOpenAIChatProvider({ apiKey: 'k-1234', baseUrl: relay.url, model: 'm', timeoutMs: 5000 }),
     ]
     const req = await makeRequest({ signal: shared.signal })

@@ -25,7 +25,7 @@ export const TEMPLATES: TemplateSummary[] = [
 ]
 
 export const GEMINI_HEALTH: HealthResponse = {
-  ok: true, provider: 'gemini', model: 'gemini-3-pro-image-preview',
+  ok: true, provider: 'gemini', model: 'gemini-3-pro-image',
   queue: { running: 0, queued: 0, capacity: 50, concurrency: 2 },
 }
 
