@@ -53,10 +53,11 @@ describe('server/index.ts', () => {
   it('warns once at start-up when NANO_BANANA_MODEL is a retired id, naming its replacement', async () => {
     const t = await tempDir()
     try {
-      const r = await run({ GEMINI_API_KEY: 'AIza-main-test-key-retired', GEMINI_BASE_URL: 'http://127.0.0.1:9', PORT: '0', HOST: '127.0.0.1', DATA_DIR: t.dir, NANO_BANANA_MODEL: 'gemini-3-pro-image-preview' }, /proxy started/)
-      const warnings = r.stdout.split('\n').filter(line => line.includes('WARN'))
-      expect(warnings).toHaveLength(1)
-      expect(warnings[0]).toContain('The model "gemini-3-pro-image-preview" was shut down on 2026-06-25; set NANO_BANANA_MODEL=gemini-3-pro-image')
+      const r = await run({ GEMINI_API_KEY: 'AIza-main-test-key-retired', GEMINI_BASE_URL: 'http://127.0.0.1:9', PORT: '0', HOST: '127.0.0.1', DATA_DIR: t.dir, NANO_BANANA_MODEL: 'gemini-3-pro-image-preview' }, /"msg":"proxy started"/)
+      const lines = r.stdout.trim().split('\n').map(l => JSON.parse(l) as Record<string, unknown>)
+      const warnings = lines.filter(l => l.level === 'warn')
+      expect(warnings, r.stdout).toHaveLength(1)
+      expect(warnings[0].msg).toContain('The model "gemini-3-pro-image-preview" was shut down on 2026-06-25; set NANO_BANANA_MODEL=gemini-3-pro-image')
     } finally {
       await t.cleanup()
     }
