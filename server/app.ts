@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import express, { type Express, type RequestHandler } from 'express'
-import { BatchManager, type BackoffOptions, type BuildPrompt, type PageTiming } from './batches.js'
+import type { BatchManager, BackoffOptions, BuildPrompt, PageTiming } from './batches.js'
 import type { AppConfig } from './config.js'
 import { ApiError, errorMiddleware } from './errors.js'
 import type { AppLogger } from './logger.js'
@@ -15,7 +15,7 @@ import { observeProvider, ProviderStatus, type UpstreamListener } from './provid
 import type { ImageProvider } from './providers/types.js'
 import { createMetricsRouter, ProxyMetrics, type PriceFn } from './metrics.js'
 import { createProbeRouter, providerCheck, storageCheck, type ReadinessCheck } from './probes.js'
-import { GenerationQueue } from './queue.js'
+import { createEngine, type Engine } from './engine/setup.js'
 import { TemplateReferences } from './references.js'
 import { createApiRouter } from './routes.js'
 import { createStorage, type Storage } from './storage.js'
@@ -60,7 +60,8 @@ export interface ProxyApp {
   app: Express
   batches: BatchManager
   storage: Storage
-  queue: GenerationQueue
+  /** the five seams the batch engine runs on */
+  engine: Engine
   metrics: ProxyMetrics
   /** stops in-flight work and flushes state to disk (does not close an HTTP server); /readyz answers 503 from the start */
   close(): Promise<void>
@@ -91,7 +92,6 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
   const publicDir = deps.publicDir ?? path.join(ROOT, 'public')
   const demoDir = deps.demoDir ?? path.join(ROOT, 'dist', 'demo')
   const storage = await createStorage({ dataDir: config.dataDir, thumbnail: config.thumbnail })
-  const queue = new GenerationQueue(config.maxConcurrentGenerations)
   // the spend metric counts the catalogue's list price, or PRICE_PER_IMAGE_USD when the administrator set it
   const metrics = new ProxyMetrics(deps.price ?? ((model, resolution) => pricePerImageUsd(model, resolution, config.priceOverride)))
   const providerStatus = new ProviderStatus()
@@ -100,8 +100,9 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
   const templateRefs = new TemplateReferences(publicDir, (t, reason) => {
     logger.warn('template cover unavailable, generating without a style reference', { template: t.id, reason })
   })
-  const batches = new BatchManager({
-    provider: upstream, storage, queue, logger, templateRefs,
+  const engine = createEngine({
+    provider: upstream, storage, logger, templateRefs,
+    concurrency: config.maxConcurrentGenerations,
     buildPrompt: deps.buildPrompt ?? buildPrompt,
     onPageTiming: deps.onPageTiming,
     maxRetries: config.maxRetries,
@@ -111,6 +112,7 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
     sleep: deps.sleep,
     random: deps.random,
   })
+  const batches = engine.batches
   await batches.init()
   metrics.attach({ queue: () => batches.stats() })
 
@@ -157,10 +159,10 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
   app.use(errorMiddleware(logger))
 
   return {
-    app, batches, storage, queue, metrics,
+    app, batches, storage, engine, metrics,
     close: () => {
       stopping = true
-      return batches.close()
+      return engine.close()
     },
   }
 }

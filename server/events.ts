@@ -70,11 +70,15 @@ export function formatEvent(e: { id: number; event: string; data: unknown }): st
 }
 
 export interface SseSource {
-  log: BatchEventLog
-  /** current full progress JSON (for the snapshot event) */
-  snapshot(): unknown
-  /** true when the batch has finished and its final `done` is the latest thing that happened */
-  finished(): boolean
+  /** events after `lastId`, or null when they cannot be replayed */
+  since(lastId: number): Promise<LoggedEvent[] | null>
+  /**
+   * The current full progress JSON with the id of the newest event it reflects, and the final `done`
+   * when the batch has finished and nothing happened since.
+   */
+  snapshot(): Promise<{ data: unknown; lastId: number; done: LoggedEvent | null }>
+  /** live events (possibly out of order or with gaps when they come from other processes) */
+  subscribe(listener: (e: LoggedEvent) => void): () => void
 }
 
 export interface SseOptions {
@@ -92,17 +96,28 @@ function parseLastEventId(req: Request): number | undefined {
 /**
  * Streams a batch: snapshot (or the missed events on reconnect), then live events, closing after
  * `done`. A reconnect after `done` was already delivered gets 204, which tells EventSource to stop.
+ * Events are written in id order exactly once: a live event that arrives ahead of one not yet seen
+ * (another process published it first) makes the writer fetch the gap from the event log.
  */
-export function streamBatch(req: Request, res: Response, source: SseSource, opts: SseOptions): void {
+export async function streamBatch(req: Request, res: Response, source: SseSource, opts: SseOptions): Promise<void> {
   const lastId = parseLastEventId(req)
-  const log = source.log
+  // subscribe before reading anything, so nothing committed in between is missed
+  const early: LoggedEvent[] = []
+  let onLive: (e: LoggedEvent) => void = e => { early.push(e) }
+  let unsubscribe = source.subscribe(e => onLive(e))
   let replay: LoggedEvent[] | null = null
-  if (lastId !== undefined) {
-    replay = log.since(lastId)
-    if (replay && replay.length === 0 && source.finished()) {
-      res.status(204).end()
-      return
-    }
+  let snap: Awaited<ReturnType<SseSource['snapshot']>> | null = null
+  try {
+    if (lastId !== undefined) replay = await source.since(lastId)
+    if (!replay || replay.length === 0) snap = await source.snapshot()
+  } catch (err) {
+    unsubscribe()
+    throw err
+  }
+  if (replay && replay.length === 0 && snap?.done && snap.done.id <= lastId!) {
+    unsubscribe()
+    res.status(204).end()
+    return
   }
 
   res.status(200)
@@ -115,7 +130,7 @@ export function streamBatch(req: Request, res: Response, source: SseSource, opts
   opts.clients?.opened()
 
   let closed = false
-  let unsubscribe = () => {}
+  let sent = 0
   const ping = setInterval(() => {
     if (!closed) res.write(': ping\n\n')
   }, opts.pingIntervalMs)
@@ -134,23 +149,41 @@ export function streamBatch(req: Request, res: Response, source: SseSource, opts
   const write = (e: LoggedEvent) => {
     if (closed) return
     res.write(formatEvent(e))
+    sent = Math.max(sent, e.id)
     if (e.event === 'done') close()
+  }
+
+  // live events go through one chain so gap fills keep the order
+  let chain = Promise.resolve()
+  const deliver = async (e: LoggedEvent) => {
+    if (closed || e.id <= sent) return
+    if (e.id === sent + 1) return write(e)
+    const missing = await source.since(sent).catch(() => null)
+    if (missing) {
+      for (const m of missing) if (m.id > sent && m.id <= e.id) write(m)
+    }
+    if (e.id > sent) write(e)
+  }
+  const enqueue = (e: LoggedEvent) => {
+    chain = chain.then(() => deliver(e)).catch(() => close())
   }
 
   res.write('retry: 3000\n\n')
   if (replay) {
+    sent = lastId!
     for (const e of replay) write(e)
-  } else {
+  } else if (snap) {
     // The snapshot carries the id of the latest event it already reflects, so a reconnect from it
     // replays only newer events.
-    const done = source.finished() ? log.lastDone() : undefined
-    if (done && done.id === log.lastId) {
+    if (snap.done && snap.done.id === snap.lastId) {
       // finished: the snapshot stands just before the final `done`, which follows and closes
-      write({ id: done.id - 1, event: 'snapshot', data: source.snapshot() })
-      write(done)
+      write({ id: snap.done.id - 1, event: 'snapshot', data: snap.data })
+      write(snap.done)
     } else {
-      write({ id: log.lastId, event: 'snapshot', data: source.snapshot() })
+      write({ id: snap.lastId, event: 'snapshot', data: snap.data })
     }
   }
-  if (!closed) unsubscribe = log.subscribe(write)
+  if (closed) return
+  onLive = enqueue
+  for (const e of early) enqueue(e)
 }

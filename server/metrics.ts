@@ -27,7 +27,7 @@ export type PriceFn = (model: string, resolution: Resolution) => number | null |
 
 export interface MetricsSources {
   /** current queue figures (read at scrape time) */
-  queue: () => { running: number; queued: number }
+  queue: () => Promise<{ running: number; queued: number }>
 }
 
 export class ProxyMetrics {
@@ -61,11 +61,11 @@ export class ProxyMetrics {
     const self = this
     new Gauge({
       name: 'nano_banana_queue_depth', help: 'Pages accepted and waiting for an upstream slot (incl. backoff and style-chain waits)', registers,
-      collect() { this.set(self.sources?.queue().queued ?? 0) },
+      async collect() { this.set((await self.sources?.queue())?.queued ?? 0) },
     })
     new Gauge({
       name: 'nano_banana_upstream_in_flight', help: 'Upstream calls running now', registers,
-      collect() { this.set(self.sources?.queue().running ?? 0) },
+      async collect() { this.set((await self.sources?.queue())?.running ?? 0) },
     })
     this.sse = new Gauge({ name: 'nano_banana_sse_clients', help: 'Open progress streams (Server-Sent Events)', registers })
     this.thumbnails = new Counter({ name: 'nano_banana_thumbnails_total', help: 'Thumbnails made or failed', labelNames: ['outcome'], registers })

@@ -63,13 +63,13 @@ export function createApiRouter(deps: RoutesDeps): Router {
   const auth = requireToken(deps.proxyToken, false)
   const authStream = requireToken(deps.proxyToken, true)
 
-  r.get('/health', (_req, res) => {
+  r.get('/health', async (_req, res) => {
     const body: HealthResponse = {
       ok: true,
       provider: deps.provider.name,
       model: deps.provider.model,
       ...(deps.provider.name === 'preview' ? { preview: true } : {}),
-      queue: deps.batches.stats(),
+      queue: await deps.batches.stats(),
     }
     res.json(body)
   })
@@ -105,34 +105,35 @@ export function createApiRouter(deps: RoutesDeps): Router {
     })
   })
 
-  r.post('/slide-generations/batches', auth, json, (req, res) => {
+  r.post('/slide-generations/batches', auth, json, async (req, res) => {
     const parsed = createBatchSchema.safeParse(req.body)
     if (!parsed.success) throw validationError(parsed.error)
-    res.status(202).json(deps.batches.create(parsed.data))
+    res.status(202).json(await deps.batches.create(parsed.data))
   })
 
-  r.get('/slide-generations/batches/:batch_id/progress', authStream, (req, res) => {
+  r.get('/slide-generations/batches/:batch_id/progress', authStream, async (req, res) => {
+    const progress = await deps.batches.progress(batchId(req))
     res.setHeader('Cache-Control', 'no-store')
-    res.json(deps.batches.progress(batchId(req)))
+    res.json(progress)
   })
 
-  r.get('/slide-generations/batches/:batch_id/events', authStream, (req, res) => {
+  r.get('/slide-generations/batches/:batch_id/events', authStream, async (req, res) => {
     const id = batchId(req)
-    streamBatch(req, res, deps.batches.sseSource(id), deps.sse)
+    await streamBatch(req, res, await deps.batches.sseSource(id), deps.sse)
   })
 
-  r.post('/slide-generations/batches/:batch_id/cancel', auth, (req, res) => {
-    res.json(deps.batches.cancel(batchId(req)))
+  r.post('/slide-generations/batches/:batch_id/cancel', auth, async (req, res) => {
+    res.json(await deps.batches.cancel(batchId(req)))
   })
 
-  r.post('/slide-generations/batches/:batch_id/pages/:page_number/retry', auth, json, (req, res) => {
+  r.post('/slide-generations/batches/:batch_id/pages/:page_number/retry', auth, json, async (req, res) => {
     const id = batchId(req)
-    if (!deps.batches.has(id)) throw notFound('Batch')
+    if (!(await deps.batches.has(id))) throw notFound('Batch')
     const page = pageNumberSchema.safeParse(req.params.page_number)
     if (!page.success) throw notFound(`Page ${String(req.params.page_number)}`)
     const body = retryPageSchema.safeParse(req.body ?? {})
     if (!body.success) throw validationError(body.error)
-    res.status(202).json(deps.batches.retryPage(id, page.data, body.data.instruction || undefined))
+    res.status(202).json(await deps.batches.retryPage(id, page.data, body.data.instruction || undefined))
   })
 
   r.use((req: Request, _res: Response, next: NextFunction) => {

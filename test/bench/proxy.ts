@@ -97,7 +97,7 @@ async function main(): Promise<void> {
     const { batch_id: id } = await res.json() as { batch_id: string }
     // when each page-completed event was appended to the batch's log, in the proxy
     const appendedAt = new Map<number, number>()
-    srv.batches.sseSource(id).log.subscribe(e => {
+    srv.engine.bus.subscribe(id, e => {
       if (e.event === 'page' && (e.data as { status: string }).status === 'completed') appendedAt.set(e.id, performance.now())
     })
     const deliveries: number[] = []

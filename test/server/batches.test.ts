@@ -2,11 +2,12 @@ import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { crc32, deflateSync } from 'node:zlib'
 import { afterEach, describe, expect, it } from 'vitest'
-import { BatchManager, type BatchManagerDeps, type PageTiming } from '../../server/batches.js'
+import type { BatchManager, PageTiming } from '../../server/batches.js'
+import { createEngine, type EngineOptions } from '../../server/engine/setup.js'
+import type { Scheduler } from '../../server/engine/scheduler.js'
 import { ApiError } from '../../server/errors.js'
 import { createMemoryLogger } from '../../server/logger.js'
 import { ProviderError, type ImageProvider } from '../../server/providers/types.js'
-import { GenerationQueue } from '../../server/queue.js'
 import { TemplateReferences, toReference } from '../../server/references.js'
 import { createBatchSchema } from '../../server/schemas.js'
 import { createStorage } from '../../server/storage.js'
@@ -19,13 +20,13 @@ afterEach(async () => {
 
 interface Setup {
   manager: BatchManager
-  queue: GenerationQueue
+  queue: Scheduler
   sleeps: number[]
   dir: string
   logLines: string[]
 }
 
-async function setup(provider: ImageProvider, over: Partial<BatchManagerDeps> & { concurrency?: number; dir?: string; publicDir?: string } = {}): Promise<Setup> {
+async function setup(provider: ImageProvider, over: Partial<EngineOptions> & { dir?: string; publicDir?: string } = {}): Promise<Setup> {
   let dir = over.dir
   if (!dir) {
     const t = await tempDir()
@@ -34,11 +35,11 @@ async function setup(provider: ImageProvider, over: Partial<BatchManagerDeps> & 
   }
   const publicDir = over.publicDir ?? await fakePublicDir(dir)
   const storage = await createStorage({ dataDir: path.join(dir, 'data'), thumbnail: { width: 120, height: 68 } })
-  const queue = new GenerationQueue(over.concurrency ?? 3)
   const logger = createMemoryLogger()
   const sleeps: number[] = []
-  const manager = new BatchManager({
-    provider, storage, queue, logger,
+  const engine = createEngine({
+    provider, storage, logger,
+    concurrency: 3,
     templateRefs: new TemplateReferences(publicDir),
     buildPrompt: testPrompt,
     maxRetries: 3,
@@ -55,9 +56,15 @@ async function setup(provider: ImageProvider, over: Partial<BatchManagerDeps> & 
     random: () => 0.5,
     ...over,
   })
+  const manager = engine.batches
   await manager.init()
-  cleanups.push(() => manager.close())
-  return { manager, queue, sleeps, dir, logLines: logger.lines }
+  cleanups.push(() => engine.close())
+  return { manager, queue: engine.scheduler, sleeps, dir, logLines: logger.lines }
+}
+
+/** DATA_DIR of a local set-up (its images are files there) */
+function storageDir(manager: BatchManager): string {
+  return (manager['deps'].images as unknown as { dataDir: string }).dataDir
 }
 
 function input(n: number, over: Record<string, unknown> = {}) {
@@ -65,9 +72,9 @@ function input(n: number, over: Record<string, unknown> = {}) {
 }
 
 async function finished(manager: BatchManager, id: string) {
-  await waitUntil(() => ['completed', 'partial', 'failed', 'cancelled'].includes(manager.progress(id).status))
+  await waitUntil(async () => ['completed', 'partial', 'failed', 'cancelled'].includes((await manager.progress(id)).status))
   await manager.flush()
-  return manager.progress(id)
+  return await manager.progress(id)
 }
 
 /** every PNG chunk and CRC right, but the IDAT is not the pixels: passes the structural check, fails a decode */
@@ -99,7 +106,7 @@ describe('BatchManager', () => {
     })
     const timings: PageTiming[] = []
     const { manager, logLines } = await setup(provider, { onPageTiming: t => timings.push(t) })
-    const { batch_id } = manager.create(input(2))
+    const { batch_id } = await manager.create(input(2))
     const done = await finished(manager, batch_id)
     expect(done.status).toBe('completed')
     expect(done.results[0]).toMatchObject({ status: 'completed', retry_count: 1 })
@@ -115,7 +122,7 @@ describe('BatchManager', () => {
   it('completes a batch and reports progress, image urls and thumbnails', async () => {
     const provider = scriptedProvider(() => okImage())
     const { manager } = await setup(provider)
-    const created = manager.create(input(4))
+    const created = await manager.create(input(4))
     expect(created).toMatchObject({ status: 'pending', total_pages: 4 })
     expect(created.batch_id).toMatch(/^b_[a-f0-9]{24}$/)
     expect(created.estimated_time).toBeGreaterThan(0)
@@ -139,7 +146,7 @@ describe('BatchManager', () => {
       return okImage()
     })
     const { manager, sleeps } = await setup(provider, { backoff: { baseMs: 100, maxMs: 10_000 } })
-    const { batch_id } = manager.create(input(2))
+    const { batch_id } = await manager.create(input(2))
     const p = await finished(manager, batch_id)
     expect(p.status).toBe('completed')
     expect(p.results[0].retry_count).toBe(3)
@@ -152,7 +159,7 @@ describe('BatchManager', () => {
   it('gives up after MAX_RETRIES and fails only that page (partial)', async () => {
     const provider = scriptedProvider(page => page === 2 ? new ProviderError('retryable', 'upstream_unavailable', 'The model is overloaded', { status: 503 }) : okImage())
     const { manager } = await setup(provider)
-    const { batch_id } = manager.create(input(3))
+    const { batch_id } = await manager.create(input(3))
     const p = await finished(manager, batch_id)
     expect(p.status).toBe('partial')
     expect(provider.calls.filter(c => c.page === 2)).toHaveLength(4) // 1 + 3 retries
@@ -168,7 +175,7 @@ describe('BatchManager', () => {
   ] as const)('does not retry %s errors and passes their message and code on', async (kind, code, message) => {
     const provider = scriptedProvider(() => new ProviderError(kind, code, message))
     const { manager, sleeps } = await setup(provider)
-    const { batch_id } = manager.create(input(2))
+    const { batch_id } = await manager.create(input(2))
     const p = await finished(manager, batch_id)
     expect(p.status).toBe('failed')
     expect(provider.calls).toHaveLength(2)
@@ -180,7 +187,7 @@ describe('BatchManager', () => {
     const page1 = await solidPng(320, 180, '#ff0000')
     const provider = scriptedProvider(async page => (page === 1 ? { bytes: page1, mime: 'image/png' as const } : okImage()), { delayMs: 5 })
     const { manager } = await setup(provider)
-    const { batch_id } = manager.create(input(5, { options: { style_chain: true } }))
+    const { batch_id } = await manager.create(input(5, { options: { style_chain: true } }))
     const p = await finished(manager, batch_id)
     expect(p.status).toBe('completed')
     const first = provider.calls[0]
@@ -202,7 +209,7 @@ describe('BatchManager', () => {
   it('style_chain: when page 1 fails the others proceed with the template only', async () => {
     const provider = scriptedProvider(page => (page === 1 ? new ProviderError('refused', 'safety_refused', 'refused') : okImage()))
     const { manager } = await setup(provider)
-    const { batch_id } = manager.create(input(3, { options: { style_chain: true } }))
+    const { batch_id } = await manager.create(input(3, { options: { style_chain: true } }))
     const p = await finished(manager, batch_id)
     expect(p.status).toBe('partial')
     expect(provider.calls[0].page).toBe(1)
@@ -212,20 +219,22 @@ describe('BatchManager', () => {
   it('cancel aborts in-flight upstream calls and drops queued pages', async () => {
     const provider = scriptedProvider(() => 'hang')
     const { manager, queue } = await setup(provider, { concurrency: 2 })
-    const { batch_id } = manager.create(input(6))
+    const { batch_id } = await manager.create(input(6))
     await waitUntil(() => provider.stats.inFlight === 2)
-    expect(queue.stats().queued).toBe(4)
-    const p = manager.cancel(batch_id)
+    expect((await queue.stats()).queued).toBe(4)
+    const p = await manager.cancel(batch_id)
     expect(p.status).toBe('cancelled')
     expect(p.results.every(r => r.status === 'cancelled')).toBe(true)
     await waitUntil(() => provider.stats.inFlight === 0)
     expect(provider.stats.aborted).toBe(2)
-    expect(queue.stats()).toMatchObject({ queued: 0, running: 0 })
+    // the aborted attempts settle (a state-store round trip) and free their slots
+    await waitUntil(async () => (await queue.stats()).running === 0)
+    expect(await queue.stats()).toMatchObject({ queued: 0, running: 0 })
     await new Promise(r => setTimeout(r, 30))
     expect(provider.calls).toHaveLength(2)
-    expect(manager.progress(batch_id).status).toBe('cancelled')
+    expect((await manager.progress(batch_id)).status).toBe('cancelled')
     // the stream ends with done
-    const events = manager.sseSource(batch_id).log.since(0)!
+    const events = (await manager.eventsSince(batch_id, 0))!
     expect(events.at(-1)).toMatchObject({ event: 'done', data: { status: 'cancelled', completed_pages: 0, failed_pages: 0 } })
   })
 
@@ -234,18 +243,19 @@ describe('BatchManager', () => {
     const t = await tempDir()
     cleanups.push(t.cleanup)
     const storage = await createStorage({ dataDir: t.dir, thumbnail: { width: 50, height: 30 } })
-    const manager = new BatchManager({
-      provider, storage, queue: new GenerationQueue(2), logger: createMemoryLogger(), templateRefs: new TemplateReferences(await fakePublicDir(t.dir)),
+    const engine = createEngine({
+      provider, storage, concurrency: 2, logger: createMemoryLogger(), templateRefs: new TemplateReferences(await fakePublicDir(t.dir)),
       buildPrompt: testPrompt, maxRetries: 3, maxQueuedPages: 100, defaultResolution: '1K',
       // the real sleep: the 60 s wait must end through the abort signal
     })
-    const { batch_id } = manager.create(input(1))
-    await waitUntil(() => manager.progress(batch_id).results[0].retry_count === 1)
-    manager.cancel(batch_id)
+    const manager = engine.batches
+    const { batch_id } = await manager.create(input(1))
+    await waitUntil(async () => (await manager.progress(batch_id)).results[0].retry_count === 1)
+    await manager.cancel(batch_id)
     await new Promise(r => setTimeout(r, 20))
     expect(provider.calls).toHaveLength(1)
-    expect(manager.progress(batch_id).results[0].status).toBe('cancelled')
-    await manager.close()
+    expect((await manager.progress(batch_id)).results[0].status).toBe('cancelled')
+    await engine.close()
   })
 
   it('retries one page, with an instruction sending the previous image as a reference; 409 while running', async () => {
@@ -255,19 +265,19 @@ describe('BatchManager', () => {
       return { bytes: await solidPng(64, 36, attempt === 1 ? '#111111' : '#eeeeee'), mime: 'image/png' as const }
     })
     const { manager } = await setup(provider)
-    const { batch_id } = manager.create(input(2))
+    const { batch_id } = await manager.create(input(2))
     const before = await finished(manager, batch_id)
     const oldKey = before.results[0].image_url!.split('/').pop()!
 
     hold = true
-    const queued = manager.retryPage(batch_id, 1, 'Make the title larger')
+    const queued = await manager.retryPage(batch_id, 1, 'Make the title larger')
     expect(queued.status).toBe('generating')
     expect(queued.results[0]).toMatchObject({ retry_count: 1, image_url: null })
     expect(['pending', 'generating']).toContain(queued.results[0].status)
     await waitUntil(() => provider.calls.length === 3)
-    expect(() => manager.retryPage(batch_id, 1)).toThrow(ApiError)
+    await expect(manager.retryPage(batch_id, 1)).rejects.toThrow(ApiError)
     try {
-      manager.retryPage(batch_id, 1)
+      await manager.retryPage(batch_id, 1)
     } catch (e) {
       expect((e as ApiError).status).toBe(409)
     }
@@ -278,30 +288,30 @@ describe('BatchManager', () => {
     const call = provider.calls[2]
     expect(call.req.prompt).toContain('Make the title larger')
     expect(call.req.references.map(r => r.role)).toEqual(['template', 'previous'])
-    const prev = await readFile(path.join(manager['deps'].storage.dataDir, 'images', oldKey))
+    const prev = await readFile(path.join(storageDir(manager), 'images', oldKey))
     expect(call.req.references[1].bytes.equals((await toReference(prev, 'previous')).bytes)).toBe(true)
 
     // a retry without instruction makes a fresh call (no cache hit) and sends no previous image
-    manager.retryPage(batch_id, 2)
+    await manager.retryPage(batch_id, 2)
     await finished(manager, batch_id)
     expect(provider.calls).toHaveLength(4)
     expect(provider.calls[3].req.references.map(r => r.role)).toEqual(['template'])
-    expect(() => manager.retryPage(batch_id, 3)).toThrow(/not found/)
+    await expect(manager.retryPage(batch_id, 3)).rejects.toThrow(/not found/)
   })
 
   it('a revision that failed keeps the last good image as the reference for the next one', async () => {
     let fail = false
     const provider = scriptedProvider(() => (fail ? new ProviderError('refused', 'safety_refused', 'refused') : okImage()))
     const { manager } = await setup(provider)
-    const { batch_id } = manager.create(input(1))
+    const { batch_id } = await manager.create(input(1))
     const good = (await finished(manager, batch_id)).results[0].image_url!
     fail = true
-    manager.retryPage(batch_id, 1, 'first try')
+    await manager.retryPage(batch_id, 1, 'first try')
     expect((await finished(manager, batch_id)).results[0]).toMatchObject({ status: 'failed', image_url: null })
     fail = false
-    manager.retryPage(batch_id, 1, 'second try')
+    await manager.retryPage(batch_id, 1, 'second try')
     await finished(manager, batch_id)
-    const prevBytes = await readFile(path.join(manager['deps'].storage.dataDir, 'images', good.split('/').pop()!))
+    const prevBytes = await readFile(path.join(storageDir(manager), 'images', good.split('/').pop()!))
     const last = provider.calls.at(-1)!
     expect(last.req.references.map(r => r.role)).toEqual(['template', 'previous'])
     expect(last.req.references[1].bytes.equals((await toReference(prevBytes, 'previous')).bytes)).toBe(true)
@@ -310,48 +320,48 @@ describe('BatchManager', () => {
   it('reuses the stored image for an identical request, also after a restart', async () => {
     const provider = scriptedProvider(() => okImage())
     const s1 = await setup(provider)
-    const a = manager1Create(s1.manager)
+    const a = await manager1Create(s1.manager)
     const pa = await finished(s1.manager, a)
     expect(provider.calls).toHaveLength(3)
-    const b = manager1Create(s1.manager)
+    const b = await manager1Create(s1.manager)
     const pb = await finished(s1.manager, b)
     expect(provider.calls).toHaveLength(3)
     expect(pb.results.map(r => r.image_url)).toEqual(pa.results.map(r => r.image_url))
     // different options → a new call
-    const c = s1.manager.create(input(3, { options: { style_chain: false, resolution: '2K' } })).batch_id
+    const c = (await s1.manager.create(input(3, { options: { style_chain: false, resolution: '2K' } }))).batch_id
     await finished(s1.manager, c)
     expect(provider.calls).toHaveLength(6)
 
     await s1.manager.close()
     const s2 = await setup(provider, { dir: s1.dir })
-    const d = manager1Create(s2.manager)
+    const d = await manager1Create(s2.manager)
     const pd = await finished(s2.manager, d)
     expect(provider.calls).toHaveLength(6)
     expect(pd.results.map(r => r.image_url)).toEqual(pa.results.map(r => r.image_url))
 
-    function manager1Create(m: BatchManager) {
-      return m.create(input(3)).batch_id
+    async function manager1Create(m: BatchManager) {
+      return (await m.create(input(3))).batch_id
     }
   })
 
   it('after a restart, finished pages are still listed and unfinished ones are failed "interrupted" and retryable', async () => {
     const provider = scriptedProvider(page => (page <= 2 ? okImage() : 'hang'))
     const s1 = await setup(provider, { concurrency: 2 })
-    const { batch_id } = s1.manager.create(input(4))
-    await waitUntil(() => s1.manager.progress(batch_id).progress.completed_pages === 2 && provider.stats.inFlight === 2)
-    const before = s1.manager.progress(batch_id)
+    const { batch_id } = await s1.manager.create(input(4))
+    await waitUntil(async () => (await s1.manager.progress(batch_id)).progress.completed_pages === 2 && provider.stats.inFlight === 2)
+    const before = await s1.manager.progress(batch_id)
     await s1.manager.close()
 
     const provider2 = scriptedProvider(() => okImage())
     const s2 = await setup(provider2, { dir: s1.dir, concurrency: 2 })
-    const p = s2.manager.progress(batch_id)
+    const p = await s2.manager.progress(batch_id)
     expect(p.status).toBe('partial')
     expect(p.results.slice(0, 2).map(r => r.image_url)).toEqual(before.results.slice(0, 2).map(r => r.image_url))
     for (const r of p.results.slice(2)) expect(r).toMatchObject({ status: 'failed', error_code: 'interrupted', error_message: 'interrupted — retry' })
     // the stream of a recovered batch still ends with done
-    expect(s2.manager.sseSource(batch_id).log.lastDone()).toBeDefined()
-    s2.manager.retryPage(batch_id, 3)
-    s2.manager.retryPage(batch_id, 4)
+    expect((await (await s2.manager.sseSource(batch_id)).snapshot()).done?.event).toBe('done')
+    await s2.manager.retryPage(batch_id, 3)
+    await s2.manager.retryPage(batch_id, 4)
     const after = await finished(s2.manager, batch_id)
     expect(after.status).toBe('completed')
     expect(provider2.calls).toHaveLength(2)
@@ -360,13 +370,13 @@ describe('BatchManager', () => {
   it('refuses a batch beyond MAX_QUEUED_PAGES with 429 queue_full and Retry-After', async () => {
     const provider = scriptedProvider(() => 'hang')
     const { manager } = await setup(provider, { concurrency: 1, maxQueuedPages: 5 })
-    manager.create(input(4))
+    await manager.create(input(4))
     await waitUntil(() => provider.stats.inFlight === 1)
-    expect(manager.stats()).toEqual({ running: 1, queued: 3, capacity: 5, concurrency: 1 })
-    manager.create(input(2)) // 3 + 2 = 5 waiting: still fits
+    expect(await manager.stats()).toEqual({ running: 1, queued: 3, capacity: 5, concurrency: 1 })
+    await manager.create(input(2)) // 3 + 2 = 5 waiting: still fits
     let err: unknown
     try {
-      manager.create(input(1))
+      await manager.create(input(1))
     } catch (e) {
       err = e
     }
@@ -378,21 +388,21 @@ describe('BatchManager', () => {
 
   it('frees the event history of a finished batch after the retention time', async () => {
     const { manager } = await setup(scriptedProvider(() => okImage()), { eventRetentionMs: 500 }) // longer than finished()'s flush (state writes, thumbnails)
-    const { batch_id } = manager.create(input(2))
+    const { batch_id } = await manager.create(input(2))
     await finished(manager, batch_id)
-    const log = manager.sseSource(batch_id).log
-    expect(log.since(0)!.length).toBeGreaterThan(3)
-    await waitUntil(() => log.since(0) === null)
-    expect(log.since(log.lastId - 1)!.map(e => e.event)).toEqual(['done'])
+    const all = (await manager.eventsSince(batch_id, 0))!
+    expect(all.length).toBeGreaterThan(3)
+    await waitUntil(async () => (await manager.eventsSince(batch_id, 0)) === null)
+    expect((await manager.eventsSince(batch_id, all.at(-1)!.id - 1))!.map(e => e.event)).toEqual(['done'])
   })
 
   it('shares the concurrency limit fairly: a 3-page batch after a 30-page one finishes early, never above the limit', async () => {
     const provider = scriptedProvider(() => okImage(), { delayMs: 15 })
     const { manager } = await setup(provider, { concurrency: 3 })
-    const big = manager.create(input(30, { deck_title: 'big' })).batch_id
+    const big = (await manager.create(input(30, { deck_title: 'big' }))).batch_id
     await waitUntil(() => provider.stats.inFlight === 3)
     const callsBefore = provider.calls.length
-    const small = manager.create(input(3, { deck_title: 'small' })).batch_id
+    const small = (await manager.create(input(3, { deck_title: 'small' }))).batch_id
     await finished(manager, small)
     await finished(manager, big)
     // judged by the order of upstream calls, not by timing: taking turns, the small batch's three
@@ -407,27 +417,27 @@ describe('BatchManager', () => {
   it('sends a progress event only when progress changed', async () => {
     const provider = scriptedProvider(() => okImage(), { delayMs: 5 })
     const { manager } = await setup(provider, { concurrency: 2 })
-    const { batch_id } = manager.create(input(4))
+    const { batch_id } = await manager.create(input(4))
     await finished(manager, batch_id)
-    const progress = manager.sseSource(batch_id).log.since(0)!.filter(e => e.event === 'progress').map(e => JSON.stringify(e.data))
+    const progress = (await manager.eventsSince(batch_id, 0))!.filter(e => e.event === 'progress').map(e => JSON.stringify(e.data))
     expect(progress.length).toBeGreaterThanOrEqual(4)
     for (let i = 1; i < progress.length; i++) expect(progress[i]).not.toBe(progress[i - 1])
   })
 
   it('rejects an unknown template with 400', async () => {
     const { manager } = await setup(scriptedProvider(() => okImage()))
-    expect(() => manager.create(input(1, { template_id: 'nope' }))).toThrow(/Unknown template/)
+    await expect(manager.create(input(1, { template_id: 'nope' }))).rejects.toThrow(/Unknown template/)
   })
 
   it('estimates remaining time from a moving average of page durations', async () => {
     const provider = scriptedProvider(() => okImage(), { delayMs: 40 })
     const { manager } = await setup(provider, { concurrency: 1, initialPageSeconds: 20 })
-    const first = manager.create(input(3))
+    const first = await manager.create(input(3))
     expect(first.estimated_time).toBe(60) // 3 rounds × the initial 20 s guess
     await finished(manager, first.batch_id)
     expect(manager.averagePageSeconds()).toBeGreaterThan(0.03)
     expect(manager.averagePageSeconds()).toBeLessThan(1)
-    const second = manager.create(input(3, { deck_title: 'Another' }))
+    const second = await manager.create(input(3, { deck_title: 'Another' }))
     expect(second.estimated_time).toBe(1) // measured ~40 ms per page, rounded up
   })
 })

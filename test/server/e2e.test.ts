@@ -100,7 +100,7 @@ describe('end to end against the fake Gemini server', () => {
     const received: SseEvent[] = [...seen.slice(1), ...rest]
     const ids = received.map(e => e.id!)
     expect(new Set(ids).size).toBe(ids.length)
-    const log = srv.batches.sseSource(id).log.since(seen[0].id!)!
+    const log = (await srv.batches.eventsSince(id, seen[0].id!))!
     expect(ids).toEqual(log.map(e => e.id))
 
     // each page's events in order: generating (… retries …) → completed, exactly one completed

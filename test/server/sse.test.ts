@@ -135,12 +135,12 @@ describe('SSE /events', () => {
     const seen = first.events.filter(e => e.event !== 'comment')
     const lastId = seen.at(-1)!.id!
     // the rest happens while disconnected
-    await waitUntil(() => {
+    await waitUntil(async () => {
       for (const [k, release] of gates) {
         gates.delete(k)
         release()
       }
-      return srv.batches.progress(id).status === 'completed'
+      return (await srv.batches.progress(id)).status === 'completed'
     })
     const second = await openSse(`${srv.url}${BATCHES}/${id}/events`, { 'Last-Event-ID': String(lastId) })
     await second.closed
@@ -151,7 +151,7 @@ describe('SSE /events', () => {
     expect(replayed.at(-1)!.event).toBe('done')
     // together: exactly the full log, nothing lost, nothing twice
     const all = [...seen.filter(e => e.event !== 'snapshot'), ...replayed]
-    const full = srv.batches.sseSource(id).log.since(0)!
+    const full = (await srv.batches.eventsSince(id, 0))!
     expect(all.map(e => e.id)).toEqual(full.filter(e => e.id > (seen[0].id ?? 0)).map(e => e.id))
     // a retried page shows its retry in the stream
     const page2 = full.filter(e => e.event === 'page' && (e.data as { page_number: number }).page_number === 2)
@@ -165,12 +165,12 @@ describe('SSE /events', () => {
   it('a fresh connection to a finished batch gets snapshot then done, then the stream closes', async () => {
     const created = await postJson(`${srv.url}${BATCHES}`, { template_id: 'nano_banana_1', deck_title: 'finished', pages: pages(2), options: { style_chain: false } })
     const id = created.body.batch_id
-    await waitUntil(() => {
+    await waitUntil(async () => {
       for (const [k, release] of gates) {
         gates.delete(k)
         release()
       }
-      return srv.batches.progress(id).status === 'completed'
+      return (await srv.batches.progress(id)).status === 'completed'
     })
     const sse = await openSse(`${srv.url}${BATCHES}/${id}/events`)
     await sse.closed

@@ -1,0 +1,192 @@
+// The life of one attempt, as the batch engine runs it when the scheduler hands it a job: claim the
+// page (pending → generating, atomically in the state store), run it with the page runner holding an
+// AbortController in this process, then commit completed / retry later / failed / cancelled.
+// Part of the batch logic (written once); BatchManager (server/batches.ts) owns the public API.
+import type { LoggedEvent } from '../events.js'
+import type { Logger } from '../logger.js'
+import { ProviderError } from '../providers/types.js'
+import type { EventBus } from './eventBus.js'
+import type { Decision, PageRunner } from './pageRunner.js'
+import { countsOf, emitPage, emitProgress, settlePage, type BatchRecord, type CacheEntry, type EstimateContext, type Settled } from './records.js'
+import type { AttemptJob, EnqueueOptions, Scheduler } from './scheduler.js'
+import type { StateStore } from './stateStore.js'
+
+export interface AttemptFlowDeps {
+  store: StateStore
+  scheduler: Scheduler
+  runner: PageRunner
+  bus: EventBus
+  logger: Logger
+  now: () => number
+  imageUrl: (key: string) => string
+  estimateContext: () => Promise<EstimateContext>
+}
+
+export class AttemptFlow {
+  /** per batch, per page attempted in this process: aborts its upstream call */
+  private readonly controllers = new Map<string, Map<number, AbortController>>()
+  /** background work (storing images, thumbnails) that flush() waits for */
+  private readonly writes = new Set<Promise<void>>()
+  private closed = false
+
+  constructor(private readonly deps: AttemptFlowDeps) {}
+
+  /** Upstream calls this process holds for a batch. */
+  heldFor(batchId: string): number {
+    return this.controllers.get(batchId)?.size ?? 0
+  }
+
+  /** Aborts every upstream call this process holds for the batch (cancel, shutdown). */
+  abortLocal(batchId: string, reason: ProviderError): void {
+    const local = this.controllers.get(batchId)
+    if (!local) return
+    for (const ctrl of local.values()) ctrl.abort(reason)
+  }
+
+  async enqueue(batchId: string, pageNumber: number, opts: EnqueueOptions = {}): Promise<void> {
+    if (this.closed) return
+    await this.deps.scheduler.enqueue({ batchId, pageNumber }, opts)
+  }
+
+  /** Commits what follows a page settling: publish its events, queue released pages, log the end. */
+  async afterSettle(s: BatchRecord, events: LoggedEvent[], what: Settled): Promise<void> {
+    this.deps.bus.publish(s.batch_id, events)
+    for (const n of what.release) await this.enqueue(s.batch_id, n)
+    if (what.finished) {
+      this.deps.runner.forget(s.batch_id)
+      this.deps.logger.info('batch finished', { batch: s.batch_id, status: s.status, ...countsOf(s) })
+    }
+  }
+
+  async flush(): Promise<void> {
+    while (this.writes.size) await Promise.allSettled([...this.writes])
+  }
+
+  /** Stops taking attempts and aborts the ones running here (their pages are left for recovery). */
+  async close(): Promise<void> {
+    this.closed = true
+    for (const id of [...this.controllers.keys()]) this.abortLocal(id, new ProviderError('aborted', 'shutdown', 'The proxy is shutting down'))
+  }
+
+  /** One scheduler job: one upstream attempt of one page. Never throws. */
+  async attempt(job: AttemptJob): Promise<void> {
+    const { batchId, pageNumber: n } = job
+    if (this.closed) return
+    const ctx = await this.deps.estimateContext()
+    // claim: pending → generating (a retry after its backoff is already generating)
+    const claim = await this.deps.store.mutate(batchId, (s, emit) => {
+      const page = s.pages[n - 1]
+      if (!page || s.status === 'cancelled' || (page.status !== 'pending' && page.status !== 'generating')) return false
+      if (s.status === 'pending') s.status = 'generating'
+      if (page.status === 'pending') {
+        page.status = 'generating'
+        emitPage(emit, page, this.deps.imageUrl)
+        emitProgress(s, emit, ctx)
+      }
+      return true
+    })
+    if (!claim?.value) return
+    this.deps.bus.publish(batchId, claim.events)
+    let local = this.controllers.get(batchId)
+    if (!local) {
+      local = new Map()
+      this.controllers.set(batchId, local)
+    }
+    const ctrl = new AbortController()
+    local.set(n, ctrl)
+    const started = this.deps.now()
+    const out = await this.deps.runner.call(claim.record, claim.record.pages[n - 1], ctrl.signal)
+    if (out.kind === 'cached') return this.complete(batchId, n, ctrl, out.stored, started, true)
+    if (out.kind === 'error') return this.onError(batchId, n, ctrl, out.error)
+    if (ctrl.signal.aborted) return this.release(batchId, n, ctrl)
+    // The upstream call is over: free the scheduler slot now and store the image alongside the next
+    // call (MAX_CONCURRENT_GENERATIONS limits upstream calls, not local image work).
+    this.track((async () => {
+      try {
+        const { stored, thumbnail } = await this.deps.runner.store(out.image, out.cacheKey, out.providerMs)
+        this.track(thumbnail)
+        if (ctrl.signal.aborted) return this.release(batchId, n, ctrl)
+        await this.complete(batchId, n, ctrl, stored, started, false)
+      } catch (err) {
+        await this.onError(batchId, n, ctrl, err)
+      }
+    })())
+  }
+
+  private async complete(batchId: string, n: number, ctrl: AbortController, stored: CacheEntry, started: number, cached: boolean): Promise<void> {
+    const ctx = await this.deps.estimateContext()
+    const r = await this.deps.store.mutate(batchId, (s, emit) => {
+      const page = s.pages[n - 1]
+      if (page.status !== 'generating') return null
+      page.status = 'completed'
+      page.image_key = stored.image_key
+      page.thumbnail_key = stored.thumbnail_key
+      if (stored.shortened) page.shortened = true
+      else delete page.shortened
+      page.error_message = null
+      page.error_code = null
+      page.bypass_cache = false
+      page.previous_image_key = null
+      return settlePage(s, page, emit, ctx, this.deps.imageUrl)
+    })
+    this.release(batchId, n, ctrl)
+    if (!r?.value) return
+    this.deps.logger.info('page completed', { batch: batchId, page: n, ms: this.deps.now() - started, cached })
+    await this.afterSettle(r.record, r.events, r.value)
+  }
+
+  private async onError(batchId: string, n: number, ctrl: AbortController, err: unknown): Promise<void> {
+    const aborted = ctrl.signal.aborted
+    if (this.closed && aborted) return this.release(batchId, n, ctrl) // shutdown: left for restart recovery
+    const ctx = await this.deps.estimateContext()
+    let decision: Decision | null = null
+    const r = await this.deps.store.mutate(batchId, (s, emit) => {
+      const page = s.pages[n - 1]
+      decision = null
+      if (page.status !== 'generating') return null // cancelled meanwhile: already reported
+      const used = page.auto_retries ?? 0
+      const d = this.deps.runner.decide(err, used, aborted)
+      decision = d
+      if (d.action === 'retry') {
+        page.auto_retries = used + 1
+        page.retry_count++
+        emitPage(emit, page, this.deps.imageUrl)
+        return null
+      }
+      if (d.action === 'cancelled') {
+        page.status = 'cancelled'
+      } else {
+        page.status = 'failed'
+        page.error_code = d.code
+        page.error_message = d.message
+      }
+      return settlePage(s, page, emit, ctx, this.deps.imageUrl)
+    })
+    this.release(batchId, n, ctrl)
+    const d = decision as Decision | null
+    if (!r || !d) return
+    if (d.action === 'retry') {
+      this.deps.logger.warn('page attempt failed, retrying', { batch: batchId, page: n, code: d.code, retry: r.record.pages[n - 1].auto_retries, delay_ms: d.delayMs })
+      this.deps.bus.publish(batchId, r.events)
+      await this.enqueue(batchId, n, { front: true, delayMs: d.delayMs })
+      return
+    }
+    if (d.action === 'fail') this.deps.logger.warn('page failed', { batch: batchId, page: n, code: d.code, kind: d.kind })
+    if (r.value) await this.afterSettle(r.record, r.events, r.value)
+  }
+
+  private release(batchId: string, n: number, ctrl: AbortController): void {
+    const local = this.controllers.get(batchId)
+    if (local?.get(n) !== ctrl) return
+    local.delete(n)
+    if (local.size === 0) this.controllers.delete(batchId)
+  }
+
+  private track(p: Promise<void>): void {
+    const tracked = p.catch(err => {
+      this.deps.logger.error('could not finish a page', { error: err instanceof Error ? err.message : String(err) })
+    })
+    this.writes.add(tracked)
+    void tracked.finally(() => this.writes.delete(tracked))
+  }
+}

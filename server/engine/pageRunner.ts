@@ -1,0 +1,259 @@
+// Page runner seam: one upstream attempt of one page — build the request (prompt, template and
+// style-chain references, the previous image for a revision), look up the duplicate-request cache,
+// call the provider with an AbortSignal, store the image, classify a failure and decide what
+// follows (retry after a delay, fail, cancelled). Identical in every set-up; state changes are the
+// batch engine's (server/batches.ts).
+import { createHash } from 'node:crypto'
+import type { ProviderName } from '../../plugin/types/api.js'
+import type { SlideTemplate } from '../../plugin/configs/nanoBananaTemplates.js'
+import type { Logger } from '../logger.js'
+import type { PromptInput } from '../prompts.js'
+import { ProviderError, type GeneratedImage, type GenerateRequest, type ImageProvider, type ReferenceImage } from '../providers/types.js'
+import { toReference, type TemplateReferences } from '../references.js'
+import { InvalidImageError, type StoredImage } from '../storage.js'
+import type { ImageStore } from './imageStore.js'
+import type { BatchRecord, CacheEntry, PageRecord } from './records.js'
+import type { StateStore } from './stateStore.js'
+
+export type BuildPrompt = (input: PromptInput) => string
+
+export interface BackoffOptions {
+  /** first retry waits about this long, doubling each time (default 1000) */
+  baseMs: number
+  /** exponential delays are capped here (default 30000) */
+  maxMs: number
+  /** an upstream-suggested wait longer than this is capped (default 120000) */
+  maxRetryAfterMs: number
+}
+
+export interface PageTiming {
+  /** provider.generate(): upstream latency + transfer + decoding the answer */
+  providerMs: number
+  /** storage.saveImage(): structural verify + write; the page completes right after */
+  saveMs: number
+  /** page saved → its thumbnail on disk (made off the critical path; includes waiting for a core) */
+  thumbnailReadyMs: number
+  /** the thumbnail's own decode + resize + encode + write */
+  thumbnailWorkMs: number
+  thumbnailOk: boolean
+}
+
+export const INITIAL_PAGE_SECONDS: Record<ProviderName, number> = {
+  'gemini': 20,
+  'openai-chat': 20,
+  'openai-images': 30,
+  'preview': 0.5,
+}
+
+const DURATION_WINDOW = 10
+
+export interface PageRunnerDeps {
+  provider: ImageProvider
+  images: ImageStore
+  /** the duplicate-request cache lives in the state store */
+  store: Pick<StateStore, 'cacheGet' | 'cacheSet' | 'cacheDelete'>
+  templateRefs: TemplateReferences
+  buildPrompt: BuildPrompt
+  findTemplate: (id: string) => SlideTemplate | undefined
+  logger: Logger
+  maxRetries: number
+  backoff?: Partial<BackoffOptions>
+  random?: () => number
+  /** seconds per page before any page has been timed */
+  initialPageSeconds?: number
+  onPageTiming?: (t: PageTiming) => void
+}
+
+/** The upstream part of an attempt. */
+export type CallOutcome =
+  | { kind: 'cached'; stored: CacheEntry }
+  | { kind: 'image'; image: GeneratedImage; cacheKey: string; providerMs: number }
+  | { kind: 'error'; error: unknown }
+
+/** What follows a failed attempt. */
+export type Decision =
+  | { action: 'cancelled' }
+  | { action: 'retry'; delayMs: number; code: string }
+  | { action: 'fail'; code: string; message: string; kind: ProviderError['kind'] }
+
+// References are shared Buffers (the cached template cover, a batch's style-chain image): hash each once.
+const hashCache = new WeakMap<Buffer, string>()
+function hashBytes(b: Buffer): string {
+  let hash = hashCache.get(b)
+  if (hash === undefined) {
+    hash = createHash('sha256').update(b).digest('hex')
+    hashCache.set(b, hash)
+  }
+  return hash
+}
+
+export class PageRunner {
+  private readonly backoff: BackoffOptions
+  private readonly random: () => number
+  private readonly durations: number[] = []
+  private readonly initialPageSeconds: number
+  /** per batch: page 1's image as a small reference, read once */
+  private readonly styleRefs = new Map<string, { key: string; ref: Promise<ReferenceImage | null> }>()
+
+  constructor(private readonly deps: PageRunnerDeps) {
+    this.backoff = { baseMs: 1000, maxMs: 30_000, maxRetryAfterMs: 120_000, ...deps.backoff }
+    this.random = deps.random ?? Math.random
+    this.initialPageSeconds = deps.initialPageSeconds ?? INITIAL_PAGE_SECONDS[deps.provider.name] ?? 20
+  }
+
+  /** Request, cache lookup and provider call; never throws. */
+  async call(s: BatchRecord, page: PageRecord, signal: AbortSignal): Promise<CallOutcome> {
+    try {
+      const req = await this.buildRequest(s, page, signal)
+      const cacheKey = this.cacheKey(req)
+      const hit = page.bypass_cache ? null : await this.cacheLookup(cacheKey)
+      if (hit) return { kind: 'cached', stored: hit }
+      const callStarted = performance.now()
+      const image = await this.deps.provider.generate(req)
+      return { kind: 'image', image, cacheKey, providerMs: performance.now() - callStarted }
+    } catch (error) {
+      return { kind: 'error', error }
+    }
+  }
+
+  /**
+   * Stores the image durably (then it enters the duplicate cache); the thumbnail follows in the
+   * background and `thumbnail` settles when it is made. Throws InvalidImageError or a storage error.
+   */
+  async store(image: GeneratedImage, cacheKey: string, providerMs: number): Promise<{ stored: CacheEntry; thumbnail: Promise<void> }> {
+    const saveStarted = performance.now()
+    const saved: StoredImage = await this.deps.images.saveImage(image.bytes)
+    const saveMs = performance.now() - saveStarted
+    // the thumbnail is made after the page completes; its failure is logged, never the page's
+    const thumbnail = saved.thumbnail.then(t => {
+      if (!t.ok) this.deps.logger.warn('thumbnail could not be made (it is retried when requested)', { image: saved.imageKey, error: t.error })
+      this.deps.onPageTiming?.({ providerMs, saveMs, thumbnailReadyMs: t.readyMs, thumbnailWorkMs: t.workMs, thumbnailOk: t.ok })
+    })
+    const stored: CacheEntry = { image_key: saved.imageKey, thumbnail_key: saved.thumbnailKey, ...(image.shortened ? { shortened: true } : {}) }
+    this.recordDuration(providerMs)
+    await this.deps.store.cacheSet(cacheKey, stored)
+    return { stored, thumbnail }
+  }
+
+  /** Decides what follows a failed attempt that used `used` automatic retries so far. */
+  decide(err: unknown, used: number, aborted: boolean): Decision {
+    const pe = this.classify(err)
+    if (aborted || pe.kind === 'aborted') return { action: 'cancelled' }
+    if (pe.kind === 'retryable' && used < this.deps.maxRetries) {
+      return { action: 'retry', delayMs: this.retryDelay(used + 1, pe.retryAfterMs), code: pe.code }
+    }
+    const message = pe.kind === 'retryable'
+      ? `${pe.message} (gave up after ${used} ${used === 1 ? 'retry' : 'retries'})`
+      : pe.message
+    return { action: 'fail', code: pe.code, message, kind: pe.kind }
+  }
+
+  classify(err: unknown): ProviderError {
+    if (err instanceof ProviderError) return err
+    if (err instanceof InvalidImageError) return new ProviderError('retryable', 'invalid_image', err.message)
+    this.deps.logger.error('unexpected error while generating', { error: err instanceof Error ? err.message : String(err) })
+    return new ProviderError('fatal', 'internal_error', 'The proxy could not process this page; see its log')
+  }
+
+  /** Exponential backoff with jitter; an upstream-suggested delay (RetryInfo / Retry-After) is a floor. */
+  retryDelay(retry: number, retryAfterMs?: number): number {
+    const exp = Math.min(this.backoff.maxMs, this.backoff.baseMs * 2 ** (retry - 1))
+    const jittered = Math.round(exp * (0.5 + this.random() * 0.5))
+    if (retryAfterMs === undefined) return jittered
+    return Math.min(this.backoff.maxRetryAfterMs, Math.max(retryAfterMs, jittered))
+  }
+
+  /** Average seconds per page (moving average of recent upstream calls in this process). */
+  averagePageSeconds(): number {
+    if (this.durations.length === 0) return this.initialPageSeconds
+    return this.durations.reduce((a, b) => a + b, 0) / this.durations.length / 1000
+  }
+
+  /** Frees what is kept for a finished batch (its style-chain reference). */
+  forget(batchId: string): void {
+    this.styleRefs.delete(batchId)
+  }
+
+  private recordDuration(ms: number): void {
+    this.durations.push(ms)
+    if (this.durations.length > DURATION_WINDOW) this.durations.shift()
+  }
+
+  private async buildRequest(s: BatchRecord, page: PageRecord, signal: AbortSignal): Promise<GenerateRequest> {
+    const template = this.deps.findTemplate(s.template_id)
+    if (!template) throw new ProviderError('fatal', 'unknown_template', `The template "${s.template_id}" no longer exists`)
+    const references: ReferenceImage[] = []
+    const templateRef = await this.deps.templateRefs.get(template)
+    if (templateRef) references.push(templateRef)
+    const first = s.pages[0]
+    if (s.options.style_chain && page.page_number !== 1 && first.status === 'completed' && first.image_key) {
+      const chain = await this.styleChainRef(s.batch_id, first.image_key)
+      if (chain) references.push(chain)
+    }
+    if (page.instruction && page.previous_image_key) {
+      const prev = await this.deps.images.readImage(page.previous_image_key)
+      if (prev) references.push(await toReference(prev, 'previous'))
+    }
+    const prompt = this.deps.buildPrompt({
+      template,
+      deckTitle: s.deck_title,
+      pageTitles: s.pages.map(p => p.title),
+      page: {
+        pageNumber: page.page_number, totalPages: s.pages.length, pageType: page.page_type,
+        title: page.title, content: page.content, ...(page.notes !== undefined ? { notes: page.notes } : {}),
+        ...(page.text_boxes ? { textBoxes: page.text_boxes } : {}),
+      },
+      mode: s.options.mode,
+      language: s.options.language,
+      aspectRatio: s.options.aspect_ratio,
+      extraPrompt: s.options.extra_prompt,
+      references: references.map(r => r.role),
+      ...(page.instruction ? { instruction: page.instruction } : {}),
+    })
+    return {
+      prompt,
+      references,
+      aspectRatio: s.options.aspect_ratio,
+      resolution: s.options.resolution,
+      page: {
+        template, deckTitle: s.deck_title, pageType: page.page_type, pageNumber: page.page_number, totalPages: s.pages.length,
+        title: page.title, content: page.content, mode: s.options.mode, language: s.options.language,
+        ...(page.text_boxes ? { textBoxes: page.text_boxes } : {}),
+      },
+      signal,
+    }
+  }
+
+  /** Page 1's image as a small JPEG reference, read from the image store once per batch (not kept as full bytes). */
+  private styleChainRef(batchId: string, key: string): Promise<ReferenceImage | null> {
+    let entry = this.styleRefs.get(batchId)
+    if (entry?.key !== key) {
+      const ref = this.deps.images.readImage(key).then(b => (b ? toReference(b, 'style_chain') : null))
+      entry = { key, ref }
+      this.styleRefs.set(batchId, entry)
+    }
+    return entry.ref
+  }
+
+  private cacheKey(req: GenerateRequest): string {
+    return createHash('sha256').update(JSON.stringify({
+      provider: this.deps.provider.name,
+      model: this.deps.provider.model,
+      prompt: req.prompt,
+      aspect: req.aspectRatio,
+      resolution: req.resolution,
+      references: req.references.map(r => `${r.role}:${hashBytes(r.bytes)}`),
+      // the preview draws around the text boxes even when the prompt does not mention them
+      ...(req.page.textBoxes ? { text_boxes: req.page.textBoxes } : {}),
+    })).digest('hex')
+  }
+
+  private async cacheLookup(key: string): Promise<CacheEntry | null> {
+    const hit = await this.deps.store.cacheGet(key)
+    if (!hit) return null
+    const [img, thumb] = await Promise.all([this.deps.images.resolveImage(hit.image_key), this.deps.images.resolveImage(hit.thumbnail_key)])
+    if (img && thumb) return hit
+    await this.deps.store.cacheDelete(key)
+    return null
+  }
+}

@@ -1,0 +1,135 @@
+// Scheduler seam: which page's upstream attempt runs next. One job is ONE upstream attempt of one
+// page; a page waiting out a retry backoff is a delayed job and holds no slot.
+//
+// MemoryScheduler is the one-process set-up: GenerationQueue (p-queue + per-batch lanes taken in
+// turn, server/queue.ts) and timers for delayed retries.
+import { GenerationQueue } from '../queue.js'
+
+export interface AttemptJob {
+  batchId: string
+  pageNumber: number
+}
+
+export interface EnqueueOptions {
+  /** ahead of the batch's other waiting pages (a retry after its backoff) */
+  front?: boolean
+  /** wait this long before the job may run (retry backoff, RetryInfo / Retry-After) */
+  delayMs?: number
+}
+
+export interface SchedulerStats {
+  /** attempts running now */
+  running: number
+  /** jobs waiting (not delayed) */
+  queued: number
+  /** upstream calls allowed at once */
+  concurrency: number
+}
+
+/** Runs one attempt; must not throw (the page runner handles its own errors). */
+export type AttemptRunner = (job: AttemptJob) => Promise<void>
+
+export interface Scheduler {
+  /** Starts taking jobs; `run` is called for each (once set). */
+  start(run: AttemptRunner): void
+  enqueue(job: AttemptJob, opts?: EnqueueOptions): Promise<void>
+  /** Drops every waiting or delayed job of a batch (not the running ones); returns how many. */
+  dropBatch(batchId: string): Promise<number>
+  stats(): Promise<SchedulerStats>
+  /** upstream calls allowed at once */
+  readonly concurrency: number
+  /** Stops taking jobs and drops the waiting ones (running ones are aborted by the caller). */
+  close(): Promise<void>
+}
+
+export interface MemorySchedulerOptions {
+  concurrency: number
+  /** waits ms or rejects when the signal aborts (tests pass a fast one) */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>
+}
+
+export function defaultSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason)
+    const onAbort = () => {
+      clearTimeout(timer)
+      reject(signal.reason)
+    }
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
+export class MemoryScheduler implements Scheduler {
+  readonly queue: GenerationQueue
+  private run: AttemptRunner | null = null
+  /** per batch: aborts its delayed jobs */
+  private readonly delayed = new Map<string, { ctrl: AbortController; count: number }>()
+  private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>
+  private closed = false
+  /** batches that may have a lane (dropped on close) */
+  private readonly pushedTo = new Set<string>()
+
+  constructor(opts: MemorySchedulerOptions) {
+    this.queue = new GenerationQueue(opts.concurrency)
+    this.sleep = opts.sleep ?? defaultSleep
+  }
+
+  get concurrency(): number {
+    return this.queue.concurrency
+  }
+
+  start(run: AttemptRunner): void {
+    this.run = run
+  }
+
+  async enqueue(job: AttemptJob, opts: EnqueueOptions = {}): Promise<void> {
+    if (this.closed) return
+    if (opts.delayMs === undefined) return this.push(job, opts.front ?? false)
+    let d = this.delayed.get(job.batchId)
+    if (!d) {
+      d = { ctrl: new AbortController(), count: 0 }
+      this.delayed.set(job.batchId, d)
+    }
+    const entry = d
+    entry.count++
+    this.sleep(opts.delayMs, entry.ctrl.signal).then(
+      () => this.push(job, opts.front ?? false),
+      () => { /* dropped (cancel or shutdown) */ },
+    ).finally(() => {
+      if (--entry.count === 0 && this.delayed.get(job.batchId) === entry) this.delayed.delete(job.batchId)
+    })
+  }
+
+  async dropBatch(batchId: string): Promise<number> {
+    this.pushedTo.delete(batchId)
+    const d = this.delayed.get(batchId)
+    if (d) {
+      this.delayed.delete(batchId)
+      d.ctrl.abort()
+    }
+    return this.queue.dropBatch(batchId) + (d?.count ?? 0)
+  }
+
+  async stats(): Promise<SchedulerStats> {
+    return this.queue.stats()
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    for (const id of [...this.delayed.keys()]) await this.dropBatch(id)
+    for (const id of this.pushedTo) this.queue.dropBatch(id)
+    this.pushedTo.clear()
+  }
+
+  private push(job: AttemptJob, front: boolean): void {
+    if (this.closed || !this.run) return
+    const run = this.run
+    this.pushedTo.add(job.batchId)
+    if (this.pushedTo.size > 1000) for (const id of this.pushedTo) if (this.queue.queuedFor(id) === 0) this.pushedTo.delete(id)
+    this.queue.push({ batchId: job.batchId, run: () => run(job) }, { front })
+  }
+}
