@@ -22,7 +22,14 @@ import { createStorage, type Storage } from './storage.js'
 import { buildPrompt } from './prompts.js'
 import { pricePerImageUsd } from './models.js'
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+/** The package root: the nearest folder above this file with a package.json (server/ in development, dist/server/ when built). */
+function packageRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json'))) return dir
+    if (path.dirname(dir) === dir) return path.resolve(from, '..')
+  }
+}
+const ROOT = packageRoot(path.dirname(fileURLToPath(import.meta.url)))
 
 export type AppConfigSubset = Pick<AppConfig,
   'maxConcurrentGenerations' | 'maxQueuedPages' | 'maxRetries' | 'defaultResolution' | 'thumbnail' | 'dataDir' | 'proxyToken' | 'corsOrigins' | 'metricsToken'
