@@ -1,7 +1,7 @@
 // The proxy's HTTP API (api.md), typed. Only this module and the event stream talk to the proxy.
 import axios, { type AxiosInstance } from 'axios'
 import type {
-  BatchProgress, CreateBatchRequest, CreateBatchResponse, HealthResponse,
+  BatchProgress, CreateBatchRequest, CreateBatchResponse, HealthResponse, ModelsResponse,
 } from '../types/api'
 import type { SlideTemplateMetadata } from '../configs/nanoBananaTemplates'
 
@@ -18,6 +18,8 @@ export interface TemplateSummary {
 
 export interface ProxyApi {
   health(): Promise<HealthResponse>
+  /** the configured model: sizes, price per size (null = unknown), status */
+  models(): Promise<ModelsResponse>
   templates(): Promise<TemplateSummary[]>
   createBatch(body: CreateBatchRequest): Promise<CreateBatchResponse>
   progress(batchId: string): Promise<BatchProgress>
@@ -34,6 +36,7 @@ export function createProxyApi(apiBase: string, token?: string, http?: AxiosInst
   const batchPath = (id: string) => `/slide-generations/batches/${encodeURIComponent(id)}`
   return {
     health: async () => (await client.get<HealthResponse>('/health')).data,
+    models: async () => (await client.get<ModelsResponse>('/models')).data,
     templates: async () => (await client.get<{ templates: TemplateSummary[] }>('/templates')).data.templates,
     createBatch: async body => (await client.post<CreateBatchResponse>('/slide-generations/batches', body)).data,
     progress: async id => (await client.get<BatchProgress>(`${batchPath(id)}/progress`)).data,

@@ -3,7 +3,7 @@ import type { VueWrapper } from '@vue/test-utils'
 import BatchGenerationDialog from '../../plugin/components/BatchGenerationDialog.vue'
 import { useNanoBananaStore } from '../../plugin/store/nanoBanana'
 import { STORAGE_KEY } from '../../plugin/composables/useRememberedOptions'
-import { fakeApi, httpError, PREVIEW_HEALTH } from './fakes/proxyApi'
+import { fakeApi, GPT_IMAGE_MODELS, httpError, PREVIEW_HEALTH } from './fakes/proxyApi'
 import { toUserError } from '../../plugin/api/errors'
 import { translate } from '../../plugin/i18n/messages'
 import { fakeController, flush, mountPlugin } from './helpers/mountPlugin'
@@ -47,6 +47,29 @@ describe('BatchGenerationDialog', () => {
     await open()
     await chooseRadio('resolution', '4K')
     expect(summary()).toContain('预计费用 $1.20')
+  })
+
+  it('offers only the sizes of the proxy\'s model; an unknown price shows as unknown, not as a number', async () => {
+    await open({ api: fakeApi({ models: vi.fn(async () => GPT_IMAGE_MODELS) }).api })
+    expect(wrapper!.findAll('.resolution [data-value]').map(b => b.attributes('data-value'))).toEqual(['1K', '2K'])
+    expect(summary()).toContain('费用未知')
+    expect(summary()).not.toMatch(/\$\d/)
+    expect(wrapper!.find('.estimate-cost').attributes('title')).toContain('PRICE_PER_IMAGE_USD')
+  })
+
+  it('a remembered size the model lacks falls back to the proxy\'s default size', async () => {
+    await open()
+    await chooseRadio('resolution', '4K')
+    wrapper!.unmount()
+    wrapper = undefined
+    await open({ api: fakeApi({ models: vi.fn(async () => GPT_IMAGE_MODELS) }).api })
+    expect(wrapper!.find('.resolution [aria-checked="true"]').attributes('data-value')).toBe('2K')
+  })
+
+  it('a proxy without /models: all three sizes, price unknown', async () => {
+    await open({ api: fakeApi({ models: vi.fn(async () => { throw new Error('404') }) }).api })
+    expect(wrapper!.findAll('.resolution [data-value]')).toHaveLength(3)
+    expect(summary()).toContain('费用未知')
   })
 
   it('the offline preview provider costs nothing and says so', async () => {

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createPinia, setActivePinia } from 'pinia'
 import { formatSlideRange, parseSlideRange } from '../../plugin/composables/useSlideRange'
-import { estimateBatch, pricePerImage } from '../../plugin/composables/useEstimate'
+import { estimateBatch, pricePerImage, resolutionsOf } from '../../plugin/composables/useEstimate'
+import { GEMINI_MODELS, GPT_IMAGE_MODELS } from './fakes/proxyApi'
 import { embedAsJpeg, EMBED_MAX_WIDTH, looksLikeWebp } from '../../plugin/composables/useEmbedImage'
 import { useProgressPolling } from '../../plugin/composables/useProgressPolling'
 import { defaultOptions, mergeRemembered, STORAGE_KEY, useRememberedOptions } from '../../plugin/composables/useRememberedOptions'
@@ -36,22 +37,32 @@ describe('parseSlideRange / formatSlideRange', () => {
 })
 
 describe('estimateBatch', () => {
-  it('uses the list price per image', () => {
-    expect(pricePerImage('1K')).toBe(0.134)
-    expect(pricePerImage('2K')).toBe(0.134)
-    expect(pricePerImage('4K')).toBe(0.24)
-    expect(pricePerImage('2K', 'gemini-2.5-flash-image')).toBe(0.039)
-    expect(estimateBatch({ pages: 10, resolution: '4K', preview: false, styleChain: false }).cost).toBe(2.4)
+  it('uses the price per image the proxy reports for its model and size', () => {
+    expect(pricePerImage(GEMINI_MODELS, '2K')).toBe(0.134)
+    expect(pricePerImage(GEMINI_MODELS, '4K')).toBe(0.24)
+    expect(estimateBatch({ pages: 10, resolution: '4K', pricePerImage: pricePerImage(GEMINI_MODELS, '4K'), preview: false, styleChain: false }).cost).toBe(2.4)
+  })
+
+  it('an unknown price stays unknown: no catalogue, a model without a price, a size the model lacks', () => {
+    expect(pricePerImage(null, '2K')).toBeNull()
+    expect(pricePerImage(GPT_IMAGE_MODELS, '2K')).toBeNull()
+    expect(pricePerImage(GPT_IMAGE_MODELS, '4K')).toBeNull()
+    expect(estimateBatch({ pages: 10, resolution: '2K', pricePerImage: null, preview: false, styleChain: false }).cost).toBeNull()
+  })
+
+  it('offers the sizes of the proxy\'s model, all three when it does not say', () => {
+    expect(resolutionsOf(GPT_IMAGE_MODELS)).toEqual(['1K', '2K'])
+    expect(resolutionsOf(null)).toEqual(['1K', '2K', '4K'])
   })
 
   it('is free in preview', () => {
-    expect(estimateBatch({ pages: 10, resolution: '4K', preview: true, styleChain: true }).cost).toBe(0)
+    expect(estimateBatch({ pages: 10, resolution: '4K', pricePerImage: null, preview: true, styleChain: true }).cost).toBe(0)
   })
 
   it('time: the style-chain page runs alone, the rest in parallel', () => {
-    expect(estimateBatch({ pages: 5, resolution: '2K', preview: false, styleChain: true, concurrency: 2 }).seconds).toBe(75)
-    expect(estimateBatch({ pages: 5, resolution: '2K', preview: false, styleChain: false, concurrency: 5 }).seconds).toBe(25)
-    expect(estimateBatch({ pages: 0, resolution: '2K', preview: false, styleChain: true }).seconds).toBe(0)
+    expect(estimateBatch({ pages: 5, resolution: '2K', pricePerImage: 0.134, preview: false, styleChain: true, concurrency: 2 }).seconds).toBe(75)
+    expect(estimateBatch({ pages: 5, resolution: '2K', pricePerImage: 0.134, preview: false, styleChain: false, concurrency: 5 }).seconds).toBe(25)
+    expect(estimateBatch({ pages: 0, resolution: '2K', pricePerImage: 0.134, preview: false, styleChain: true }).seconds).toBe(0)
   })
 })
 

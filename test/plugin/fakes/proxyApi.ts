@@ -2,7 +2,7 @@
 import { vi } from 'vitest'
 import { AxiosError, AxiosHeaders, type InternalAxiosRequestConfig } from 'axios'
 import type { ProxyApi, TemplateSummary } from '../../../plugin/api/client'
-import type { BatchProgress, CreateBatchRequest, HealthResponse, PageResult, PageStatus } from '../../../plugin/types/api'
+import type { BatchProgress, CreateBatchRequest, HealthResponse, ModelsResponse, PageResult, PageStatus } from '../../../plugin/types/api'
 
 export const TEMPLATES: TemplateSummary[] = [
   {
@@ -30,6 +30,43 @@ export const GEMINI_HEALTH: HealthResponse = {
 }
 
 export const PREVIEW_HEALTH: HealthResponse = { ...GEMINI_HEALTH, provider: 'preview', model: 'preview' }
+
+/** GET /api/v1/models of a proxy configured with Nano Banana Pro (the shape of server/models.ts describeModels). */
+export const GEMINI_MODELS: ModelsResponse = {
+  provider: 'gemini',
+  model: {
+    id: 'gemini-3-pro-image', name: 'Nano Banana Pro', known: true, status: 'current', retired_on: null, replacement: null,
+    sizes: [
+      { size: '1K', price_usd: 0.134, price_source: 'list', timeout_s: 120 },
+      { size: '2K', price_usd: 0.134, price_source: 'list', timeout_s: 120 },
+      { size: '4K', price_usd: 0.24, price_source: 'list', timeout_s: 300 },
+    ],
+    aspect_ratios: ['16:9'], fixed_size: false, max_reference_images: 14,
+  },
+  default_resolution: '2K',
+  catalogue: [],
+}
+
+/** A proxy on gpt-image-1: two sizes, no known price. */
+export const GPT_IMAGE_MODELS: ModelsResponse = {
+  provider: 'openai-images',
+  model: {
+    id: 'gpt-image-1', name: 'GPT Image 1', known: true, status: 'current', retired_on: null, replacement: null,
+    sizes: [
+      { size: '1K', price_usd: null, price_source: null, timeout_s: 120 },
+      { size: '2K', price_usd: null, price_source: null, timeout_s: 120 },
+    ],
+    aspect_ratios: ['1:1', '3:2', '2:3'], fixed_size: true, max_reference_images: 16,
+  },
+  default_resolution: '2K',
+  catalogue: [],
+}
+
+export const PREVIEW_MODELS: ModelsResponse = {
+  ...GEMINI_MODELS,
+  provider: 'preview',
+  model: { ...GEMINI_MODELS.model, id: 'preview', name: 'Offline preview renderer', sizes: GEMINI_MODELS.model.sizes.map(s => ({ ...s, price_usd: 0, timeout_s: null })) },
+}
 
 export function pageResult(pageNumber: number, slideId: string, status: PageStatus, extra: Partial<PageResult> = {}): PageResult {
   return {
@@ -68,6 +105,7 @@ export function fakeApi(overrides: Partial<ProxyApi> = {}) {
   const created: CreateBatchRequest[] = []
   const api = {
     health: vi.fn(async () => GEMINI_HEALTH),
+    models: vi.fn(async () => GEMINI_MODELS),
     templates: vi.fn(async () => TEMPLATES),
     createBatch: vi.fn(async (body: CreateBatchRequest) => {
       created.push(body)
