@@ -7,7 +7,8 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import express, { type Express, type RequestHandler } from 'express'
 import type { BatchManager, BackoffOptions, BuildPrompt, PageTiming } from './batches.js'
-import type { AppConfig } from './config.js'
+import type { AppConfig, HttpLimits } from './config.js'
+import { listenBounded } from './httpServer.js'
 import { ApiError, errorMiddleware } from './errors.js'
 import type { AppLogger } from './logger.js'
 import { requestLogger } from './requestLog.js'
@@ -74,13 +75,25 @@ export interface ProxyApp {
   close(): Promise<void>
 }
 
+/** An origin matches an entry exactly, or an entry `scheme://host:*` with any port (or none). */
+export function originAllowed(origin: string, allowed: string[]): boolean {
+  for (const o of allowed) {
+    if (o === origin) return true
+    if (o.endsWith(':*')) {
+      const base = o.slice(0, -2)
+      if (origin === base || (origin.startsWith(base + ':') && /^\d{1,5}$/.test(origin.slice(base.length + 1)))) return true
+    }
+  }
+  return false
+}
+
 export function corsMiddleware(origins: '*' | string[]): RequestHandler {
   return (req, res, next) => {
     const origin = req.get('Origin')
     if (origins === '*') res.setHeader('Access-Control-Allow-Origin', '*')
     else {
       res.vary('Origin')
-      if (origin && origins.includes(origin)) res.setHeader('Access-Control-Allow-Origin', origin)
+      if (origin && originAllowed(origin, origins)) res.setHeader('Access-Control-Allow-Origin', origin)
     }
     res.setHeader('Access-Control-Expose-Headers', 'Retry-After')
     if (req.method === 'OPTIONS') {
@@ -181,18 +194,14 @@ export interface RunningServer extends ProxyApp {
   stop(): Promise<void>
 }
 
-export async function startServer(deps: AppDeps & { port?: number; host?: string }): Promise<RunningServer> {
+export async function startServer(deps: AppDeps & { port?: number; host?: string; http?: Partial<HttpLimits>; httpCheckIntervalMs?: number }): Promise<RunningServer> {
   const proxy = await createApp(deps)
-  const server = await new Promise<Server>((resolve, reject) => {
-    // Express 5 hands a listen error (port in use, bad address) to this callback, not to 'error'
-    const s = proxy.app.listen(deps.port ?? 0, deps.host ?? '127.0.0.1', error => (error ? reject(error) : resolve(s)))
-  }).catch(async (error: unknown) => {
-    await proxy.close()
-    throw error
-  })
-  // generation calls can take minutes; SSE streams are long-lived
-  server.requestTimeout = 0
-  server.headersTimeout = 60_000
+  // slow clients: requests must arrive within the limits; responses (SSE streams) are not limited
+  const server = await listenBounded(proxy.app, { port: deps.port ?? 0, host: deps.host ?? '127.0.0.1', limits: deps.http, checkIntervalMs: deps.httpCheckIntervalMs })
+    .catch(async (error: unknown) => {
+      await proxy.close()
+      throw error
+    })
   const addr = server.address() as AddressInfo
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address
   const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${addr.port}`

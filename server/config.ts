@@ -29,13 +29,42 @@ export interface AppConfig {
   proxyToken?: string
   /** when set, GET /metrics needs `Authorization: Bearer <token>` */
   metricsToken?: string
-  /** '*' or an explicit list of allowed origins */
+  /** '*' or an explicit list of allowed origins (an entry ending in `:*` allows any port) */
   corsOrigins: '*' | string[]
   port: number
   host: string
   /** LOG_FORMAT (undefined: pretty on a terminal outside production, else json) and LOG_LEVEL */
   log: { format?: LogFormat; level: LogThreshold }
+  /** HTTP server bounds against slow and idle clients */
+  http: HttpLimits
+  /** what the defaults left open or closed, for the start-up log (safe defaults) */
+  exposure: Exposure
 }
+
+export interface HttpLimits {
+  /** whole request (headers + body) must arrive within this (REQUEST_TIMEOUT_SECONDS, default 30 s); responses and SSE streams are not limited */
+  requestTimeoutMs: number
+  /** headers must arrive within this (default 15 s, at most requestTimeoutMs) */
+  headersTimeoutMs: number
+  /** an idle keep-alive connection is closed after this (default 5 s) */
+  keepAliveTimeoutMs: number
+  /** requests served on one keep-alive connection at most (default 1000) */
+  maxRequestsPerSocket: number
+}
+
+export interface Exposure {
+  /** the provider costs money (anything but preview) */
+  paid: boolean
+  /** a client token is required */
+  tokenRequired: boolean
+  /** HOST was chosen by the safe default (127.0.0.1) rather than set */
+  hostDefaulted: boolean
+  /** CORS_ORIGINS was chosen by the safe default (loopback origins) rather than set */
+  corsDefaulted: boolean
+}
+
+/** Origins of pages served from this machine (any port): the CORS default for a paid proxy without a token. */
+export const LOOPBACK_ORIGINS = ['http://localhost:*', 'http://127.0.0.1:*', 'http://[::1]:*']
 
 export type Env = Record<string, string | undefined>
 
@@ -57,6 +86,7 @@ export const DEFAULTS = {
   thumbnail: '300x169',
   dataDir: './data',
   maxUpstreamResponseMb: 64,
+  requestTimeoutSeconds: 30,
   port: 8787,
   host: '0.0.0.0',
 }
@@ -147,12 +177,21 @@ export function loadConfig(env: Env): AppConfig {
   const metricsToken = read(env, 'METRICS_TOKEN')
   if (metricsToken !== undefined && metricsToken.length < 8) throw new ConfigError('METRICS_TOKEN must be at least 8 characters long')
 
+  // Safe defaults: a proxy that spends money and needs no token is not open to the network or to
+  // every web page the user visits (a page on any origin could otherwise start paid batches through
+  // the user's browser). HOST and CORS_ORIGINS set explicitly are respected, except CORS_ORIGINS=*.
+  const paid = provider !== 'preview'
+  const tokenRequired = proxyToken !== undefined
+  const guarded = paid && !tokenRequired
   const corsRaw = read(env, 'CORS_ORIGINS')
-  let corsOrigins: '*' | string[] = '*'
+  if (guarded && corsRaw === '*') {
+    throw new ConfigError('CORS_ORIGINS=* with a paid IMAGE_PROVIDER needs PROXY_TOKEN: any web page could spend your key. Set PROXY_TOKEN, or list the PPTist origins in CORS_ORIGINS')
+  }
+  let corsOrigins: '*' | string[] = guarded && corsRaw === undefined ? [...LOOPBACK_ORIGINS] : '*'
   if (corsRaw !== undefined && corsRaw !== '*') {
     corsOrigins = corsRaw.split(',').map(s => s.trim().replace(/\/+$/, '')).filter(Boolean)
     for (const o of corsOrigins) {
-      if (!/^https?:\/\/[^/\s]+$/.test(o)) throw new ConfigError(`CORS_ORIGINS must be * or a comma-separated list of origins like https://ppt.example.com (bad entry "${o}")`)
+      if (!/^https?:\/\/[^/\s*]+(:\*)?$/.test(o)) throw new ConfigError(`CORS_ORIGINS must be * or a comma-separated list of origins like https://ppt.example.com (bad entry "${o}")`)
     }
     if (corsOrigins.length === 0) corsOrigins = '*'
   }
@@ -170,7 +209,16 @@ export function loadConfig(env: Env): AppConfig {
   if (!(LOG_LEVELS as string[]).includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`)
 
   const port = int(env, 'PORT', DEFAULTS.port, 0, 65535)
-  const host = read(env, 'HOST') ?? DEFAULTS.host
+  const hostRaw = read(env, 'HOST')
+  const host = hostRaw ?? (guarded ? '127.0.0.1' : DEFAULTS.host)
+
+  const requestTimeoutMs = int(env, 'REQUEST_TIMEOUT_SECONDS', DEFAULTS.requestTimeoutSeconds, 1, 3600) * 1000
+  const http: HttpLimits = {
+    requestTimeoutMs,
+    headersTimeoutMs: Math.min(requestTimeoutMs, 15_000),
+    keepAliveTimeoutMs: 5_000,
+    maxRequestsPerSocket: 1000,
+  }
 
   return {
     provider: {
@@ -196,7 +244,25 @@ export function loadConfig(env: Env): AppConfig {
     port,
     host,
     log: { ...(logFormat ? { format: logFormat as LogFormat } : {}), level: logLevel as LogThreshold },
+    http,
+    exposure: { paid, tokenRequired, hostDefaulted: hostRaw === undefined && guarded, corsDefaulted: corsRaw === undefined && guarded },
   }
+}
+
+/** One line each: what a client on the network / a web page can do with this proxy (logged at start-up). */
+export function describeExposure(config: Pick<AppConfig, 'host' | 'corsOrigins' | 'exposure'>): { open: string[]; warnings: string[] } {
+  const { exposure, host, corsOrigins } = config
+  const local = host === '127.0.0.1' || host === '::1' || host === 'localhost'
+  const open = [
+    `listening on ${host}${local ? ' (this machine only)' : ' (reachable from the network)'}${exposure.hostDefaulted ? ' — safe default for a paid provider without PROXY_TOKEN' : ''}`,
+    `tokens: ${exposure.tokenRequired ? 'required for batch endpoints' : 'none (anyone who can reach it may start batches)'}`,
+    `CORS: ${corsOrigins === '*' ? 'every web origin' : corsOrigins.join(', ')}${exposure.corsDefaulted ? ' — safe default; set CORS_ORIGINS for PPTist on another host' : ''}`,
+  ]
+  const warnings: string[] = []
+  if (exposure.paid && !exposure.tokenRequired && !local) {
+    warnings.push(`HOST=${host} with a paid provider and no PROXY_TOKEN: anyone who can reach this port can spend your key. Set PROXY_TOKEN (README: running it in public)`)
+  }
+  return { open, warnings }
 }
 
 /** Every secret the config holds, for log/response redaction. */

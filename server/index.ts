@@ -1,8 +1,8 @@
 // `npm start`: load .env (optional), read the configuration, start the proxy. Invalid configuration
 // ends the process with one line naming the variable (no stack trace).
 import dotenv from 'dotenv'
-import { ConfigError, configSecrets, loadConfig, type AppConfig } from './config.js'
 import { createLogger, defaultLogFormat } from './logger.js'
+import { ConfigError, configSecrets, describeExposure, loadConfig, type AppConfig } from './config.js'
 import { createProvider } from './providers/index.js'
 import { startServer, type RunningServer } from './app.js'
 import { retiredMessage } from './models.js'
@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'))
   process.on('SIGTERM', () => stop('SIGTERM'))
 
-  running = await startServer({ config, provider, logger, timeouts: config.provider, port: config.port, host: config.host })
+  running = await startServer({ config, provider, logger, timeouts: config.provider, port: config.port, host: config.host, http: config.http })
   if (stopping) {
     await running.stop()
     return
@@ -61,6 +61,10 @@ async function main(): Promise<void> {
     data_dir: config.dataDir,
     proxy_token: config.proxyToken ? 'required' : 'off',
   })
+  // safe defaults: say plainly what is open (README: running it in public)
+  const exposure = describeExposure(config)
+  logger.info('exposure', { open: exposure.open.join('; ') })
+  for (const w of exposure.warnings) logger.warn(w)
 
   if (provider.name === 'preview' && config.provider.openai.apiKey) {
     logger.warn('OPENAI_API_KEY is set but IMAGE_PROVIDER is not: using the offline preview; set IMAGE_PROVIDER=openai-chat or openai-images to use it')

@@ -1,6 +1,7 @@
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { ConfigError, configSecrets, loadConfig } from '../../server/config.js'
+import { ConfigError, configSecrets, describeExposure, loadConfig } from '../../server/config.js'
+import { originAllowed } from '../../server/app.js'
 
 function expectConfigError(env: Record<string, string>, variable: string) {
   let err: unknown
@@ -92,5 +93,44 @@ describe('loadConfig', () => {
   it('never puts a key into an error message', () => {
     expect(() => loadConfig({ GEMINI_API_KEY: 'AIzaSECRETSECRET', MAX_RETRIES: 'x' })).toThrow(/^MAX_RETRIES must be a whole number/)
     expect(() => loadConfig({ GEMINI_API_KEY: 'AIzaSECRETSECRET', MAX_RETRIES: 'x' })).not.toThrow(/AIzaSECRETSECRET/)
+  })
+})
+
+describe('safe defaults', () => {
+  it('a paid provider without a token binds to 127.0.0.1 and allows only loopback origins', () => {
+    const c = loadConfig({ GEMINI_API_KEY: 'AIza-x' })
+    expect(c.host).toBe('127.0.0.1')
+    expect(c.corsOrigins).toEqual(['http://localhost:*', 'http://127.0.0.1:*', 'http://[::1]:*'])
+    expect(c.exposure).toMatchObject({ paid: true, tokenRequired: false, hostDefaulted: true, corsDefaulted: true })
+    expect(describeExposure(c).open.join('\n')).toMatch(/this machine only/)
+  })
+
+  it('with a token, or with the free preview, the old defaults stay (all interfaces, every origin)', () => {
+    expect(loadConfig({ GEMINI_API_KEY: 'AIza-x', PROXY_TOKEN: 'long-enough-token' })).toMatchObject({ host: '0.0.0.0', corsOrigins: '*' })
+    expect(loadConfig({})).toMatchObject({ host: '0.0.0.0', corsOrigins: '*' })
+  })
+
+  it('refuses CORS_ORIGINS=* for a paid provider without a token, respects explicit HOST with a warning', () => {
+    expect(() => loadConfig({ GEMINI_API_KEY: 'AIza-x', CORS_ORIGINS: '*' })).toThrow(/CORS_ORIGINS=\* with a paid IMAGE_PROVIDER needs PROXY_TOKEN/)
+    const c = loadConfig({ GEMINI_API_KEY: 'AIza-x', HOST: '0.0.0.0', CORS_ORIGINS: 'https://ppt.example.com' })
+    expect(c).toMatchObject({ host: '0.0.0.0', corsOrigins: ['https://ppt.example.com'] })
+    expect(describeExposure(c).warnings.join('\n')).toMatch(/anyone who can reach this port can spend your key/)
+  })
+
+  it('REQUEST_TIMEOUT_SECONDS bounds slow requests (default 30 s, headers 15 s)', () => {
+    expect(loadConfig({}).http).toEqual({ requestTimeoutMs: 30_000, headersTimeoutMs: 15_000, keepAliveTimeoutMs: 5_000, maxRequestsPerSocket: 1000 })
+    expect(loadConfig({ REQUEST_TIMEOUT_SECONDS: '10' }).http).toMatchObject({ requestTimeoutMs: 10_000, headersTimeoutMs: 10_000 })
+  })
+})
+
+describe('CORS origin patterns', () => {
+  it('matches an exact origin or any port of a :* entry, nothing else', () => {
+    const allowed = ['http://localhost:*', 'https://ppt.example.com']
+    expect(originAllowed('http://localhost:5173', allowed)).toBe(true)
+    expect(originAllowed('http://localhost', allowed)).toBe(true)
+    expect(originAllowed('https://ppt.example.com', allowed)).toBe(true)
+    expect(originAllowed('http://localhost.evil.com', allowed)).toBe(false)
+    expect(originAllowed('http://localhost:5173.evil.com', allowed)).toBe(false)
+    expect(originAllowed('https://evil.example', allowed)).toBe(false)
   })
 })
