@@ -118,7 +118,7 @@ export interface TestServer extends RunningServer {
   logLines: string[]
 }
 
-export async function startTestServer(deps: Omit<Partial<AppDeps>, 'config'> & { provider: ImageProvider; dataDir: string; config?: Partial<AppConfigSubset>; secrets?: string[] }): Promise<TestServer> {
+export async function startTestServer(deps: Omit<Partial<Parameters<typeof startServer>[0]>, 'config'> & { provider: ImageProvider; dataDir: string; config?: Partial<AppConfigSubset>; secrets?: string[] }): Promise<TestServer> {
   const logger = createMemoryLogger(deps.secrets ?? [])
   const running = await startServer({
     buildPrompt: testPrompt,

@@ -66,9 +66,10 @@ describe('server/index.ts', () => {
   it('with a paid provider and no token it listens on 127.0.0.1 only and says what is open', async () => {
     const t = await tempDir()
     try {
-      const r = await run({ GEMINI_API_KEY: 'AIza-main-test-key-OPEN-1', GEMINI_BASE_URL: 'http://127.0.0.1:9', PORT: '0', DATA_DIR: t.dir }, /exposure/)
-      expect(r.stdout).toMatch(/proxy started url=http:\/\/127\.0\.0\.1:\d+/)
-      expect(r.stdout).toMatch(/exposure open="listening on 127\.0\.0\.1 \(this machine only\) — safe default for a paid provider without PROXY_TOKEN; tokens: none/)
+      const r = await run({ GEMINI_API_KEY: 'AIza-main-test-key-OPEN-1', GEMINI_BASE_URL: 'http://127.0.0.1:9', PORT: '0', DATA_DIR: t.dir }, /"msg":"exposure"/)
+      const lines = r.stdout.trim().split('\n').map(l => JSON.parse(l) as Record<string, unknown>)
+      expect(String(lines.find(l => l.msg === 'proxy started')?.url), r.stdout).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+      expect(String(lines.find(l => l.msg === 'exposure')?.open)).toMatch(/^listening on 127\.0\.0\.1 \(this machine only\) — safe default for a paid provider without PROXY_TOKEN; tokens: none/)
       expect(r.code).toBe(0)
     } finally {
       await t.cleanup()
