@@ -6,7 +6,13 @@ import type { FontSet } from './fonts.js'
 import { defaultFontSet } from './fonts.js'
 import { blockToSvg, cleanText, fitText, lineToSvg, measure } from './text.js'
 import type { TextSpec } from './text.js'
-import type { Box, Ctx, SlideContent, SlideLayout, SlideStyle, TextNode } from './types.js'
+import type { Box, Ctx, SlideContent, SlideLayout, SlideStyle, TextColors, TextNode } from './types.js'
+import { parseBlocks, parseContents } from './blocks.js'
+import type { Block } from './blocks.js'
+import { chooseArt } from './art.js'
+import type { ArtKind } from './art.js'
+import { comparisonColumns, layoutBody } from './body.js'
+import { calmZones } from './calm.js'
 
 /** design units of the short edge */
 export const DESIGN_HEIGHT = 768
@@ -42,6 +48,15 @@ export function sectionNumber(title: string): { n: number; rest: string } | null
 
 const pad2 = (n: number) => String(n).padStart(2, '0')
 
+/** Names editors give a deck nobody named yet: not a title worth printing. */
+const PLACEHOLDER_DECK = /^(?:未命名演示文稿|未命名|无标题|新建演示文稿|untitled(?: presentation| deck)?|presentation\d*)$/i
+
+/** The deck title, or '' when it is only the editor's placeholder name. */
+export function realDeckTitle(deckTitle: string): string {
+  const t = deckTitle.trim()
+  return PLACEHOLDER_DECK.test(t) ? '' : t
+}
+
 function defaults(s: SlideContent) {
   const zh = !s.language || s.language.startsWith('zh')
   return {
@@ -61,14 +76,29 @@ export function layoutSlide(style: SlideStyle, page: SlideContent, opts: DrawOpt
     W, H, narrow: W / H < 1.2, kind: page.pageType, fonts,
     id: name => `${style.key}-${name}-${seq++}`,
   }
-  const texts: TextNode[] = []
-  // white underlay: the backdrop raster is treated as opaque when text is composited over it
-  const parts: string[] = ['<rect width="100%" height="100%" fill="#ffffff"/>' + style.backdrop(c)]
   const full = page.mode !== 'background'
   const regions = style.regions(c)
+  const blocks = page.pageType === 'content' ? parseBlocks(page.content) : []
+  // tables and two-section comparisons take the illustration's space as well
+  const wide = blocks.some(b => b.kind === 'table') || comparisonColumns(blocks)
+  c.art = page.pageType === 'content' ? chooseArt(blocks, page.pageNumber, style.ownArt ?? 'illustration', wide && !c.narrow) : 'illustration'
+  const texts: TextNode[] = []
+  // background mode: the slide's own text boxes (or, without them, where this template puts text)
+  const zones = full ? [] : calmZones(c, style.colors(c), page.textBoxes)
+  if (zones.length && c.art !== 'none') {
+    // the illustration moves out of the way of the slide's text: drawn only when no text box meets it
+    const probe: Ctx = { ...c, id: () => 'probe' }
+    style.backdrop(probe)
+    if (probe.artBox && zones.some(z => intersects(z.box, probe.artBox!))) c.art = 'none'
+  }
+  // white underlay: the backdrop raster is treated as opaque when text is composited over it
+  const parts: string[] = ['<rect width="100%" height="100%" fill="#ffffff"/>' + style.backdrop(c)]
   const colors = style.colors(c)
   const align = style.align(page.pageType)
   const d = defaults(page)
+  const deckTitle = realDeckTitle(page.deckTitle)
+  let shortened = false
+  for (const z of zones) parts.push(z.svg)
 
   const place = (role: TextNode['role'], paragraphs: string[], box: Box | undefined, spec: TextSpec) => {
     if (!box || !paragraphs.some(p => p.trim())) return null
@@ -76,6 +106,7 @@ export function layoutSlide(style: SlideStyle, page: SlideContent, opts: DrawOpt
     if (!block.lines.length) return null
     parts.push(blockToSvg(fonts, block, spec, box))
     texts.push({ role, lines: block.lines.map(l => l.text), size: block.size, bounds: block.bounds, truncated: block.truncated })
+    if (block.truncated) shortened = true
     return block
   }
 
@@ -88,22 +119,30 @@ export function layoutSlide(style: SlideStyle, page: SlideContent, opts: DrawOpt
     const accent = (b: { bounds: Box } | null) => {
       if (b && style.titleAccent) parts.push(style.titleAccent(c, b.bounds, align))
     }
+    const sub = (max: number, min: number): TextSpec => ({ role: style.fonts.body, color: colors.body, maxSize: max, minSize: min, lineHeight: 1.45, anchor: align })
     switch (page.pageType) {
       case 'cover': {
-        const title = page.title.trim() || page.deckTitle.trim()
+        // the cover's own title; the deck's name only when the cover has none (and it is a real name)
+        let title = page.title.trim() || deckTitle
+        let rest = paras
+        if (!title && paras.length) { title = paras[0]; rest = paras.slice(1) }
         accent(place('title', [title], regions.title, titleSpec(c.narrow ? 64 : 76, 30, 3)))
-        place('subtitle', paras.slice(0, 3), regions.subtitle, {
-          role: style.fonts.body, color: colors.body, maxSize: 28, minSize: 16, lineHeight: 1.45, anchor: align, maxLines: 4,
-        })
-        if (page.deckTitle.trim() && page.deckTitle.trim() !== title) {
-          place('meta', [page.deckTitle], regions.meta, { role: style.fonts.body, color: colors.muted, maxSize: 18, minSize: 12, anchor: align, maxLines: 1, tracking: 0.04 })
-        }
+        place('subtitle', rest, regions.subtitle, sub(28, 12))
         break
       }
       case 'contents': {
-        const heading = page.title.trim() || d.contentsTitle
-        accent(place('title', [heading], regions.title, { ...titleSpec(52, 26, 1), valign: 'middle' }))
-        drawItems(c, style, paras, regions.list, colors, parts, texts)
+        const model = parseContents(page.title, page.content, d.contentsTitle)
+        const head = place('title', [model.heading], regions.title, { ...titleSpec(52, 26, 1), valign: 'middle' })
+        accent(head)
+        if (head && model.caption && regions.title) {
+          const hb = head.bounds
+          const gap = 18
+          const box = { x: hb.x + hb.w + gap, y: regions.title.y, w: Math.max(0, regions.title.x + regions.title.w - (hb.x + hb.w + gap)), h: regions.title.h }
+          const spec: TextSpec = { role: style.fonts.body, color: colors.muted, maxSize: Math.round(head.size * 0.42), minSize: 10, maxLines: 1, tracking: 0.12, valign: 'middle' }
+          if (box.w > 60) place('subtitle', [model.caption], box, spec)
+          else place('subtitle', [model.caption], { ...regions.title, y: regions.title.y + regions.title.h - 4, h: 24 }, spec)
+        }
+        shortened = drawItems(c, style, model.items, regions.list, colors, parts, texts) || shortened
         break
       }
       case 'transition': {
@@ -111,25 +150,36 @@ export function layoutSlide(style: SlideStyle, page: SlideContent, opts: DrawOpt
         const title = sec?.rest || page.title.trim()
         if (sec) place('number', [pad2(sec.n)], regions.number, { role: style.fonts.number, color: colors.number, maxSize: 150, minSize: 40, lineHeight: 1.0, anchor: align, valign: 'bottom', maxLines: 1 })
         accent(place('title', [title], regions.title, { ...titleSpec(72, 28, 2), valign: sec ? 'top' : 'middle' }))
-        place('subtitle', paras.slice(0, 2), regions.subtitle, { role: style.fonts.body, color: colors.body, maxSize: 24, minSize: 14, lineHeight: 1.45, anchor: align, maxLines: 3 })
+        place('subtitle', paras, regions.subtitle, sub(24, 12))
         break
       }
       case 'content': {
         accent(place('title', [page.title], regions.title, { ...titleSpec(44, 24, 2), valign: 'middle' }))
-        drawBody(c, style, paras, regions.body, colors, parts, texts)
+        shortened = drawBody(c, style, blocks, regions.body, wide, colors, parts, texts) || shortened
         break
       }
       case 'end': {
         const title = page.title.trim() || d.endTitle
         accent(place('title', [title], regions.title, titleSpec(c.narrow ? 72 : 88, 32, 2)))
-        place('subtitle', paras.slice(0, 3), regions.subtitle, { role: style.fonts.body, color: colors.body, maxSize: 26, minSize: 14, lineHeight: 1.45, anchor: align, maxLines: 3 })
+        place('subtitle', paras, regions.subtitle, sub(26, 12))
         break
       }
     }
     if (regions.footer && page.totalPages > 0 && page.pageType !== 'cover') {
-      place('footer', [`${pad2(page.pageNumber)} / ${pad2(page.totalPages)}`], regions.footer, {
+      const f = place('footer', [`${pad2(page.pageNumber)} / ${pad2(page.totalPages)}`], regions.footer, {
         role: style.fonts.body, color: colors.muted, maxSize: 14, minSize: 10, anchor: 'end', valign: 'middle', maxLines: 1, tracking: 0.08,
       })
+      // the deck's name sits in the footer, left of the page number, where a deck title belongs
+      if (f && deckTitle && page.pageType !== 'end') {
+        const room = Math.min(W * 0.4, f.bounds.x - 24 - (regions.body?.x ?? regions.list?.x ?? 84))
+        if (room > 80) {
+          const fb = { x: f.bounds.x - 24 - room, y: regions.footer.y, w: room, h: regions.footer.h }
+          const spec: TextSpec = { role: style.fonts.body, color: colors.muted, maxSize: 13, minSize: 13, anchor: 'end', valign: 'middle', maxLines: 1, tracking: 0.04 }
+          const block = fitText(fonts, [deckTitle], spec, fb)
+          parts.push(blockToSvg(fonts, block, spec, fb))
+          texts.push({ role: 'meta', lines: block.lines.map(l => l.text), size: block.size, bounds: block.bounds, truncated: block.truncated })
+        }
+      }
     }
   }
 
@@ -144,72 +194,57 @@ export function layoutSlide(style: SlideStyle, page: SlideContent, opts: DrawOpt
     svg: doc(parts.join('')),
     backdropSvg: doc(parts[0]),
     overlaySvg: doc(parts.slice(1).join('')),
-    backdropKey: `${style.key}|${page.pageType}|${opts.width}x${opts.height}`,
+    backdropKey: `${style.key}|${page.pageType}|${c.art}|${opts.width}x${opts.height}`,
     width: opts.width, height: opts.height, designWidth: W, designHeight: H, texts, mark,
+    shortened, art: c.art as ArtKind, artBox: c.art === 'none' ? null : c.artBox ?? null, calm: zones.map(z => z.box),
   }
 }
 
-function drawBody(c: Ctx, style: SlideStyle, paras: string[], box: Box | undefined, colors: { body: string }, parts: string[], texts: TextNode[]) {
-  if (!box || !paras.length) return
-  // leave room for the bullet marker; one paragraph alone is a lead paragraph without marker
-  const bulleted = paras.length > 1
-  let spec: TextSpec = { role: style.fonts.body, color: colors.body, maxSize: 32, minSize: 14, lineHeight: 1.5, paragraphGap: 0.55 }
-  // size is fitted with the indent that size implies; a second pass settles the indent
-  let indent = bulleted ? style.bulletIndent * spec.maxSize : 0
-  let textBox = { x: box.x + indent, y: box.y, w: box.w - indent, h: box.h }
-  let block = fitText(c.fonts, paras, spec, textBox)
-  if (bulleted) {
-    indent = style.bulletIndent * block.size
-    textBox = { x: box.x + indent, y: box.y, w: box.w - indent, h: box.h }
-    spec = { ...spec, maxSize: block.size + 2 }
-    block = fitText(c.fonts, paras, spec, textBox)
-    // few short bullets: open up the spacing so the list fills the column like a designed slide
-    const fill = box.h * 0.66
-    if (!block.truncated && block.bounds.h < fill) {
-      const extra = (fill - block.bounds.h) / (paras.length - 1) / block.size
-      spec = { ...spec, maxSize: block.size, minSize: block.size, paragraphGap: Math.min(1.5, 0.55 + extra) }
-      block = fitText(c.fonts, paras, spec, textBox)
-    }
+const intersects = (a: Box, b: Box) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h
+
+/** Body of a content page: the layout model in body.ts; returns whether something had to be cut. */
+function drawBody(c: Ctx, style: SlideStyle, blocks: Block[], box: Box | undefined, wide: boolean, colors: TextColors, parts: string[], texts: TextNode[]): boolean {
+  if (!box || !blocks.length) return false
+  let area = box
+  if (wide && !c.narrow) {
+    // the illustration's column is free: run to the right margin
+    const right = c.W - Math.min(84, Math.round(c.W * 0.06))
+    area = { ...box, w: Math.max(box.w, right - box.x) }
   }
-  parts.push(blockToSvg(c.fonts, block, spec, textBox))
-  texts.push({ role: 'body', lines: block.lines.map(l => l.text), size: block.size, bounds: { ...block.bounds, x: box.x, w: block.bounds.w + indent }, truncated: block.truncated })
-  if (!bulleted) return
-  const lh = (spec.lineHeight ?? 1.5) * block.size
-  const gap = (spec.paragraphGap ?? 0) * block.size
-  let y = block.bounds.y
-  block.lines.forEach((l, i) => {
-    const newPara = i === 0 || l.paragraph !== block.lines[i - 1].paragraph
-    if (i > 0 && newPara) y += gap
-    if (newPara) parts.push(style.bullet(c, box.x, y + lh / 2, block.size, l.paragraph))
-    y += lh
-  })
+  const r = layoutBody(c, style, blocks, area, { maxSize: 32, minSize: 13, body: colors.body, heading: colors.title }, comparisonColumns(blocks) ? 2 : 1)
+  parts.push(r.svg)
+  texts.push(...r.nodes)
+  return r.shortened
 }
 
-/** Contents items: number marker + one line each, in one or two columns. */
-function drawItems(c: Ctx, style: SlideStyle, items: string[], box: Box | undefined, colors: { body: string }, parts: string[], texts: TextNode[]) {
-  if (!box || !items.length) return
-  const list = items.slice(0, 12)
-  const cols = list.length > 5 && box.w > 700 ? 2 : 1
-  const rows = Math.ceil(list.length / cols)
+/** Contents items: the item's number in the template's badge + its text, in one or two columns. */
+function drawItems(c: Ctx, style: SlideStyle, items: Array<{ text: string; number: number }>, box: Box | undefined, colors: { body: string }, parts: string[], texts: TextNode[]): boolean {
+  if (!box || !items.length) return false
+  const cols = items.length > 5 && box.w > 700 ? 2 : 1
+  const rows = Math.ceil(items.length / cols)
   const colGap = 48
   const colW = (box.w - colGap * (cols - 1)) / cols
   const rowH = Math.min(box.h / rows, 128)
-  const size = Math.max(14, Math.min(34, rowH * 0.36))
+  const size = Math.max(12, Math.min(34, rowH * 0.36))
   // numbered badges are ~1.1 × their size wide: keep a clear gap after them
   const indent = style.bulletIndent * size * 1.25 + size * 0.4
-  const spec: TextSpec = { role: style.fonts.body, color: colors.body, maxSize: size, minSize: Math.max(12, size * 0.6), maxLines: 1, lineHeight: 1.3, valign: 'middle' }
+  const spec: TextSpec = { role: style.fonts.body, color: colors.body, maxSize: size, minSize: Math.max(11, size * 0.6), maxLines: rowH >= size * 2.8 ? 2 : 1, lineHeight: 1.25, valign: 'middle' }
   const top = box.y + (box.h - rowH * rows) / 2
-  list.forEach((item, i) => {
+  let cut = false
+  items.forEach((item, i) => {
     const col = Math.floor(i / rows)
     const row = i % rows
     const x = box.x + col * (colW + colGap)
     const cy = top + row * rowH + rowH / 2
     const tb = { x: x + indent, y: cy - rowH / 2, w: colW - indent, h: rowH }
-    const block = fitText(c.fonts, [item], spec, tb)
-    parts.push(style.bullet(c, x, cy, size * 1.25, i))
+    const block = fitText(c.fonts, [item.text], spec, tb)
+    // the badge shows the item's own number (or ours), the text never repeats it
+    parts.push(style.bullet(c, x, cy, size * 1.25, item.number - 1))
     parts.push(blockToSvg(c.fonts, block, spec, tb))
-    texts.push({ role: 'item', lines: block.lines.map(l => l.text), size: block.size, bounds: block.bounds, truncated: block.truncated })
+    texts.push({ role: 'item', lines: block.lines.map(l => l.text), size: block.size, bounds: block.bounds, truncated: block.truncated, marker: pad2(item.number) })
+    if (block.truncated) cut = true
   })
+  return cut
 }
 
 /** Small translucent pill in the top-right corner: PREVIEW · 预览. */

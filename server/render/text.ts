@@ -1,6 +1,7 @@
 // Text measurement, line breaking and fitting, measured with the real font advances
 // (CJK ideographs are full-width, Latin uses its proportional widths), then drawn as glyph outlines.
 import type { FontRole, FontSet, LoadedFont } from './fonts.js'
+import { EMOJI_ADVANCE, EMOJI_LIKE, emojiSvg, prefersEmoji } from './emoji.js'
 
 export interface Box { x: number; y: number; w: number; h: number }
 
@@ -42,11 +43,52 @@ export interface FittedBlock {
 const NO_START = new Set([...'，。、；：！？）》」』】〕〉”’…—·%,.;:!?)]}'])
 /** may not end a line (opening punctuation) */
 const NO_END = new Set([...'（《「『【〔〈“‘([{'])
-const DROP = /[\p{Extended_Pictographic}\u200B-\u200F\u2060\uFE0E\uFE0F\u0000-\u0008\u000B-\u001F\u007F]/gu
+const DROP = /[\u200B\u200E\u200F\u2060\u0000-\u0008\u000B-\u001F\u007F]/gu
+/** zero-width joiners and variation selectors: kept inside emoji sequences, drawn as nothing elsewhere */
+const ZERO_WIDTH = new Set([0x200c, 0x200d, 0xfe0e, 0xfe0f])
 
-/** Remove what no slide font can draw (emoji, control characters) and normalise whitespace. */
+/** Remove control characters and normalise whitespace; symbols and emoji stay (they are drawn). */
 export function cleanText(s: string): string {
   return s.replace(DROP, '').replace(/\t/g, ' ').replace(/\r\n?/g, '\n')
+}
+
+const graphemes = new Intl.Segmenter('zh', { granularity: 'grapheme' })
+
+/** A drawable unit: one character drawn from a font, or one emoji grapheme drawn as a picture. */
+type Unit = { cp: number; emoji: null } | { cp: number; emoji: string }
+
+function hasGlyph(fonts: FontSet, font: LoadedFont, cp: number): boolean {
+  return !glyphFor(fonts, font, cp).g.missing
+}
+
+/**
+ * Split text into drawable units. Emoji sequences (ZWJ, skin tones, flags, keycaps, VS16) stay one
+ * picture; a pictographic character a text font has (©, ™, ✓) is drawn from the font unless it asks
+ * for emoji presentation.
+ */
+export function units(fonts: FontSet, font: LoadedFont, text: string): Unit[] {
+  const out: Unit[] = []
+  if (!EMOJI_LIKE.test(text) && !/[\u200c\u200d\ufe0e]/.test(text)) {
+    for (const ch of text) out.push({ cp: ch.codePointAt(0)!, emoji: null })
+    return out
+  }
+  for (const { segment } of graphemes.segment(text)) {
+    const cps = [...segment].map(ch => ch.codePointAt(0)!)
+    const visible = cps.filter(cp => !ZERO_WIDTH.has(cp))
+    if (!visible.length) continue
+    const pictographic = EMOJI_LIKE.test(segment)
+    if (pictographic && (visible.length > 1 || prefersEmoji(segment) || !hasGlyph(fonts, font, visible[0]))) {
+      out.push({ cp: visible[0], emoji: segment })
+      continue
+    }
+    for (const cp of visible) out.push({ cp, emoji: null })
+  }
+  return out
+}
+
+/** Emoji and symbol pictures in a line of text (what the layout model reports as placed symbols). */
+export function emojiIn(fonts: FontSet, role: FontRole, text: string): string[] {
+  return units(fonts, fonts.get(role), text).flatMap(u => (u.emoji ? [u.emoji] : []))
 }
 
 function glyphFor(fonts: FontSet, font: LoadedFont, cp: number) {
@@ -65,16 +107,35 @@ function glyphFor(fonts: FontSet, font: LoadedFont, cp: number) {
   return { g, font }
 }
 
-export function measure(fonts: FontSet, text: string, role: FontRole, size: number, tracking = 0): number {
+/** Advance widths in em and unit counts, per font set, role and text (tokens recur across sizes and attempts). */
+const advances = new WeakMap<FontSet, Map<string, [number, number]>>()
+
+function emWidth(fonts: FontSet, text: string, role: FontRole): [number, number] {
+  let cache = advances.get(fonts)
+  if (!cache) { cache = new Map(); advances.set(fonts, cache) }
+  const k = role + '\u0000' + text
+  const hit = cache.get(k)
+  if (hit) return hit
   const font = fonts.get(role)
-  let units = 0
+  let em = 0
   let n = 0
-  for (const ch of text) {
-    const { g, font: f } = glyphFor(fonts, font, ch.codePointAt(0)!)
-    units += g.advance * (font.unitsPerEm / f.unitsPerEm)
+  for (const u of units(fonts, font, text)) {
+    if (u.emoji) em += EMOJI_ADVANCE
+    else {
+      const { g, font: f } = glyphFor(fonts, font, u.cp)
+      em += g.advance / f.unitsPerEm
+    }
     n++
   }
-  return units / font.unitsPerEm * size + Math.max(0, n - 1) * tracking * size
+  const r: [number, number] = [em, n]
+  if (cache.size > 50_000) cache.clear()
+  cache.set(k, r)
+  return r
+}
+
+export function measure(fonts: FontSet, text: string, role: FontRole, size: number, tracking = 0): number {
+  const [em, n] = emWidth(fonts, text, role)
+  return em * size + Math.max(0, n - 1) * tracking * size
 }
 
 const segmenter = new Intl.Segmenter('zh', { granularity: 'word' })
@@ -84,7 +145,18 @@ const segmenter = new Intl.Segmenter('zh', { granularity: 'word' })
  * 经营 or 分析 together), at spaces, never before closing or after opening punctuation.
  * Words longer than a line are split by character later.
  */
+const tokenCache = new Map<string, string[]>()
+
 function tokenize(text: string): string[] {
+  const hit = tokenCache.get(text)
+  if (hit) return hit
+  const tokens = tokenizeUncached(text)
+  if (tokenCache.size > 5_000) tokenCache.clear()
+  tokenCache.set(text, tokens)
+  return tokens
+}
+
+function tokenizeUncached(text: string): string[] {
   const tokens: string[] = []
   for (const { segment } of segmenter.segment(text)) {
     if (/^\s+$/.test(segment)) { if (tokens[tokens.length - 1] !== ' ') tokens.push(' '); continue }
@@ -92,6 +164,8 @@ function tokenize(text: string): string[] {
     const prev = tokens[tokens.length - 1]
     if (NO_START.has(first) && prev && prev !== ' ') { tokens[tokens.length - 1] = prev + segment; continue }
     if (prev && prev !== ' ' && NO_END.has([...prev].pop() ?? '')) { tokens[tokens.length - 1] = prev + segment; continue }
+    // a minus sign stays with its number ("-0.3", "−5")
+    if (prev && /^[-−+]$|[\s(（][-−]$/.test(prev) && /^\d/.test(segment)) { tokens[tokens.length - 1] = prev + segment; continue }
     tokens.push(segment)
   }
   return tokens
@@ -101,17 +175,26 @@ function tokenize(text: string): string[] {
 export function wrap(fonts: FontSet, text: string, role: FontRole, size: number, maxWidth: number, tracking = 0): string[] {
   const lines: string[] = []
   let line = ''
-  const w = (s: string) => measure(fonts, s, role, size, tracking)
+  // widths add up (no kerning across tokens): the line's width is kept, not measured again
+  let lineW = 0
+  let lineN = 0
+  const t = tracking * size
+  const add = (w: number, n: number, s: string) => { lineW += (lineN && n ? t : 0) + w; lineN += n; line += s }
+  const reset = () => { line = ''; lineW = 0; lineN = 0 }
+  const em = (s: string) => emWidth(fonts, s, role)
   for (const token of tokenize(text)) {
-    if (token === ' ') { if (line) line += ' '; continue }
-    const candidate = line + token
-    if (w(candidate) <= maxWidth) { line = candidate; continue }
+    if (token === ' ') { if (line) { const [e, n] = em(' '); add(e * size + (n - 1) * t, n, ' ') } continue }
+    const [te, tn] = em(token)
+    const tw = te * size + Math.max(0, tn - 1) * t
+    if (lineW + (lineN ? t : 0) + tw <= maxWidth) { add(tw, tn, token); continue }
     if (line.trim()) lines.push(line.trimEnd())
-    line = ''
-    if (w(token) <= maxWidth) { line = token; continue }
-    for (const ch of token) {
-      if (line && w(line + ch) > maxWidth) { lines.push(line); line = '' }
-      line += ch
+    reset()
+    if (tw <= maxWidth) { add(tw, tn, token); continue }
+    for (const { segment: ch } of graphemes.segment(token)) {
+      const [ce, cn] = em(ch)
+      const cw = ce * size + Math.max(0, cn - 1) * t
+      if (line && lineW + t + cw > maxWidth) { lines.push(line); reset() }
+      add(cw, cn, ch)
     }
   }
   if (line.trim()) lines.push(line.trimEnd())
@@ -225,8 +308,13 @@ export function lineToSvg(fonts: FontSet, text: string, role: FontRole, size: nu
   const font = fonts.get(role)
   let pen = 0
   const parts: string[] = []
-  for (const ch of text) {
-    const { g, font: f } = glyphFor(fonts, font, ch.codePointAt(0)!)
+  for (const u of units(fonts, font, text)) {
+    if (u.emoji) {
+      parts.push(emojiSvg(u.emoji, x + pen, baseline, size))
+      pen += EMOJI_ADVANCE * size + tracking * size
+      continue
+    }
+    const { g, font: f } = glyphFor(fonts, font, u.cp)
     const k = size / f.unitsPerEm
     const scale = k.toPrecision(6)
     // the scale needs full precision: 15 px / 1000 units rounded to 2 decimals would squash glyphs by 33%

@@ -2,6 +2,7 @@
 import type { PageType, GenerationMode, TextBoxRect } from '../../plugin/types/api.js'
 import type { FontRole, FontSet } from './fonts.js'
 import type { Box } from './text.js'
+import type { ArtKind } from './art.js'
 
 export type { Box }
 
@@ -53,6 +54,10 @@ export interface Ctx {
   fonts: FontSet
   /** unique id prefix for gradients/patterns inside one SVG */
   id(name: string): string
+  /** content pages: which illustration to draw (the template's own by default) */
+  art?: ArtKind
+  /** set by the backdrop: where the content illustration was drawn */
+  artBox?: Box
 }
 
 export interface TextColors {
@@ -77,16 +82,27 @@ export interface SlideStyle {
   bullet(c: Ctx, x: number, cy: number, size: number, index: number): string
   /** width the bullet occupies, as a multiple of the body font size */
   bulletIndent: number
+  /** what the template's own content illustration shows (a chart is not used for pages without numbers) */
+  ownArt?: 'chart' | 'illustration'
   /** optional flourish under/around the title, drawn after the title is placed (full mode only) */
   titleAccent?(c: Ctx, bounds: Box, align: 'start' | 'middle'): string
 }
 
 export interface TextNode {
-  role: 'title' | 'subtitle' | 'body' | 'item' | 'number' | 'footer' | 'meta'
+  /** heading: a sub-heading in the body; item: a bullet, numbered or contents item; cell: a table cell */
+  role: 'title' | 'subtitle' | 'body' | 'item' | 'heading' | 'cell' | 'number' | 'footer' | 'meta'
   lines: string[]
   size: number
   bounds: Box
+  /** the text was cut and ends with "…" */
   truncated: boolean
+  /** index of the body block the text came from (content pages) */
+  block?: number
+  /** the number drawn in the item's badge (numbered and contents items) */
+  marker?: string
+  /** table cells: row (0 = header) and column */
+  row?: number
+  col?: number
 }
 
 export interface SlideLayout {
@@ -105,4 +121,11 @@ export interface SlideLayout {
   texts: TextNode[]
   /** the "PREVIEW · 预览" mark, when drawn (design units) */
   mark: Box | null
+  /** some text could not be shown in full (a line ends with "…") */
+  shortened: boolean
+  /** the content illustration chosen, and where it was drawn (null: none) */
+  art: ArtKind
+  artBox: Box | null
+  /** background mode: rectangles kept calm for the slide's own text (design units) */
+  calm: Box[]
 }

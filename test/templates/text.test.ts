@@ -7,7 +7,7 @@ import { defaultFontSet, loadFontSet } from '../../server/render/fonts.js'
 import type { FontRole, FontSet } from '../../server/render/fonts.js'
 import { layoutSlide } from '../../server/render/slide.js'
 import { styleFor } from '../../server/render/styles/index.js'
-import { ellipsize, fitText, lineToSvg, measure, wrap } from '../../server/render/text.js'
+import { ellipsize, emojiIn, fitText, lineToSvg, measure, wrap } from '../../server/render/text.js'
 
 const fonts = defaultFontSet()
 
@@ -106,9 +106,18 @@ describe('text measurement and wrapping', () => {
     expect(difference(cells[0], cells[1])).toBeGreaterThan(0.05)
   })
 
-  it('drops emoji and control characters instead of drawing boxes', () => {
-    const a = fitText(fonts, ['增长🚀\u0007'], { role: 'sans', color: '#000', maxSize: 40, minSize: 20 }, { x: 0, y: 0, w: 800, h: 100 })
-    expect(a.lines.map(l => l.text)).toEqual(['增长'])
+  it('keeps symbols and emoji (drawn as colour pictures), drops control characters', () => {
+    const a = fitText(fonts, ['增长🚀\u0007 © ✨'], { role: 'sans', color: '#000', maxSize: 40, minSize: 20 }, { x: 0, y: 0, w: 800, h: 100 })
+    expect(a.lines.map(l => l.text)).toEqual(['增长🚀 © ✨'])
+    // 🚀 and ✨ are emoji pictures (Twemoji), © comes from the text font
+    expect(emojiIn(fonts, 'sans', a.lines[0].text)).toEqual(['🚀', '✨'])
+    const svg = lineToSvg(fonts, a.lines[0].text, 'sans', 40, 0, 40)
+    expect(svg.match(/<g transform="translate/g)).toHaveLength(2)
+    // an emoji sequence (skin tone, ZWJ family, flag, keycap) is one picture, measured as one
+    for (const seq of ['👍🏽', '👨‍👩‍👧', '🇨🇳', '1️⃣']) {
+      expect(emojiIn(fonts, 'sans', `a${seq}b`), seq).toEqual([seq])
+      expect(measure(fonts, seq, 'sans', 40), seq).toBeCloseTo(measure(fonts, '✨', 'sans', 40), 5)
+    }
   })
 })
 

@@ -3,6 +3,7 @@ import { lineToSvg, measure } from '../text.js'
 import { circle, group, line, linear, path, poly, radial, rect, star } from '../svg.js'
 import type { Ctx, SlideStyle } from '../types.js'
 import { artBox, grid, isHero } from './common.js'
+import { contentArt } from '../art.js'
 
 /** A number centred in a badge (contents pages), drawn as glyph outlines. */
 export function badgeNumber(c: Ctx, n: number, cx: number, cy: number, size: number, color: string, role: 'sansBold' | 'sansBlack' | 'serifBold' = 'sansBold'): string {
@@ -17,6 +18,7 @@ export const businessPro: SlideStyle = {
   fonts: { title: 'sansBold', body: 'sans', number: 'sansBlack' },
   align: () => 'start',
   bulletIndent: 1.2,
+  ownArt: 'chart',
   regions(c) {
     if (c.kind === 'transition') return grid(c, { left: c.narrow ? 0 : 40 })
     if (c.kind === 'contents') return grid(c, { left: c.narrow ? 0 : c.W * 0.3 - 40 })
@@ -81,9 +83,8 @@ export const businessPro: SlideStyle = {
     }
     // content
     const a = artBox(c, 0.36)
-    return top + footer + (c.narrow ? '' :
-      rect(a.x, a.y, a.w, a.h, '#eff6ff', { rx: 6 }) + rect(a.x, a.y, a.w, 6, '#2563eb', { rx: 2 }) +
-      bizChart(a.x + 40, a.y + 50, a.w - 80, a.h - 100))
+    const panel = () => rect(a.x, a.y, a.w, a.h, '#eff6ff', { rx: 6 }) + rect(a.x, a.y, a.w, 6, '#2563eb', { rx: 2 })
+    return top + footer + (c.narrow ? '' : contentArt(c, businessPro.palette, a, () => panel() + bizChart(a.x + 40, a.y + 50, a.w - 80, a.h - 100), panel))
   },
 }
 
@@ -164,12 +165,12 @@ export const techFuture: SlideStyle = {
     const cx = a.x + a.w / 2
     const cy = a.y + a.h / 2
     const r = Math.min(a.w, a.h) * 0.38
-    const rings = c.narrow || c.kind === 'contents' ? '' : circle(cx, cy, r * 1.6, g1) +
+    const rings = c.narrow || c.kind === 'contents' ? '' : contentArt(c, techFuture.palette, a, () => circle(cx, cy, r * 1.6, g1) +
       [1, 0.78, 0.56].map((k, i) => circle(cx, cy, r * k, 'none', { stroke: ['#0ea5e9', '#8b5cf6', '#ec4899'][i], 'stroke-width': 2, 'stroke-opacity': 0.8, 'stroke-dasharray': i === 1 ? '12 8' : undefined })).join('') +
       Array.from({ length: 8 }, (_, i) => {
         const ang = (i / 8) * Math.PI * 2
         return circle(cx + Math.cos(ang) * r, cy + Math.sin(ang) * r, 5, i % 2 ? '#38bdf8' : '#f0abfc')
-      }).join('') + hex(cx, cy, r * 0.3, '#e0f2fe', 0.8) + circle(cx, cy, r * 0.12, '#38bdf8')
+      }).join('') + hex(cx, cy, r * 0.3, '#e0f2fe', 0.8) + circle(cx, cy, r * 0.12, '#38bdf8'))
     return base + stars + circle(W * 0.9, H * 0.1, 260, g2) + circle(W * 0.05, H * 0.95, 240, g1) + rings +
       circuit(W - 260, 40, 50) + rect(0, 0, 4, H, '#0ea5e9', { 'fill-opacity': 0.6 })
   },
@@ -215,10 +216,10 @@ export const minimalMono: SlideStyle = {
       const cx = x + w * 0.45
       const cy = H * 0.5
       const r = Math.min(w * 0.3, 120)
-      return frame + rect(x, 60, w, H - 120, '#0a0a0a') +
+      return frame + contentArt(c, minimalMono.palette, { x, y: 60, w, h: H - 120 }, () => rect(x, 60, w, H - 120, '#0a0a0a') +
         circle(cx, cy, r, '#ffffff') + circle(cx + r * 0.9, cy, r, 'none', { stroke: '#ffffff', 'stroke-width': 1.5 }) +
         line(x + 40, cy + r + 60, W - 40, cy + r + 60, '#52525b', 1) + rect(x + 40, cy + r + 56, 8, 8, '#ffffff') +
-        line(cx, 100, cx, cy - r - 30, '#52525b', 1)
+        line(cx, 100, cx, cy - r - 30, '#52525b', 1))
     }
     return frame
   },
@@ -274,15 +275,16 @@ export const academicSlate: SlideStyle = {
     // a small research diagram: three nodes feeding a result, with a caption rule
     const nx = a.x + 30
     const nodes = [0, 1, 2].map(i => {
-      const y = a.y + 20 + i * (a.h - 100) / 2
+      const y = a.y + 20 + i * (a.h - 140) / 2
       return rect(nx, y, a.w * 0.36, 54, '#ffffff', { stroke: '#64748b', 'stroke-width': 1.5, rx: 2 }) + rect(nx, y, 6, 54, '#475569') +
         line(nx + 18, y + 20, nx + a.w * 0.28, y + 20, '#94a3b8', 4, { 'stroke-linecap': 'round' }) + line(nx + 18, y + 36, nx + a.w * 0.2, y + 36, '#cbd5e1', 4, { 'stroke-linecap': 'round' }) +
-        path(`M${nx + a.w * 0.36} ${y + 27} C${nx + a.w * 0.5} ${y + 27} ${nx + a.w * 0.5} ${a.y + (a.h - 60) / 2 + 27} ${a.x + a.w * 0.62} ${a.y + (a.h - 60) / 2 + 27}`, 'none', { stroke: '#64748b', 'stroke-width': 1.5 })
+        path(`M${nx + a.w * 0.36} ${y + 27} C${nx + a.w * 0.5} ${y + 27} ${nx + a.w * 0.5} ${a.y + (a.h - 100) / 2 + 27} ${a.x + a.w * 0.62} ${a.y + (a.h - 100) / 2 + 27}`, 'none', { stroke: '#64748b', 'stroke-width': 1.5 })
     }).join('')
-    const ry = a.y + (a.h - 60) / 2
-    return paper + head + rect(a.x, a.y - 10, a.w, a.h + 10, '#f1f5f9', { rx: 2 }) + nodes +
+    const ry = a.y + (a.h - 100) / 2
+    const panel = () => rect(a.x, a.y - 10, a.w, a.h + 10, '#f1f5f9', { rx: 2 })
+    return paper + head + contentArt(c, academicSlate.palette, a, () => panel() + nodes +
       circle(a.x + a.w * 0.62 + 50, ry + 27, 50, '#475569') + circle(a.x + a.w * 0.62 + 50, ry + 27, 34, 'none', { stroke: '#e2e8f0', 'stroke-width': 2 }) +
       path(`M${a.x + a.w * 0.62 + 34} ${ry + 27} l12 12 l22 -24`, 'none', { stroke: '#ffffff', 'stroke-width': 4, 'stroke-linecap': 'round', 'stroke-linejoin': 'round' }) +
-      line(a.x + 30, a.y + a.h - 40, a.x + a.w - 30, a.y + a.h - 40, '#94a3b8', 1)
+      line(a.x + 30, a.y + a.h - 40, a.x + a.w - 30, a.y + a.h - 40, '#94a3b8', 1), panel)
   },
 }

@@ -3,6 +3,7 @@ import { circle, ellipse, group, line, linear, path, poly, radial, rect, star, w
 import type { Ctx, SlideStyle } from '../types.js'
 import { badgeNumber } from './business.js'
 import { artBox, grid, isHero } from './common.js'
+import { contentArt } from '../art.js'
 
 const INK = '#1f2937'
 const pen = (w: number, col = INK) => ({ stroke: col, 'stroke-width': w, 'stroke-linecap': 'round', 'stroke-linejoin': 'round' })
@@ -73,11 +74,12 @@ export const handDrawn: SlideStyle = {
         (c.kind === 'cover' ? '' : tape(W / 2 - 70, 40, 140, -3))
     }
     const a = artBox(c, c.kind === 'content' ? 0.32 : 0.3, { top: 140 })
-    const note = c.narrow ? '' :
-      rect(a.x + 10, a.y + 10, a.w - 20, a.h - 40, '#fef9c3', { transform: `rotate(2 ${a.x + a.w / 2} ${a.y + a.h / 2})` }) +
+    const paperNote = () => rect(a.x + 10, a.y + 10, a.w - 20, a.h - 40, '#fef9c3', { transform: `rotate(2 ${a.x + a.w / 2} ${a.y + a.h / 2})` }) +
       path(wobbly([[a.x + 10, a.y + 10], [a.x + a.w - 10, a.y + 10], [a.x + a.w - 10, a.y + a.h - 30], [a.x + 10, a.y + a.h - 30], [a.x + 10, a.y + 10]], 3, 17), 'none', pen(2.5)) +
-      tape(a.x + a.w / 2 - 60, a.y - 4, 120, -4) + bulb(a.x + a.w / 2, a.y + a.h * 0.42, Math.min(1.1, a.w / 300)) +
+      tape(a.x + a.w / 2 - 60, a.y - 4, 120, -4)
+    const noteArt = () => paperNote() + bulb(a.x + a.w / 2, a.y + a.h * 0.42, Math.min(1.1, a.w / 300)) +
       doodleStar(a.x + a.w - 40, a.y + a.h - 70, 20, '#fbbf24', 8) + arrow(a.x + 30, a.y + a.h - 50, a.x + 90, a.y + a.h * 0.62, 51, '#3b82f6')
+    const note = c.narrow ? '' : c.kind === 'content' ? contentArt(c, handDrawn.palette, { x: a.x + 10, y: a.y + 10, w: a.w - 20, h: a.h - 40 }, noteArt, paperNote) : noteArt()
     return paper + note + spiral(W - 70, 60, 30) + doodleStar(W * 0.6, H - 40, 14, '#fca5a5', 12)
   },
 }
@@ -139,13 +141,14 @@ export const magazineEditorial: SlideStyle = {
       return paper + (c.narrow ? '' : photo(0, 50, bw + 20, H - 98) + rect(bw + 20, 50, 6, H - 98, '#c2410c'))
     }
     const a = artBox(c, 0.4, { top: 50, bottom: 48, margin: 0 })
-    return paper + (c.narrow ? '' : photo(a.x, a.y, W - a.x, a.h) + quote(a.x - 60, H - 190, 0.7, '#c2410c')) +
+    return paper + (c.narrow ? '' : contentArt(c, magazineEditorial.palette, { x: a.x, y: a.y, w: W - a.x, h: a.h }, () => photo(a.x, a.y, W - a.x, a.h) + quote(a.x + 36, a.y + a.h - 110, 0.7, '#f5c98a'))) +
       line(84, 150, c.narrow ? W - 84 : a.x - 40, 150, '#111111', 0.5)
   },
 }
 
 export const dataViz: SlideStyle = {
   key: 'data_viz',
+  ownArt: 'chart',
   palette: { bg: '#f8fafc', title: '#0f172a', body: '#334155', muted: '#94a3b8', accent: '#2563eb', accent2: '#22c55e', accent3: '#f59e0b', onAccent: '#ffffff' },
   fonts: { title: 'sansBold', body: 'sans', number: 'sansBlack' },
   align: () => 'start',
@@ -222,10 +225,10 @@ export const dataViz: SlideStyle = {
     const a = artBox(c, c.kind === 'content' ? 0.46 : 0.36, { top: c.kind === 'content' ? 190 : 86, bottom: 40, margin: 60 })
     const half = (a.h - 16) / 2
     if (c.kind === 'contents') return header + card(a.x, a.y, a.w, a.h) + donut(a.x + a.w / 2, a.y + a.h * 0.42, Math.min(a.w, a.h) * 0.28) + [0, 1, 2].map(i => rect(a.x + 40, a.y + a.h * 0.78 + i * 22, a.w * (0.6 - i * 0.12), 10, '#e2e8f0', { rx: 5 })).join('')
-    return header + kpi(a.x, a.y, a.w / 2 - 8, '#2563eb', 0.8) + kpi(a.x + a.w / 2 + 8, a.y, a.w / 2 - 8, '#22c55e', 0.6) +
+    return header + contentArt(c, dataViz.palette, a, () => kpi(a.x, a.y, a.w / 2 - 8, '#2563eb', 0.8) + kpi(a.x + a.w / 2 + 8, a.y, a.w / 2 - 8, '#22c55e', 0.6) +
       card(a.x, a.y + 90, a.w, half - 45) + bars(a.x + 24, a.y + 114, a.w - 48, half - 93, [0.35, 0.6, 0.45, 0.8, 0.7, 0.95]) +
       card(a.x, a.y + 106 + half - 45, a.w * 0.42, half - 45) + donut(a.x + a.w * 0.21, a.y + 106 + half - 45 + (half - 45) / 2, Math.min(a.w * 0.13, (half - 45) * 0.36)) +
-      card(a.x + a.w * 0.46, a.y + 106 + half - 45, a.w * 0.54, half - 45) + trend(a.x + a.w * 0.46 + 18, a.y + 126 + half - 45, a.w * 0.54 - 36, half - 85)
+      card(a.x + a.w * 0.46, a.y + 106 + half - 45, a.w * 0.54, half - 45) + trend(a.x + a.w * 0.46 + 18, a.y + 126 + half - 45, a.w * 0.54 - 36, half - 85), () => card(a.x, a.y, a.w, a.h))
   },
 }
 
@@ -281,7 +284,9 @@ export const kidsCartoon: SlideStyle = {
       const sideStars = [[0.74, 0.06], [0.95, 0.36], [0.97, 0.62]].map(([fx, fy], i) => path(star(W * fx, H * fy, 12 + (i % 2) * 6, 0.5), '#fde047', { stroke: '#f59e0b', 'stroke-width': 2, 'stroke-linejoin': 'round' })).join('')
       return sky + sun(W - 110, 100, 46) + cloud(W * 0.78, 200, 0.7) + cloud(W * 0.66, 90, 0.5) + sideStars + hills +
         rect(panel.x - 10, panel.y - 12, panel.w + 20, panel.h + 24, '#ffffff', { rx: 30, 'fill-opacity': 0.88, stroke: '#93c5fd', 'stroke-width': 4, 'stroke-dasharray': '14 10' }) +
-        (c.narrow ? '' : balloon(a.x + a.w * 0.35, a.y + 80, '#f472b6') + balloon(a.x + a.w * 0.7, a.y + 40, '#60a5fa') + rainbow(a.x + a.w / 2 + 24, a.y + a.h + 20, a.w * 0.44)) +
+        (c.narrow ? '' : c.kind === 'content'
+          ? contentArt(c, kidsCartoon.palette, { x: a.x + 10, y: a.y, w: a.w - 10, h: a.h }, () => balloon(a.x + a.w * 0.35, a.y + 80, '#f472b6') + balloon(a.x + a.w * 0.7, a.y + 40, '#60a5fa') + rainbow(a.x + a.w / 2 + 24, a.y + a.h + 20, a.w * 0.44))
+          : balloon(a.x + a.w * 0.35, a.y + 80, '#f472b6') + balloon(a.x + a.w * 0.7, a.y + 40, '#60a5fa') + rainbow(a.x + a.w / 2 + 24, a.y + a.h + 20, a.w * 0.44)) +
         flower(W * 0.1, H - 70, '#f472b6') + flower(W * 0.52, H - 60, '#a78bfa') + flower(W * 0.9, H - 80, '#fb923c')
     }
     return sky + rainbow(W / 2, H * 0.98, Math.min(W * 0.42, H * 0.86)) + sun(W - 150, 130, 60) + cloud(80, 120, 1) + cloud(W * 0.62, 80, 0.7) + cloud(W * 0.22, H * 0.5, 0.6) + stars + hills +

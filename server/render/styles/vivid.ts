@@ -3,6 +3,7 @@ import { circle, ellipse, group, line, linear, path, poly, radial, rect, star, w
 import type { Ctx, SlideStyle } from '../types.js'
 import { badgeNumber } from './business.js'
 import { artBox, grid, isHero } from './common.js'
+import { contentArt } from '../art.js'
 
 /** A leaf: pointed ellipse rotated around its base. */
 function leaf(x: number, y: number, len: number, angle: number, fill: string, vein = '#ffffff'): string {
@@ -82,6 +83,9 @@ export const eduFresh: SlideStyle = {
     }
     const card = c.kind === 'content' && !c.narrow ? (() => {
       const a = artBox(c, 0.33, { margin: 110 })
+      return contentArt(c, eduFresh.palette, a, () => eduArt(a), () => circle(a.x + a.w / 2, a.y + a.h / 2, Math.min(a.w, a.h) * 0.46, '#dcfce7'))
+    })() : ''
+    function eduArt(a: { x: number; y: number; w: number; h: number }): string {
       const cx = a.x + a.w / 2
       const cy = a.y + a.h / 2
       // a stack of books under a graduation cap
@@ -94,7 +98,7 @@ export const eduFresh: SlideStyle = {
         poly([[cx, capY - 40], [cx + 110, capY], [cx, capY + 40], [cx - 110, capY]], '#166534') +
         path(`M${cx} ${capY} L${cx + 80} ${capY + 12} v44`, 'none', { stroke: '#facc15', 'stroke-width': 4, 'stroke-linecap': 'round' }) + circle(cx + 80, capY + 60, 8, '#facc15') +
         branch(a.x + a.w - 20, a.y + a.h, 1.1, -1) + leaf(a.x + 30, a.y + a.h - 10, 70, -30, '#4ade80')
-    })() : ''
+    }
     return base + dots + rect(0, 0, 28, H, '#22c55e') + rect(28, 0, 6, H, '#bbf7d0') + card +
       leaf(W - 60, H - 10, 70, -20, '#86efac') + leaf(W - 30, H - 10, 56, 25, '#4ade80')
   },
@@ -154,9 +158,9 @@ export const marketingVibrant: SlideStyle = {
     const a = artBox(c, 0.34, { top: 130 })
     return base + poly([[0, 0], [W * 0.18, 0], [0, H * 0.14]], '#f97316') + rect(0, H - 12, W, 12, '#f97316') + rect(0, H - 12, W * 0.3, 12, '#1c1917') +
       (c.kind === 'content' && !c.narrow
-        ? rect(a.x + 20, a.y + 20, a.w - 20, a.h - 20, '#1c1917', { rx: 22 }) + rect(a.x, a.y, a.w - 20, a.h - 20, '#f97316', { rx: 22 }) +
+        ? contentArt(c, marketingVibrant.palette, a, () => rect(a.x + 20, a.y + 20, a.w - 20, a.h - 20, '#1c1917', { rx: 22 }) + rect(a.x, a.y, a.w - 20, a.h - 20, '#f97316', { rx: 22 }) +
           burst(a.x + a.w / 2 - 10, a.y + a.h / 2 - 10, Math.min(a.w, a.h) * 0.34, '#fde047') + circle(a.x + a.w / 2 - 10, a.y + a.h / 2 - 10, Math.min(a.w, a.h) * 0.25, '#fb923c') +
-          megaphone(a.x + a.w / 2 - 70, a.y + a.h / 2 - 70, 0.85) + chevrons(a.x + 30, a.y + a.h - 80, '#ffffff')
+          megaphone(a.x + a.w / 2 - 70, a.y + a.h / 2 - 70, 0.85) + chevrons(a.x + 30, a.y + a.h - 80, '#ffffff'))
         : circle(W + 40, H * 0.5, 220, '#fed7aa') + circle(W + 40, H * 0.5, 150, '#fdba74') + chevrons(W - 150, H - 90, '#f97316'))
   },
 }
@@ -208,9 +212,9 @@ export const guochao: SlideStyle = {
     if (c.kind === 'content' || c.kind === 'contents') {
       const a = artBox(c, 0.3, { margin: 110, top: 150, bottom: 120 })
       const art = c.kind === 'content' && !c.narrow
-        ? circle(a.x + a.w / 2, a.y + a.h * 0.42, Math.min(a.w, a.h) * 0.38, gold) + circle(a.x + a.w / 2, a.y + a.h * 0.42, Math.min(a.w, a.h) * 0.38 - 10, 'none', { stroke: '#8f1d1d', 'stroke-width': 2, 'stroke-opacity': 0.5 }) +
+        ? contentArt(c, guochao.palette, a, () => circle(a.x + a.w / 2, a.y + a.h * 0.42, Math.min(a.w, a.h) * 0.38, gold) + circle(a.x + a.w / 2, a.y + a.h * 0.42, Math.min(a.w, a.h) * 0.38 - 10, 'none', { stroke: '#8f1d1d', 'stroke-width': 2, 'stroke-opacity': 0.5 }) +
           clouds(a.x - 10, a.y + a.h * 0.62, a.w * 0.7) + clouds(a.x + a.w * 0.4, a.y + a.h * 0.78, a.w * 0.6, 0.9) +
-          path(`M${a.x} ${a.y + a.h} L${a.x + a.w * 0.3} ${a.y + a.h * 0.7} L${a.x + a.w * 0.5} ${a.y + a.h * 0.85} L${a.x + a.w * 0.75} ${a.y + a.h * 0.6} L${a.x + a.w} ${a.y + a.h} Z`, '#6e1010', { stroke: '#d4a24c', 'stroke-width': 2 })
+          path(`M${a.x} ${a.y + a.h} L${a.x + a.w * 0.3} ${a.y + a.h * 0.7} L${a.x + a.w * 0.5} ${a.y + a.h * 0.85} L${a.x + a.w * 0.75} ${a.y + a.h * 0.6} L${a.x + a.w} ${a.y + a.h} Z`, '#6e1010', { stroke: '#d4a24c', 'stroke-width': 2 }))
         : ''
       return base + waves(0, H - 78, W, 1, 26, '#b56637', '#8f1d1d') + frame + art + clouds(W - 260, 118, 150, 0.5) + seal(W - 150, H - 150, 46)
     }
@@ -271,7 +275,7 @@ export const morandiSoft: SlideStyle = {
     if (c.kind === 'cover') return base + dots + comp(W * 0.6, H * 0.14, W * 0.34, H * 0.72)
     if (c.kind === 'end') return base + dots + arch(W * 0.08, H * 0.5, 120, H * 0.5, '#d6c7b9') + arch(W * 0.82, H * 0.44, 140, H * 0.56, '#a3b1a6') + circle(W * 0.86, H * 0.36, 34, '#c9a99a')
     const a = artBox(c, 0.36, { margin: 100, top: 130 })
-    return base + dots + comp(a.x + 20, a.y, a.w - 20, a.h)
+    return base + dots + contentArt(c, morandiSoft.palette, { x: a.x + 20, y: a.y, w: a.w - 20, h: a.h }, () => comp(a.x + 20, a.y, a.w - 20, a.h))
   },
 }
 
