@@ -16,6 +16,7 @@ import { observeProvider, ProviderStatus, type UpstreamListener } from './provid
 import type { ImageProvider } from './providers/types.js'
 import { createMetricsRouter, ProxyMetrics, type PriceFn } from './metrics.js'
 import { createProbeRouter, providerCheck, storageCheck, type ReadinessCheck } from './probes.js'
+import { combineLifecycles, type BatchLifecycle } from './engine/lifecycle.js'
 import { createEngine, type Engine } from './engine/setup.js'
 import { TemplateReferences } from './references.js'
 import { createApiRouter } from './routes.js'
@@ -58,6 +59,8 @@ export interface AppDeps {
   readinessChecks?: readonly ReadinessCheck[]
   /** per readiness check, ms (default 2000) */
   readinessTimeoutMs?: number
+  /** told about page and batch events, next to the metrics */
+  lifecycle?: BatchLifecycle
   /** more listeners for every upstream call */
   upstreamListeners?: readonly UpstreamListener[]
   /** USD per image for the spend metric (default: the list prices) */
@@ -124,7 +127,11 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
     provider: upstream, storage, logger, templateRefs,
     concurrency: config.maxConcurrentGenerations,
     buildPrompt: deps.buildPrompt ?? buildPrompt,
-    onPageTiming: deps.onPageTiming,
+    onPageTiming: t => {
+      metrics.thumbnail(t.thumbnailOk)
+      deps.onPageTiming?.(t)
+    },
+    lifecycle: combineLifecycles([metrics.lifecycle, ...(deps.lifecycle ? [deps.lifecycle] : [])]),
     maxRetries: config.maxRetries,
     maxQueuedPages: config.maxQueuedPages,
     defaultResolution: config.defaultResolution,

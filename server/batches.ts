@@ -22,6 +22,7 @@ import type { EventBus } from './engine/eventBus.js'
 import type { ImageStore } from './engine/imageStore.js'
 import type { PageRunner } from './engine/pageRunner.js'
 import { AttemptFlow } from './engine/attempts.js'
+import type { BatchLifecycle } from './engine/lifecycle.js'
 import {
   countsOf, doneEvent, emitPage, emitProgress, estimateRemaining, finalStatus, isFinal, resultOf,
   type BatchRecord, type EstimateContext,
@@ -47,6 +48,8 @@ export interface BatchManagerDeps {
   findTemplate?: (id: string) => SlideTemplate | undefined
   now?: () => number
   imageUrl?: (key: string) => string
+  /** told about page and batch events (metrics, webhooks) */
+  lifecycle?: BatchLifecycle
 }
 
 const DEFAULT_OPTIONS: Omit<BatchOptions, 'resolution'> = {
@@ -70,7 +73,7 @@ export class BatchManager {
     this.imageUrl = deps.imageUrl ?? (key => `/api/v1/images/${key}`)
     this.attempts = new AttemptFlow({
       store: deps.store, scheduler: deps.scheduler, runner: deps.runner, bus: deps.bus, logger: deps.logger,
-      now: this.now, imageUrl: this.imageUrl, estimateContext: () => this.estimateContext(),
+      now: this.now, imageUrl: this.imageUrl, estimateContext: () => this.estimateContext(), lifecycle: deps.lifecycle,
     })
     this.offCancel = deps.bus.onCancel(id => this.attempts.abortLocal(id, new ProviderError('aborted', 'cancelled', 'Cancelled')))
     deps.scheduler.start(job => this.attempts.attempt(job))
@@ -167,7 +170,7 @@ export class BatchManager {
     for (const page of first) await this.attempts.enqueue(state.batch_id, page.page_number)
 
     this.deps.logger.info('batch created', {
-      batch: state.batch_id, pages: state.pages.length, template: template.id, resolution: options.resolution,
+      batch_id: state.batch_id, pages: state.pages.length, template_id: template.id, model: this.deps.runner.model, resolution: options.resolution,
       mode: options.mode, style_chain: chained,
     })
     return { batch_id: state.batch_id, status: 'pending', total_pages: state.pages.length, estimated_time: estimateRemaining(state, await this.estimateContext()) }
@@ -184,11 +187,13 @@ export class BatchManager {
   async cancel(batchId: string): Promise<BatchProgress> {
     const ctx = await this.estimateContext()
     const r = await this.deps.store.mutate(batchId, (s, emit) => {
-      if (isFinal(s)) return false // nothing left to cancel
+      if (isFinal(s)) return null // nothing left to cancel
       s.status = 'cancelled'
       s.chain_held = false
+      let cancelled = 0
       for (const page of s.pages) {
         if (page.status === 'pending' || page.status === 'generating') {
+          cancelled++
           page.status = 'cancelled'
           page.error_message = null
           page.error_code = null
@@ -197,7 +202,7 @@ export class BatchManager {
       }
       emitProgress(s, emit, ctx)
       emit('done', doneEvent(s))
-      return true
+      return { cancelled }
     })
     if (!r) throw notFound('Batch')
     if (!r.value) return this.progressOf(r.record)
@@ -207,7 +212,10 @@ export class BatchManager {
     this.deps.bus.publishCancel(batchId)
     this.deps.bus.publish(batchId, r.events)
     this.deps.runner.forget(batchId)
-    this.deps.logger.info('batch cancelled', { batch: batchId, dropped_queued: dropped, aborted_in_flight: aborted })
+    const durationMs = Math.max(0, this.now() - Date.parse(r.record.created_at))
+    this.deps.logger.info('batch cancelled', { batch_id: batchId, template_id: r.record.template_id, dropped_queued: dropped, aborted_in_flight: aborted, duration_ms: durationMs })
+    this.deps.lifecycle?.pagesCancelled?.(r.record, r.value.cancelled)
+    this.deps.lifecycle?.batchFinished?.(r.record, durationMs)
     return this.progressOf(r.record)
   }
 

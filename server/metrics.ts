@@ -20,6 +20,7 @@ import express, { type Router } from 'express'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { Resolution } from '../plugin/types/api.js'
 import { ApiError } from './errors.js'
+import type { BatchLifecycle } from './engine/lifecycle.js'
 import type { UpstreamCall, UpstreamListener } from './providers/observed.js'
 
 /** USD list price of one image of `model` at `resolution`, or null/undefined when unknown (not counted). */
@@ -93,6 +94,15 @@ export class ProxyMetrics {
       const usd = this.price(call.model, call.resolution)
       if (typeof usd === 'number' && usd > 0) this.spend.inc(labels, usd)
     }
+  }
+
+  /** For the batch engine: pages by outcome, retries, batch durations. */
+  readonly lifecycle: BatchLifecycle = {
+    pageCompleted: () => this.pageSettled('completed'),
+    pageFailed: f => this.pageSettled('failed', f.error_code),
+    pageRetrying: f => this.pageRetried(f.error_code),
+    pagesCancelled: (_batch, count) => { if (count > 0) this.pages.inc({ outcome: 'cancelled', error_code: '' }, count) },
+    batchFinished: (batch, durationMs) => this.batchFinished(batch.status, durationMs / 1000),
   }
 
   pageSettled(outcome: 'completed' | 'failed' | 'cancelled', errorCode?: string | null): void {

@@ -6,6 +6,7 @@ import type { LoggedEvent } from '../events.js'
 import type { Logger } from '../logger.js'
 import { ProviderError } from '../providers/types.js'
 import type { EventBus } from './eventBus.js'
+import { pageFields, type BatchLifecycle } from './lifecycle.js'
 import type { Decision, PageRunner } from './pageRunner.js'
 import { countsOf, emitPage, emitProgress, settlePage, type BatchRecord, type CacheEntry, type EstimateContext, type Settled } from './records.js'
 import type { AttemptJob, EnqueueOptions, Scheduler } from './scheduler.js'
@@ -20,6 +21,8 @@ export interface AttemptFlowDeps {
   now: () => number
   imageUrl: (key: string) => string
   estimateContext: () => Promise<EstimateContext>
+  /** told about page and batch events (metrics, webhooks) */
+  lifecycle?: BatchLifecycle
 }
 
 export class AttemptFlow {
@@ -54,7 +57,9 @@ export class AttemptFlow {
     for (const n of what.release) await this.enqueue(s.batch_id, n)
     if (what.finished) {
       this.deps.runner.forget(s.batch_id)
-      this.deps.logger.info('batch finished', { batch: s.batch_id, status: s.status, ...countsOf(s) })
+      const durationMs = Math.max(0, this.deps.now() - Date.parse(s.created_at))
+      this.deps.logger.info('batch finished', { batch_id: s.batch_id, template_id: s.template_id, status: s.status, duration_ms: durationMs, ...countsOf(s) })
+      this.deps.lifecycle?.batchFinished?.(s, durationMs)
     }
   }
 
@@ -95,9 +100,13 @@ export class AttemptFlow {
     const ctrl = new AbortController()
     local.set(n, ctrl)
     const started = this.deps.now()
-    const out = await this.deps.runner.call(claim.record, claim.record.pages[n - 1], ctrl.signal)
-    if (out.kind === 'cached') return this.complete(batchId, n, ctrl, out.stored, started, true)
-    if (out.kind === 'error') return this.onError(batchId, n, ctrl, out.error)
+    const out = await this.deps.runner.call(claim.record, claim.record.pages[n - 1], ctrl.signal, req => {
+      const f = { ...pageFields(claim.record, claim.record.pages[n - 1], this.deps.runner.model), prompt_length: req.prompt.length }
+      this.deps.logger.info('page started', f)
+      this.deps.lifecycle?.pageStarted?.(f)
+    })
+    if (out.kind === 'cached') return this.complete(batchId, n, ctrl, out.stored, started, null)
+    if (out.kind === 'error') return this.onError(batchId, n, ctrl, out.error, started)
     if (ctrl.signal.aborted) return this.release(batchId, n, ctrl)
     // The upstream call is over: free the scheduler slot now and store the image alongside the next
     // call (MAX_CONCURRENT_GENERATIONS limits upstream calls, not local image work).
@@ -106,14 +115,15 @@ export class AttemptFlow {
         const { stored, thumbnail } = await this.deps.runner.store(out.image, out.cacheKey, out.providerMs)
         this.track(thumbnail)
         if (ctrl.signal.aborted) return this.release(batchId, n, ctrl)
-        await this.complete(batchId, n, ctrl, stored, started, false)
+        await this.complete(batchId, n, ctrl, stored, started, out.image.bytes.length)
       } catch (err) {
-        await this.onError(batchId, n, ctrl, err)
+        await this.onError(batchId, n, ctrl, err, started)
       }
     })())
   }
 
-  private async complete(batchId: string, n: number, ctrl: AbortController, stored: CacheEntry, started: number, cached: boolean): Promise<void> {
+  /** imageBytes: null when the duplicate cache answered */
+  private async complete(batchId: string, n: number, ctrl: AbortController, stored: CacheEntry, started: number, imageBytes: number | null): Promise<void> {
     const ctx = await this.deps.estimateContext()
     const r = await this.deps.store.mutate(batchId, (s, emit) => {
       const page = s.pages[n - 1]
@@ -131,11 +141,13 @@ export class AttemptFlow {
     })
     this.release(batchId, n, ctrl)
     if (!r?.value) return
-    this.deps.logger.info('page completed', { batch: batchId, page: n, ms: this.deps.now() - started, cached })
+    const done = { ...pageFields(r.record, r.record.pages[n - 1], this.deps.runner.model), duration_ms: this.deps.now() - started, image_bytes: imageBytes, cached: imageBytes === null }
+    this.deps.logger.info('page completed', done)
+    this.deps.lifecycle?.pageCompleted?.(done)
     await this.afterSettle(r.record, r.events, r.value)
   }
 
-  private async onError(batchId: string, n: number, ctrl: AbortController, err: unknown): Promise<void> {
+  private async onError(batchId: string, n: number, ctrl: AbortController, err: unknown, started: number): Promise<void> {
     const aborted = ctrl.signal.aborted
     if (this.closed && aborted) return this.release(batchId, n, ctrl) // shutdown: left for restart recovery
     const ctx = await this.deps.estimateContext()
@@ -165,13 +177,22 @@ export class AttemptFlow {
     this.release(batchId, n, ctrl)
     const d = decision as Decision | null
     if (!r || !d) return
+    const f = pageFields(r.record, r.record.pages[n - 1], this.deps.runner.model)
+    const durationMs = this.deps.now() - started
     if (d.action === 'retry') {
-      this.deps.logger.warn('page attempt failed, retrying', { batch: batchId, page: n, code: d.code, retry: r.record.pages[n - 1].auto_retries, delay_ms: d.delayMs })
+      const retrying = { ...f, error_code: d.code, delay_ms: d.delayMs, duration_ms: durationMs }
+      this.deps.logger.warn('page attempt failed, retrying', retrying)
+      this.deps.lifecycle?.pageRetrying?.(retrying)
       this.deps.bus.publish(batchId, r.events)
       await this.enqueue(batchId, n, { front: true, delayMs: d.delayMs })
       return
     }
-    if (d.action === 'fail') this.deps.logger.warn('page failed', { batch: batchId, page: n, code: d.code, kind: d.kind })
+    if (d.action === 'fail') {
+      const failed = { ...f, error_code: d.code, error_kind: d.kind, duration_ms: durationMs }
+      this.deps.logger.warn('page failed', failed)
+      this.deps.lifecycle?.pageFailed?.(failed)
+    }
+    if (d.action === 'cancelled' && r.value) this.deps.lifecycle?.pagesCancelled?.(r.record, 1)
     if (r.value) await this.afterSettle(r.record, r.events, r.value)
   }
 

@@ -101,10 +101,16 @@ export class PageRunner {
     this.initialPageSeconds = deps.initialPageSeconds ?? INITIAL_PAGE_SECONDS[deps.provider.name] ?? 20
   }
 
-  /** Request, cache lookup and provider call; never throws. */
-  async call(s: BatchRecord, page: PageRecord, signal: AbortSignal): Promise<CallOutcome> {
+  /** The model every request goes to (logs, metrics). */
+  get model(): string {
+    return this.deps.provider.model
+  }
+
+  /** Request, cache lookup and provider call; never throws. `onRequest` sees the request once it is built. */
+  async call(s: BatchRecord, page: PageRecord, signal: AbortSignal, onRequest?: (req: GenerateRequest) => void): Promise<CallOutcome> {
     try {
       const req = await this.buildRequest(s, page, signal)
+      onRequest?.(req)
       const cacheKey = this.cacheKey(req)
       const hit = page.bypass_cache ? null : await this.cacheLookup(cacheKey)
       if (hit) return { kind: 'cached', stored: hit }

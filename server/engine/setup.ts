@@ -8,6 +8,7 @@ import type { ImageProvider } from '../providers/types.js'
 import type { TemplateReferences } from '../references.js'
 import type { Storage } from '../storage.js'
 import { LocalEventBus, type EventBus } from './eventBus.js'
+import type { BatchLifecycle } from './lifecycle.js'
 import type { ImageStore } from './imageStore.js'
 import { PageRunner, type BackoffOptions, type BuildPrompt, type PageTiming } from './pageRunner.js'
 import { MemoryScheduler, type Scheduler } from './scheduler.js'
@@ -35,6 +36,8 @@ export interface EngineOptions {
   /** how long a finished batch keeps its full event history for Last-Event-ID replays (default 10 min) */
   eventRetentionMs?: number
   onPageTiming?: (t: PageTiming) => void
+  /** told about page and batch events (metrics, webhooks) */
+  lifecycle?: BatchLifecycle
 }
 
 export interface Engine {
@@ -63,7 +66,7 @@ export function createEngine(opts: EngineOptions): Engine {
   const batches = new BatchManager({
     store, scheduler, runner, bus, images, logger,
     maxQueuedPages: opts.maxQueuedPages, defaultResolution: opts.defaultResolution,
-    findTemplate: opts.findTemplate, now: opts.now, imageUrl: opts.imageUrl,
+    findTemplate: opts.findTemplate, now: opts.now, imageUrl: opts.imageUrl, lifecycle: opts.lifecycle,
   })
   return {
     batches, store, scheduler, runner, bus, images,

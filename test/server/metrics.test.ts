@@ -39,7 +39,7 @@ async function scrape(srv: RunningServer, token = METRICS_TOKEN): Promise<string
   return res.text()
 }
 
-async function harness(script: (i: number) => GeminiFault | null, latencyMs: number): Promise<{ srv: RunningServer; fake: FakeServer }> {
+async function harness(script: (i: number) => GeminiFault | null, latencyMs: number): Promise<{ srv: RunningServer; fake: FakeServer; logLines: string[] }> {
   const t = await tempDir('nb-metrics-')
   cleanups.push(t.cleanup)
   const fake = await startFakeGemini({ latencyMs, validKey: KEY, retryDelay: '0.02s', mislabelRate: 0, script: i => script(i) })
@@ -48,18 +48,19 @@ async function harness(script: (i: number) => GeminiFault | null, latencyMs: num
     GEMINI_API_KEY: KEY, GEMINI_BASE_URL: fake.url, NANO_BANANA_MODEL: 'gemini-3-pro-image-preview', MAX_CONCURRENT_GENERATIONS: '2',
     DATA_DIR: path.join(t.dir, 'data'), IMAGE_THUMBNAIL_SIZE: '160x90', METRICS_TOKEN,
   })
+  const logger = createMemoryLogger(configSecrets(config))
   const srv = await startServer({
-    config, logger: createMemoryLogger(configSecrets(config)), provider: createProvider(config.provider), publicDir: await fakePublicDir(t.dir),
+    config, logger, provider: createProvider(config.provider), publicDir: await fakePublicDir(t.dir),
     backoff: { baseMs: 10, maxMs: 40 }, pingIntervalMs: 1000,
   })
   cleanups.push(() => srv.stop())
-  return { srv, fake }
+  return { srv, fake, logLines: logger.lines }
 }
 
 describe('/metrics', () => {
   it('exposes the named series, and they move when a batch runs against the fake upstream', async () => {
     // request 0 → 429 (retried), request 2 → safety refusal (page fails), the rest succeed
-    const { srv } = await harness(i => (i === 0 ? '429' : i === 2 ? 'safety' : null), 400)
+    const { srv, logLines } = await harness(i => (i === 0 ? '429' : i === 2 ? 'safety' : null), 400)
     const before = await scrape(srv)
     for (const name of ['process_cpu_user_seconds_total', 'nodejs_heap_size_used_bytes', 'nano_banana_queue_depth', 'nano_banana_upstream_in_flight', 'nano_banana_sse_clients']) {
       expect(sample(before, name), name).toBeDefined()
@@ -98,6 +99,57 @@ describe('/metrics', () => {
     expect(sample(after, 'nano_banana_spend_usd_total', model)).toBeCloseTo(4 * 0.134, 6)
     expect(sample(after, 'nano_banana_queue_depth')).toBe(0)
     expect(sample(after, 'nano_banana_upstream_in_flight')).toBe(0)
+    // the engine's view: pages by outcome, retries, thumbnails, the batch's duration
+    expect(sample(after, 'nano_banana_pages_total', { outcome: 'completed', error_code: '' })).toBe(4)
+    expect(sample(after, 'nano_banana_pages_total', { outcome: 'failed', error_code: 'safety_refused' })).toBe(1)
+    expect(sample(after, 'nano_banana_page_retries_total', { error_code: 'rate_limited' })).toBe(1)
+    await srv.batches.flush()
+    const later = await scrape(srv)
+    expect(sample(later, 'nano_banana_thumbnails_total', { outcome: 'made' })).toBe(4)
+    expect(sample(later, 'nano_banana_batch_duration_seconds_count', { status: 'partial' })).toBe(1)
+    expect(sample(later, 'nano_banana_batch_duration_seconds_sum', { status: 'partial' })).toBeGreaterThan(0.8)
+
+    // every log line is JSON; the page lifecycle lines carry the original design's fields, never the key
+    const lines = logLines.map(l => JSON.parse(l) as Record<string, unknown>)
+    expect(logLines.join('\n')).not.toContain(KEY)
+    const page = (msg: string) => lines.filter(l => l.msg === msg)
+    const base = { batch_id: created.body.batch_id, template_id: 'nano_banana_1', model: 'gemini-3-pro-image-preview', resolution: '2K' }
+    expect(page('page started')).toHaveLength(6)
+    for (const l of page('page started')) {
+      expect(l).toMatchObject({ ...base, level: 'info' })
+      expect(l.slide_id).toBe(`s${l.page_number}`)
+      expect(l.prompt_length).toBeGreaterThan(50)
+      expect(typeof l.retry_count).toBe('number')
+    }
+    expect(page('page completed')).toHaveLength(4)
+    for (const l of page('page completed')) {
+      expect(l).toMatchObject({ ...base, cached: false })
+      expect(l.duration_ms).toBeGreaterThanOrEqual(390)
+      expect(l.image_bytes).toBeGreaterThan(10_000)
+    }
+    const retrying = page('page attempt failed, retrying')
+    expect(retrying).toHaveLength(1)
+    expect(retrying[0]).toMatchObject({ ...base, level: 'warn', error_code: 'rate_limited', retry_count: 1 })
+    const failed = page('page failed')
+    expect(failed).toHaveLength(1)
+    expect(failed[0]).toMatchObject({ ...base, level: 'warn', error_code: 'safety_refused', error_kind: 'refused', retry_count: 0 })
+    expect(page('batch finished')[0]).toMatchObject({ batch_id: base.batch_id, status: 'partial', completed_pages: 4, failed_pages: 1 })
+  })
+
+  it('counts cancelled pages and the cancelled batch', async () => {
+    const { srv } = await harness(() => 'hang', 0)
+    const created = await postJson(`${srv.url}${BATCHES}`, {
+      template_id: 'nano_banana_1', deck_title: 'c', options: { style_chain: false },
+      pages: Array.from({ length: 3 }, (_, i) => ({ slide_id: `s${i + 1}`, title: `T${i + 1}`, content: 'c' })),
+    })
+    await waitUntil(async () => sample(await scrape(srv), 'nano_banana_upstream_in_flight') === 2)
+    expect((await postJson(`${srv.url}${BATCHES}/${created.body.batch_id}/cancel`, {})).status).toBe(200)
+    const after = await scrape(srv)
+    expect(sample(after, 'nano_banana_pages_total', { outcome: 'cancelled', error_code: '' })).toBe(3)
+    expect(sample(after, 'nano_banana_batch_duration_seconds_count', { status: 'cancelled' })).toBe(1)
+    // aborted calls are neither errors nor spend
+    expect(sample(after, 'nano_banana_upstream_requests_total', { outcome: 'aborted' })).toBeUndefined()
+    expect(after).not.toMatch(/^nano_banana_spend_usd_total\{/m)
   })
 
   it('needs METRICS_TOKEN when one is set', async () => {
