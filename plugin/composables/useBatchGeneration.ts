@@ -16,6 +16,7 @@ import { trackDeckChanges, type DeckChangeTracker } from '../host/historyTracker
 import { isTerminalStatus, useNanoBananaStore, type NanoBananaStore } from '../store/nanoBanana'
 import { embedAsJpeg, looksLikeWebp } from './useEmbedImage'
 import { loadImagePixels, luminanceUnder, type ImagePixels } from './useImageLuminance'
+import { loadWithRetry, preloadImage } from './useImagePreload'
 import { readableOnBackground } from '../host/readableText'
 import { followBatchEvents, type BatchEvent } from './useEventStream'
 import { API_KEY } from './useProxyApi'
@@ -41,6 +42,11 @@ export interface BatchControllerDeps {
   embed?: (url: string) => Promise<string>
   /** background mode: the image's pixels, to keep the slide's text readable on it (null: leave text as is) */
   loadPixels?: (src: string) => Promise<ImagePixels | null>
+  /**
+   * resolves once the browser has the image (retrying while it cannot be had); a slide's elements
+   * are replaced only after that. Absent: apply at once (tests, hosts without a DOM).
+   */
+  preloadImage?: (src: string) => Promise<void>
   fetchImpl?: typeof fetch
   pollIntervalMs?: number
   sseRetryDelayMs?: number
@@ -65,6 +71,8 @@ export interface BatchController {
   dispose(): void
 }
 
+const MAX_RESUMES = 3
+
 export function createBatchController(deps: BatchControllerDeps): BatchController {
   const { store, api, t } = deps
   let host: DeckHost | null = null
@@ -76,6 +84,8 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
   let following = false
   let applyChain: Promise<void> = Promise.resolve()
   let finishing: Promise<void> = Promise.resolve()
+  // times a `done` with pages still waiting here led to asking the proxy again (see finishOrResume)
+  let resumes = 0
   // page_number|image_url of results already applied or being applied: replays are no-ops.
   const appliedKeys = new Set<string>()
 
@@ -84,6 +94,7 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
     fetchProgress: () => api.progress(store.batchId as string),
     onProgress: progress => {
       store.setError(null)
+      store.setConnection('ok')
       handleProgress(progress)
       if (isTerminalStatus(progress.status)) {
         void finish()
@@ -92,8 +103,10 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
       return false
     },
     onError: error => {
-      store.setError(toUserError(error, t, deps.serverUrl))
       const status = isAxiosError(error) ? error.response?.status : undefined
+      // no answer at all: the proxy is restarting or the network is gone — say so, keep asking
+      if (isAxiosError(error) && !error.response) store.setConnection('reconnecting')
+      else store.setError(toUserError(error, t, deps.serverUrl))
       if (status === 401 || status === 404) {
         void finish()
         return true
@@ -145,8 +158,19 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
     const pixels = mode === 'background' && loadPixels
       ? source.then(src => loadPixels(src)).catch(() => null)
       : Promise.resolve(null)
+    const preload = deps.preloadImage
+    const loaded = preload ? source.then(src => preload(src)) : Promise.resolve()
+    loaded.catch(() => undefined)
     applyChain = applyChain.then(async () => {
       const src = await source
+      try {
+        await loaded
+      }
+      catch (error) {
+        // the image never loaded: the slide stays as it is; a later snapshot may bring it again
+        appliedKeys.delete(key)
+        throw error
+      }
       const image = await pixels
       const deck = host
       if (!deck) return
@@ -207,12 +231,15 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
       onEventId: id => {
         lastEventId = id
       },
+      onConnection: state => {
+        if (store.batchId === batchId) store.setConnection(state === 'open' ? 'ok' : 'reconnecting')
+      },
       onEvent: event => {
         if (store.batchId === batchId) handleEvent(event)
       },
     }).then(outcome => {
       if (abort.signal.aborted && outcome !== 'done') return
-      if (outcome === 'done') void finish()
+      if (outcome === 'done') void finishOrResume(batchId)
       else if (outcome === 'unavailable' && store.batchId === batchId) {
         store.setTransport('polling')
         polling.start()
@@ -225,9 +252,46 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
     })
   }
 
-  async function reopen() {
-    if (following || !store.batchId) return
-    await history.begin()
+  /**
+   * The stream said `done`, but a page we asked to redo is still waiting here (a replay that ended on
+   * an earlier `done`, a retry racing the stream's end): ask the proxy where things stand and keep
+   * following if the batch is still going. Otherwise the batch is over.
+   */
+  async function finishOrResume(batchId: string) {
+    const waiting = store.pages.some(p => p.status === 'pending' || p.status === 'generating')
+    // bounded: a proxy that keeps saying `done` with pages it never reports is taken at its word
+    if (waiting && resumes < MAX_RESUMES) {
+      resumes++
+      try {
+        const progress = await api.progress(batchId)
+        if (store.batchId !== batchId) return
+        handleProgress(progress)
+        if (!isTerminalStatus(progress.status)) {
+          lastEventId = undefined
+          follow(batchId)
+          return
+        }
+      }
+      catch {
+        if (store.batchId !== batchId) return
+        store.setTransport('polling')
+        polling.start()
+        return
+      }
+    }
+    void finish()
+  }
+
+  /**
+   * After a retry the proxy accepted: follow the batch again from a fresh snapshot (never from an old
+   * event id: after a proxy restart, a reconnect or a closed stream, old ids may replay an earlier
+   * `done`), so the redrawn page always reaches its slide.
+   */
+  async function followAgain() {
+    if (!store.batchId) return
+    if (!following) await history.begin()
+    resumes = 0
+    lastEventId = undefined
     follow(store.batchId)
   }
 
@@ -259,6 +323,7 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
         stopFollowing()
         appliedKeys.clear()
         lastEventId = undefined
+        resumes = 0
         embed = input.embed
         history = createHistoryGroup(deck.stores.snapshot, {
           changedSinceSnapshot: () => tracker?.changedSinceSnapshot() ?? false,
@@ -293,7 +358,7 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
         if (revision) await api.retryPage(store.batchId, pageNumber, revision)
         else await api.retryPage(store.batchId, pageNumber)
         store.markPending([pageNumber])
-        await reopen()
+        await followAgain()
       }
       catch (error) {
         store.setError(toUserError(error, t, deps.serverUrl))
@@ -302,16 +367,19 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
     async retryFailed() {
       if (!store.batchId) return
       const failed = store.pages.filter(p => p.status === 'failed').map(p => p.page_number)
+      let accepted = 0
       try {
         for (const pageNumber of failed) {
           await api.retryPage(store.batchId, pageNumber)
           store.markPending([pageNumber])
+          accepted++
         }
-        if (failed.length) await reopen()
       }
       catch (error) {
         store.setError(toUserError(error, t, deps.serverUrl))
       }
+      // the pages the proxy accepted before one was refused still reach their slides
+      if (accepted) await followAgain()
     },
     jumpTo(pageNumber) {
       const page = store.pages.find(p => p.page_number === pageNumber)
@@ -384,6 +452,7 @@ export function createControllerFromConfig(config: NanoBananaConfig, store: Nano
     host: () => createDeckHost(resolveHostStores(config.pinia, config.stores)),
     embed: url => embedAsJpeg(url),
     loadPixels: src => loadImagePixels(src),
+    preloadImage: src => loadWithRetry(preloadImage, src),
   })
 }
 

@@ -21,6 +21,8 @@ export interface FollowEventsOptions {
   onEvent(event: BatchEvent): void
   /** every event id seen, so a later stream can resume after it */
   onEventId?(id: string): void
+  /** 'open' when the stream (re)opened, 'lost' when the connection dropped or could not be made */
+  onConnection?(state: 'open' | 'lost'): void
   fetchImpl?: typeof fetch
   /** consecutive failed (re)connections before we give up on SSE */
   maxFailures?: number
@@ -67,6 +69,7 @@ export async function followBatchEvents(options: FollowEventsOptions): Promise<S
         const type = response.headers.get('content-type') || ''
         if (response.ok && type.startsWith('text/event-stream')) {
           failures = 0
+          options.onConnection?.('open')
           return
         }
         // No stream here (404, 401, a proxy that buffers, an old server): use polling instead.
@@ -88,6 +91,7 @@ export async function followBatchEvents(options: FollowEventsOptions): Promise<S
       },
       onerror(error) {
         if (error instanceof StreamUnavailable) throw error
+        options.onConnection?.('lost')
         failures++
         if (failures >= maxFailures) throw new StreamUnavailable('too many dropped connections')
         return retryDelayMs * failures

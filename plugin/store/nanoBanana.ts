@@ -13,6 +13,8 @@ export interface PageView extends Omit<PageResult, 'error_code'> {
 }
 
 export type Transport = 'sse' | 'polling'
+/** 'reconnecting' while the proxy cannot be reached during a batch (no progress, no time estimate) */
+export type Connection = 'ok' | 'reconnecting'
 
 export interface NanoBananaState {
   dialogVisible: boolean
@@ -24,6 +26,7 @@ export interface NanoBananaState {
   pages: PageView[]
   remainingSeconds: number | null
   transport: Transport | null
+  connection: Connection
   error: UserError | null
 }
 
@@ -44,6 +47,7 @@ export const useNanoBananaStore = defineStore('nanoBanana', {
     pages: [],
     remainingSeconds: null,
     transport: null,
+    connection: 'ok',
     error: null,
   }),
 
@@ -84,6 +88,7 @@ export const useNanoBananaStore = defineStore('nanoBanana', {
       this.error = null
       this.remainingSeconds = null
       this.transport = null
+      this.connection = 'ok'
       this.pages = pages.map((page, i) => ({
         page_number: i + 1,
         slide_id: page.slide_id,
@@ -147,6 +152,9 @@ export const useNanoBananaStore = defineStore('nanoBanana', {
     },
     setTransport(transport: Transport | null) {
       this.transport = transport
+    },
+    setConnection(connection: Connection) {
+      this.connection = connection
     },
     setError(error: UserError | null) {
       this.error = error

@@ -3,7 +3,7 @@ import type { VueWrapper } from '@vue/test-utils'
 import BatchGenerationDialog from '../../plugin/components/BatchGenerationDialog.vue'
 import { useNanoBananaStore } from '../../plugin/store/nanoBanana'
 import { STORAGE_KEY } from '../../plugin/composables/useRememberedOptions'
-import { fakeApi, GPT_IMAGE_MODELS, httpError, PREVIEW_HEALTH } from './fakes/proxyApi'
+import { fakeApi, GEMINI_HEALTH, GPT_IMAGE_MODELS, httpError, networkError, PREVIEW_HEALTH, TEMPLATES } from './fakes/proxyApi'
 import { toUserError } from '../../plugin/api/errors'
 import { translate } from '../../plugin/i18n/messages'
 import { fakeController, flush, mountPlugin } from './helpers/mountPlugin'
@@ -109,6 +109,40 @@ describe('BatchGenerationDialog', () => {
     await open({ api: fakeApi({ templates: vi.fn(async () => []) }).api })
     expect(problems()).toContain('请先选择一个风格模板。')
     expect(startButton().attributes('disabled')).toBeDefined()
+  })
+
+  it('after an outage keeps the remembered template, says only what is wrong, and recovers when the proxy answers', async () => {
+    localStorage.setItem(STORAGE_KEY, JSON.stringify({ templateId: 'nano_banana_3' }))
+    // fake time that also runs on its own, so the helpers' setTimeout(0) flushes still resolve
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'], shouldAdvanceTime: true })
+    try {
+      let up = false
+      const api = fakeApi({
+        health: vi.fn(async () => {
+          if (!up) throw networkError()
+          return GEMINI_HEALTH
+        }),
+        templates: vi.fn(async () => {
+          if (!up) throw networkError()
+          return TEMPLATES
+        }),
+      }).api
+      await open({ api })
+      expect(wrapper!.find('.template-selector .state.error').exists()).toBe(true)
+      expect(problems()).not.toContain('请先选择一个风格模板。')
+
+      up = true
+      await vi.advanceTimersByTimeAsync(3500)
+      await flush()
+      await flush()
+      expect(wrapper!.find('[role="option"][aria-selected="true"]').attributes('data-id')).toBe('nano_banana_3')
+      expect(summary()).toContain('预计费用 $0.67')
+      expect(problems()).toEqual([])
+      expect(startButton().attributes('disabled')).toBeUndefined()
+    }
+    finally {
+      vi.useRealTimers()
+    }
   })
 
   it('explains each mode in one line', async () => {

@@ -19,7 +19,7 @@ const OPTIONS: BatchOptions = {
 }
 const IDS = ['cover01', 'contents01', 'table01']
 
-function setup(api: ProxyApi, connections: ScriptedConnection[], extra: Partial<Pick<BatchControllerDeps, 'embed' | 'loadPixels'>> = {}) {
+function setup(api: ProxyApi, connections: ScriptedConnection[], extra: Partial<Pick<BatchControllerDeps, 'embed' | 'loadPixels' | 'preloadImage'>> = {}) {
   const store = useNanoBananaStore()
   const sse = scriptedSseFetch(connections)
   const controller = createBatchController({
@@ -301,7 +301,7 @@ describe('useBatchGeneration controller', () => {
     expect(snapshotStore.snapshotLength).toBe(2)
   })
 
-  it('polling keeps going through a network blip and says so in words', async () => {
+  it('polling keeps going through a network blip, showing "reconnecting" meanwhile', async () => {
     await setupPptist(deck)
     let calls = 0
     const { api } = fakeApi({
@@ -312,15 +312,16 @@ describe('useBatchGeneration controller', () => {
       }),
     })
     const { store, controller } = setup(api, [{ status: 404 }])
-    const errors: (string | undefined)[] = []
-    store.$subscribe(() => errors.push(store.error?.message))
+    const connections: string[] = []
+    store.$subscribe(() => connections.push(store.connection))
     await controller.start({ templateId: 'nano_banana_1', slideIds: ['cover01'], options: OPTIONS, embed: false })
     await finished(controller, store)
-    expect(errors).toContain(`无法连接到生成服务 ${SERVER}，请确认服务已启动且网络可达。`)
+    expect(connections).toContain('reconnecting')
+    expect(store.connection).toBe('ok')
     expect(store.error).toBeNull()
   })
 
-  it('retry of a failed page calls the proxy and follows the batch again from the last event id; the new image is applied', async () => {
+  it('retry of a failed page calls the proxy and follows the batch again from a fresh snapshot; the new image is applied', async () => {
     const { slidesStore, snapshotStore } = await setupPptist(deck)
     const { api } = fakeApi()
     const { store, controller, sse } = setup(api, [
@@ -347,10 +348,71 @@ describe('useBatchGeneration controller', () => {
     expect(api.retryPage).toHaveBeenCalledWith('b1', 2)
     await vi.waitFor(() => expect(store.status).toBe('completed'))
     await controller.settled()
-    expect(sse.calls[1].headers['last-event-id']).toBe('3')
+    // never resumed from an old id: after a proxy restart it could replay an earlier `done`
+    expect(sse.calls[1].headers['last-event-id']).toBeUndefined()
     expect(bgSrc(slidesStore.slides[1])).toBe(`${SERVER}/api/v1/images/p2-retry.png`)
     // the batch and the retry are one step each
     expect(snapshotStore.snapshotLength).toBe(3)
+  })
+
+  it('a retry whose stream ends on an earlier `done` (proxy restarted) still lands: the proxy is asked and followed again', async () => {
+    const { slidesStore } = await setupPptist(deck)
+    let redrawn = false
+    const { api } = fakeApi({
+      retryPage: vi.fn(async () => {
+        setTimeout(() => { redrawn = true }, 50)
+      }),
+      progress: vi.fn(async () => progressOf('b1', redrawn ? 'completed' : 'generating', [
+        pageResult(1, 'cover01', 'completed'),
+        redrawn ? pageResult(2, 'contents01', 'completed', { image_url: '/api/v1/images/p2-retry.png' }) : pageResult(2, 'contents01', 'generating'),
+      ])),
+    })
+    const { store, controller, sse } = setup(api, [
+      {
+        events: [
+          ev(1, 'page', pageResult(1, 'cover01', 'completed')),
+          ev(2, 'page', pageResult(2, 'contents01', 'failed', { error_code: 'interrupted', error_message: 'interrupted' })),
+          done(3, 'partial', 1, 1),
+        ],
+      },
+      // what a restarted proxy may answer: the old `done` first (the stream ends there)
+      { events: [done(3, 'partial', 1, 1)] },
+      { events: [ev(4, 'page', pageResult(2, 'contents01', 'completed', { image_url: '/api/v1/images/p2-retry.png' })), done(5, 'completed', 2, 0)] },
+    ])
+    await controller.start({ templateId: 'nano_banana_1', slideIds: IDS.slice(0, 2), options: OPTIONS, embed: false })
+    await finished(controller, store)
+    await controller.retryPage(2)
+    await vi.waitFor(() => expect(bgSrc(slidesStore.slides[1])).toBe(`${SERVER}/api/v1/images/p2-retry.png`), { timeout: 3000 })
+    await vi.waitFor(() => expect(store.status).toBe('completed'))
+    expect(store.pages[1].status).toBe('completed')
+    expect(sse.calls.length).toBeGreaterThanOrEqual(3)
+  })
+
+  it('a page\'s elements are replaced only once its image has loaded; one that never loads leaves the slide whole', async () => {
+    const { slidesStore } = await setupPptist(deck)
+    const { api } = fakeApi()
+    const loads: string[] = []
+    let release: () => void = () => undefined
+    const { store, controller } = setup(api, [{ events: [ev(1, 'page', pageResult(1, 'cover01', 'completed')), ev(2, 'page', pageResult(2, 'contents01', 'completed')), done(3, 'completed', 2)] }], {
+      preloadImage: src => {
+        loads.push(src)
+        if (src.endsWith('p2.png')) return Promise.reject(new Error('image failed to load'))
+        return new Promise<void>(resolve => { release = resolve })
+      },
+    })
+    const before = JSON.parse(JSON.stringify(slidesStore.slides)) as Slide[]
+    await controller.start({ templateId: 'nano_banana_1', slideIds: IDS.slice(0, 2), options: OPTIONS, embed: false })
+    await vi.waitFor(() => expect(loads).toHaveLength(2))
+    await new Promise(resolve => setTimeout(resolve, 30))
+    // not loaded yet: the slide is untouched
+    expect(slidesStore.slides[0].elements).toEqual(before[0].elements)
+    release()
+    await finished(controller, store)
+    expect(slidesStore.slides[0].elements).toEqual([])
+    expect(bgSrc(slidesStore.slides[0])).toBe(`${SERVER}/api/v1/images/p1.png`)
+    // never loaded: elements and background as they were
+    expect(slidesStore.slides[1].elements).toEqual(before[1].elements)
+    expect(slidesStore.slides[1].background).toEqual(before[1].background)
   })
 
   it('revises a finished page with an instruction: the new image replaces the old one, as one more undo step', async () => {
@@ -471,6 +533,17 @@ describe('useBatchGeneration (shared controller)', () => {
     })
     const sse = scriptedSseFetch([{ status: 404 }])
     vi.stubGlobal('fetch', sse.fetchImpl)
+    // the DOM here loads no images: this one loads whatever it is given, as the browser would
+    const loadedImages: string[] = []
+    vi.stubGlobal('Image', class {
+      onload: (() => void) | null = null
+      onerror: (() => void) | null = null
+      set src(value: string) {
+        if (!value) return
+        loadedImages.push(value)
+        setTimeout(() => this.onload?.(), 1)
+      }
+    })
     const holder = { current: null }
     const seen: BatchController[] = []
     const Asker = defineComponent({ setup() { seen.push(useBatchGeneration().controller); return () => h('i') } })
@@ -493,6 +566,7 @@ describe('useBatchGeneration (shared controller)', () => {
     await seen[0].settled()
     expect(polls).toBe(2)
     expect(bgSrc(slidesStore.slides[0])).toBe(`${SERVER}/api/v1/images/p1.png`)
+    expect(loadedImages).toContain(`${SERVER}/api/v1/images/p1.png`)
     vi.unstubAllGlobals()
   })
 })
