@@ -20,7 +20,7 @@ import { combineLifecycles, type BatchLifecycle } from './engine/lifecycle.js'
 import { createEngine, type Engine } from './engine/setup.js'
 import { TemplateReferences } from './references.js'
 import { createApiRouter } from './routes.js'
-import { createStorage, type Storage } from './storage.js'
+import { createStorage, storageProblem, type Storage } from './storage.js'
 import { buildPrompt } from './prompts.js'
 import { pricePerImageUsd } from './models.js'
 
@@ -41,6 +41,8 @@ export interface AppDeps {
   config: AppConfigSubset
   provider: ImageProvider
   logger: AppLogger
+  /** DATA_DIR with less free space than this counts as full: new batches get 503 (default 64 MB) */
+  minFreeBytes?: number
   /** per-size upstream deadlines (config.provider), reported by GET /api/v1/models */
   timeouts?: { timeoutMs: number; timeoutMs4K?: number }
   /** folder holding imgs/nano_banana (default: <repo>/public) */
@@ -114,7 +116,10 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
   const { config, provider, logger } = deps
   const publicDir = deps.publicDir ?? path.join(ROOT, 'public')
   const demoDir = deps.demoDir ?? path.join(ROOT, 'dist', 'demo')
-  const storage = await createStorage({ dataDir: config.dataDir, thumbnail: config.thumbnail })
+  const storage = await createStorage({
+    dataDir: config.dataDir, thumbnail: config.thumbnail,
+    onDamaged: (file, reason) => logger.warn('damaged batch file skipped', { file, reason }),
+  })
   // the spend metric counts the catalogue's list price, or PRICE_PER_IMAGE_USD when the administrator set it
   const metrics = new ProxyMetrics(deps.price ?? ((model, resolution) => pricePerImageUsd(model, resolution, config.priceOverride)))
   const providerStatus = new ProviderStatus()
@@ -163,6 +168,7 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
   app.use('/api/v1', createApiRouter({
     batches, storage, provider,
     proxyToken: config.proxyToken,
+    storageProblem: () => storageProblem(storage.dataDir, deps.minFreeBytes),
     sse: { pingIntervalMs: deps.pingIntervalMs ?? 15_000, clients: { opened: () => metrics.sseOpened(), closed: () => metrics.sseClosed() } },
     models: { defaultResolution: config.defaultResolution, priceOverride: config.priceOverride, timeouts: deps.timeouts },
   }))

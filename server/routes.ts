@@ -18,6 +18,8 @@ export interface RoutesDeps {
   provider: ImageProvider
   proxyToken?: string
   sse: SseOptions
+  /** why new images could not be stored (unwritable / full DATA_DIR), or null; checked before accepting paid work */
+  storageProblem?: () => Promise<string | null>
   /** what GET /models reports besides the provider's model (price override, deadlines, default size) */
   models: Omit<DescribeOptions, 'provider' | 'model'>
 }
@@ -58,6 +60,14 @@ function batchId(req: Request): string {
 
 export function createApiRouter(deps: RoutesDeps): Router {
   const r = express.Router()
+  // nothing is paid for that cannot be stored: an unwritable or full DATA_DIR refuses new work (503)
+  let storageChecked: { at: number; problem: Promise<string | null> } | undefined
+  const requireStorage = async (): Promise<void> => {
+    if (!deps.storageProblem) return
+    if (!storageChecked || Date.now() - storageChecked.at > 1000) storageChecked = { at: Date.now(), problem: deps.storageProblem() }
+    const problem = await storageChecked.problem
+    if (problem) throw new ApiError(503, 'storage_unavailable', `The proxy cannot store images right now: ${problem}. Ask the administrator`, { headers: { 'Retry-After': '60' } })
+  }
   // strict: false so a JSON null or number reaches zod and is answered 'expected object', not 'not valid JSON'
   const json = express.json({ limit: LIMITS.bodyLimit, strict: false, type: () => true })
   const auth = requireToken(deps.proxyToken, false)
@@ -108,6 +118,7 @@ export function createApiRouter(deps: RoutesDeps): Router {
   r.post('/slide-generations/batches', auth, json, async (req, res) => {
     const parsed = createBatchSchema.safeParse(req.body)
     if (!parsed.success) throw validationError(parsed.error)
+    await requireStorage()
     res.status(202).json(await deps.batches.create(parsed.data))
   })
 
@@ -133,6 +144,7 @@ export function createApiRouter(deps: RoutesDeps): Router {
     if (!page.success) throw notFound(`Page ${String(req.params.page_number)}`)
     const body = retryPageSchema.safeParse(req.body ?? {})
     if (!body.success) throw validationError(body.error)
+    await requireStorage()
     res.status(202).json(await deps.batches.retryPage(id, page.data, body.data.instruction || undefined))
   })
 

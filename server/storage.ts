@@ -158,16 +158,61 @@ export function verifyJpeg(bytes: Buffer): { width: number; height: number } {
   return { width, height }
 }
 
-/** Writes a file atomically: temp file in the same directory, then rename. */
+/**
+ * Writes a file atomically and durably: temp file in the same directory, fsync, rename over the
+ * target, fsync of the directory (so the rename itself survives a crash or power loss). A reader or
+ * a restart sees the old content or the new one, never a part. Rejects (ENOSPC, EROFS, …) leaving
+ * no temp file behind.
+ */
 export async function writeFileAtomic(file: string, data: string | Buffer): Promise<void> {
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
-  await fs.writeFile(tmp, data)
   try {
+    const handle = await fs.open(tmp, 'wx')
+    try {
+      await handle.writeFile(data)
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
     await fs.rename(tmp, file)
   } catch (err) {
-    await fs.rm(tmp, { force: true })
+    await fs.rm(tmp, { force: true }).catch(() => undefined)
     throw err
   }
+  await syncDir(path.dirname(file))
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await fs.open(dir, 'r')
+  try {
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+}
+
+/** Free space below which DATA_DIR counts as full (new batches get 503 storage_unavailable). */
+export const MIN_FREE_BYTES = 64 * 1024 * 1024
+
+/**
+ * Whether new work can be stored: the directory accepts a durable write and has at least
+ * `minFreeBytes` free (statfs). Returns the cause in one sentence, or null when all is well.
+ */
+export async function storageProblem(dir: string, minFreeBytes = MIN_FREE_BYTES): Promise<string | null> {
+  try {
+    await writeFileAtomic(path.join(dir, '.write-check'), String(Date.now()))
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    return `DATA_DIR (${dir}) is not writable${code ? ` (${code})` : ''}`
+  }
+  try {
+    const st = await fs.statfs(dir)
+    const free = st.bavail * st.bsize
+    if (free < minFreeBytes) return `DATA_DIR (${dir}) is almost full (${Math.floor(free / 1024 / 1024)} MB free, needs ${Math.round(minFreeBytes / 1024 / 1024)} MB)`
+  } catch {
+    // statfs unsupported here: the write check above stands
+  }
+  return null
 }
 
 export interface Storage {
@@ -191,6 +236,8 @@ export interface Storage {
 
 export interface StorageOptions {
   dataDir: string
+  /** a batch file that cannot be read or parsed (it is skipped) */
+  onDamaged?: (file: string, reason: string) => void
   thumbnail: { width: number; height: number }
 }
 
@@ -300,7 +347,8 @@ export async function createStorage(opts: StorageOptions): Promise<Storage> {
     const id = randomBytes(16).toString('hex')
     const imageKey = `${id}.${mime === 'image/png' ? 'png' : 'jpg'}`
     const thumbnailKey = `${id}.thumb.jpg`
-    await fs.writeFile(path.join(imagesDir, imageKey), bytes, { flag: 'wx' })
+    // durable before the page may be reported completed (temp + fsync + rename + dir fsync)
+    await writeFileAtomic(path.join(imagesDir, imageKey), bytes)
     const thumbnail = makeThumbnail(thumbnailKey, bytes, performance.now())
     return { imageKey, thumbnailKey, mime, width, height, thumbnail }
   }
@@ -355,9 +403,12 @@ export async function createStorage(opts: StorageOptions): Promise<Storage> {
       for (const name of await fs.readdir(batchesDir)) {
         if (!/^b_[a-f0-9]{24}\.json$/.test(name)) continue
         try {
-          out.push(JSON.parse(await fs.readFile(path.join(batchesDir, name), 'utf8')))
-        } catch {
-          // a corrupt file (should not happen with atomic writes) is skipped rather than blocking start-up
+          const parsed: unknown = JSON.parse(await fs.readFile(path.join(batchesDir, name), 'utf8'))
+          if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a batch object')
+          out.push(parsed)
+        } catch (err) {
+          // a damaged file is skipped (and named) rather than blocking start-up
+          opts.onDamaged?.(path.join(batchesDir, name), err instanceof Error ? err.message : String(err))
         }
       }
       return out

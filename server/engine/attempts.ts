@@ -138,7 +138,7 @@ export class AttemptFlow {
       page.bypass_cache = false
       page.previous_image_key = null
       return settlePage(s, page, emit, ctx, this.deps.imageUrl)
-    })
+    }, { durable: true }) // the client hears 'completed' only once the state saying so is on disk
     this.release(batchId, n, ctrl)
     if (!r?.value) return
     const done = { ...pageFields(r.record, r.record.pages[n - 1], this.deps.runner.model), duration_ms: this.deps.now() - started, image_bytes: imageBytes, cached: imageBytes === null }

@@ -28,6 +28,8 @@ export interface MutateResult<T> {
 export interface MutateOptions {
   /** false: do not write this change to durable storage (restart recovery re-derives it) */
   persist?: boolean
+  /** resolve only once the change is on disk (a completed page is announced only after that) */
+  durable?: boolean
 }
 
 export interface StateStore {
@@ -96,7 +98,11 @@ export class MemoryStateStore implements StateStore {
     const ids: string[] = []
     for (const raw of await this.opts.persistence.loadBatches()) {
       const state = raw as BatchRecord
-      if (!state || state.version !== 1 || typeof state.batch_id !== 'string' || !Array.isArray(state.pages)) continue
+      if (!wellFormed(state)) {
+        // a damaged batch never stops start-up; it is named so the administrator can look at it
+        this.opts.logger.warn('damaged batch file skipped', { batch: String((raw as { batch_id?: unknown } | null)?.batch_id ?? '(unknown)') })
+        continue
+      }
       this.batches.set(state.batch_id, { record: state, log: new BatchEventLog(state.last_event_id ?? 0) })
       ids.push(state.batch_id)
     }
@@ -123,7 +129,10 @@ export class MemoryStateStore implements StateStore {
     const events = queued.map(q => entry.log.append(q.event, q.data))
     entry.record.last_event_id = entry.log.lastId
     if (events.some(e => e.event === 'done')) this.scheduleCompaction(entry)
-    if (opts.persist !== false) this.persist(entry)
+    if (opts.persist !== false) {
+      const written = this.persist(entry)
+      if (opts.durable) await written
+    }
     return { value, record: structuredClone(entry.record), events }
   }
 
@@ -174,10 +183,10 @@ export class MemoryStateStore implements StateStore {
     this.track(this.opts.persistence.saveJson('cache', Object.fromEntries(this.cache)))
   }
 
-  private persist(entry: Entry): void {
+  private persist(entry: Entry): Promise<void> {
     entry.record.last_event_id = entry.log.lastId
     entry.record.updated_at = new Date(this.now()).toISOString()
-    this.track(this.opts.persistence.saveBatch(entry.record.batch_id, entry.record))
+    return this.track(this.opts.persistence.saveBatch(entry.record.batch_id, entry.record))
   }
 
   private scheduleCompaction(entry: Entry): void {
@@ -189,11 +198,18 @@ export class MemoryStateStore implements StateStore {
     timer.unref?.()
   }
 
-  private track(p: Promise<void>): void {
+  private track(p: Promise<void>): Promise<void> {
     const tracked = p.catch(err => {
       this.opts.logger.error('could not save state', { error: err instanceof Error ? err.message : String(err) })
     })
     this.writes.add(tracked)
     void tracked.finally(() => this.writes.delete(tracked))
+    return tracked
   }
+}
+
+/** A persisted record the engine can work with: version 1, an id, and pages that are all objects with a number and a status. */
+function wellFormed(state: BatchRecord | null | undefined): state is BatchRecord {
+  if (!state || typeof state !== 'object' || state.version !== 1 || typeof state.batch_id !== 'string' || !Array.isArray(state.pages) || state.pages.length === 0) return false
+  return state.pages.every(p => !!p && typeof p === 'object' && typeof p.page_number === 'number' && typeof p.status === 'string')
 }
