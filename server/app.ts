@@ -19,6 +19,8 @@ import { createProbeRouter, providerCheck, storageCheck, type ReadinessCheck } f
 import { combineLifecycles, type BatchLifecycle } from './engine/lifecycle.js'
 import { createEngine, type Engine } from './engine/setup.js'
 import { TemplateReferences } from './references.js'
+import { createDeckRouter, type DeckLimits } from './deckRoutes.js'
+import { createFileDeckStore, type DeckStore } from './pptx/store.js'
 import { createApiRouter } from './routes.js'
 import { createStorage, storageProblem, type Storage } from './storage.js'
 import { buildPrompt } from './prompts.js'
@@ -67,6 +69,10 @@ export interface AppDeps {
   upstreamListeners?: readonly UpstreamListener[]
   /** USD per image for the spend metric (default: the list prices) */
   price?: PriceFn
+  /** .pptx upload limits (POST /api/v1/decks); the upload size comes from MAX_UPLOAD_MB */
+  deckLimits?: Partial<DeckLimits>
+  /** where batches made from a .pptx keep their deck (default: DATA_DIR/decks/) */
+  deckStore?: DeckStore
 }
 
 export interface ProxyApp {
@@ -165,6 +171,14 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
   }))
   app.use(createMetricsRouter(metrics, config.metricsToken))
 
+  app.use('/api/v1', createDeckRouter({
+    batches, storage, provider,
+    decks: deps.deckStore ?? createFileDeckStore(config.dataDir),
+    proxyToken: config.proxyToken,
+    limits: deps.deckLimits,
+    defaultResolution: config.defaultResolution,
+    concurrency: config.maxConcurrentGenerations,
+  }))
   app.use('/api/v1', createApiRouter({
     batches, storage, provider,
     proxyToken: config.proxyToken,

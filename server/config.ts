@@ -33,6 +33,8 @@ export interface AppConfig {
   corsOrigins: '*' | string[]
   port: number
   host: string
+  /** MAX_UPLOAD_MB: largest .pptx accepted by POST /api/v1/decks */
+  maxUploadMb: number
   /** LOG_FORMAT (undefined: pretty on a terminal outside production, else json) and LOG_LEVEL */
   log: { format?: LogFormat; level: LogThreshold }
   /** HTTP server bounds against slow and idle clients */
@@ -78,6 +80,7 @@ export const DEFAULTS = {
   openaiImageModel: 'gpt-image-1',
   maxConcurrentGenerations: 5,
   maxQueuedPages: 500,
+  maxUploadMb: 50,
   timeoutSeconds: 120,
   /** a 4K image legitimately takes longer; at least this, and never below NANO_BANANA_TIMEOUT */
   timeoutSeconds4K: 300,
@@ -156,6 +159,7 @@ export function loadConfig(env: Env): AppConfig {
   const maxConcurrentGenerations = int(env, 'MAX_CONCURRENT_GENERATIONS', DEFAULTS.maxConcurrentGenerations, 1, 100)
   const maxQueuedPages = int(env, 'MAX_QUEUED_PAGES', DEFAULTS.maxQueuedPages, 1, 100_000)
   const maxRetries = int(env, 'MAX_RETRIES', DEFAULTS.maxRetries, 0, 10)
+  const maxUploadMb = int(env, 'MAX_UPLOAD_MB', DEFAULTS.maxUploadMb, 1, 2048)
 
   const resRaw = read(env, 'DEFAULT_RESOLUTION')?.toUpperCase()
   if (resRaw !== undefined && !(RESOLUTIONS as string[]).includes(resRaw)) {
@@ -234,6 +238,7 @@ export function loadConfig(env: Env): AppConfig {
     maxConcurrentGenerations,
     maxQueuedPages,
     maxRetries,
+    maxUploadMb,
     defaultResolution,
     ...(priceOverride !== undefined ? { priceOverride } : {}),
     thumbnail,

@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'))
   process.on('SIGTERM', () => stop('SIGTERM'))
 
-  running = await startServer({ config, provider, logger, timeouts: config.provider, port: config.port, host: config.host, http: config.http })
+  running = await startServer({ config, provider, logger, timeouts: config.provider, port: config.port, host: config.host, http: config.http, deckLimits: { maxUploadBytes: config.maxUploadMb * 1024 * 1024 } })
   if (stopping) {
     await running.stop()
     return

@@ -40,7 +40,7 @@ function sameToken(given: string, expected: string): boolean {
  * PROXY_TOKEN: `Authorization: Bearer <token>`; on the stream and polling endpoints also `?token=`
  * (a plain browser EventSource cannot send headers).
  */
-function requireToken(token: string | undefined, allowQuery: boolean): RequestHandler {
+export function requireToken(token: string | undefined, allowQuery: boolean): RequestHandler {
   return (req, _res, next) => {
     if (!token) return next()
     const header = req.get('Authorization')
