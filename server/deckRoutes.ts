@@ -173,7 +173,7 @@ export function createDeckRouter(deps: DeckRoutesDeps): Router {
       await deps.decks.save(created.batch_id, { deck, fileName, mode: parsed.data.options?.mode ?? 'full', language: parsed.data.options?.language ?? '', pageSlides: slides })
     }
     catch (err) {
-      deps.batches.cancel(created.batch_id)
+      await deps.batches.cancel(created.batch_id).catch(() => undefined)
       throw err
     }
     res.status(202).json({ ...created, deck: summary, estimate: { cost: estimate.cost, price_per_image: estimate.pricePerImage } })
@@ -181,10 +181,10 @@ export function createDeckRouter(deps: DeckRoutesDeps): Router {
 
   r.get('/slide-generations/batches/:batch_id/pptx', authDownload, async (req, res) => {
     const id = String(req.params.batch_id ?? '')
-    if (!BATCH_ID_RE.test(id) || !deps.batches.has(id)) throw notFound('Batch')
+    if (!BATCH_ID_RE.test(id) || !(await deps.batches.has(id))) throw notFound('Batch')
     const record = await deps.decks.load(id)
     if (!record) throw new ApiError(404, 'no_deck', 'This batch was not made from a .pptx upload (POST /api/v1/decks), so there is no deck to write; export from the editor instead')
-    const progress = deps.batches.progress(id)
+    const progress = await deps.batches.progress(id)
     const images = new Map<number, RenderedImage>()
     const failed: number[] = []
     for (const result of progress.results) {
