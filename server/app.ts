@@ -178,6 +178,7 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
     limits: deps.deckLimits,
     defaultResolution: config.defaultResolution,
     concurrency: config.maxConcurrentGenerations,
+    price: resolution => pricePerImageUsd(provider.model, resolution, config.priceOverride),
   }))
   app.use('/api/v1', createApiRouter({
     batches, storage, provider,

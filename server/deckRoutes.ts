@@ -43,6 +43,8 @@ export interface DeckRoutesDeps {
   limits?: Partial<DeckLimits>
   defaultResolution: '1K' | '2K' | '4K'
   concurrency: number
+  /** US dollars per image of the proxy's model at this size (models.ts), null when unknown */
+  price: (resolution: '1K' | '2K' | '4K') => number | null
 }
 
 const PPTX_MIME = 'application/vnd.openxmlformats-officedocument.presentationml.presentation'
@@ -133,7 +135,8 @@ export function createDeckRouter(deps: DeckRoutesDeps): Router {
     const templateId = field(req, 'template_id')
     const resolution = (field(req, 'resolution') ?? deps.defaultResolution) as '1K' | '2K' | '4K'
     const styleChain = boolField(req, 'style_chain') ?? true
-    const estimate = estimateBatch({ pages: slides.length, resolution: ['1K', '2K', '4K'].includes(resolution) ? resolution : '2K', preview: deps.provider.name === 'preview', model: deps.provider.model, concurrency: deps.concurrency, styleChain })
+    const size = ['1K', '2K', '4K'].includes(resolution) ? resolution : deps.defaultResolution
+    const estimate = estimateBatch({ pages: slides.length, resolution: size, pricePerImage: deps.price(size), preview: deps.provider.name === 'preview', concurrency: deps.concurrency, styleChain })
     const summary = {
       file_name: fileName,
       slide_count: deck.slides.length,

@@ -38,7 +38,7 @@ const provider = scriptedProvider(page => (page === 2 ? new ProviderError('refus
 beforeAll(async () => {
   tmp = await tempDir('nb-decks-')
   publicDir = await fakePublicDir(tmp.dir)
-  server = await startTestServer({ provider, dataDir: tmp.dir, publicDir, deckLimits: { maxUploadBytes: 2 * 1024 * 1024 } })
+  server = await startTestServer({ provider, dataDir: tmp.dir, publicDir, deckLimits: { maxUploadBytes: 2 * 1024 * 1024 }, config: { priceOverride: { '4K': 0.24 } } })
 })
 afterAll(async () => {
   await server?.stop()
