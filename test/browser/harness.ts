@@ -30,7 +30,7 @@ export async function startProxy(extraEnv: Record<string, string> = {}): Promise
   for (const key of Object.keys(env)) {
     if (/API_KEY|BASE_URL|PROXY_TOKEN/.test(key)) delete env[key]
   }
-  Object.assign(env, { PORT: '0', HOST: '127.0.0.1', IMAGE_PROVIDER: 'preview', DATA_DIR: dataDir, ...extraEnv })
+  Object.assign(env, { PORT: '0', HOST: '127.0.0.1', IMAGE_PROVIDER: 'preview', DATA_DIR: dataDir, LOG_FORMAT: 'json', ...extraEnv })
 
   let log = ''
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'server/index.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -59,7 +59,7 @@ export async function startProxy(extraEnv: Record<string, string> = {}): Promise
       await stop()
       throw new Error(`proxy exited with code ${child.exitCode}:\n${log}`)
     }
-    baseUrl ||= /proxy started url=(http:\/\/127\.0\.0\.1:\d+)/.exec(log)?.[1] ?? ''
+    baseUrl ||= startedUrl(log)
     if (baseUrl) {
       try {
         const res = await fetch(`${baseUrl}/api/v1/health`)
@@ -74,6 +74,19 @@ export async function startProxy(extraEnv: Record<string, string> = {}): Promise
     await new Promise(resolve => setTimeout(resolve, 200))
   }
   return { baseUrl, output: () => log, stop }
+}
+
+// The proxy logs JSON lines (pino); its start-up line carries the URL it listens on.
+function startedUrl(log: string): string {
+  for (const line of log.split('\n')) {
+    if (!line.startsWith('{')) continue
+    try {
+      const entry = JSON.parse(line) as { msg?: string, url?: string }
+      if (entry.msg === 'proxy started' && entry.url) return entry.url
+    }
+    catch { /* a partly written line: read again on the next poll */ }
+  }
+  return ''
 }
 
 export async function launchChromium(): Promise<Browser> {
