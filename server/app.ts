@@ -14,6 +14,7 @@ import type { AppLogger } from './logger.js'
 import { requestLogger } from './requestLog.js'
 import { observeProvider, ProviderStatus, type UpstreamListener } from './providers/observed.js'
 import type { ImageProvider } from './providers/types.js'
+import { WebhookSender, type WebhookSettings } from './webhooks.js'
 import { createMetricsRouter, ProxyMetrics, type PriceFn } from './metrics.js'
 import { createProbeRouter, providerCheck, storageCheck, type ReadinessCheck } from './probes.js'
 import { combineLifecycles, type BatchLifecycle } from './engine/lifecycle.js'
@@ -40,7 +41,8 @@ export type AppConfigSubset = Pick<AppConfig,
   | 'priceOverride'>
 
 export interface AppDeps {
-  config: AppConfigSubset
+  /** webhooks are optional here (none sent without them) */
+  config: AppConfigSubset & { webhooks?: WebhookSettings }
   provider: ImageProvider
   logger: AppLogger
   /** DATA_DIR with less free space than this counts as full: new batches get 503 (default 64 MB) */
@@ -82,6 +84,7 @@ export interface ProxyApp {
   /** the five seams the batch engine runs on */
   engine: Engine
   metrics: ProxyMetrics
+  webhooks: WebhookSender
   /** stops in-flight work and flushes state to disk (does not close an HTTP server); /readyz answers 503 from the start */
   close(): Promise<void>
 }
@@ -134,6 +137,11 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
   const templateRefs = new TemplateReferences(publicDir, (t, reason) => {
     logger.warn('template cover unavailable, generating without a style reference', { template: t.id, reason })
   })
+  const webhooks = new WebhookSender({
+    settings: config.webhooks ?? { allowedHosts: null, policy: { allowPrivate: false, allowList: [] }, maxAttempts: 1 },
+    logger,
+    onOutcome: o => metrics.webhook(o),
+  })
   const engine = createEngine({
     provider: upstream, storage, logger, templateRefs,
     concurrency: config.maxConcurrentGenerations,
@@ -142,7 +150,7 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
       metrics.thumbnail(t.thumbnailOk)
       deps.onPageTiming?.(t)
     },
-    lifecycle: combineLifecycles([metrics.lifecycle, ...(deps.lifecycle ? [deps.lifecycle] : [])]),
+    lifecycle: combineLifecycles([metrics.lifecycle, webhooks.lifecycle, ...(deps.lifecycle ? [deps.lifecycle] : [])]),
     maxRetries: config.maxRetries,
     maxQueuedPages: config.maxQueuedPages,
     defaultResolution: config.defaultResolution,
@@ -184,6 +192,7 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
     batches, storage, provider,
     proxyToken: config.proxyToken,
     storageProblem: () => storageProblem(storage.dataDir, deps.minFreeBytes),
+    callbackRefusal: url => webhooks.refusal(url),
     sse: { pingIntervalMs: deps.pingIntervalMs ?? 15_000, clients: { opened: () => metrics.sseOpened(), closed: () => metrics.sseClosed() } },
     models: { defaultResolution: config.defaultResolution, priceOverride: config.priceOverride, timeouts: deps.timeouts },
   }))
@@ -207,10 +216,11 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
   app.use(errorMiddleware(logger))
 
   return {
-    app, batches, storage, engine, metrics,
-    close: () => {
+    app, batches, storage, engine, metrics, webhooks,
+    close: async () => {
       stopping = true
-      return engine.close()
+      await engine.close()
+      await webhooks.close()
     },
   }
 }

@@ -145,6 +145,7 @@ export class BatchManager {
       status: 'pending',
       last_event_id: 0,
       chain_held: chained,
+      ...(input.callback_url ? { callback_url: input.callback_url } : {}),
       pages: input.pages.map((p, i) => ({
         page_number: i + 1,
         slide_id: p.slide_id,

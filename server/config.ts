@@ -6,6 +6,7 @@ import type { ProviderName, Resolution } from '../plugin/types/api.js'
 import type { LogFormat, LogThreshold } from './logger.js'
 import type { ProviderSettings } from './providers/types.js'
 import { parseHostPolicy } from './net/safeHttp.js'
+import { readWebhookSettings, type WebhookSettings } from './webhooks.js'
 import { DEFAULT_MODEL, parsePriceOverride, type PriceOverride } from './models.js'
 
 export class ConfigError extends Error {
@@ -37,6 +38,8 @@ export interface AppConfig {
   maxUploadMb: number
   /** LOG_FORMAT (undefined: pretty on a terminal outside production, else json) and LOG_LEVEL */
   log: { format?: LogFormat; level: LogThreshold }
+  /** WEBHOOK_* settings (server/webhooks.ts) */
+  webhooks: WebhookSettings
   /** HTTP server bounds against slow and idle clients */
   http: HttpLimits
   /** what the defaults left open or closed, for the start-up log (safe defaults) */
@@ -249,6 +252,7 @@ export function loadConfig(env: Env): AppConfig {
     port,
     host,
     log: { ...(logFormat ? { format: logFormat as LogFormat } : {}), level: logLevel as LogThreshold },
+    webhooks: readWebhookSettings(env),
     http,
     exposure: { paid, tokenRequired, hostDefaulted: hostRaw === undefined && guarded, corsDefaulted: corsRaw === undefined && guarded },
   }
@@ -272,5 +276,5 @@ export function describeExposure(config: Pick<AppConfig, 'host' | 'corsOrigins' 
 
 /** Every secret the config holds, for log/response redaction. */
 export function configSecrets(config: AppConfig): string[] {
-  return [config.provider.gemini.apiKey, config.provider.openai.apiKey, config.proxyToken, config.metricsToken].filter((s): s is string => !!s)
+  return [config.provider.gemini.apiKey, config.provider.openai.apiKey, config.proxyToken, config.metricsToken, config.webhooks.secret].filter((s): s is string => !!s)
 }

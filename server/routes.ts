@@ -13,6 +13,8 @@ import { BATCH_ID_RE, createBatchSchema, LIMITS, pageNumberSchema, retryPageSche
 import { IMAGE_KEY_RE, type Storage } from './storage.js'
 
 export interface RoutesDeps {
+  /** why a callback_url is refused here, or null (webhooks) */
+  callbackRefusal?: (url: string) => string | null
   batches: BatchManager
   storage: Storage
   provider: ImageProvider
@@ -118,6 +120,9 @@ export function createApiRouter(deps: RoutesDeps): Router {
   r.post('/slide-generations/batches', auth, json, async (req, res) => {
     const parsed = createBatchSchema.safeParse(req.body)
     if (!parsed.success) throw validationError(parsed.error)
+    const callback = parsed.data.callback_url
+    const refused = !callback ? null : deps.callbackRefusal ? deps.callbackRefusal(callback) : 'This proxy sends no webhooks'
+    if (refused) throw new ApiError(400, 'invalid_request', 'The request is not valid', { details: [{ path: 'callback_url', message: refused }] })
     await requireStorage()
     res.status(202).json(await deps.batches.create(parsed.data))
   })

@@ -54,6 +54,8 @@ export const createBatchSchema = z.object({
   deck_title: z.string().max(LIMITS.maxDeckTitleChars).default(''),
   pages: z.array(pageInputSchema).min(1, 'At least one page is needed').max(LIMITS.maxPages, `At most ${LIMITS.maxPages} pages per batch`),
   options: batchOptionsSchema.optional(),
+  /** webhook: POSTed the `done` event and the results when the batch finishes (checked against the proxy's webhook settings) */
+  callback_url: z.string().min(1).max(2048).optional(),
 }).superRefine((body, ctx) => {
   const seen = new Map<string, number>()
   body.pages.forEach((p, i) => {

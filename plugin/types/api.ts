@@ -39,6 +39,8 @@ export interface CreateBatchRequest {
   deck_title: string
   pages: PageInput[]
   options?: Partial<BatchOptions>
+  /** webhook: POSTed the done event and the results when the batch finishes (docs/api.md, Webhooks) */
+  callback_url?: string
 }
 
 export interface CreateBatchResponse {

@@ -48,6 +48,8 @@ export interface BatchRecord {
   last_event_id: number
   /** style_chain: pages 2..n wait until page 1 has settled */
   chain_held?: boolean
+  /** webhook destination: POSTed the `done` event and the results when the batch finishes */
+  callback_url?: string
   /** the last progress event sent (JSON), so an unchanged one is not sent again */
   last_progress?: string
   pages: PageRecord[]

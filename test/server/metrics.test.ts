@@ -9,6 +9,7 @@ import { createProvider } from '../../server/providers/index.js'
 import type { FakeServer } from '../fakes/common.js'
 import { startFakeGemini, type GeminiFault } from '../fakes/geminiServer.js'
 import { fakePublicDir, openSse, postJson, tempDir, waitUntil } from './helpers.js'
+import { sample } from './promText.js'
 
 const BATCHES = '/api/v1/slide-generations/batches'
 const KEY = 'metrics-test-key-0001'
@@ -18,19 +19,6 @@ const cleanups: Array<() => Promise<void>> = []
 afterAll(async () => {
   while (cleanups.length) await cleanups.pop()!()
 })
-
-/** One sample's value from the text exposition format; labels must match exactly the ones given (others ignored). */
-export function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#')) continue
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line)
-    if (!m || m[1] !== name) continue
-    const have: Record<string, string> = {}
-    for (const [, k, v] of (m[2] ?? '').matchAll(/([a-zA-Z_]+)="((?:[^"\\]|\\.)*)"/g)) have[k] = v
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(m[3])
-  }
-  return undefined
-}
 
 async function scrape(srv: RunningServer, token = METRICS_TOKEN): Promise<string> {
   const res = await fetch(`${srv.url}/metrics`, { headers: { Authorization: `Bearer ${token}` } })
