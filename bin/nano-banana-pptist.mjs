@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util'
 import {
   IMAGES_DIR, MANIFEST, PACKAGE_LOCK, PLUGIN_DIR, Refusal, applyOps, decodeOriginal, encodeOriginal, planInstall, planUninstall, readManifest, sha256,
 } from './lib/installer.mjs'
+import { render, UsageError } from './lib/render.mjs'
 
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -15,6 +16,8 @@ const USAGE = `Usage:
   nano-banana-pptist install <pptist-dir> [--server-url <url>] [--disabled | --enabled] [--npm-install] [--dry-run]
   nano-banana-pptist uninstall <pptist-dir> [--dry-run]
   nano-banana-pptist check <pptist-dir>        (same as install --dry-run)
+  nano-banana-pptist render <deck.pptx> [-o <out.pptx>] --template <id|name> [--mode full|background]
+                     [--resolution 1K|2K|4K] [--pages 1-3,5] [--server <url>] [--token <token>] [--dry-run]
 
 install     copies the extension to src/plugins/nano-banana/, the template images to
             public/imgs/nano_banana/, writes src/configs/nanoBanana.ts, adds two marked blocks to
@@ -26,6 +29,16 @@ install     copies the extension to src/plugins/nano-banana/, the template image
   --npm-install run \`npm install\` in <pptist-dir> afterwards
   --dry-run     show what would change, change nothing
 uninstall   restores every changed PPTist file byte for byte and removes everything added.
+render      restyles a PowerPoint file: uploads it to the proxy (--server, else one started here with
+            the environment's configuration), shows the progress, writes <deck>.banana.pptx (or -o) even
+            when some pages failed and says which; exit code 1 only when nothing could be rendered.
+  --template    template id or name (see GET /api/v1/templates)
+  --mode        full (default: the image is the slide, its text goes to the notes) or background
+                (editable text boxes on a designed background)
+  --pages       only these slides (the others keep their look); needed for decks over 100 slides
+  --language, --extra <text>, --no-style-chain   as in the editor's dialog
+  --token       the proxy's PROXY_TOKEN (default: $NANO_BANANA_TOKEN or $PROXY_TOKEN)
+  --dry-run     print the pages read from the deck and the cost estimate, render nothing
 `
 
 /** @param {string} message */
@@ -81,7 +94,52 @@ function recordLockfile(root, lockBefore) {
   writeFileSync(join(root, ...MANIFEST.split('/')), `${JSON.stringify(manifest, null, 2)}\n`)
 }
 
+async function renderCommand(/** @type {string[]} */ args) {
+  let parsed
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        output: { type: 'string', short: 'o' },
+        template: { type: 'string', short: 't' },
+        mode: { type: 'string' },
+        resolution: { type: 'string' },
+        pages: { type: 'string' },
+        server: { type: 'string' },
+        token: { type: 'string' },
+        language: { type: 'string' },
+        extra: { type: 'string' },
+        'no-style-chain': { type: 'boolean' },
+        'dry-run': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    })
+  }
+  catch (err) {
+    return fail(`${/** @type {Error} */ (err).message}\n\n${USAGE}`, 2)
+  }
+  const { values, positionals } = parsed
+  if (values.help) return process.stdout.write(USAGE)
+  if (positionals.length !== 1) return fail(`render takes one .pptx file.\n\n${USAGE}`, 2)
+  try {
+    const code = await render({
+      file: positionals[0], output: values.output, template: values.template, mode: values.mode,
+      resolution: values.resolution, pages: values.pages, server: values.server, token: values.token,
+      language: values.language, extra: values.extra, dryRun: values['dry-run'],
+      ...(values['no-style-chain'] ? { styleChain: false } : {}),
+    })
+    process.exit(code)
+  }
+  catch (err) {
+    if (err instanceof UsageError) return fail(err.message, 2)
+    const e = /** @type {Error & { name?: string }} */ (err)
+    return fail(e.name === 'ConfigError' ? `Configuration error: ${e.message}` : `render failed: ${e.message}`)
+  }
+}
+
 function main() {
+  if (process.argv[2] === 'render') return void renderCommand(process.argv.slice(3))
   let parsed
   try {
     parsed = parseArgs({
