@@ -12,7 +12,7 @@ import type { Block } from './blocks.js'
 import { chooseArt } from './art.js'
 import type { ArtKind } from './art.js'
 import { comparisonColumns, layoutBody } from './body.js'
-import { calmZones } from './calm.js'
+import { calmZones, veilsSvg } from './calm.js'
 
 /** design units of the short edge */
 export const DESIGN_HEIGHT = 768
@@ -84,12 +84,12 @@ export function layoutSlide(style: SlideStyle, page: SlideContent, opts: DrawOpt
   c.art = page.pageType === 'content' ? chooseArt(blocks, page.pageNumber, style.ownArt ?? 'illustration', wide && !c.narrow) : 'illustration'
   const texts: TextNode[] = []
   // background mode: the slide's own text boxes (or, without them, where this template puts text)
-  const zones = full ? [] : calmZones(c, style.colors(c), page.textBoxes)
+  const zones = full ? [] : calmZones(c, page.textBoxes)
   if (zones.length && c.art !== 'none') {
     // the illustration moves out of the way of the slide's text: drawn only when no text box meets it
     const probe: Ctx = { ...c, id: () => 'probe' }
     style.backdrop(probe)
-    if (probe.artBox && zones.some(z => intersects(z.box, probe.artBox!))) c.art = 'none'
+    if (probe.artBox && zones.some(z => intersects(z, probe.artBox!))) c.art = 'none'
   }
   // white underlay: the backdrop raster is treated as opaque when text is composited over it
   const parts: string[] = ['<rect width="100%" height="100%" fill="#ffffff"/>' + style.backdrop(c)]
@@ -98,7 +98,6 @@ export function layoutSlide(style: SlideStyle, page: SlideContent, opts: DrawOpt
   const d = defaults(page)
   const deckTitle = realDeckTitle(page.deckTitle)
   let shortened = false
-  for (const z of zones) parts.push(z.svg)
 
   const place = (role: TextNode['role'], paragraphs: string[], box: Box | undefined, spec: TextSpec) => {
     if (!box || !paragraphs.some(p => p.trim())) return null
@@ -196,7 +195,7 @@ export function layoutSlide(style: SlideStyle, page: SlideContent, opts: DrawOpt
     overlaySvg: doc(parts.slice(1).join('')),
     backdropKey: `${style.key}|${page.pageType}|${c.art}|${opts.width}x${opts.height}`,
     width: opts.width, height: opts.height, designWidth: W, designHeight: H, texts, mark,
-    shortened, art: c.art as ArtKind, artBox: c.art === 'none' ? null : c.artBox ?? null, calm: zones.map(z => z.box),
+    shortened, art: c.art as ArtKind, artBox: c.art === 'none' ? null : c.artBox ?? null, calm: zones,
   }
 }
 
@@ -330,10 +329,17 @@ const sharedBackdrops = new BackdropCache(96 * 1024 * 1024)
  */
 export async function rasterize(layout: SlideLayout, format: 'png' | 'jpeg' = 'png', cache: BackdropCache | null = sharedBackdrops): Promise<Buffer> {
   const drawBase = () => renderSvg(layout.backdropSvg, layout.width)
-  const [base, over] = await Promise.all([
-    cache ? cache.get(layout.backdropKey, drawBase) : drawBase(),
-    renderSvg(layout.overlaySvg, layout.width),
-  ])
+  const getBase = () => (cache ? cache.get(layout.backdropKey, drawBase) : drawBase())
+  let base: Raster
+  let over: Raster
+  if (layout.calm.length) {
+    // background mode with the slide's text boxes: a card in the backdrop's own colour under each box
+    base = await getBase()
+    const veils = veilsSvg(layout.calm, base.pixels, base.width, base.height, base.width / layout.designWidth, layout.designWidth, layout.designHeight)
+    over = await renderSvg(layout.overlaySvg.replace(/^(<svg[^>]*>)/, `$1${veils}`), layout.width)
+  } else {
+    [base, over] = await Promise.all([getBase(), renderSvg(layout.overlaySvg, layout.width)])
+  }
   const rgb = flattenOver(base.pixels, over.pixels)
   const img = sharp(rgb, { raw: { width: base.width, height: base.height, channels: 3 } })
   return format === 'png'
