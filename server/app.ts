@@ -38,7 +38,7 @@ const ROOT = packageRoot(path.dirname(fileURLToPath(import.meta.url)))
 
 export type AppConfigSubset = Pick<AppConfig,
   'maxConcurrentGenerations' | 'maxQueuedPages' | 'maxRetries' | 'defaultResolution' | 'thumbnail' | 'dataDir' | 'proxyToken' | 'corsOrigins' | 'metricsToken'
-  | 'priceOverride'>
+  | 'priceOverride'> & Partial<Pick<AppConfig, 'redis' | 'upstreamRpm'>>
 
 export interface AppDeps {
   /** webhooks are optional here (none sent without them) */
@@ -69,6 +69,8 @@ export interface AppDeps {
   lifecycle?: BatchLifecycle
   /** more listeners for every upstream call */
   upstreamListeners?: readonly UpstreamListener[]
+  /** Redis set-up: queue lock timing (tests shorten how fast a dead replica's attempts are taken over) */
+  redisTiming?: { lockDurationMs?: number; stalledIntervalMs?: number }
   /** USD per image for the spend metric (default: the list prices) */
   price?: PriceFn
   /** .pptx upload limits (POST /api/v1/decks); the upload size comes from MAX_UPLOAD_MB */
@@ -157,9 +159,11 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
     backoff: deps.backoff,
     sleep: deps.sleep,
     random: deps.random,
+    ...(config.redis ? { redis: { ...config.redis, ...deps.redisTiming } } : {}),
+    rpm: config.upstreamRpm,
   })
   const batches = engine.batches
-  await batches.init()
+  await engine.init()
   metrics.attach({ queue: () => batches.stats() })
 
   const app = express()

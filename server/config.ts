@@ -36,6 +36,10 @@ export interface AppConfig {
   host: string
   /** MAX_UPLOAD_MB: largest .pptx accepted by POST /api/v1/decks */
   maxUploadMb: number
+  /** REDIS_URL set: batch state, events and the queue are shared by every replica through Redis */
+  redis?: { url: string; prefix: string }
+  /** UPSTREAM_RPM: upstream attempts per minute (across replicas in Redis mode) */
+  upstreamRpm?: number
   /** LOG_FORMAT (undefined: pretty on a terminal outside production, else json) and LOG_LEVEL */
   log: { format?: LogFormat; level: LogThreshold }
   /** WEBHOOK_* settings (server/webhooks.ts) */
@@ -227,6 +231,13 @@ export function loadConfig(env: Env): AppConfig {
     maxRequestsPerSocket: 1000,
   }
 
+  const redisUrl = read(env, 'REDIS_URL')
+  if (redisUrl !== undefined && !/^rediss?:\/\/\S+$/.test(redisUrl)) throw new ConfigError('REDIS_URL must look like redis://host:6379 or rediss://user:password@host:6380/0')
+  const redisPrefix = read(env, 'REDIS_PREFIX') ?? 'nb'
+  if (!/^[A-Za-z0-9_.-]{1,40}$/.test(redisPrefix)) throw new ConfigError(`REDIS_PREFIX must be 1–40 letters, digits, _ . or - (got "${redisPrefix}")`)
+  const upstreamRpmRaw = read(env, 'UPSTREAM_RPM')
+  const upstreamRpm = upstreamRpmRaw === undefined ? undefined : int(env, 'UPSTREAM_RPM', 0, 1, 100_000)
+
   return {
     provider: {
       provider,
@@ -251,6 +262,8 @@ export function loadConfig(env: Env): AppConfig {
     corsOrigins,
     port,
     host,
+    ...(redisUrl ? { redis: { url: redisUrl, prefix: redisPrefix } } : {}),
+    ...(upstreamRpm !== undefined ? { upstreamRpm } : {}),
     log: { ...(logFormat ? { format: logFormat as LogFormat } : {}), level: logLevel as LogThreshold },
     webhooks: readWebhookSettings(env),
     http,
@@ -276,5 +289,10 @@ export function describeExposure(config: Pick<AppConfig, 'host' | 'corsOrigins' 
 
 /** Every secret the config holds, for log/response redaction. */
 export function configSecrets(config: AppConfig): string[] {
-  return [config.provider.gemini.apiKey, config.provider.openai.apiKey, config.proxyToken, config.metricsToken, config.webhooks.secret].filter((s): s is string => !!s)
+  // a Redis password inside REDIS_URL is redacted too
+  let redisPassword: string | undefined
+  try {
+    redisPassword = config.redis ? decodeURIComponent(new URL(config.redis.url).password) || undefined : undefined
+  } catch { /* not a URL the logger could leak more of */ }
+  return [config.provider.gemini.apiKey, config.provider.openai.apiKey, config.proxyToken, config.metricsToken, config.webhooks.secret, redisPassword].filter((s): s is string => !!s)
 }

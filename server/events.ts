@@ -78,7 +78,7 @@ export interface SseSource {
    */
   snapshot(): Promise<{ data: unknown; lastId: number; done: LoggedEvent | null }>
   /** live events (possibly out of order or with gaps when they come from other processes) */
-  subscribe(listener: (e: LoggedEvent) => void): () => void
+  subscribe(listener: (e: LoggedEvent) => void): Promise<() => void>
 }
 
 export interface SseOptions {
@@ -104,7 +104,7 @@ export async function streamBatch(req: Request, res: Response, source: SseSource
   // subscribe before reading anything, so nothing committed in between is missed
   const early: LoggedEvent[] = []
   let onLive: (e: LoggedEvent) => void = e => { early.push(e) }
-  let unsubscribe = source.subscribe(e => onLive(e))
+  let unsubscribe = await source.subscribe(e => onLive(e))
   let replay: LoggedEvent[] | null = null
   let snap: Awaited<ReturnType<SseSource['snapshot']>> | null = null
   try {
@@ -131,8 +131,16 @@ export async function streamBatch(req: Request, res: Response, source: SseSource
 
   let closed = false
   let sent = 0
+  // live events and catch-ups go through one chain so gap fills keep the order
+  let chain = Promise.resolve()
   const ping = setInterval(() => {
-    if (!closed) res.write(': ping\n\n')
+    if (closed) return
+    res.write(': ping\n\n')
+    // catch up on anything a lost bus message did not bring (another process died after committing)
+    chain = chain.then(async () => {
+      const missing = closed ? null : await source.since(sent).catch(() => null)
+      if (missing) for (const m of missing) if (m.id > sent) write(m)
+    }).catch(() => close())
   }, opts.pingIntervalMs)
   ping.unref?.()
 
@@ -153,8 +161,6 @@ export async function streamBatch(req: Request, res: Response, source: SseSource
     if (e.event === 'done') close()
   }
 
-  // live events go through one chain so gap fills keep the order
-  let chain = Promise.resolve()
   const deliver = async (e: LoggedEvent) => {
     if (closed || e.id <= sent) return
     if (e.id === sent + 1) return write(e)

@@ -108,9 +108,7 @@ export class AttemptFlow {
     if (out.kind === 'cached') return this.complete(batchId, n, ctrl, out.stored, started, null)
     if (out.kind === 'error') return this.onError(batchId, n, ctrl, out.error, started)
     if (ctrl.signal.aborted) return this.release(batchId, n, ctrl)
-    // The upstream call is over: free the scheduler slot now and store the image alongside the next
-    // call (MAX_CONCURRENT_GENERATIONS limits upstream calls, not local image work).
-    this.track((async () => {
+    const storeAndComplete = async () => {
       try {
         const { stored, thumbnail } = await this.deps.runner.store(out.image, out.cacheKey, out.providerMs)
         this.track(thumbnail)
@@ -119,7 +117,12 @@ export class AttemptFlow {
       } catch (err) {
         await this.onError(batchId, n, ctrl, err, started)
       }
-    })())
+    }
+    // A durable job is held until the outcome is committed (another replica takes it over if this
+    // one dies meanwhile). Otherwise the upstream call is over: free the slot now and store the image
+    // alongside the next call (MAX_CONCURRENT_GENERATIONS limits upstream calls, not local image work).
+    if (this.deps.scheduler.durable) await storeAndComplete()
+    else this.track(storeAndComplete())
   }
 
   /** imageBytes: null when the duplicate cache answered */
@@ -149,7 +152,11 @@ export class AttemptFlow {
 
   private async onError(batchId: string, n: number, ctrl: AbortController, err: unknown, started: number): Promise<void> {
     const aborted = ctrl.signal.aborted
-    if (this.closed && aborted) return this.release(batchId, n, ctrl) // shutdown: left for restart recovery
+    if (this.closed && aborted) {
+      // shutdown: a durable queue gives the page to another replica now; otherwise restart recovery
+      if (this.deps.scheduler.durable) await this.deps.scheduler.enqueue({ batchId, pageNumber: n }, { front: true }).catch(() => undefined)
+      return this.release(batchId, n, ctrl)
+    }
     const ctx = await this.deps.estimateContext()
     let decision: Decision | null = null
     const r = await this.deps.store.mutate(batchId, (s, emit) => {

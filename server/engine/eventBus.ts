@@ -9,8 +9,8 @@ export type CancelListener = (batchId: string) => void
 
 export interface EventBus {
   publish(batchId: string, events: LoggedEvent[]): void
-  /** Live events of one batch; returns the unsubscribe function. */
-  subscribe(batchId: string, listener: EventListener): () => void
+  /** Live events of one batch; resolves (with the unsubscribe function) once delivery has started. */
+  subscribe(batchId: string, listener: EventListener): Promise<() => void>
   /** Tells every process that the batch was cancelled (each aborts its own upstream calls). */
   publishCancel(batchId: string): void
   onCancel(listener: CancelListener): () => void
@@ -28,7 +28,7 @@ export class LocalEventBus implements EventBus {
     for (const e of events) for (const l of [...set]) l(e)
   }
 
-  subscribe(batchId: string, listener: EventListener): () => void {
+  async subscribe(batchId: string, listener: EventListener): Promise<() => void> {
     let set = this.listeners.get(batchId)
     if (!set) {
       set = new Set()

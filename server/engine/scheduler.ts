@@ -8,6 +8,8 @@ import { GenerationQueue } from '../queue.js'
 export interface AttemptJob {
   batchId: string
   pageNumber: number
+  /** this job was started before by a process that stopped (its upstream call may have been paid) */
+  redelivered?: boolean
 }
 
 export interface EnqueueOptions {
@@ -30,6 +32,12 @@ export interface SchedulerStats {
 export type AttemptRunner = (job: AttemptJob) => Promise<void>
 
 export interface Scheduler {
+  /**
+   * true: a job is kept (and taken over by another process if this one dies) until the attempt has
+   * committed its outcome, so the engine holds the slot while storing the image; false: the slot is
+   * freed when the upstream call ends (restart recovery handles a crash).
+   */
+  readonly durable: boolean
   /** Starts taking jobs; `run` is called for each (once set). */
   start(run: AttemptRunner): void
   enqueue(job: AttemptJob, opts?: EnqueueOptions): Promise<void>
@@ -64,6 +72,7 @@ export function defaultSleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 export class MemoryScheduler implements Scheduler {
+  readonly durable = false
   readonly queue: GenerationQueue
   private run: AttemptRunner | null = null
   /** per batch: aborts its delayed jobs */

@@ -13,6 +13,20 @@ import type { ImageStore } from './imageStore.js'
 import { PageRunner, type BackoffOptions, type BuildPrompt, type PageTiming } from './pageRunner.js'
 import { MemoryScheduler, type Scheduler } from './scheduler.js'
 import { MemoryStateStore, type StateStore } from './stateStore.js'
+import { Redis } from 'ioredis'
+import { BullScheduler } from './bullScheduler.js'
+import { RedisEventBus } from './redisEventBus.js'
+import { RedisStateStore } from './redisStateStore.js'
+
+/** REDIS_URL set: state, events and queue shared with the other replicas. */
+export interface RedisSetup {
+  url: string
+  /** key prefix (REDIS_PREFIX, default "nb"; tests use a unique one) */
+  prefix: string
+  /** queue job lock; another replica takes a dead one's attempts over after this (default 30 s) */
+  lockDurationMs?: number
+  stalledIntervalMs?: number
+}
 
 export interface EngineOptions {
   provider: ImageProvider
@@ -38,6 +52,10 @@ export interface EngineOptions {
   onPageTiming?: (t: PageTiming) => void
   /** told about page and batch events (metrics, webhooks) */
   lifecycle?: BatchLifecycle
+  /** the several-replica set-up; absent: memory + DATA_DIR */
+  redis?: RedisSetup
+  /** UPSTREAM_RPM */
+  rpm?: number
 }
 
 export interface Engine {
@@ -47,6 +65,8 @@ export interface Engine {
   runner: PageRunner
   bus: EventBus
   images: ImageStore
+  /** connects (Redis set-up) and recovers what a previous process left; call once before use */
+  init(): Promise<void>
   /** stops the engine and releases its connections */
   close(): Promise<void>
 }
@@ -55,9 +75,31 @@ export interface Engine {
 export function createEngine(opts: EngineOptions): Engine {
   const { logger } = opts
   const images: ImageStore = opts.storage
-  const store = new MemoryStateStore({ persistence: opts.storage, logger, now: opts.now, eventRetentionMs: opts.eventRetentionMs })
-  const scheduler = new MemoryScheduler({ concurrency: opts.concurrency, sleep: opts.sleep })
-  const bus = new LocalEventBus()
+  const connections: Redis[] = []
+  let store: StateStore
+  let scheduler: Scheduler
+  let bus: EventBus
+  if (opts.redis) {
+    const { url, prefix } = opts.redis
+    const connect = () => {
+      // BullMQ's blocking commands need maxRetriesPerRequest: null
+      const c = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false })
+      c.on('error', err => logger.warn('redis connection error', { error: err.message }))
+      connections.push(c)
+      return c
+    }
+    const redis = connect()
+    store = new RedisStateStore({ redis, prefix, now: opts.now, eventRetentionMs: opts.eventRetentionMs })
+    bus = new RedisEventBus({ redis, subscriber: connect(), prefix, logger })
+    scheduler = new BullScheduler({
+      redis, connection: connect, prefix, concurrency: opts.concurrency, rpm: opts.rpm, logger,
+      lockDurationMs: opts.redis.lockDurationMs, stalledIntervalMs: opts.redis.stalledIntervalMs,
+    })
+  } else {
+    store = new MemoryStateStore({ persistence: opts.storage, logger, now: opts.now, eventRetentionMs: opts.eventRetentionMs })
+    scheduler = new MemoryScheduler({ concurrency: opts.concurrency, sleep: opts.sleep })
+    bus = new LocalEventBus()
+  }
   const runner = new PageRunner({
     provider: opts.provider, images, store, templateRefs: opts.templateRefs, buildPrompt: opts.buildPrompt,
     findTemplate: opts.findTemplate ?? defaultFind, logger, maxRetries: opts.maxRetries, backoff: opts.backoff,
@@ -70,10 +112,16 @@ export function createEngine(opts: EngineOptions): Engine {
   })
   return {
     batches, store, scheduler, runner, bus, images,
+    async init() {
+      if (bus instanceof RedisEventBus) await bus.whenReady()
+      if (scheduler instanceof BullScheduler) await scheduler.whenReady()
+      await batches.init()
+    },
     async close() {
       await batches.close()
       await store.close()
       await bus.close()
+      for (const c of connections) c.disconnect()
     },
   }
 }

@@ -1,0 +1,168 @@
+// State store on Redis, shared by every replica.
+//
+// Keys (prefix P, e.g. "nb"):
+//   P:batch:{id}    hash  rec = the BatchRecord as JSON, rev = revision (increases by one per change)
+//   P:events:{id}   list  the batch's events as JSON, oldest first; expires `eventRetentionMs` after `done`
+//   P:done:{id}     string the batch's final `done` event while nothing happened after it
+//   P:active        set   batches not finished
+//   P:unfinished    int   pending + generating pages over all batches (admission control)
+//   P:cache         hash  duplicate-request cache: request hash → {image_key, thumbnail_key}
+//
+// A change is optimistic: read rec + rev, run the mutation in this process, then one Lua script
+// commits the new record, its events (ids continue from last_event_id), the counters and the `done`
+// marker only if rev is still the one read; otherwise read again and re-run (the mutation is pure).
+// So two replicas finishing pages of one batch at once never lose each other's change, and a page
+// is claimed (pending → generating) by exactly one of them.
+import type { Redis } from 'ioredis'
+import type { LoggedEvent } from '../events.js'
+import { isFinal, unfinishedPages, type BatchRecord, type CacheEntry } from './records.js'
+import type { Mutation, MutateOptions, MutateResult, StateStore } from './stateStore.js'
+
+const COMMIT = `
+if redis.call('HGET', KEYS[1], 'rev') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'rec', ARGV[2], 'rev', tostring(tonumber(ARGV[1]) + 1))
+local n = tonumber(ARGV[8])
+for i = 1, n do redis.call('RPUSH', KEYS[2], ARGV[8 + i]) end
+if n > 0 then
+  if ARGV[6] ~= '' then
+    redis.call('SET', KEYS[3], ARGV[6])
+    redis.call('PEXPIRE', KEYS[2], ARGV[7])
+  else
+    redis.call('DEL', KEYS[3])
+    redis.call('PERSIST', KEYS[2])
+  end
+end
+if ARGV[4] == '1' then redis.call('SADD', KEYS[4], ARGV[3]) else redis.call('SREM', KEYS[4], ARGV[3]) end
+if ARGV[5] ~= '0' then redis.call('INCRBY', KEYS[5], ARGV[5]) end
+return 1
+`
+
+export interface RedisStateStoreOptions {
+  redis: Redis
+  /** key prefix, e.g. "nb" (tests use a unique one) */
+  prefix: string
+  now?: () => number
+  /** how long a finished batch keeps its full event history for Last-Event-ID replays (default 10 min) */
+  eventRetentionMs?: number
+}
+
+export class RedisStateStore implements StateStore {
+  private readonly r: Redis
+  private readonly p: string
+  private readonly now: () => number
+  private readonly retentionMs: number
+
+  constructor(opts: RedisStateStoreOptions) {
+    this.r = opts.redis
+    this.p = opts.prefix
+    this.now = opts.now ?? Date.now
+    this.retentionMs = opts.eventRetentionMs ?? 10 * 60_000
+    this.r.defineCommand('nbCommit', { numberOfKeys: 5, lua: COMMIT })
+  }
+
+  /** Nothing to recover: unfinished pages are still jobs in the shared queue. */
+  async init(): Promise<string[]> {
+    return []
+  }
+
+  async create(record: BatchRecord): Promise<void> {
+    const id = record.batch_id
+    await this.r.multi()
+      .hset(this.k('batch', id), 'rec', JSON.stringify(record), 'rev', '0')
+      .sadd(this.k('active'), id)
+      .incrby(this.k('unfinished'), unfinishedPages(record))
+      .exec()
+  }
+
+  async get(batchId: string): Promise<BatchRecord | null> {
+    const raw = await this.r.hget(this.k('batch', batchId), 'rec')
+    return raw ? (JSON.parse(raw) as BatchRecord) : null
+  }
+
+  async mutate<T>(batchId: string, fn: Mutation<T>, _opts: MutateOptions = {}): Promise<MutateResult<T> | null> {
+    const key = this.k('batch', batchId)
+    for (let attempt = 0; ; attempt++) {
+      const [raw, rev] = await this.r.hmget(key, 'rec', 'rev')
+      if (!raw || rev === null) return null
+      const record = JSON.parse(raw) as BatchRecord
+      const before = unfinishedPages(record)
+      const queued: Array<{ event: LoggedEvent['event']; data: unknown }> = []
+      const value = fn(record, (event, data) => { queued.push({ event, data }) })
+      const events: LoggedEvent[] = queued.map((q, i) => ({ id: record.last_event_id + i + 1, event: q.event, data: q.data }))
+      record.last_event_id += events.length
+      record.updated_at = new Date(this.now()).toISOString()
+      const last = events.at(-1)
+      const ok = await (this.r as unknown as RedisWithCommit).nbCommit(
+        key, this.k('events', batchId), this.k('done', batchId), this.k('active'), this.k('unfinished'),
+        rev, JSON.stringify(record), batchId, isFinal(record) ? '0' : '1', String(unfinishedPages(record) - before),
+        last?.event === 'done' ? JSON.stringify(last) : '', String(this.retentionMs), String(events.length),
+        ...events.map(e => JSON.stringify(e)),
+      )
+      if (ok === 1) return { value, record, events }
+      // another replica changed the batch meanwhile: re-run on the fresh record (short random pause
+      // after many collisions so hot batches do not spin)
+      if (attempt > 5) await new Promise(r => setTimeout(r, Math.random() * 5 * attempt))
+    }
+  }
+
+  async eventsSince(batchId: string, lastId: number): Promise<LoggedEvent[] | null> {
+    if (!Number.isInteger(lastId) || lastId < 0) return null
+    const [[, raw], [, list], [, done]] = (await this.r.multi()
+      .hget(this.k('batch', batchId), 'rec')
+      .lrange(this.k('events', batchId), 0, -1)
+      .get(this.k('done', batchId))
+      .exec()) as [[unknown, string | null], [unknown, string[]], [unknown, string | null]]
+    if (!raw) return null
+    const rec = JSON.parse(raw) as BatchRecord
+    if (lastId > rec.last_event_id) return null
+    if (lastId === rec.last_event_id) return []
+    const events = list.map(s => JSON.parse(s) as LoggedEvent)
+    if (events.length === 0 || events[0].id > lastId + 1) {
+      // history expired: only the final `done` can still be given
+      const d = done ? (JSON.parse(done) as LoggedEvent) : null
+      return d && d.id === rec.last_event_id && lastId === d.id - 1 ? [d] : null
+    }
+    return events.filter(e => e.id > lastId)
+  }
+
+  async lastDone(batchId: string): Promise<LoggedEvent | null> {
+    const [raw, done] = await Promise.all([this.r.hget(this.k('batch', batchId), 'rec'), this.r.get(this.k('done', batchId))])
+    if (!raw || !done) return null
+    const d = JSON.parse(done) as LoggedEvent
+    return d.id === (JSON.parse(raw) as BatchRecord).last_event_id ? d : null
+  }
+
+  async activeBatches(): Promise<number> {
+    return this.r.scard(this.k('active'))
+  }
+
+  async unfinishedPages(): Promise<number> {
+    return Math.max(0, Number(await this.r.get(this.k('unfinished'))) || 0)
+  }
+
+  async cacheGet(key: string): Promise<CacheEntry | null> {
+    const raw = await this.r.hget(this.k('cache'), key)
+    return raw ? (JSON.parse(raw) as CacheEntry) : null
+  }
+
+  async cacheSet(key: string, entry: CacheEntry): Promise<void> {
+    await this.r.hset(this.k('cache'), key, JSON.stringify(entry))
+  }
+
+  async cacheDelete(key: string): Promise<void> {
+    await this.r.hdel(this.k('cache'), key)
+  }
+
+  /** Every change is committed before mutate() resolves. */
+  async flush(): Promise<void> {}
+
+  async close(): Promise<void> {}
+
+  private k(...parts: string[]): string {
+    return [this.p, ...parts].join(':')
+  }
+}
+
+interface RedisWithCommit {
+  nbCommit(...args: string[]): Promise<number>
+}
