@@ -240,6 +240,7 @@ export class BatchManager {
       page.error_code = null
       page.retry_count++
       page.auto_retries = 0
+      delete page.last_answer_shape
       page.bypass_cache = true
       if (wasFinal) s.status = 'generating'
       emitPage(emit, page, this.imageUrl)

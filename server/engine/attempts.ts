@@ -164,8 +164,11 @@ export class AttemptFlow {
       decision = null
       if (page.status !== 'generating') return null // cancelled meanwhile: already reported
       const used = page.auto_retries ?? 0
-      const d = this.deps.runner.decide(err, used, aborted)
+      const d = this.deps.runner.decide(err, used, aborted, page.last_answer_shape)
       decision = d
+      const shape = err instanceof ProviderError ? err.answerShape : undefined
+      if (shape) page.last_answer_shape = shape
+      else delete page.last_answer_shape
       if (d.action === 'retry') {
         page.auto_retries = used + 1
         page.retry_count++

@@ -141,10 +141,20 @@ export class PageRunner {
     return { stored, thumbnail }
   }
 
-  /** Decides what follows a failed attempt that used `used` automatic retries so far. */
-  decide(err: unknown, used: number, aborted: boolean): Decision {
+  /**
+   * Decides what follows a failed attempt that used `used` automatic retries so far. `lastShape`: the
+   * shape of this page's previous unreadable answer — the same shape again means the upstream answers
+   * this page deterministically in a way we cannot read, so it is not paid for again.
+   */
+  decide(err: unknown, used: number, aborted: boolean, lastShape?: string | null): Decision {
     const pe = this.classify(err)
     if (aborted || pe.kind === 'aborted') return { action: 'cancelled' }
+    if (pe.kind === 'retryable' && pe.answerShape && pe.answerShape === lastShape) {
+      return {
+        action: 'fail', code: 'unreadable_answer', kind: 'fatal',
+        message: `${pe.message} — the same kind of answer came back twice in a row (${pe.answerShape}), so the proxy stopped retrying instead of paying for it again`,
+      }
+    }
     if (pe.kind === 'retryable' && used < this.deps.maxRetries) {
       return { action: 'retry', delayMs: this.retryDelay(used + 1, pe.retryAfterMs), code: pe.code }
     }

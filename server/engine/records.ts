@@ -27,6 +27,8 @@ export interface PageRecord {
   retry_count: number
   /** automatic retries used in the current run of the page (reset by a manual retry); absent in old files = 0 */
   auto_retries?: number
+  /** shape of the previous unreadable answer in this run (ProviderError.answerShape) */
+  last_answer_shape?: string
   /** revision instruction of the latest manual retry */
   instruction: string | null
   /** last good image while the page is being regenerated (sent as the 'previous' reference with an instruction) */

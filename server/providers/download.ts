@@ -5,6 +5,7 @@
 // the caller's signal.
 import { BlockedDestinationError, PUBLIC_ONLY, ResponseTooLargeError, safeRequest, type HostPolicy } from '../net/safeHttp.js'
 import { ProviderError } from './types.js'
+import { midSentence } from './errors.js'
 
 export const DEFAULT_MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024
 export const DEFAULT_DOWNLOAD_TIMEOUT_MS = 60_000
@@ -32,7 +33,7 @@ export async function downloadImage(url: string, opts: DownloadOptions): Promise
   try {
     const res = await safeRequest(url, { signal: opts.signal, maxBytes: opts.maxBytes, policy: opts.hosts ?? PUBLIC_ONLY, headers: { accept: 'image/*' } })
     if (res.status < 200 || res.status >= 300) {
-      throw new ProviderError('retryable', 'download_failed', `Could not download the image ${opts.source} returned (HTTP ${res.status})`, { status: res.status })
+      throw new ProviderError('retryable', 'download_failed', `Could not download the image ${midSentence(opts.source)} returned (HTTP ${res.status})`, { status: res.status })
     }
     return res.body
   }

@@ -63,6 +63,19 @@ export function safeCause(err: unknown, secrets: Array<string | undefined>): unk
   return err
 }
 
+/** A source name inside a sentence: "The chat relay" → "the chat relay" ("Gemini" stays). */
+export function midSentence(source: string): string {
+  return source.replace(/^The\b/, 'the')
+}
+
+/** undici's error for a body cut off mid-way: TypeError "terminated" (cause: socket closed). */
+function isCutOff(err: unknown): boolean {
+  if (!(err instanceof Error)) return false
+  const cause = err.cause instanceof Error ? err.cause : undefined
+  const code = cause && 'code' in cause ? String((cause as { code: unknown }).code) : ''
+  return err.message === 'terminated' || code === 'UND_ERR_SOCKET'
+}
+
 /** Anything thrown around a fetch (network, abort, timeout, bad JSON) → ProviderError. */
 export function fromThrown(thrown: unknown, ctx: ThrownContext): ProviderError {
   if (thrown instanceof ProviderError) return thrown
@@ -75,8 +88,11 @@ export function fromThrown(thrown: unknown, ctx: ThrownContext): ProviderError {
   if (thrown instanceof SyntaxError) {
     return new ProviderError('retryable', 'bad_response', `${ctx.source} sent a truncated or unreadable response`, { cause: err })
   }
+  if (isCutOff(thrown)) {
+    return new ProviderError('retryable', 'bad_response', `The answer from ${midSentence(ctx.source)} was cut off before its end (the connection closed mid-way)`, { cause: err })
+  }
   const detail = thrown instanceof Error ? upstreamText(causeMessage(thrown), ctx.secrets) : ''
-  return new ProviderError('retryable', 'network_error', `Could not reach ${ctx.source}${detail ? `: ${detail}` : ''}`, { cause: err })
+  return new ProviderError('retryable', 'network_error', `Could not reach ${midSentence(ctx.source)}${detail ? ` (${detail})` : ''}`, { cause: err })
 }
 
 function causeMessage(err: Error): string {
@@ -114,6 +130,13 @@ export function classifyOpenAIError(ctx: OpenAIErrorContext): ProviderError {
   const said = message ? `: ${message}` : ''
   const opts = { status: status || undefined }
 
+  const metadata = isRecord(error.metadata) ? error.metadata : {}
+  const reasons = Array.isArray(metadata.reasons) ? metadata.reasons.filter((r): r is string => typeof r === 'string') : []
+  if (status === 403 && (reasons.length || typeof metadata.flagged_input === 'string')) {
+    // OpenRouter's moderation: 403 with error.metadata.reasons (and the flagged part of the input)
+    const why = reasons.length ? ` (${upstreamText(reasons.join(', '), ctx.secrets)})` : ''
+    return new ProviderError('refused', 'safety_refused', `The relay's moderation refused this page${why}${said}. Rephrase the page's text or the extra prompt and try again.`, opts)
+  }
   if (REFUSAL_CODES.has(code)) {
     return new ProviderError('refused', 'safety_refused', `The image service refused this page (${code})${said}. Rephrase the page's text or the extra prompt and try again.`, opts)
   }
@@ -148,4 +171,21 @@ export function classifyOpenAIError(ctx: OpenAIErrorContext): ProviderError {
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/**
+ * A short structural description of a JSON answer (keys and value types, arrays by their first
+ * element, a few levels deep; `finish_reason` values kept), e.g.
+ * `{choices:[{finish_reason:"stop",message:{content:string,role:string}}],id:string}`. Two answers
+ * with the same description are the same kind of answer (values such as ids do not matter).
+ */
+export function answerShape(value: unknown, depth = 0): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return value.length ? `[${answerShape(value[0], depth + 1)}]` : '[]'
+  if (typeof value !== 'object') return typeof value
+  if (depth >= 4) return '{…}'
+  const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k}:${/finish_reason$/.test(k) && typeof v === 'string' ? JSON.stringify(v) : answerShape(v, depth + 1)}`)
+  const text = `{${entries.join(',')}}`
+  return depth === 0 && text.length > 240 ? `${text.slice(0, 240)}…` : text
 }

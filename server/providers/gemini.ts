@@ -63,6 +63,11 @@ export function createGeminiProvider(opts: GeminiProviderOptions): ImageProvider
     // a per-call signal: the SDK never removes the listener it adds to the signal it is given
     const timeoutMs = timeoutFor(opts, req.resolution)
     const call = callSignal(req.signal, timeoutMs)
+    // the SDK drops a candidate's finishMessage (the model's explanation of a refusal): small answers
+    // are read here first so it can be shown
+    const seen: { finishMessage?: string } = {}
+    const baseFetch = opts.fetch ?? fetch
+    const capturingFetch: typeof fetch = async (input, init) => withFinishMessage(await baseFetch(input, init), seen)
     try {
       response = await ai.models.generateContent({
         model: opts.model,
@@ -73,6 +78,7 @@ export function createGeminiProvider(opts: GeminiProviderOptions): ImageProvider
             ? { aspectRatio: req.aspectRatio, imageSize: req.resolution }
             : { aspectRatio: req.aspectRatio },
           abortSignal: call.signal,
+          httpOptions: { fetch: capturingFetch },
         },
       })
     }
@@ -84,14 +90,61 @@ export function createGeminiProvider(opts: GeminiProviderOptions): ImageProvider
       call.dispose()
     }
     if (req.signal.aborted) throw new ProviderError('aborted', 'aborted', 'The request was cancelled')
-    return imageFromResponse(response, secrets)
+    return imageFromResponse(response, secrets, seen.finishMessage)
   }
 
   return { name: 'gemini', model: opts.model, generate }
 }
 
 /** The final image of a 200 answer, or the ProviderError explaining why there is none. */
-export async function imageFromResponse(response: GenerateContentResponse, secrets: string[]): Promise<GeneratedImage> {
+/** Answers up to this size are small enough to read twice (refusals are a few hundred bytes). */
+const SMALL_ANSWER_BYTES = 256 * 1024
+
+/**
+ * Reads up to SMALL_ANSWER_BYTES of a 2xx answer; when that is all of it, notes the first candidate's
+ * finishMessage in `seen`. Returns a Response with the same status, headers and body for the SDK.
+ */
+export async function withFinishMessage(res: Response, seen: { finishMessage?: string }): Promise<Response> {
+  if (!res.ok || !res.body) return res
+  const reader = res.body.getReader()
+  const head: Uint8Array[] = []
+  let size = 0
+  let ended = false
+  while (size <= SMALL_ANSWER_BYTES) {
+    const chunk = await reader.read()
+    if (chunk.done) {
+      ended = true
+      break
+    }
+    head.push(chunk.value)
+    size += chunk.value.byteLength
+  }
+  const init = { status: res.status, statusText: res.statusText, headers: res.headers }
+  if (ended) {
+    const bytes = Buffer.concat(head)
+    try {
+      const parsed: unknown = JSON.parse(bytes.toString('utf8'))
+      const candidate = isRecord(parsed) && Array.isArray(parsed.candidates) && isRecord(parsed.candidates[0]) ? parsed.candidates[0] : undefined
+      if (typeof candidate?.finishMessage === 'string') seen.finishMessage = candidate.finishMessage
+    }
+    catch { /* the SDK reports an unreadable body */ }
+    return new Response(bytes, init)
+  }
+  const rest = new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (const chunk of head) controller.enqueue(chunk)
+    },
+    async pull(controller) {
+      const chunk = await reader.read()
+      if (chunk.done) controller.close()
+      else controller.enqueue(chunk.value)
+    },
+    cancel: reason => reader.cancel(reason),
+  })
+  return new Response(rest, init)
+}
+
+export async function imageFromResponse(response: GenerateContentResponse, secrets: string[], finishMessageSeen?: string): Promise<GeneratedImage> {
   const candidate = response.candidates?.[0]
   const parts = candidate?.content?.parts ?? []
   const finals = parts.filter(part => part.inlineData?.data && part.thought !== true)
@@ -109,8 +162,10 @@ export async function imageFromResponse(response: GenerateContentResponse, secre
   const finishReason = String(candidate?.finishReason ?? '')
   const refusal = GEMINI_REFUSALS[finishReason]
   if (refusal) {
+    // finishMessage explains the refusal in the model's words (only keys are taken out)
+    const finishMessage = upstreamText((candidate as { finishMessage?: unknown } | undefined)?.finishMessage ?? finishMessageSeen, secrets)
     throw new ProviderError('refused', 'safety_refused',
-      `Gemini refused to draw this page (${finishReason}: ${refusal}). Rephrase the page's text or the extra prompt and try again.`)
+      `Gemini refused to draw this page (${finishReason}: ${refusal}${finishMessage ? ` — "${finishMessage}"` : ''}). Rephrase the page's text or the extra prompt and try again.`)
   }
   const text = upstreamText(parts.filter(p => p.text && p.thought !== true).map(p => p.text).join(' '), secrets)
   const drafts = parts.length - finals.length > 0 && parts.some(p => p.inlineData?.data)
@@ -165,6 +220,14 @@ export function classifyGeminiApiError(err: ApiError, model: string, secrets: st
   if (status === 429) {
     const perDay = typed('google.rpc.QuotaFailure').some(d =>
       Array.isArray(d.violations) && d.violations.some(v => isRecord(v) && typeof v.quotaId === 'string' && v.quotaId.includes('PerDay')))
+    // a limit of 0: the project has no quota at all for this model (no billing) — waiting never helps
+    const noQuota = typed('google.rpc.QuotaFailure').some(d =>
+      Array.isArray(d.violations) && d.violations.some(v => isRecord(v) && String(v.quotaValue ?? '') === '0'))
+      || /\blimit:\s*0\b/.test(body.message ?? '')
+    if (noQuota) {
+      return new ProviderError('fatal', 'no_quota',
+        `This key's project has no quota for ${model} (its limit is 0) — enable billing for the project, or ask the administrator to pick a model the project may use`, opts)
+    }
     if (perDay) {
       return new ProviderError('fatal', 'daily_quota_exhausted', 'The Gemini daily quota of the proxy\'s API key is used up — try again tomorrow or ask the administrator to raise the quota', opts)
     }

@@ -3,7 +3,7 @@
 // `modalities` + `image_config`. The image comes back in one of five shapes (findChatImage).
 import { ProviderError, timeoutFor, type GeneratedImage, type GenerateRequest, type ImageProvider } from './types.js'
 import { base64Of, decodeDataUrl, toGeneratedImage } from './sniff.js'
-import { fromThrown, isRecord, upstreamText } from './errors.js'
+import { answerShape, fromThrown, isRecord, upstreamText } from './errors.js'
 import type { HostPolicy } from '../net/safeHttp.js'
 import { DEFAULT_DOWNLOAD_TIMEOUT_MS, DEFAULT_MAX_DOWNLOAD_BYTES, downloadImage } from './download.js'
 import { postOpenAI, type OpenAICallContext } from './openaiHttp.js'
@@ -31,10 +31,14 @@ export interface OpenAIProviderOptions {
 export type FoundImage = { bytes: Buffer } | { url: string }
 
 const MARKDOWN_IMAGE = /!\[[^\]]*\]\(\s*<?((?:data:image\/[\w.+-]+;base64,[A-Za-z0-9+/=\s]+)|(?:https?:\/\/[^\s)>]+))>?(?:\s+"[^"]*")?\s*\)/g
-const BARE_DATA_URL = /data:image\/[\w.+-]+;base64,[A-Za-z0-9+/=]+/g
+const DATA_URL_START = /data:image\/[\w.+-]+;base64,/g
 const BARE_HTTP_URL = /https?:\/\/[^\s<>"'()\]]+/g
 
-function fromUrlString(value: unknown): FoundImage | null {
+/**
+ * A data URL, an http(s) URL, or — with `base` — a path on the relay's own origin (`/media/x.webp`,
+ * as some Images-API relays answer), resolved against the base URL.
+ */
+function fromUrlString(value: unknown, base?: string): FoundImage | null {
   if (typeof value !== 'string' || !value) return null
   const trimmed = value.trim()
   if (/^data:/i.test(trimmed)) {
@@ -42,7 +46,45 @@ function fromUrlString(value: unknown): FoundImage | null {
     return bytes && bytes.length ? { bytes } : null
   }
   if (/^https?:\/\//i.test(trimmed)) return { url: trimmed }
+  if (base && /^\/(?!\/)\S*$/.test(trimmed)) {
+    try {
+      return { url: new URL(trimmed, base).href }
+    }
+    catch {
+      return null
+    }
+  }
   return null
+}
+
+const B64_LINE = /^[A-Za-z0-9+/=]+$/
+
+/**
+ * Bare data URLs in message text. The base64 may be wrapped across lines (MIME style: equal full
+ * lines, a shorter last one): continuation lines made only of base64 characters are joined until a
+ * line that is shorter than the one before it or holds padding.
+ */
+export function bareDataUrls(content: string): string[] {
+  const out: string[] = []
+  for (const start of content.matchAll(DATA_URL_START)) {
+    const from = start.index + start[0].length
+    const lines = content.slice(from).split(/\r?\n/)
+    const first = /^[A-Za-z0-9+/=]*/.exec(lines[0])![0]
+    let data = first
+    // only a first line that runs to its end (nothing after the base64) may continue on the next line
+    if (first.length === lines[0].trimEnd().length && !first.includes('=')) {
+      let previous = Infinity
+      for (const raw of lines.slice(1)) {
+        const line = raw.trim()
+        if (!line || !B64_LINE.test(line) || line.length > previous) break
+        data += line
+        if (line.includes('=') || line.length < previous && previous !== Infinity) break
+        previous = line.length
+      }
+    }
+    if (data) out.push(start[0] + data)
+  }
+  return out
 }
 
 function fromBase64(value: unknown): FoundImage | null {
@@ -61,25 +103,28 @@ function lastOf<T>(items: Array<T | null>): T | null {
   return null
 }
 
-function imageUrlOf(part: Record<string, unknown>): FoundImage | null {
+function imageUrlOf(part: Record<string, unknown>, base?: string): FoundImage | null {
   const imageUrl = part.image_url
-  return fromUrlString(isRecord(imageUrl) ? imageUrl.url : imageUrl)
+  return fromUrlString(isRecord(imageUrl) ? imageUrl.url : imageUrl, base)
 }
 
-/** The image of a chat completion, looked for in the order of upstream.md §2. */
-export function findChatImage(body: Record<string, unknown>): FoundImage | null {
+/**
+ * The image of a chat completion, looked for in the order of upstream.md §2. `base` (the relay's
+ * base URL) resolves links that are paths on the relay's own origin.
+ */
+export function findChatImage(body: Record<string, unknown>, base?: string): FoundImage | null {
   const choice = Array.isArray(body.choices) && isRecord(body.choices[0]) ? body.choices[0] : undefined
   const message = choice && isRecord(choice.message) ? choice.message : undefined
   if (message) {
     // 1. OpenRouter: message.images[].image_url.url (data URL)
     if (Array.isArray(message.images)) {
-      const found = lastOf(message.images.filter(isRecord).map(imageUrlOf))
+      const found = lastOf(message.images.filter(isRecord).map(part => imageUrlOf(part, base)))
       if (found) return found
     }
     // 2. content as parts: {type:'image_url', image_url:{url}} or {type:'image', image:{base64}}
     if (Array.isArray(message.content)) {
       const found = lastOf(message.content.filter(isRecord).map(part => {
-        if (part.type === 'image_url' || part.image_url) return imageUrlOf(part)
+        if (part.type === 'image_url' || part.image_url) return imageUrlOf(part, base)
         if (part.type === 'image' && isRecord(part.image)) return fromBase64(part.image.base64 ?? part.image.data ?? part.image.b64_json)
         return null
       }))
@@ -90,7 +135,7 @@ export function findChatImage(body: Record<string, unknown>): FoundImage | null 
       const content = message.content
       const markdown = lastOf([...content.matchAll(MARKDOWN_IMAGE)].map(m => fromUrlString(m[1].replace(/\s+/g, ''))))
       if (markdown) return markdown
-      const dataUrl = lastOf([...content.matchAll(BARE_DATA_URL)].map(m => fromUrlString(m[0])))
+      const dataUrl = lastOf(bareDataUrls(content).map(url => fromUrlString(url)))
       if (dataUrl) return dataUrl
       const plain = lastOf([...content.matchAll(BARE_HTTP_URL)].map(m => fromUrlString(m[0].replace(/[.,;:!?]+$/, ''))))
       if (plain) return plain
@@ -98,7 +143,7 @@ export function findChatImage(body: Record<string, unknown>): FoundImage | null 
   }
   // 5. Images-API shaped { data: [{ b64_json | url }] }
   if (Array.isArray(body.data) && isRecord(body.data[0])) {
-    return fromBase64(body.data[0].b64_json) ?? fromUrlString(body.data[0].url)
+    return fromBase64(body.data[0].b64_json) ?? fromUrlString(body.data[0].url, base)
   }
   return null
 }
@@ -141,7 +186,8 @@ function noImageError(body: Record<string, unknown>, source: string, secrets: st
     const reason = native || finish || 'refusal'
     return new ProviderError('refused', 'safety_refused', `${source} refused to draw this page (${reason})${said}. Rephrase the page's text or the extra prompt and try again.`)
   }
-  return new ProviderError('retryable', 'no_image', `${source} answered without an image${finish ? ` (${native || finish})` : ''}${said}`)
+  return new ProviderError('retryable', 'no_image', `${source} answered without an image${finish ? ` (${native || finish})` : ''}${said}`,
+    { answerShape: answerShape(body) })
 }
 
 export function createOpenAIChatProvider(opts: OpenAIProviderOptions): ImageProvider {
@@ -163,7 +209,7 @@ export function createOpenAIChatProvider(opts: OpenAIProviderOptions): ImageProv
       image_config: { aspect_ratio: req.aspectRatio, image_size: req.resolution },
     })
     const answer = await postOpenAI(url, body, req.signal, ctx)
-    const found = findChatImage(answer)
+    const found = findChatImage(answer, opts.baseUrl)
     if (!found) throw noImageError(answer, source, [opts.apiKey])
     return resolveFoundImage(found, req, { source, hosts: opts.imageHosts, maxDownloadBytes: opts.maxDownloadBytes, downloadTimeoutMs: opts.downloadTimeoutMs, secrets: [opts.apiKey] })
   }

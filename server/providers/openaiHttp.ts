@@ -1,7 +1,8 @@
 // One POST to an OpenAI-compatible endpoint: timeout + caller signal, JSON parsing, and every
 // failure (HTTP error, error object inside a 200, truncated body, network, abort) as a ProviderError.
 import { ProviderError } from './types.js'
-import { classifyOpenAIError, fromThrown, isRecord, safeCause } from './errors.js'
+import { classifyOpenAIError, fromThrown, isRecord, safeCause, upstreamText } from './errors.js'
+import { assembleChatStream, looksLikeEventStream } from './eventStream.js'
 import { callSignal } from './signals.js'
 
 export interface OpenAICallContext {
@@ -25,12 +26,29 @@ export async function postOpenAI(url: string, body: string | FormData, callerSig
     const res = await ctx.fetch(url, { method: 'POST', headers, body, signal: call.signal })
     const text = await res.text()
     let parsed: unknown
-    try {
-      parsed = JSON.parse(text)
+    if (res.ok && looksLikeEventStream(res.headers.get('content-type'), text)) {
+      // asked for one JSON answer, got a stream anyway: read the image out of the chunks
+      parsed = assembleChatStream(text)
+      if (parsed === null) {
+        throw new ProviderError('fatal', 'relay_streamed',
+          `${ctx.source} answered with an event stream (text/event-stream) the proxy could not read, although no stream was asked for — ask the administrator to check the relay (OPENAI_BASE_URL)`,
+          { answerShape: 'event stream without JSON chunks' })
+      }
     }
-    catch (err) {
-      if (!res.ok) throw classifyOpenAIError({ status: res.status, body: text, headers: res.headers, source: ctx.source, model: ctx.model, keyEnv: ctx.keyEnv, modelEnv: ctx.modelEnv, secrets })
-      throw new ProviderError('retryable', 'bad_response', `${ctx.source} sent a truncated or unreadable response`, { cause: safeCause(err, secrets) })
+    else {
+      try {
+        parsed = JSON.parse(text)
+      }
+      catch (err) {
+        if (!res.ok) throw classifyOpenAIError({ status: res.status, body: text, headers: res.headers, source: ctx.source, model: ctx.model, keyEnv: ctx.keyEnv, modelEnv: ctx.modelEnv, secrets })
+        // cut-off JSON is a transient accident; any other body (an HTML page…) is a shape that may repeat
+        const truncated = /^\s*[[{]/.test(text)
+        const type = (res.headers.get('content-type') ?? 'no content type').split(';')[0]
+        throw new ProviderError('retryable', 'bad_response', truncated
+          ? `${ctx.source} sent a truncated response`
+          : `${ctx.source} sent something that is not JSON (${type}: "${upstreamText(text.slice(0, 80), secrets)}")`,
+        { cause: safeCause(err, secrets), ...(truncated ? {} : { answerShape: `HTTP ${res.status} ${type}, not JSON` }) })
+      }
     }
     if (!res.ok) throw classifyOpenAIError({ status: res.status, body: parsed, headers: res.headers, source: ctx.source, model: ctx.model, keyEnv: ctx.keyEnv, modelEnv: ctx.modelEnv, secrets })
     if (!isRecord(parsed)) throw new ProviderError('retryable', 'bad_response', `${ctx.source} sent an unexpected response`)

@@ -3,7 +3,8 @@
 // (multipart, one `image[]` file per reference).
 import type { AspectRatio, Resolution } from '../../plugin/types/api.js'
 import { ProviderError, timeoutFor, type GeneratedImage, type GenerateRequest, type ImageProvider } from './types.js'
-import { isRecord } from './errors.js'
+import { answerShape, isRecord } from './errors.js'
+import { cropToAspect, safeAreaNote } from './fitAspect.js'
 import { postOpenAI, type OpenAICallContext } from './openaiHttp.js'
 import { findChatImage, resolveFoundImage, type OpenAIProviderOptions } from './openaiChat.js'
 
@@ -49,17 +50,19 @@ export function createOpenAIImagesProvider(opts: OpenAIProviderOptions): ImagePr
     const ctx: OpenAICallContext = { ...baseCtx, timeoutMs: timeoutFor(opts, req.resolution) }
     const size = imagesApiSize(opts.model, req.aspectRatio, req.resolution)
     const quality = imagesApiQuality(opts.model, req.resolution)
+    // a fixed size that is not the slide's ratio: tell the model what survives the crop below
+    const prompt = req.prompt + safeAreaNote(size, req.aspectRatio)
     // dall-e answers with a URL unless asked for base64; gpt-image models always answer base64
     const responseFormat = /dall-e/i.test(opts.model) ? { response_format: 'b64_json' } : {}
     let answer: Record<string, unknown>
     if (req.references.length === 0) {
-      const body = JSON.stringify({ model: opts.model, prompt: req.prompt, size, quality, n: 1, ...responseFormat })
+      const body = JSON.stringify({ model: opts.model, prompt, size, quality, n: 1, ...responseFormat })
       answer = await postOpenAI(`${base}/images/generations`, body, req.signal, ctx)
     }
     else {
       const form = new FormData()
       form.append('model', opts.model)
-      form.append('prompt', req.prompt)
+      form.append('prompt', prompt)
       form.append('size', size)
       form.append('quality', quality)
       form.append('n', '1')
@@ -71,12 +74,14 @@ export function createOpenAIImagesProvider(opts: OpenAIProviderOptions): ImagePr
       answer = await postOpenAI(`${base}/images/edits`, form, req.signal, ctx)
     }
     const first = Array.isArray(answer.data) && isRecord(answer.data[0]) ? answer.data[0] : undefined
-    const found = first ? findChatImage({ data: [first] }) : null
+    const found = first ? findChatImage({ data: [first] }, opts.baseUrl) : null
     if (!found) {
       const revised = typeof first?.revised_prompt === 'string' ? ` (${first.revised_prompt.slice(0, 120)})` : ''
-      throw new ProviderError('retryable', 'no_image', `${source} answered without an image${revised}`)
+      throw new ProviderError('retryable', 'no_image', `${source} answered without an image${revised}`, { answerShape: answerShape(answer) })
     }
-    return resolveFoundImage(found, req, { source, hosts: opts.imageHosts, maxDownloadBytes: opts.maxDownloadBytes, downloadTimeoutMs: opts.downloadTimeoutMs, secrets: [opts.apiKey] })
+    const image = await resolveFoundImage(found, req, { source, hosts: opts.imageHosts, maxDownloadBytes: opts.maxDownloadBytes, downloadTimeoutMs: opts.downloadTimeoutMs, secrets: [opts.apiKey] })
+    // the stored image has the slide's ratio (within 1 %), whatever size the model drew
+    return cropToAspect(image, req.aspectRatio, source)
   }
 
   return { name: 'openai-images', model: opts.model, generate }

@@ -69,8 +69,15 @@ export class ProviderError extends Error {
   /** server-suggested wait before a retry (RetryInfo / Retry-After), in ms */
   readonly retryAfterMs?: number
 
-  constructor(kind: ProviderErrorKind, code: string, message: string, opts: { status?: number; retryAfterMs?: number; cause?: unknown } = {}) {
+  /**
+   * A 200 answer we could not read (no image found, not JSON): a short structural description of it.
+   * The same shape twice in a row for one page means retrying will not help (the page runner stops).
+   */
+  readonly answerShape?: string
+
+  constructor(kind: ProviderErrorKind, code: string, message: string, opts: { status?: number; retryAfterMs?: number; cause?: unknown; answerShape?: string } = {}) {
     super(message, { cause: opts.cause })
+    this.answerShape = opts.answerShape
     this.name = 'ProviderError'
     this.kind = kind
     this.code = code

@@ -82,6 +82,14 @@ export function sendStalled(res: ServerResponse, body: unknown): void {
   res.write(text.slice(0, Math.floor(text.length / 2)))
 }
 
+/** Headers with the full Content-Length, half the body, then the connection closes (undici: "terminated"). */
+export function sendCut(res: ServerResponse, body: unknown): void {
+  if (res.destroyed) return
+  const text = JSON.stringify(body)
+  res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(text) })
+  res.write(text.slice(0, Math.floor(text.length / 2)), () => setTimeout(() => res.destroy(), 20))
+}
+
 export function sendGarbage(res: ServerResponse): void {
   if (res.destroyed) return
   res.writeHead(200, { 'content-type': 'text/html' })

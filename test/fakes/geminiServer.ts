@@ -28,7 +28,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { fakeImage, slideImageSize } from './images.js'
 import {
-  FaultPicker, countFault, pickLatency, promptKeyOf, sendGarbage, sendJson, sendStalled, sendTruncated, startFakeHttp, waitOrGone,
+  FaultPicker, countFault, pickLatency, promptKeyOf, sendCut, sendGarbage, sendJson, sendStalled, sendTruncated, startFakeHttp, waitOrGone,
   type FakeServer, type Latency,
 } from './common.js'
 
@@ -37,6 +37,8 @@ export type { FakeServer, FakeStats, RecordedRequest } from './common.js'
 export type GeminiFault =
   | '429' // RESOURCE_EXHAUSTED with RetryInfo retryDelay (per-minute quota)
   | '429_daily' // RESOURCE_EXHAUSTED, QuotaFailure quotaId …PerDay…
+  | '429_no_quota' // RESOURCE_EXHAUSTED, QuotaFailure quotaValue "0" / "limit: 0" (project without billing for the model)
+  | 'cut' // 200 with a Content-Length, half the body, then the connection is closed
   | '500' | '503' | '504'
   | '400_precondition' // FAILED_PRECONDITION (billing / region)
   | '403' // PERMISSION_DENIED
@@ -66,6 +68,8 @@ export interface FakeGeminiOptions {
   maxRandomFaults?: number
   /** finishReason of 'safety' faults, default IMAGE_SAFETY */
   safetyReason?: string
+  /** finishMessage of 'safety' faults (default 'Unable to show the generated image.') */
+  finishMessage?: string
 }
 
 const DEFAULT_FAULTS: GeminiFault[] = ['429', '503', '500', 'truncated', 'no_image', 'garbage']
@@ -125,13 +129,13 @@ export async function startFakeGemini(opts: FakeGeminiOptions = {}): Promise<Fak
     countFault(fake.stats, effective)
     if (effective === 'hang') return // the client's abort (or close()) ends it
     if (!(await waitOrGone(latency, res))) return
-    await answer(res, effective, body, model, opts.retryDelay ?? '0.2s', opts.safetyReason ?? 'IMAGE_SAFETY')
+    await answer(res, effective, body, model, opts.retryDelay ?? '0.2s', opts.safetyReason ?? 'IMAGE_SAFETY', opts.finishMessage ?? 'Unable to show the generated image.')
   })
 
   return { url: fake.url, close: fake.close, stats: fake.stats, lastRequests: fake.lastRequests }
 }
 
-async function answer(res: ServerResponse, fault: GeminiFault | 'ok', body: GeminiRequestBody, model: string, retryDelay: string, safetyReason: string): Promise<void> {
+async function answer(res: ServerResponse, fault: GeminiFault | 'ok', body: GeminiRequestBody, model: string, retryDelay: string, safetyReason: string, finishMessage: string): Promise<void> {
   const quotaViolation = (quotaId: string) => ({
     '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
     violations: [{ quotaMetric: 'generativelanguage.googleapis.com/generate_content_paid_tier_requests', quotaId, quotaDimensions: { location: 'global', model }, quotaValue: '20' }],
@@ -147,6 +151,9 @@ async function answer(res: ServerResponse, fault: GeminiFault | 'ok', body: Gemi
     case '429_daily':
       return sendJson(res, 429, googleError(429, 'RESOURCE_EXHAUSTED', 'You exceeded your current quota, please check your plan and billing details.',
         [quotaViolation('GenerateRequestsPerDayPerProjectPerModel'), help, { ...retryInfo, retryDelay: '43200s' }]))
+    case '429_no_quota':
+      return sendJson(res, 429, googleError(429, 'RESOURCE_EXHAUSTED', `You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.\n* Quota exceeded for metric: generativelanguage.googleapis.com/generate_content_free_tier_requests, limit: 0, model: ${model}\nPlease retry in ${retryDelay}.`,
+        [{ ...quotaViolation('GenerateRequestsPerMinutePerProjectPerModel-FreeTier'), violations: [{ quotaMetric: 'generativelanguage.googleapis.com/generate_content_free_tier_requests', quotaId: 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier', quotaDimensions: { location: 'global', model }, quotaValue: '0' }] }, help, retryInfo]))
     case '500':
       return sendJson(res, 500, googleError(500, 'INTERNAL', 'An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting'))
     case '503':
@@ -166,7 +173,7 @@ async function answer(res: ServerResponse, fault: GeminiFault | 'ok', body: Gemi
     case 'image_other':
       return sendJson(res, 200, { candidates: [{ finishReason: 'IMAGE_OTHER', index: 0 }], usageMetadata, modelVersion: model })
     case 'safety':
-      return sendJson(res, 200, { candidates: [{ finishReason: safetyReason, finishMessage: 'Unable to show the generated image.', index: 0 }], usageMetadata, modelVersion: model })
+      return sendJson(res, 200, { candidates: [{ finishReason: safetyReason, finishMessage, index: 0 }], usageMetadata, modelVersion: model })
     case 'blocked':
       return sendJson(res, 200, { promptFeedback: { blockReason: 'PROHIBITED_CONTENT' }, usageMetadata: { promptTokenCount: 1400, totalTokenCount: 1400 }, modelVersion: model })
     default:
@@ -203,5 +210,6 @@ async function answer(res: ServerResponse, fault: GeminiFault | 'ok', body: Gemi
   }
   if (fault === 'truncated') return sendTruncated(res, response)
   if (fault === 'stall') return sendStalled(res, response)
+  if (fault === 'cut') return sendCut(res, response)
   return sendJson(res, 200, response)
 }

@@ -39,6 +39,9 @@ export type ChatShape =
   | 'markdown_url' // 3b. content string with ![image](http://…/files/WxH.png)
   | 'plain_url' // 4. content string holding a plain http URL
   | 'images_api' // 5. { data: [{ b64_json }] }
+  | 'bare_data_wrapped' // content string with a bare data URL whose base64 is wrapped at 76 characters
+  | 'event_stream' // text/event-stream chat.completion.chunk events although no stream was asked for; the image in a later chunk
+  | 'event_stream_unreadable' // text/event-stream whose data lines are not JSON
 
 export type OpenAIFault =
   | '429' // rate_limit_exceeded with Retry-After
@@ -50,6 +53,7 @@ export type OpenAIFault =
   | 'no_image' // 200 chat answer with text only (images: data without b64_json)
   | 'safety' // chat: finish_reason content_filter + native IMAGE_SAFETY; images: 400 moderation_blocked
   | 'error_in_200' // HTTP 200 with { error: { code: 429, message } } (OpenRouter style)
+  | '403_moderation' // OpenRouter moderation: 403 with error.metadata.reasons and flagged_input
   | 'jpeg_as_png' // success, JPEG bytes in a data:image/png URL
   | 'hang'
   | 'stall' // 200 headers and half the body, then nothing
@@ -67,6 +71,8 @@ export interface FakeOpenAIOptions {
   validKey?: string
   retryAfter?: string
   maxRandomFaults?: number
+  /** Images API: answer data[0].url = '/files/WxH.png' (a path on this server) instead of b64_json */
+  imagesRelativeUrl?: boolean
 }
 
 const DEFAULT_FAULTS: OpenAIFault[] = ['429', '503', '500', 'truncated', 'no_image', 'garbage']
@@ -183,6 +189,9 @@ function commonFault(res: ServerResponse, fault: OpenAIFault | 'ok', retryAfter:
     case 'garbage':
       sendGarbage(res)
       return true
+    case '403_moderation':
+      sendJson(res, 403, { error: { code: 403, message: 'Input was flagged by moderation', metadata: { reasons: ['violence', 'harassment'], flagged_input: 'a slide about…', provider_name: 'Google', model_slug: 'google/gemini-3-pro-image' } } })
+      return true
     case 'error_in_200':
       sendJson(res, 200, { error: { code: 429, message: 'Provider returned error: rate limited upstream', metadata: { provider_name: 'Google' } } })
       return true
@@ -232,6 +241,24 @@ async function answerChat(res: ServerResponse, fault: OpenAIFault | 'ok', body: 
     case 'images_api':
       answer = { created: Math.floor(Date.now() / 1000), data: [{ b64_json: b64 }] }
       break
+    case 'bare_data_wrapped':
+      answer = envelope({ content: `Here is your slide:\n${`data:image/png;base64,${b64}`.replace(/(.{76})/g, '$1\n')}\nEnjoy!` })
+      break
+    case 'event_stream':
+    case 'event_stream_unreadable': {
+      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' })
+      const chunk = (delta: Record<string, unknown>, finish: string | null = null) => `data: ${JSON.stringify({
+        id: 'gen-fake', object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model, provider: 'Google',
+        choices: [{ index: 0, delta, finish_reason: finish, native_finish_reason: finish ? 'STOP' : null }],
+      })}\n\n`
+      const events = shape === 'event_stream'
+        ? [': OPENROUTER PROCESSING\n\n', chunk({ role: 'assistant', content: '' }), chunk({ content: 'Here is ' }), chunk({ content: 'your slide.' }),
+          chunk({ images: [{ type: 'image_url', image_url: { url: dataUrl }, index: 0 }] }), chunk({}, 'stop'), 'data: [DONE]\n\n']
+        : ['data: <<stream started>>\n\n', 'data: partial-image-7f3a\n\n', 'data: [DONE]\n\n']
+      for (const e of events) res.write(e)
+      res.end()
+      return
+    }
   }
   if (fault === 'truncated') return sendTruncated(res, answer)
   if (fault === 'stall') return sendStalled(res, answer)
@@ -250,7 +277,7 @@ async function answerImages(res: ServerResponse, fault: OpenAIFault | 'ok', body
   const bytes = await fakeImage(width, height, fault === 'jpeg_as_png' ? 'jpeg' : 'png')
   const answer = {
     created,
-    data: [{ b64_json: bytes.toString('base64') }],
+    data: [opts.imagesRelativeUrl ? { url: `/files/${width}x${height}.png` } : { b64_json: bytes.toString('base64') }],
     usage: { total_tokens: 4200, input_tokens: kind === 'edits' ? 1500 : 50, output_tokens: 4160 },
   }
   if (fault === 'truncated') return sendTruncated(res, answer)
