@@ -15,7 +15,7 @@ export interface UserError {
 }
 
 const REFUSED = /refus|safety|moderation|prohibit|blocked|recitation/i
-const CONFIG = /api_key|invalid_key|unauthenticated|permission|billing|precondition|quota|model_not_found|unknown_model|config|fatal/i
+const CONFIG = /api_key|invalid_key|unauthenticated|permission|billing|precondition|quota|model_not_found|model_retired|unknown_model|relay_streamed|unreadable|config|fatal/i
 
 /** What a failed page's error code means to the user. */
 export function pageErrorKind(code: string | null | undefined): UserErrorKind {
@@ -42,6 +42,10 @@ const PAGE_ERROR_KEYS: Record<string, MessageKey> = {
   invalid_api_key: 'pageErrApiKey',
   permission_denied: 'pageErrPermission',
   model_not_found: 'pageErrModel',
+  model_retired: 'pageErrModelRetired',
+  no_quota: 'pageErrNoQuota',
+  relay_streamed: 'pageErrRelayStreamed',
+  unreadable_answer: 'pageErrUnreadable',
   upstream_precondition: 'pageErrPrecondition',
   daily_quota_exhausted: 'pageErrDailyQuota',
   quota_exhausted: 'pageErrQuota',

@@ -58,7 +58,7 @@ describe('errors in words', () => {
       'bad_response', 'no_image', 'invalid_image', 'download_failed', 'preview_failed', 'safety_refused',
       'invalid_api_key', 'permission_denied', 'model_not_found', 'upstream_precondition', 'daily_quota_exhausted',
       'quota_exhausted', 'upstream_rejected', 'image_too_large', 'unknown_template', 'internal_error',
-      'cancelled', 'aborted', 'shutdown',
+      'cancelled', 'aborted', 'shutdown', 'model_retired', 'no_quota', 'relay_streamed', 'unreadable_answer',
     ]
     const proxyMessage = 'Gemini is unavailable or overloaded: model gemini-3-pro-image (gave up after 3 retries)'
     for (const code of codes) {

@@ -98,7 +98,6 @@ describe('per-size timeouts', () => {
     expect(slow.message).toBe('Gemini did not answer within 300 ms')
     const image = await provider.generate(await makeRequest({ resolution: '4K' }))
     expect(image.bytes.length).toBeGreaterThan(1000)
-    expect(fake.stats.requests).toBe(2)
   })
 })
 

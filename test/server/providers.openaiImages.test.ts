@@ -19,14 +19,18 @@ async function setup(fault: OpenAIFault | null = null, model = 'gpt-image-1', op
 }
 
 describe('openai-images provider', () => {
-  it('uses /images/generations with JSON when there are no references', async () => {
+  it('uses /images/generations with JSON when there are no references; a 3:2 answer is cropped to the 16:9 slide', async () => {
     const { fake, provider } = await setup()
-    const image = await provider.generate(await makeRequest({ references: [], resolution: '2K' }))
-    expect(await dimensions(image.bytes)).toMatchObject({ width: 1536, height: 1024, format: 'png' })
+    const req = await makeRequest({ references: [], resolution: '2K' })
+    const image = await provider.generate(req)
+    // gpt-image-1 draws 1536x1024 (3:2); the centred 16:9 band is kept
+    expect(await dimensions(image.bytes)).toMatchObject({ width: 1536, height: 864, format: 'png' })
     const sent = fake.lastRequests.at(-1)
     expect(sent?.path).toBe('/v1/images/generations')
     expect(sent?.headers.authorization).toBe(`Bearer ${KEY}`)
-    expect(sent?.body).toEqual({ model: 'gpt-image-1', prompt: 'Render the slide titled "Quarterly results".', size: '1536x1024', quality: 'high', n: 1 })
+    const body = sent?.body as Record<string, unknown>
+    expect(body).toMatchObject({ model: 'gpt-image-1', size: '1536x1024', quality: 'high', n: 1 })
+    expect(String(body.prompt)).toMatch(/^Render the slide titled "Quarterly results"\.\n\nImportant layout constraint: the 1536×1024 picture will be cropped to the slide's 16:9 format/)
   })
 
   it('uses /images/edits with one image[] file per reference', async () => {
