@@ -55,6 +55,20 @@ const TEXT_AREAS: Record<PageType, string> = {
   end: 'a wide central area for the closing words',
 }
 
+const percent = (fraction: number) => `${Math.round(fraction * 100)}%`
+
+/**
+ * The slide's own text boxes as areas a model can place: "from 6% to 94% across, 5% to 16% down".
+ * At most 12 (the largest first, by area); the rest are small and sit near those.
+ */
+export function describeTextAreas(boxes: TextBoxRect[]): string[] {
+  return [...boxes]
+    .sort((a, b) => b.w * b.h - a.w * a.h)
+    .slice(0, 12)
+    .sort((a, b) => a.y - b.y || a.x - b.x)
+    .map(b => `from ${percent(b.x)} to ${percent(b.x + b.w)} across, ${percent(b.y)} to ${percent(b.y + b.h)} down`)
+}
+
 const ORIENTATION = (ratio: AspectRatio): string => {
   const [w, h] = ratio.split(':').map(Number)
   return w > h ? 'landscape' : w < h ? 'portrait' : 'square'
@@ -156,9 +170,13 @@ export function buildPrompt(input: PromptInput): string {
   }
   else {
     const topic = oneLine([title, content].filter(Boolean).join(' — '), 300)
+    const areas = page.textBoxes?.length ? describeTextAreas(page.textBoxes) : []
+    const where = areas.length
+      ? `exactly these rectangles of the canvas (measured from the top-left corner): ${areas.join('; ')}. Each must be one calm, even, low-detail tone with strong contrast, with no object, pattern, line or strong shape crossing it`
+      : TEXT_AREAS[page.pageType]
     sections.push([
       'Text: NONE. The image must contain no text at all — no letters, words, numbers, captions, logos, signatures or watermarks, in any language.',
-      `The slide's own editable title and body (${language}) will be placed on top of this image later. Leave calm, low-detail areas with strong, even contrast where they sit: ${TEXT_AREAS[page.pageType]}. Keep decoration, imagery and strong shapes to the edges and corners.`,
+      `The slide's own editable title and body (${language}) will be placed on top of this image later. Leave calm, low-detail areas with strong, even contrast where they sit: ${where}. Keep decoration, imagery and strong shapes to the edges and corners.`,
       ...(topic ? [`The page is about (for the mood and imagery only — do not write any of it): ${topic}`] : []),
     ].join('\n'))
   }

@@ -82,6 +82,14 @@ export function createApiRouter(deps: RoutesDeps): Router {
       model: deps.provider.model,
       ...(deps.provider.name === 'preview' ? { preview: true } : {}),
       queue: await deps.batches.stats(),
+      limits: {
+        max_pages: LIMITS.maxPages,
+        max_page_text_chars: LIMITS.maxPageTextChars,
+        max_text_boxes: LIMITS.maxTextBoxes,
+        max_extra_prompt_chars: LIMITS.maxExtraPromptChars,
+        max_instruction_chars: LIMITS.maxInstructionChars,
+        max_deck_title_chars: LIMITS.maxDeckTitleChars,
+      },
     }
     res.json(body)
   })

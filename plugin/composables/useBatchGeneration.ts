@@ -3,13 +3,13 @@
 // retry and cancel. Components share one controller per app (see `useBatchGeneration`).
 import { effectScope, inject, type InjectionKey } from 'vue'
 import { isAxiosError } from 'axios'
-import type { BatchOptions, BatchProgress, PageResult } from '../types/api'
+import type { ApiErrorBody, BatchOptions, BatchProgress, HealthResponse, PageResult } from '../types/api'
 import { createProxyApi, type ProxyApi } from '../api/client'
-import { toUserError } from '../api/errors'
+import { toUserError, type UserError } from '../api/errors'
 import { resolveServerUrl, useNanoBananaConfig, type NanoBananaConfig } from '../config'
 import { translate, type Translate } from '../i18n/messages'
 import { computeSlideUpdate, restoreSlideUpdate } from '../host/applyResult'
-import { slideToPageInput } from '../host/extractText'
+import { DEFAULT_PAGE_LIMITS, slideToPageInput, type PageLimits } from '../host/extractText'
 import { createDeckHost, HostNotFoundError, resolveHostStores, type DeckHost } from '../host/pptistHost'
 import { createHistoryGroup, type HistoryGroup } from '../host/historyGroup'
 import { trackDeckChanges, type DeckChangeTracker } from '../host/historyTracker'
@@ -72,6 +72,19 @@ export interface BatchController {
 }
 
 const MAX_RESUMES = 3
+
+/** The per-page limits a proxy announces in its health answer, with the defaults for what it leaves out. */
+export function pageLimitsOf(health: HealthResponse | null | undefined): PageLimits & { maxDeckTitleChars: number } {
+  const l = health?.limits
+  const positive = (value: unknown, fallback: number) => (typeof value === 'number' && value > 0 ? Math.floor(value) : fallback)
+  return {
+    maxPageTextChars: positive(l?.max_page_text_chars, DEFAULT_PAGE_LIMITS.maxPageTextChars),
+    maxTextBoxes: positive(l?.max_text_boxes, DEFAULT_PAGE_LIMITS.maxTextBoxes),
+    maxDeckTitleChars: positive(l?.max_deck_title_chars, 500),
+  }
+}
+
+const clipText = (text: string, max: number) => (text.length > max ? text.slice(0, max) : text)
 
 export function createBatchController(deps: BatchControllerDeps): BatchController {
   const { store, api, t } = deps
@@ -199,6 +212,21 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
     })
   }
 
+  /** A 400 naming `pages.<i>.…`: the slide's number in the deck, in the user's language. */
+  function pageRefusal(error: unknown, slides: { id: string }[]): UserError | null {
+    if (!isAxiosError(error) || error.response?.status !== 400) return null
+    const body = error.response.data as Partial<ApiErrorBody> | undefined
+    const details = Array.isArray(body?.error?.details) ? body.error.details as { path?: unknown; message?: unknown }[] : []
+    for (const detail of details) {
+      const match = /^pages\.(\d+)(?:\.|$)/.exec(String(detail.path ?? ''))
+      const slide = match ? slides[Number(match[1])] : undefined
+      if (!slide || !host) continue
+      const n = host.slides().findIndex(s => s.id === slide.id) + 1
+      return { kind: 'invalid', message: t('errPageInvalid', { n }), detail: String(detail.message ?? body?.error?.message ?? '') }
+    }
+    return null
+  }
+
   function stopFollowing() {
     streamAbort?.abort()
     streamAbort = null
@@ -309,14 +337,18 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
         return false
       }
       const deck = host
-      const pages = input.slideIds
+      // the proxy's limits (an older proxy without them: its documented defaults)
+      const limits = await api.health().then(health => pageLimitsOf(health), () => pageLimitsOf(null))
+      const width = deck.viewportWidth()
+      const viewport = input.options.mode === 'background' ? { width, height: width * deck.viewportRatio() } : undefined
+      const slides = input.slideIds
         .map(id => deck.findSlide(id))
         .filter((slide): slide is NonNullable<typeof slide> => !!slide)
-        .map(slideToPageInput)
+      const pages = slides.map(slide => slideToPageInput(slide, { limits, viewport }))
       try {
         const created = await api.createBatch({
           template_id: input.templateId,
-          deck_title: deck.title(),
+          deck_title: clipText(deck.title(), limits.maxDeckTitleChars),
           pages,
           options: input.options,
         })
@@ -336,7 +368,7 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
         return true
       }
       catch (error) {
-        store.setError(toUserError(error, t, deps.serverUrl))
+        store.setError(pageRefusal(error, slides) ?? toUserError(error, t, deps.serverUrl))
         return false
       }
     },

@@ -1,5 +1,5 @@
 // Reads a PPTist slide as plain text for the prompt: title, body, speaker notes.
-import type { PageInput, PageType } from '../types/api'
+import type { PageInput, PageType, TextBoxRect } from '../types/api'
 import type { Slide, SlideElement, TextType } from './types'
 import { htmlToText } from './html'
 import { readNotesBlock, slideForReading } from './slideSource'
@@ -178,11 +178,36 @@ function tableText(rows: { text: string }[][]): string {
     .join('\n')
 }
 
-function chartText(data: { labels?: string[]; legends?: string[] }): string {
-  const parts: string[] = []
-  if (data.legends?.length) parts.push(data.legends.join(', '))
-  if (data.labels?.length) parts.push(data.labels.join(', '))
-  return parts.join(': ')
+const formatNumber = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) ? String(value) : '')
+
+/**
+ * A chart as text with its values: one line per series, "legend: label value, label value"
+ * ("气温(℃): 一月 -3, 四月 14, 七月 27, 十月 13"); without legends, "label value" pairs only.
+ */
+function chartText(data: { labels?: string[]; legends?: string[]; series?: number[][] }): string {
+  const labels = data.labels ?? []
+  const legends = data.legends ?? []
+  const series = Array.isArray(data.series) ? data.series : []
+  if (!series.length) return [legends.join(', '), labels.join(', ')].filter(Boolean).join(': ')
+  return series.map((values, i) => {
+    const pairs = (Array.isArray(values) ? values : []).map((value, j) => [labels[j] ?? '', formatNumber(value)].filter(Boolean).join(' '))
+    const legend = legends[i] ?? ''
+    const body = pairs.filter(Boolean).join(', ')
+    return legend ? `${legend}: ${body}` : body
+  }).filter(Boolean).join('\n')
+}
+
+/** A formula as its LaTeX source between dollar signs, the way models read (and draw) it. */
+function latexText(latex: string | undefined): string {
+  const source = (latex ?? '').trim()
+  return source ? `$${source}$` : ''
+}
+
+/** A picture's own name (alt text from a PPTX import or the selection panel), unless it is a default one. */
+const DEFAULT_IMAGE_NAME = /^(image|picture|图片|圖片|img|pic)\s*[-_ ]?\d*(\.\w+)?$/i
+function imageText(name: string | undefined): string {
+  const text = (name ?? '').trim()
+  return text && !DEFAULT_IMAGE_NAME.test(text) ? `[${text}]` : ''
 }
 
 export interface SlideText {
@@ -208,6 +233,8 @@ export function extractSlideText(slide: Slide): SlideText {
     const box = { left: el.left, top: el.top, width: el.width, height: elementHeight(el, DEFAULT_FONT_PX) }
     if (el.type === 'table' && Array.isArray(el.data)) body.push({ ...box, text: tableText(el.data) })
     if (el.type === 'chart' && el.data) body.push({ ...box, text: chartText(el.data) })
+    if (el.type === 'latex') body.push({ ...box, text: latexText(el.latex) })
+    if (el.type === 'image' && el.imageType !== 'background') body.push({ ...box, text: imageText(el.name) })
   }
   return {
     title: titleBlocks.map(b => b.text.replace(/\n/g, ' ')).join(' '),
@@ -218,10 +245,21 @@ export function extractSlideText(slide: Slide): SlideText {
 }
 
 const PAGE_TYPES: PageType[] = ['cover', 'contents', 'transition', 'content', 'end']
-const MAX_FIELD_CHARS = 6000
 
-function clip(text: string): string {
-  return text.length > MAX_FIELD_CHARS ? text.slice(0, MAX_FIELD_CHARS) : text
+/** What the proxy accepts per page (GET /api/v1/health `limits`); the defaults are the proxy's own. */
+export interface PageLimits {
+  /** title + content (+ notes) characters of one page */
+  maxPageTextChars: number
+  /** text-box rectangles per page */
+  maxTextBoxes: number
+}
+
+export const DEFAULT_PAGE_LIMITS: PageLimits = { maxPageTextChars: 8000, maxTextBoxes: 100 }
+// The title never takes more than this share of the page's budget; the body gets the rest.
+const MAX_TITLE_SHARE = 0.25
+
+function clip(text: string, max: number): string {
+  return text.length > max ? text.slice(0, Math.max(0, max - 1)) + '…' : text
 }
 
 /**
@@ -239,11 +277,55 @@ export function readSlideText(slide: Slide): SlideText {
   return { ...text, notes: block.before }
 }
 
-/** A slide as the proxy's `pages[]` entry. */
-export function slideToPageInput(slide: Slide): PageInput {
-  const { title, content, notes } = readSlideText(slide)
-  const page: PageInput = { slide_id: slide.id, title: clip(title), content: clip(content) }
+export interface PageInputOptions {
+  limits?: PageLimits
+  /** slide size in PPTist units, to send the text boxes as fractions (background mode) */
+  viewport?: { width: number; height: number }
+}
+
+/**
+ * A slide as the proxy's `pages[]` entry: only what the prompt uses (title and body — the speaker
+ * notes never reach the prompt, so they are not sent and cannot get a page refused), trimmed to the
+ * proxy's limits; with `viewport`, the slide's text boxes as normalised rectangles (`text_boxes`).
+ */
+export function slideToPageInput(slide: Slide, options: PageInputOptions = {}): PageInput {
+  const limits = options.limits ?? DEFAULT_PAGE_LIMITS
+  const { title, content } = readSlideText(slide)
+  const clippedTitle = clip(title, Math.floor(limits.maxPageTextChars * MAX_TITLE_SHARE))
+  const page: PageInput = {
+    slide_id: slide.id,
+    title: clippedTitle,
+    content: clip(content, limits.maxPageTextChars - clippedTitle.length),
+  }
   if (slide.type && PAGE_TYPES.includes(slide.type)) page.page_type = slide.type
-  if (notes) page.notes = clip(notes)
+  if (options.viewport) {
+    const boxes = textBoxRects(slideForReading(slide).elements, options.viewport.width, options.viewport.height)
+    if (boxes.length) page.text_boxes = boxes.slice(0, limits.maxTextBoxes)
+  }
   return page
+}
+
+const round3 = (n: number) => Math.round(n * 1000) / 1000
+
+/**
+ * Where the slide's own text sits, as rectangles in fractions of the slide (0..1, clipped to it):
+ * text boxes, shapes with text, tables, charts and formulas — what stays on top in background mode.
+ */
+export function textBoxRects(elements: SlideElement[], width: number, height: number): TextBoxRect[] {
+  if (!(width > 0) || !(height > 0)) return []
+  const rects: TextBoxRect[] = []
+  for (const el of elements) {
+    const hasText = (el.type === 'text' && !!htmlToText(el.content))
+      || (el.type === 'shape' && !!el.text && !!htmlToText(el.text.content))
+      || el.type === 'table' || el.type === 'chart' || el.type === 'latex'
+    if (!hasText) continue
+    const h = typeof el.height === 'number' && el.height > 0 ? el.height : DEFAULT_FONT_PX * 1.5
+    const x0 = Math.max(0, el.left / width)
+    const y0 = Math.max(0, el.top / height)
+    const x1 = Math.min(1, (el.left + el.width) / width)
+    const y1 = Math.min(1, (el.top + h) / height)
+    if (x1 <= x0 || y1 <= y0) continue
+    rects.push({ x: round3(x0), y: round3(y0), w: round3(x1 - x0), h: round3(y1 - y0) })
+  }
+  return rects
 }

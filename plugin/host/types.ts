@@ -37,6 +37,8 @@ export interface ShapeElement extends BaseElement {
 export interface ImageElement extends BaseElement {
   type: 'image'
   src: string
+  /** PPTist's element name (selection panel); a PPTX import puts the picture's name or description here */
+  name?: string
   imageType?: 'pageFigure' | 'itemFigure' | 'background'
 }
 
@@ -64,11 +66,17 @@ export interface ChartElement extends BaseElement {
   data: { labels: string[]; legends: string[]; series: number[][] }
 }
 
-export interface OtherElement extends BaseElement {
-  type: 'latex' | 'video' | 'audio'
+/** A formula: PPTist keeps its LaTeX source and draws it as an SVG path. */
+export interface LatexElement extends BaseElement {
+  type: 'latex'
+  latex: string
 }
 
-export type SlideElement = TextElement | ShapeElement | ImageElement | LineElement | TableElement | ChartElement | OtherElement
+export interface OtherElement extends BaseElement {
+  type: 'video' | 'audio'
+}
+
+export type SlideElement = TextElement | ShapeElement | ImageElement | LineElement | TableElement | ChartElement | LatexElement | OtherElement
 
 export interface SlideBackground {
   type: 'solid' | 'image' | 'gradient'

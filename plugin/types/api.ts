@@ -93,12 +93,25 @@ export interface DoneEvent {
   failed_pages: number
 }
 
+/** What the proxy accepts (server/schemas.ts LIMITS), announced in GET /api/v1/health. */
+export interface ProxyLimits {
+  max_pages: number
+  /** title + content + notes characters of one page */
+  max_page_text_chars: number
+  max_text_boxes: number
+  max_extra_prompt_chars: number
+  max_instruction_chars: number
+  max_deck_title_chars: number
+}
+
 export interface HealthResponse {
   ok: true
   provider: ProviderName
   model: string
   preview?: boolean
   queue: { running: number; queued: number; capacity: number; concurrency: number }
+  /** absent from proxies older than this field */
+  limits?: ProxyLimits
 }
 
 export interface ApiErrorBody {

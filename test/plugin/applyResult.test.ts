@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { computeSlideUpdate, isBackgroundImage, restoreSlideUpdate } from '../../plugin/host/applyResult'
-import { slideToPageInput } from '../../plugin/host/extractText'
+import { readSlideText, slideToPageInput } from '../../plugin/host/extractText'
 import { chartSlide, contentsSlide, coverSlide, tableSlide } from './fixtures/deck'
 import type { Slide } from '../../plugin/host/types'
 
@@ -101,10 +101,10 @@ describe('the slide keeps its source', () => {
     const page = slideToPageInput(imported)
     expect(page.title).toBe('有理数的大小比较')
     expect(page.content).toBe('七年级数学 · 第一章')
-    expect(page.notes).toBe('开场：先问同学们温度怎么比较。')
+    expect(readSlideText(imported).notes).toBe('开场：先问同学们温度怎么比较。')
     // the same block in English, written by an English editor
     const en: Slide = { id: 'x', elements: [], remark: '<p>Intro</p><p>— Nano Banana: original slide text (before full-slide generation) —</p><p>Title</p><p>Line 1</p><p>Line 2</p>' }
-    expect(slideToPageInput(en)).toMatchObject({ title: 'Title', content: 'Line 1\nLine 2', notes: 'Intro' })
+    expect(readSlideText(en)).toMatchObject({ title: 'Title', content: 'Line 1\nLine 2', notes: 'Intro' })
   })
 
   it('restore puts the original elements, background and notes back, keeps what the user added since', () => {

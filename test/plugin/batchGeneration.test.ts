@@ -5,11 +5,11 @@ import type { ImagePixels } from '../../plugin/composables/useImageLuminance'
 import { createDeckHost, resolveHostStores } from '../../plugin/host/pptistHost'
 import { useNanoBananaStore } from '../../plugin/store/nanoBanana'
 import { translate } from '../../plugin/i18n/messages'
-import type { BatchOptions } from '../../plugin/types/api'
+import type { BatchOptions, CreateBatchRequest } from '../../plugin/types/api'
 import type { ProxyApi } from '../../plugin/api/client'
 import { setupPptist, snapshotTable } from './fakes/pptistStores'
 import { scriptedSseFetch, type ScriptedConnection, type SseEvent } from './fakes/sse'
-import { fakeApi, httpError, networkError, pageResult, progressOf } from './fakes/proxyApi'
+import { fakeApi, GEMINI_HEALTH, httpError, networkError, pageResult, progressOf } from './fakes/proxyApi'
 import { deck } from './fixtures/deck'
 import type { Slide, TextElement } from '../../plugin/host/types'
 
@@ -489,6 +489,27 @@ describe('useBatchGeneration controller', () => {
     expect(store.pages[1].status).toBe('cancelled')
     await snapshotStore.unDo()
     expect(slidesStore.slides[0].background).toEqual(deck[0].background)
+  })
+
+  it('a page the proxy still refuses is named by its slide number; background mode sends the text boxes within the announced limits', async () => {
+    await setupPptist(deck)
+    const { api, created } = fakeApi({
+      health: vi.fn(async () => ({ ...GEMINI_HEALTH, limits: { max_pages: 100, max_page_text_chars: 20, max_text_boxes: 1, max_extra_prompt_chars: 2000, max_instruction_chars: 2000, max_deck_title_chars: 5 } })),
+    })
+    const { store, controller } = setup(api, [{ events: [] }])
+    vi.mocked(api.createBatch).mockRejectedValueOnce(httpError(400, {
+      error: { code: 'invalid_request', message: 'The request is not valid', details: [{ path: 'pages.1.content', message: 'too long' }] },
+    }))
+    expect(await controller.start({ templateId: 'nano_banana_1', slideIds: ['cover01', 'table01'], options: { ...OPTIONS, mode: 'background' }, embed: false })).toBe(false)
+    expect(store.error?.message).toBe('第 3 页无法提交（文字过长或格式不对），请精简这一页后再试。')
+    expect(store.error?.detail).toBe('too long')
+    const sent = vi.mocked(api.createBatch).mock.calls[0][0] as CreateBatchRequest
+    expect(sent.deck_title).toBe('有理数的大')
+    for (const page of sent.pages) {
+      expect(page.title.length + page.content.length).toBeLessThanOrEqual(20)
+      expect(page.text_boxes).toHaveLength(1)
+    }
+    expect(created).toHaveLength(0)
   })
 
   it('a full queue is explained with the wait from Retry-After', async () => {

@@ -46,10 +46,26 @@ describe('extractSlideText on PPTist slides', () => {
     expect(text.notes).toBe('强调：负数绝对值大的反而小。\n举例 −3 < −2。')
   })
 
-  it('chart: no textType title → the largest font wins; legends and labels in the body, in reading order', () => {
+  it('chart: no textType title → the largest font wins; each series with its labels and values in the body, in reading order', () => {
     const text = extractSlideText(chartSlide)
     expect(text.title).toBe('北京月平均气温')
-    expect(text.content).toBe('气温(℃): 一月, 四月, 七月, 十月\n最低气温出现在一月\n七月最热')
+    expect(text.content).toBe('气温(℃): 一月 -3, 四月 14, 七月 27, 十月 13\n最低气温出现在一月\n七月最热')
+  })
+
+  it('formulas (LaTeX source), multi-series charts and named pictures reach the text; default picture names do not', () => {
+    const slide: Slide = {
+      id: 'f', elements: [
+        { id: 't', type: 'text', textType: 'title', left: 50, top: 20, width: 900, height: 60, content: '<p>勾股定理</p>' },
+        { id: 'f1', type: 'latex', latex: 'a^2 + b^2 = c^2', left: 50, top: 100, width: 400, height: 80 } as Slide['elements'][number],
+        {
+          id: 'c', type: 'chart', chartType: 'bar', left: 50, top: 200, width: 400, height: 200,
+          data: { labels: ['A', 'B'], legends: ['2023', '2024'], series: [[1.5, 2], [3, 4]] },
+        } as Slide['elements'][number],
+        { id: 'p1', type: 'image', name: '直角三角形示意图', src: 'x.png', left: 500, top: 100, width: 300, height: 200 },
+        { id: 'p2', type: 'image', name: 'Picture 3', src: 'y.png', left: 500, top: 320, width: 300, height: 100 },
+      ],
+    }
+    expect(extractSlideText(slide).content.split('\n')).toEqual(['$a^2 + b^2 = c^2$', '2023: A 1.5, B 2', '2024: A 3, B 4', '[直角三角形示意图]'])
   })
 
   it('an empty slide gives empty strings', () => {
@@ -59,13 +75,37 @@ describe('extractSlideText on PPTist slides', () => {
 })
 
 describe('slideToPageInput', () => {
-  it('maps to the wire page with page_type and notes', () => {
+  it('maps to the wire page with page_type; the notes, which no prompt uses, are not sent', () => {
     expect(slideToPageInput(coverSlide)).toEqual({
       slide_id: 'cover01', page_type: 'cover', title: '有理数的大小比较', content: '七年级数学 · 第一章',
-      notes: '开场：先问同学们温度怎么比较。',
     })
     const end = slideToPageInput(endSlide)
     expect(end).toEqual({ slide_id: 'end01', page_type: 'end', title: '谢谢 聆听', content: '' })
+  })
+
+  it('trims to the proxy\'s per-page limit (title first, body the rest), however long the notes are', () => {
+    const long: Slide = {
+      id: 'long', remark: `<p>${'备注'.repeat(3000)}</p>`, elements: [
+        { id: 't', type: 'text', textType: 'title', left: 0, top: 0, width: 900, height: 60, content: `<p>${'标题'.repeat(50)}</p>` },
+        { id: 'b', type: 'text', left: 0, top: 100, width: 900, height: 400, content: `<p>${'正文'.repeat(5000)}</p>` },
+      ],
+    }
+    const page = slideToPageInput(long, { limits: { maxPageTextChars: 2000, maxTextBoxes: 10 } })
+    expect(page.notes).toBeUndefined()
+    expect(page.title).toBe('标题'.repeat(50))
+    expect(page.title.length + page.content.length).toBeLessThanOrEqual(2000)
+    expect(page.content.endsWith('…')).toBe(true)
+    expect(slideToPageInput(long).content.length + 100).toBeLessThanOrEqual(8000)
+  })
+
+  it('with the slide size, sends the text boxes (text, shapes with text, tables, charts) as fractions of the slide', () => {
+    const page = slideToPageInput(chartSlide, { viewport: { width: 1000, height: 562.5 } })
+    expect(page.text_boxes).toEqual([
+      { x: 0.06, y: 0.818, w: 0.88, h: 0.071 },
+      { x: 0.06, y: 0.053, w: 0.88, h: 0.107 },
+      { x: 0.1, y: 0.196, w: 0.8, h: 0.587 },
+    ])
+    expect(slideToPageInput(chartSlide).text_boxes).toBeUndefined()
   })
 
   it('leaves out an unknown slide type', () => {

@@ -59,6 +59,16 @@ describe('buildPrompt', () => {
     expect(empty).not.toMatch(/render exactly/i)
   })
 
+  it('background mode with the slide\'s text boxes asks to keep exactly those rectangles calm', () => {
+    const page = { ...input().page, textBoxes: [{ x: 0.06, y: 0.05, w: 0.88, h: 0.11 }, { x: 0.1, y: 0.2, w: 0.4, h: 0.6 }] }
+    const prompt = buildPrompt(input({ mode: 'background', page }))
+    expect(prompt).toContain('exactly these rectangles of the canvas')
+    expect(prompt).toContain('from 6% to 94% across, 5% to 16% down; from 10% to 50% across, 20% to 80% down')
+    expect(prompt).not.toMatch(/a band across the top for the title/)
+    // full mode draws the text itself: the rectangles are not mentioned
+    expect(buildPrompt(input({ mode: 'full', page }))).not.toContain('rectangles')
+  })
+
   it('background mode forbids any text and keeps space for the slide\'s own text', () => {
     const prompt = buildPrompt(input({ mode: 'background' }))
     expect(prompt).toMatch(/must contain no text at all/i)

@@ -37,10 +37,16 @@ describe('routes (no token)', () => {
     await cleanup()
   })
 
-  it('GET /health reports provider, model and queue', async () => {
+  it('GET /health reports provider, model, queue and the input limits the extension trims to', async () => {
     const r = await getJson(`${srv.url}/api/v1/health`)
     expect(r.status).toBe(200)
-    expect(r.body).toEqual({ ok: true, provider: 'gemini', model: 'fake-model', queue: { running: 0, queued: 0, capacity: 500, concurrency: 3 } })
+    expect(r.body).toEqual({
+      ok: true, provider: 'gemini', model: 'fake-model', queue: { running: 0, queued: 0, capacity: 500, concurrency: 3 },
+      limits: {
+        max_pages: 100, max_page_text_chars: 8000, max_text_boxes: 100, max_extra_prompt_chars: 2000,
+        max_instruction_chars: 2000, max_deck_title_chars: 500,
+      },
+    })
     expect(r.headers.get('access-control-allow-origin')).toBe('*')
   })
 
