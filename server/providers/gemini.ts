@@ -66,8 +66,8 @@ export function createGeminiProvider(opts: GeminiProviderOptions): ImageProvider
     // the SDK drops a candidate's finishMessage (the model's explanation of a refusal): small answers
     // are read here first so it can be shown
     const seen: { finishMessage?: string } = {}
-    const baseFetch = opts.fetch ?? fetch
-    const capturingFetch: typeof fetch = async (input, init) => withFinishMessage(await baseFetch(input, init), seen)
+    const capturingFetch: typeof fetch = async (input, init) => withFinishMessage(
+      await (opts.fetch ? opts.fetch(input, init) : fetch(input, { ...init, dispatcher: NO_TIMEOUT_DISPATCHER } as RequestInit)), seen)
     try {
       response = await ai.models.generateContent({
         model: opts.model,
@@ -97,6 +97,18 @@ export function createGeminiProvider(opts: GeminiProviderOptions): ImageProvider
 }
 
 /** The final image of a 200 answer, or the ProviderError explaining why there is none. */
+/**
+ * What the SDK uses when it is given no fetch: Node's global undici dispatcher without its own 300 s
+ * header/body timeouts, so only our per-size deadline (NANO_BANANA_TIMEOUT[_4K]) ends a slow call.
+ */
+const NO_TIMEOUT_DISPATCHER = {
+  dispatch(options: Record<string, unknown>, handler: unknown): boolean {
+    const global = (globalThis as Record<symbol, { dispatch(o: unknown, h: unknown): boolean } | undefined>)[Symbol.for('undici.globalDispatcher.1')]
+    if (!global) throw new Error('Node\'s undici global dispatcher is not available')
+    return global.dispatch({ ...options, headersTimeout: 0, bodyTimeout: 0 }, handler)
+  },
+}
+
 /** Answers up to this size are small enough to read twice (refusals are a few hundred bytes). */
 const SMALL_ANSWER_BYTES = 256 * 1024
 
