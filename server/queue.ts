@@ -28,8 +28,13 @@ export class GenerationQueue {
   private serveCounter = 0
   private dispatched = 0
 
-  constructor(readonly concurrency: number) {
-    this.pq = new PQueue({ concurrency })
+  /**
+   * @param concurrency upstream calls at once
+   * @param limit.rpm UPSTREAM_RPM: at most this many task starts per `intervalMs` (default 60 000 ms,
+   *   i.e. requests per minute; p-queue's interval cap). A task waiting for the cap holds its slot.
+   */
+  constructor(readonly concurrency: number, limit: { rpm?: number; intervalMs?: number } = {}) {
+    this.pq = new PQueue({ concurrency, ...(limit.rpm ? { intervalCap: limit.rpm, interval: limit.intervalMs ?? 60_000 } : {}) })
   }
 
   /** Queue a task at the back of its batch's lane (or the front, e.g. a retry after backoff). */

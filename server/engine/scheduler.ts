@@ -52,6 +52,9 @@ export interface Scheduler {
 
 export interface MemorySchedulerOptions {
   concurrency: number
+  /** UPSTREAM_RPM: attempts started per minute (per `rateIntervalMs` in tests) */
+  rpm?: number
+  rateIntervalMs?: number
   /** waits ms or rejects when the signal aborts (tests pass a fast one) */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>
 }
@@ -83,7 +86,7 @@ export class MemoryScheduler implements Scheduler {
   private readonly pushedTo = new Set<string>()
 
   constructor(opts: MemorySchedulerOptions) {
-    this.queue = new GenerationQueue(opts.concurrency)
+    this.queue = new GenerationQueue(opts.concurrency, { rpm: opts.rpm, intervalMs: opts.rateIntervalMs })
     this.sleep = opts.sleep ?? defaultSleep
   }
 

@@ -97,7 +97,7 @@ export function createEngine(opts: EngineOptions): Engine {
     })
   } else {
     store = new MemoryStateStore({ persistence: opts.storage, logger, now: opts.now, eventRetentionMs: opts.eventRetentionMs })
-    scheduler = new MemoryScheduler({ concurrency: opts.concurrency, sleep: opts.sleep })
+    scheduler = new MemoryScheduler({ concurrency: opts.concurrency, sleep: opts.sleep, rpm: opts.rpm })
     bus = new LocalEventBus()
   }
   const runner = new PageRunner({

@@ -134,3 +134,19 @@ describe('CORS origin patterns', () => {
     expect(originAllowed('https://evil.example', allowed)).toBe(false)
   })
 })
+
+describe('loadConfig: several replicas', () => {
+  it('REDIS_URL, REDIS_PREFIX and UPSTREAM_RPM; nothing set keeps the one-process set-up', () => {
+    expect(loadConfig({}).redis).toBeUndefined()
+    expect(loadConfig({}).upstreamRpm).toBeUndefined()
+    const c = loadConfig({ REDIS_URL: 'redis://:s3cretpass@10.0.0.5:6379/1', REDIS_PREFIX: 'ppt', UPSTREAM_RPM: '10' })
+    expect(c.redis).toEqual({ url: 'redis://:s3cretpass@10.0.0.5:6379/1', prefix: 'ppt' })
+    expect(c.upstreamRpm).toBe(10)
+    expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' }).redis?.prefix).toBe('nb')
+    // the password in the URL is redacted from logs like the other secrets
+    expect(configSecrets(c)).toContain('s3cretpass')
+    expectConfigError({ REDIS_URL: '127.0.0.1:6379' }, 'REDIS_URL')
+    expectConfigError({ REDIS_URL: 'redis://x', REDIS_PREFIX: 'a b' }, 'REDIS_PREFIX')
+    expectConfigError({ UPSTREAM_RPM: '0' }, 'UPSTREAM_RPM')
+  })
+})

@@ -101,3 +101,17 @@ describe('GenerationQueue', () => {
     expect(ok).toBe(true)
   })
 })
+
+describe('GenerationQueue with UPSTREAM_RPM', () => {
+  it('starts at most `rpm` tasks per interval (p-queue interval cap)', async () => {
+    const q = new GenerationQueue(5, { rpm: 3, intervalMs: 300 })
+    const started: number[] = []
+    const t0 = Date.now()
+    for (let i = 0; i < 6; i++) q.push({ batchId: 'b', run: async () => { started.push(Date.now() - t0) } })
+    await q.onIdle()
+    expect(started).toHaveLength(6)
+    // the first three start at once; the next three wait for the next interval
+    expect(Math.max(...started.slice(0, 3))).toBeLessThan(Math.min(...started.slice(3)))
+    expect(Math.min(...started.slice(3))).toBeGreaterThanOrEqual(250)
+  })
+})
