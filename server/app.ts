@@ -176,6 +176,7 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
     checks: [
       storageCheck([storage.dataDir, path.join(storage.dataDir, 'images'), path.join(storage.dataDir, 'batches')]),
       providerCheck(() => providerStatus.current()),
+      ...engine.readiness,
       ...(deps.readinessChecks ?? []),
     ],
     timeoutMs: deps.readinessTimeoutMs,

@@ -14,6 +14,7 @@ import { PageRunner, type BackoffOptions, type BuildPrompt, type PageTiming } fr
 import { MemoryScheduler, type Scheduler } from './scheduler.js'
 import { MemoryStateStore, type StateStore } from './stateStore.js'
 import { Redis } from 'ioredis'
+import type { ReadinessCheck } from '../probes.js'
 import { BullScheduler } from './bullScheduler.js'
 import { RedisEventBus } from './redisEventBus.js'
 import { RedisStateStore } from './redisStateStore.js'
@@ -65,6 +66,8 @@ export interface Engine {
   runner: PageRunner
   bus: EventBus
   images: ImageStore
+  /** /readyz checks of the set-up's own services (Redis: every connection is up and answers PING) */
+  readiness: ReadinessCheck[]
   /** connects (Redis set-up) and recovers what a previous process left; call once before use */
   init(): Promise<void>
   /** stops the engine and releases its connections */
@@ -110,8 +113,20 @@ export function createEngine(opts: EngineOptions): Engine {
     maxQueuedPages: opts.maxQueuedPages, defaultResolution: opts.defaultResolution,
     findTemplate: opts.findTemplate, now: opts.now, imageUrl: opts.imageUrl, lifecycle: opts.lifecycle,
   })
+  const readiness: ReadinessCheck[] = opts.redis
+    ? [{
+        name: 'redis',
+        async check() {
+          // a connection that is down would queue the PING until it is back: say so instead
+          const down = connections.find(c => c.status !== 'ready')
+          if (down) throw new Error(`a connection is ${down.status}`)
+          const pong = await connections[0].ping()
+          if (pong !== 'PONG') throw new Error(`PING answered ${pong}`)
+        },
+      }]
+    : []
   return {
-    batches, store, scheduler, runner, bus, images,
+    batches, store, scheduler, runner, bus, images, readiness,
     async init() {
       if (bus instanceof RedisEventBus) await bus.whenReady()
       if (scheduler instanceof BullScheduler) await scheduler.whenReady()

@@ -1,9 +1,11 @@
 // /livez, /readyz and the JSON 404 for unknown /api/ paths, through HTTP against the real app.
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
+import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runChecks } from '../../server/probes.js'
 import { ProviderError } from '../../server/providers/types.js'
+import { dropRedisPrefix, redisSetup, TEST_REDIS_URL } from './setups.js'
 import { fakePublicDir, getJson, okImage, pages, postJson, scriptedProvider, startTestServer, tempDir, waitUntil, type TestServer } from './helpers.js'
 
 const BATCHES = '/api/v1/slide-generations/batches'
@@ -137,6 +139,49 @@ describe('readiness during shutdown', () => {
     } finally {
       await srv.stop()
       await t.cleanup()
+    }
+  })
+})
+
+describe('readiness with Redis (REDIS_URL)', () => {
+  it('/readyz checks Redis, is 503 naming it while the connection is down, and ready again when it is back', { timeout: 60_000 }, async () => {
+    // a TCP forwarder in front of the test Redis, so the test can cut the connection
+    const target = new URL(TEST_REDIS_URL)
+    const sockets = new Set<Socket>()
+    const forwarder = createNetServer(client => {
+      const upstream = connect(Number(target.port || 6379), target.hostname)
+      for (const s of [client, upstream]) { sockets.add(s); s.on('close', () => sockets.delete(s)); s.on('error', () => s.destroy()) }
+      client.pipe(upstream).pipe(client)
+    })
+    await new Promise<void>(resolve => forwarder.listen(0, '127.0.0.1', resolve))
+    const port = (forwarder.address() as AddressInfo).port
+    const t = await tempDir()
+    const setup = redisSetup()
+    const srv = await startTestServer({
+      provider: scriptedProvider(() => okImage()), dataDir: path.join(t.dir, 'data'), publicDir: await fakePublicDir(t.dir),
+      config: { redis: { url: `redis://127.0.0.1:${port}`, prefix: setup.prefix } }, readinessTimeoutMs: 1000,
+    })
+    try {
+      const ok = await getJson(`${srv.url}/readyz`)
+      expect(ok.status, ok.text).toBe(200)
+      expect(ok.body.checks.redis.ok).toBe(true)
+      // Redis goes away: new connections are refused, the open ones are cut
+      forwarder.close()
+      for (const s of sockets) s.destroy()
+      await waitUntil(async () => (await getJson(`${srv.url}/readyz`)).status === 503, 5000, 50)
+      const down = await getJson(`${srv.url}/readyz`)
+      expect(down.body.reason).toMatch(/^redis: (a connection is (reconnecting|connecting|close|end)|no answer within 1000 ms)$/)
+      expect(down.body.checks.storage.ok).toBe(true)
+      // Redis is back on the same address: ready again once ioredis has reconnected
+      await new Promise<void>(resolve => forwarder.listen(port, '127.0.0.1', resolve))
+      await waitUntil(async () => (await getJson(`${srv.url}/readyz`)).status === 200, 15_000, 100)
+    } finally {
+      if (!forwarder.listening) await new Promise<void>(resolve => forwarder.listen(port, '127.0.0.1', resolve))
+      await srv.stop()
+      forwarder.close()
+      for (const s of sockets) s.destroy()
+      await t.cleanup()
+      await dropRedisPrefix(setup.prefix)
     }
   })
 })
