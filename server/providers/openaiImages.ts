@@ -18,12 +18,20 @@ const LONG_EDGE: Record<Resolution, number> = { '1K': 1536, '2K': 2560, '4K': 38
 /**
  * The `size` parameter for an aspect ratio and resolution:
  * - fixed-size models: the closest of 1536x1024 (landscape), 1024x1536 (portrait), 1024x1024 (square);
+ *   dall-e-3: 1792x1024 / 1024x1792 / 1024x1024; dall-e-2: 1024x1024 only (the proxy crops to the slide's ratio);
  * - other models (any W×H divisible by 16): long edge 1536 / 2560 / 3840 for 1K / 2K / 4K,
  *   the short edge from the ratio, rounded to 16 (16:9 → 1536x864, 2560x1440, 3840x2160).
  */
 export function imagesApiSize(model: string, aspectRatio: AspectRatio, resolution: Resolution): string {
   const [w, h] = aspectRatio.split(':').map(Number)
   const ratio = w / h
+  if (/(^|\/)dall-e-2/i.test(model)) return '1024x1024'
+  if (/(^|\/)dall-e-3/i.test(model)) {
+    // dall-e-3 draws 1024x1024, 1792x1024, 1024x1792 only (OpenAI Images API reference)
+    if (ratio > 1.1) return '1792x1024'
+    if (ratio < 0.9) return '1024x1792'
+    return '1024x1024'
+  }
   if (hasFixedSizes(model)) {
     if (ratio > 1.1) return '1536x1024'
     if (ratio < 0.9) return '1024x1536'

@@ -96,7 +96,9 @@ describe('imagesApiSize', () => {
     expect(imagesApiSize('gpt-image-1', '16:9', '4K')).toBe('1536x1024')
     expect(imagesApiSize('gpt-image-1.5', '9:16', '1K')).toBe('1024x1536')
     expect(imagesApiSize('openai/gpt-image-1-mini', '1:1', '2K')).toBe('1024x1024')
-    expect(imagesApiSize('dall-e-3', '4:3', '1K')).toBe('1536x1024')
+    expect(imagesApiSize('dall-e-3', '4:3', '1K')).toBe('1792x1024')
+    expect(imagesApiSize('dall-e-3', '9:16', '2K')).toBe('1024x1792')
+    expect(imagesApiSize('dall-e-2', '16:9', '2K')).toBe('1024x1024')
   })
 
   it('computes sizes divisible by 16 for free-size models', () => {
