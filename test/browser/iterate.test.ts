@@ -1,0 +1,134 @@
+// Iterating in the demo editor (real proxy → fake Gemini, Chromium): a full run, the notes panel
+// right after it, a second run with another template that sends the same text (asserted on what the
+// fake upstream received), a formula and a chart's values in the prompt and the notes, a slide with
+// 6,000 characters of notes that still renders, and "restore all editable".
+import { readFile } from 'node:fs/promises'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Browser, Page } from 'playwright-core'
+import type { PPTistDeckFile } from '../../src/types/slides'
+import { artifactPath, buildDemo, launchChromium, startProxy, type RunningProxy } from './harness'
+import { startFakeGemini } from '../fakes/geminiServer'
+import type { FakeServer } from '../fakes/common'
+
+let browser: Browser | undefined
+let gemini: FakeServer | undefined
+let proxy: RunningProxy | undefined
+
+beforeAll(async () => {
+  buildDemo()
+  gemini = await startFakeGemini({ latencyMs: 50, mislabelRate: 0 })
+  proxy = await startProxy({ IMAGE_PROVIDER: 'gemini', GEMINI_API_KEY: 'test-key', GEMINI_BASE_URL: gemini.url })
+  browser = await launchChromium()
+})
+
+afterAll(async () => {
+  await browser?.close().catch(() => undefined)
+  await proxy?.stop()
+  await gemini?.close()
+})
+
+async function exportDeck(page: Page): Promise<PPTistDeckFile> {
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: '导出 JSON' }).click(),
+  ])
+  return JSON.parse(await readFile(await download.path(), 'utf8')) as PPTistDeckFile
+}
+
+/** The prompt text of every generateContent call the fake Gemini received so far. */
+function prompts(): string[] {
+  return gemini!.lastRequests
+    .filter(r => r.path.includes(':generateContent'))
+    .map(r => {
+      const body = r.body as { contents?: { parts?: { text?: string }[] }[] }
+      return (body.contents ?? []).flatMap(c => c.parts ?? []).map(p => p.text ?? '').join('\n')
+    })
+}
+
+/** The part of a full-mode prompt that carries the slide's own text. */
+const textSection = (prompt: string) => prompt.slice(prompt.indexOf('Text: render exactly'), prompt.indexOf('\n\nOutput:'))
+
+async function runBatch(page: Page, templateIndex: number): Promise<void> {
+  await page.locator('.editor-header .extensions').getByRole('button').first().click()
+  const dialog = page.getByRole('dialog')
+  await dialog.waitFor()
+  const templates = dialog.getByRole('listbox').getByRole('option')
+  await expect.poll(() => templates.count(), { timeout: 10_000 }).toBeGreaterThan(templateIndex)
+  await templates.nth(templateIndex).click()
+  await dialog.getByRole('button', { name: '开始生成' }).click()
+  await dialog.waitFor({ state: 'detached' })
+  const float = page.getByRole('region', { name: '🍌 生成进度' })
+  await expect.poll(() => float.getByRole('progressbar').getAttribute('aria-valuenow'), { timeout: 60_000 }).toBe('100')
+  await expect.poll(() => float.locator('.summary').textContent(), { timeout: 10_000 }).toBe('3 页完成')
+}
+
+describe('iterating without losing anything (demo editor, fake Gemini)', () => {
+  it('full run → notes at once → second run sends the same text → restore all editable', async () => {
+    const page = await browser!.newPage({ viewport: { width: 1440, height: 900 }, acceptDownloads: true })
+    const errors: string[] = []
+    page.on('pageerror', err => errors.push(err.message))
+    await page.goto(`${proxy!.baseUrl}/`)
+    await page.locator('.thumbnail-item').nth(7).waitFor()
+
+    // a three-slide deck: the cover, a content page with a formula and a chart, one with long notes
+    const sample = await exportDeck(page)
+    const content = sample.slides[3]
+    const formulaAndChart = {
+      ...content,
+      id: 'it-math',
+      elements: [
+        ...content.elements.filter(el => el.type === 'text'),
+        { id: 'it-formula', type: 'latex', latex: 'a^2 + b^2 = c^2', left: 600, top: 400, width: 300, height: 60, rotate: 0 },
+        {
+          id: 'it-chart', type: 'chart', chartType: 'bar', left: 560, top: 150, width: 380, height: 220, rotate: 0,
+          data: { labels: ['一月', '七月'], legends: ['气温(℃)'], series: [[-3, 27]] }, themeColors: ['#d14424'],
+        },
+      ],
+    }
+    const longNotes = { ...sample.slides[4], id: 'it-long', remark: `<p>${'讲稿备注，'.repeat(1200)}</p>` }
+    const deck = { ...sample, slides: [sample.slides[0], formulaAndChart, longNotes] } as PPTistDeckFile
+    await page.locator('input[type="file"]').setInputFiles({ name: 'deck.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(deck)) })
+    await expect.poll(() => page.locator('.thumbnail-item').count()).toBe(3)
+    const imported = await exportDeck(page)
+
+    await runBatch(page, 0)
+    const first = prompts()
+    expect(first).toHaveLength(3)
+    // the formula and the chart's values reached the prompt...
+    expect(first.some(p => p.includes('$a^2 + b^2 = c^2$') && p.includes('气温(℃): 一月 -3, 七月 27'))).toBe(true)
+    // ...and the notes
+    const afterRun = await exportDeck(page)
+    expect(afterRun.slides[1].remark).toContain('$a^2 + b^2 = c^2$')
+    expect(afterRun.slides[1].remark).toContain('一月 -3')
+    // the slide with 6,000 characters of notes rendered like the others
+    expect(afterRun.slides[2].background?.image?.src).toContain('/api/v1/images/')
+
+    // the notes panel of the slide on screen shows the moved text right away (no slide change)
+    await expect.poll(() => page.getByTestId('remark').textContent(), { timeout: 5000 }).toContain('Nano Banana')
+    await page.screenshot({ path: artifactPath('iterate-notes-after-run.png') })
+
+    // the second run, another template: the same text is sent, not empty pages
+    await page.getByRole('region', { name: '🍌 生成进度' }).locator('.close-action').click()
+    await runBatch(page, 2)
+    const second = prompts().slice(3)
+    expect(second).toHaveLength(3)
+    expect(second.map(textSection).sort()).toEqual(first.map(textSection).sort())
+    for (const prompt of second) expect(prompt).not.toContain('this slide has no text')
+
+    // restore all editable: the original elements and backgrounds, no image, the notes as before
+    const float = page.getByRole('region', { name: '🍌 生成进度' })
+    await float.locator('.restore-all-btn').click()
+    await expect.poll(() => float.locator('.status-text').allTextContents()).toEqual(['已恢复可编辑', '已恢复可编辑', '已恢复可编辑'])
+    await float.screenshot({ path: artifactPath('iterate-float-restored.png') })
+    const restored = await exportDeck(page)
+    for (const [i, slide] of restored.slides.entries()) {
+      expect(slide.elements).toEqual(imported.slides[i].elements)
+      expect(slide.background).toEqual(imported.slides[i].background)
+      expect(slide.remark ?? '').toBe(imported.slides[i].remark ?? '')
+    }
+    await expect.poll(() => page.getByTestId('remark').textContent()).not.toContain('Nano Banana')
+    await page.screenshot({ path: artifactPath('iterate-restored.png') })
+    expect(errors).toEqual([])
+    await page.close()
+  })
+})
