@@ -121,12 +121,12 @@ describe('🍌 in the demo editor (preview provider, real proxy, Chromium)', () 
     const { page, errors } = await openEditor('zh')
     const exported = await exportDeck(page, 'zh')
     const imported: PPTistDeckFile = { ...exported, title: '导入的演示文稿', slides: exported.slides.slice(0, 3) }
-    await page.locator('input[type="file"]').setInputFiles({ name: 'deck.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(imported)) })
+    await page.getByTestId('import-json').setInputFiles({ name: 'deck.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(imported)) })
     await expect.poll(() => page.locator('.thumbnail-item').count()).toBe(3)
     expect(await page.getByTestId('deck-title').textContent()).toBe('导入的演示文稿')
     expect((await exportDeck(page, 'zh')).slides).toEqual(imported.slides)
 
-    await page.locator('input[type="file"]').setInputFiles({ name: 'notes.json', mimeType: 'application/json', buffer: Buffer.from('{"hello":"world"}') })
+    await page.getByTestId('import-json').setInputFiles({ name: 'notes.json', mimeType: 'application/json', buffer: Buffer.from('{"hello":"world"}') })
     await page.getByRole('status').filter({ hasText: '无法正确读取' }).waitFor()
     expect(await page.locator('.thumbnail-item').count()).toBe(3)
 

@@ -52,7 +52,8 @@ export async function startProxy(extraEnv: Record<string, string> = {}): Promise
     rmSync(dataDir, { recursive: true, force: true })
   }
 
-  const deadline = Date.now() + 30_000
+  // generous: on a loaded CI machine tsx alone can take half a minute to start the proxy
+  const deadline = Date.now() + 90_000
   let baseUrl = ''
   for (;;) {
     if (child.exitCode !== null) {
@@ -69,7 +70,7 @@ export async function startProxy(extraEnv: Record<string, string> = {}): Promise
     }
     if (Date.now() > deadline) {
       await stop()
-      throw new Error(`proxy did not answer /api/v1/health within 30 s:\n${log}`)
+      throw new Error(`proxy did not answer /api/v1/health within 90 s:\n${log}`)
     }
     await new Promise(resolve => setTimeout(resolve, 200))
   }

@@ -87,7 +87,7 @@ describe('iterating without losing anything (demo editor, fake Gemini)', () => {
     }
     const longNotes = { ...sample.slides[4], id: 'it-long', remark: `<p>${'讲稿备注，'.repeat(1200)}</p>` }
     const deck = { ...sample, slides: [sample.slides[0], formulaAndChart, longNotes] } as PPTistDeckFile
-    await page.locator('input[type="file"]').setInputFiles({ name: 'deck.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(deck)) })
+    await page.getByTestId('import-json').setInputFiles({ name: 'deck.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(deck)) })
     await expect.poll(() => page.locator('.thumbnail-item').count()).toBe(3)
     const imported = await exportDeck(page)
 
@@ -96,7 +96,8 @@ describe('iterating without losing anything (demo editor, fake Gemini)', () => {
     expect(first).toHaveLength(3)
     // the formula and the chart's values reached the prompt...
     expect(first.some(p => p.includes('$a^2 + b^2 = c^2$') && p.includes('气温(℃): 一月 -3, 七月 27'))).toBe(true)
-    // ...and the notes
+    // ...and the notes (pages are applied once their image has loaded in the browser: wait for all three)
+    await expect.poll(async () => (await exportDeck(page)).slides.filter(slide => slide.background?.image?.src?.includes('/api/v1/images/')).length, { timeout: 20_000 }).toBe(3)
     const afterRun = await exportDeck(page)
     expect(afterRun.slides[1].remark).toContain('$a^2 + b^2 = c^2$')
     expect(afterRun.slides[1].remark).toContain('一月 -3')
@@ -112,6 +113,7 @@ describe('iterating without losing anything (demo editor, fake Gemini)', () => {
     await runBatch(page, 2)
     const second = prompts().slice(3)
     expect(second).toHaveLength(3)
+    await expect.poll(async () => new Set((await exportDeck(page)).slides.map(slide => slide.background?.image?.src)).size, { timeout: 20_000 }).toBe(3)
     expect(second.map(textSection).sort()).toEqual(first.map(textSection).sort())
     for (const prompt of second) expect(prompt).not.toContain('this slide has no text')
 
