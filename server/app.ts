@@ -9,6 +9,8 @@ import express, { type Express, type RequestHandler } from 'express'
 import type { BatchManager, BackoffOptions, BuildPrompt, PageTiming } from './batches.js'
 import type { AppConfig, HttpLimits } from './config.js'
 import { listenBounded } from './httpServer.js'
+import { ClientLimiter } from './clients.js'
+import { meteredProvider, SpendGuard } from './spend.js'
 import { ApiError, errorMiddleware } from './errors.js'
 import type { AppLogger } from './logger.js'
 import { requestLogger } from './requestLog.js'
@@ -38,7 +40,7 @@ const ROOT = packageRoot(path.dirname(fileURLToPath(import.meta.url)))
 
 export type AppConfigSubset = Pick<AppConfig,
   'maxConcurrentGenerations' | 'maxQueuedPages' | 'maxRetries' | 'defaultResolution' | 'thumbnail' | 'dataDir' | 'proxyToken' | 'corsOrigins' | 'metricsToken'
-  | 'priceOverride'> & Partial<Pick<AppConfig, 'redis' | 'upstreamRpm'>>
+  | 'priceOverride'> & Partial<Pick<AppConfig, 'redis' | 'upstreamRpm' | 'tokens' | 'clientLimits' | 'trustProxy' | 'budget'>>
 
 export interface AppDeps {
   /** webhooks are optional here (none sent without them) */
@@ -77,6 +79,8 @@ export interface AppDeps {
   deckLimits?: Partial<DeckLimits>
   /** where batches made from a .pptx keep their deck (default: DATA_DIR/decks/) */
   deckStore?: DeckStore
+  /** how often a page waiting for the budget looks again (default 1 s; tests pass less) */
+  spendPollMs?: number
 }
 
 export interface ProxyApp {
@@ -87,6 +91,8 @@ export interface ProxyApp {
   engine: Engine
   metrics: ProxyMetrics
   webhooks: WebhookSender
+  /** the spend guard (totals, budgets) */
+  spend: SpendGuard
   /** stops in-flight work and flushes state to disk (does not close an HTTP server); /readyz answers 503 from the start */
   close(): Promise<void>
 }
@@ -132,9 +138,24 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
     onDamaged: (file, reason) => logger.warn('damaged batch file skipped', { file, reason }),
   })
   // the spend metric counts the catalogue's list price, or PRICE_PER_IMAGE_USD when the administrator set it
-  const metrics = new ProxyMetrics(deps.price ?? ((model, resolution) => pricePerImageUsd(model, resolution, config.priceOverride)))
+  const price: PriceFn = deps.price ?? ((model, resolution) => pricePerImageUsd(model, resolution, config.priceOverride))
+  const metrics = new ProxyMetrics(price)
   const providerStatus = new ProviderStatus()
-  const upstream = observeProvider(provider, [providerStatus.listener, metrics.upstreamListener, ...(deps.upstreamListeners ?? [])])
+  // tokens: PROXY_TOKEN alone (tests, older set-ups) is the client `default`
+  const tokens = config.tokens ?? (config.proxyToken ? [{ name: 'default', token: config.proxyToken }] : [])
+  // spend guard: every upstream call metered at list price; totals survive restarts (DATA_DIR/spend.json)
+  const spend = new SpendGuard({
+    price,
+    budgetUsdPerDay: config.budget?.perDayUsd,
+    budgetUsdPer10Min: config.budget?.per10MinUsd,
+    clientBudgets: new Map(tokens.filter(t => t.dailyBudgetUsd !== undefined).map(t => [t.name, t.dailyBudgetUsd!])),
+    file: path.join(storage.dataDir, 'spend.json'),
+    pollMs: deps.spendPollMs,
+  })
+  await spend.load()
+  const limits = config.clientLimits ? new ClientLimiter(config.clientLimits) : undefined
+  // metered outside observed: time spent waiting for the budget is not upstream latency
+  const upstream = meteredProvider(observeProvider(provider, [providerStatus.listener, metrics.upstreamListener, ...(deps.upstreamListeners ?? [])]), spend)
   let stopping = false
   const templateRefs = new TemplateReferences(publicDir, (t, reason) => {
     logger.warn('template cover unavailable, generating without a style reference', { template: t.id, reason })
@@ -155,6 +176,7 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
     lifecycle: combineLifecycles([metrics.lifecycle, webhooks.lifecycle, ...(deps.lifecycle ? [deps.lifecycle] : [])]),
     maxRetries: config.maxRetries,
     maxQueuedPages: config.maxQueuedPages,
+    maxQueuedPagesPerClient: config.clientLimits?.maxQueuedPagesPerClient,
     defaultResolution: config.defaultResolution,
     backoff: deps.backoff,
     sleep: deps.sleep,
@@ -168,6 +190,8 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
 
   const app = express()
   app.disable('x-powered-by')
+  // TRUST_PROXY: behind nginx the client's address comes from X-Forwarded-For (per-IP clients)
+  app.set('trust proxy', config.trustProxy ?? false)
   app.set('etag', false)
   app.use(requestLogger(logger))
   app.use(corsMiddleware(config.corsOrigins))
@@ -194,8 +218,7 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
     price: resolution => pricePerImageUsd(provider.model, resolution, config.priceOverride),
   }))
   app.use('/api/v1', createApiRouter({
-    batches, storage, provider,
-    proxyToken: config.proxyToken,
+    batches, storage, provider, tokens, limits, spend,
     storageProblem: () => storageProblem(storage.dataDir, deps.minFreeBytes),
     callbackRefusal: url => webhooks.refusal(url),
     sse: { pingIntervalMs: deps.pingIntervalMs ?? 15_000, clients: { opened: () => metrics.sseOpened(), closed: () => metrics.sseClosed() } },
@@ -221,11 +244,12 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
   app.use(errorMiddleware(logger))
 
   return {
-    app, batches, storage, engine, metrics, webhooks,
+    app, batches, storage, engine, metrics, webhooks, spend,
     close: async () => {
       stopping = true
       await engine.close()
       await webhooks.close()
+      await spend.flush()
     },
   }
 }

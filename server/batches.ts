@@ -44,6 +44,8 @@ export interface BatchManagerDeps {
   images: ImageStore
   logger: Logger
   maxQueuedPages: number
+  /** pending + generating pages one client may have at once (default: no own limit) */
+  maxQueuedPagesPerClient?: number
   defaultResolution: Resolution
   findTemplate?: (id: string) => SlideTemplate | undefined
   now?: () => number
@@ -114,14 +116,15 @@ export class BatchManager {
   // -------------------------------------------------------------------------------------------
   // Public API used by the routes
 
-  async create(input: CreateBatchInput): Promise<CreateBatchResponse> {
+  /** `client`: who makes it (token name or `ip:…`); only that client sees the batch afterwards. */
+  async create(input: CreateBatchInput, opts: { client?: string } = {}): Promise<CreateBatchResponse> {
     const template = this.findTemplate(input.template_id)
     if (!template) {
       throw new ApiError(400, 'unknown_template', `Unknown template "${input.template_id}"`, {
         details: [{ path: 'template_id', message: 'No template with this id; GET /api/v1/templates lists them' }],
       })
     }
-    await this.admit(input.pages.length)
+    await this.admit(input.pages.length, opts.client)
 
     const o = input.options ?? {}
     const options: BatchOptions = {
@@ -146,6 +149,7 @@ export class BatchManager {
       last_event_id: 0,
       chain_held: chained,
       ...(input.callback_url ? { callback_url: input.callback_url } : {}),
+      ...(opts.client ? { client: opts.client } : {}),
       pages: input.pages.map((p, i) => ({
         page_number: i + 1,
         slide_id: p.slide_id,
@@ -175,6 +179,11 @@ export class BatchManager {
       mode: options.mode, style_chain: chained,
     })
     return { batch_id: state.batch_id, status: 'pending', total_pages: state.pages.length, estimated_time: estimateRemaining(state, await this.estimateContext()) }
+  }
+
+  /** The batch's client (undefined for batches made before clients were recorded); 404 when there is no such batch. */
+  async ownerOf(batchId: string): Promise<string | undefined> {
+    return (await this.get(batchId)).client
   }
 
   async has(batchId: string): Promise<boolean> {
@@ -223,7 +232,7 @@ export class BatchManager {
   async retryPage(batchId: string, pageNumber: number, instruction?: string): Promise<BatchProgress> {
     const current = await this.get(batchId)
     if (!current.pages[pageNumber - 1]) throw notFound(`Page ${pageNumber} of this batch`)
-    await this.admit(1)
+    await this.admit(1, current.client)
     const ctx = await this.estimateContext()
     const r = await this.deps.store.mutate(batchId, (s, emit) => {
       const page = s.pages[pageNumber - 1]
@@ -314,7 +323,18 @@ export class BatchManager {
   }
 
   /** 429 when accepting `pages` more would queue beyond MAX_QUEUED_PAGES. */
-  private async admit(pages: number): Promise<void> {
+  private async admit(pages: number, client?: string): Promise<void> {
+    const own = this.deps.maxQueuedPagesPerClient
+    if (client !== undefined && own !== undefined) {
+      // one client cannot take the whole queue: a second client's small batch is still accepted
+      const mine = await this.deps.store.unfinishedPages(client)
+      if (mine + pages > own) {
+        const retryAfter = Math.min(3600, Math.max(1, Math.ceil(Math.ceil((mine + pages - own) / this.deps.scheduler.concurrency) * this.averagePageSeconds())))
+        throw new ApiError(429, 'client_queue_full', `This client already has ${mine} pages waiting (limit ${own} per client); try again in about ${retryAfter} s`, {
+          headers: { 'Retry-After': String(retryAfter) },
+        })
+      }
+    }
     const waiting = await this.waitingPages()
     if (waiting + pages <= this.deps.maxQueuedPages) return
     const concurrency = this.deps.scheduler.concurrency

@@ -7,6 +7,7 @@ import type { LogFormat, LogThreshold } from './logger.js'
 import type { ProviderSettings } from './providers/types.js'
 import { parseHostPolicy } from './net/safeHttp.js'
 import { readWebhookSettings, type WebhookSettings } from './webhooks.js'
+import { DEFAULT_CLIENT_LIMITS, parseTokens, type ClientLimitsConfig, type ClientToken } from './clients.js'
 import { DEFAULT_MODEL, parsePriceOverride, type PriceOverride } from './models.js'
 
 export class ConfigError extends Error {
@@ -28,6 +29,14 @@ export interface AppConfig {
   dataDir: string
   /** when set, /api/v1 (except health, templates, images) needs `Authorization: Bearer <token>` */
   proxyToken?: string
+  /** every client token (PROXY_TOKEN as `default`, PROXY_TOKENS, PROXY_TOKENS_FILE); empty: clients are IPs */
+  tokens: ClientToken[]
+  /** per-client limits (PAGES_PER_MINUTE_PER_CLIENT, MAX_QUEUED_PAGES_PER_CLIENT, RETRIES_PER_PAGE_PER_HOUR, MAX_STREAMS_PER_CLIENT) */
+  clientLimits: ClientLimitsConfig
+  /** Express `trust proxy` (TRUST_PROXY): false, true, a hop count or a list of addresses/CIDRs */
+  trustProxy: boolean | number | string
+  /** BUDGET_USD_PER_DAY / BUDGET_USD_PER_10MIN (unset: no limit) */
+  budget: { perDayUsd?: number; per10MinUsd?: number }
   /** when set, GET /metrics needs `Authorization: Bearer <token>` */
   metricsToken?: string
   /** '*' or an explicit list of allowed origins (an entry ending in `:*` allows any port) */
@@ -118,6 +127,13 @@ function int(env: Env, name: string, def: number, min: number, max: number): num
   return n
 }
 
+function usd(env: Env, name: string): number | undefined {
+  const raw = read(env, name)
+  if (raw === undefined) return undefined
+  if (!/^\d+(\.\d+)?$/.test(raw)) throw new ConfigError(`${name} must be an amount of US dollars like 25 or 2.5 (got "${raw}")`)
+  return Number(raw)
+}
+
 function url(env: Env, name: string): string | undefined {
   const raw = read(env, name)
   if (raw === undefined) return undefined
@@ -192,7 +208,23 @@ export function loadConfig(env: Env): AppConfig {
   // every web page the user visits (a page on any origin could otherwise start paid batches through
   // the user's browser). HOST and CORS_ORIGINS set explicitly are respected, except CORS_ORIGINS=*.
   const paid = provider !== 'preview'
-  const tokenRequired = proxyToken !== undefined
+  let tokens: ClientToken[]
+  try {
+    tokens = parseTokens({ proxyToken, tokens: read(env, 'PROXY_TOKENS'), tokensFile: read(env, 'PROXY_TOKENS_FILE') })
+  } catch (err) {
+    throw new ConfigError((err as Error).message)
+  }
+  const tokenRequired = tokens.length > 0
+  const clientLimits: ClientLimitsConfig = {
+    pagesPerMinute: int(env, 'PAGES_PER_MINUTE_PER_CLIENT', DEFAULT_CLIENT_LIMITS.pagesPerMinute, 100, 100_000),
+    maxQueuedPagesPerClient: int(env, 'MAX_QUEUED_PAGES_PER_CLIENT', DEFAULT_CLIENT_LIMITS.maxQueuedPagesPerClient, 1, 100_000),
+    retriesPerPagePerHour: int(env, 'RETRIES_PER_PAGE_PER_HOUR', DEFAULT_CLIENT_LIMITS.retriesPerPagePerHour, 1, 10_000),
+    maxStreamsPerClient: int(env, 'MAX_STREAMS_PER_CLIENT', DEFAULT_CLIENT_LIMITS.maxStreamsPerClient, 1, 10_000),
+  }
+  const trustRaw = read(env, 'TRUST_PROXY')
+  const trustProxy: boolean | number | string = trustRaw === undefined || /^(false|0|no)$/i.test(trustRaw) ? false
+    : /^(true|yes)$/i.test(trustRaw) ? true : /^\d+$/.test(trustRaw) ? Number(trustRaw) : trustRaw
+  const budget = { perDayUsd: usd(env, 'BUDGET_USD_PER_DAY'), per10MinUsd: usd(env, 'BUDGET_USD_PER_10MIN') }
   const guarded = paid && !tokenRequired
   const corsRaw = read(env, 'CORS_ORIGINS')
   if (guarded && corsRaw === '*') {
@@ -258,6 +290,10 @@ export function loadConfig(env: Env): AppConfig {
     thumbnail,
     dataDir,
     proxyToken,
+    tokens,
+    clientLimits,
+    trustProxy,
+    budget,
     metricsToken,
     corsOrigins,
     port,
@@ -294,5 +330,5 @@ export function configSecrets(config: AppConfig): string[] {
   try {
     redisPassword = config.redis ? decodeURIComponent(new URL(config.redis.url).password) || undefined : undefined
   } catch { /* not a URL the logger could leak more of */ }
-  return [config.provider.gemini.apiKey, config.provider.openai.apiKey, config.proxyToken, config.metricsToken, config.webhooks.secret, redisPassword].filter((s): s is string => !!s)
+  return [config.provider.gemini.apiKey, config.provider.openai.apiKey, config.proxyToken, config.metricsToken, config.webhooks.secret, redisPassword, ...config.tokens.map(t => t.token)].filter((s): s is string => !!s)
 }

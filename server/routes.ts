@@ -5,6 +5,8 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import { NANO_BANANA_TEMPLATES } from '../plugin/configs/nanoBananaTemplates.js'
 import type { HealthResponse } from '../plugin/types/api.js'
 import type { BatchManager } from './batches.js'
+import { clientOf, identify, type ClientLimiter, type ClientToken } from './clients.js'
+import type { SpendGuard } from './spend.js'
 import { ApiError, notFound, validationError } from './errors.js'
 import { streamBatch, type SseOptions } from './events.js'
 import type { ImageProvider } from './providers/types.js'
@@ -18,7 +20,12 @@ export interface RoutesDeps {
   batches: BatchManager
   storage: Storage
   provider: ImageProvider
-  proxyToken?: string
+  /** client tokens (PROXY_TOKEN, PROXY_TOKENS, …); empty or absent: clients are IP addresses */
+  tokens?: readonly ClientToken[]
+  /** per-client limits (pages per minute, retries per page per hour, open streams) */
+  limits?: ClientLimiter
+  /** the spend guard: new batches and retries are refused (429 budget_exhausted) beyond the budgets */
+  spend?: SpendGuard
   sse: SseOptions
   /** why new images could not be stored (unwritable / full DATA_DIR), or null; checked before accepting paid work */
   storageProblem?: () => Promise<string | null>
@@ -72,8 +79,15 @@ export function createApiRouter(deps: RoutesDeps): Router {
   }
   // strict: false so a JSON null or number reaches zod and is answered 'expected object', not 'not valid JSON'
   const json = express.json({ limit: LIMITS.bodyLimit, strict: false, type: () => true })
-  const auth = requireToken(deps.proxyToken, false)
-  const authStream = requireToken(deps.proxyToken, true)
+  const auth = identify(deps.tokens ?? [], false)
+  const authStream = identify(deps.tokens ?? [], true)
+  /** the batch id of the request, when this client owns it; anyone else gets the same 404 as for an unknown id */
+  const ownBatch = async (req: Request, res: Response): Promise<string> => {
+    const id = batchId(req)
+    const owner = await deps.batches.ownerOf(id)
+    if (owner !== undefined && owner !== clientOf(res)) throw notFound('Batch')
+    return id
+  }
 
   r.get('/health', async (_req, res) => {
     const body: HealthResponse = {
@@ -90,6 +104,7 @@ export function createApiRouter(deps: RoutesDeps): Router {
         max_instruction_chars: LIMITS.maxInstructionChars,
         max_deck_title_chars: LIMITS.maxDeckTitleChars,
       },
+      ...(deps.spend ? { spend: deps.spend.snapshot() } : {}),
     }
     res.json(body)
   })
@@ -131,33 +146,48 @@ export function createApiRouter(deps: RoutesDeps): Router {
     const callback = parsed.data.callback_url
     const refused = !callback ? null : deps.callbackRefusal ? deps.callbackRefusal(callback) : 'This proxy sends no webhooks'
     if (refused) throw new ApiError(400, 'invalid_request', 'The request is not valid', { details: [{ path: 'callback_url', message: refused }] })
+    const client = clientOf(res)
+    deps.spend?.admit(client, deps.spend.priceOf(deps.provider.model, parsed.data.options?.resolution ?? deps.models.defaultResolution))
     await requireStorage()
-    res.status(202).json(await deps.batches.create(parsed.data))
+    if (client) await deps.limits?.takePages(client, parsed.data.pages.length)
+    res.status(202).json(await deps.batches.create(parsed.data, { client }))
   })
 
   r.get('/slide-generations/batches/:batch_id/progress', authStream, async (req, res) => {
-    const progress = await deps.batches.progress(batchId(req))
+    const progress = await deps.batches.progress(await ownBatch(req, res))
     res.setHeader('Cache-Control', 'no-store')
     res.json(progress)
   })
 
   r.get('/slide-generations/batches/:batch_id/events', authStream, async (req, res) => {
-    const id = batchId(req)
-    await streamBatch(req, res, await deps.batches.sseSource(id), deps.sse)
+    const id = await ownBatch(req, res)
+    const client = clientOf(res)
+    const release = client && deps.limits ? deps.limits.openStream(client) : undefined
+    if (release) res.on('close', release)
+    try {
+      await streamBatch(req, res, await deps.batches.sseSource(id), deps.sse)
+    } catch (err) {
+      release?.()
+      throw err
+    }
   })
 
   r.post('/slide-generations/batches/:batch_id/cancel', auth, async (req, res) => {
-    res.json(await deps.batches.cancel(batchId(req)))
+    res.json(await deps.batches.cancel(await ownBatch(req, res)))
   })
 
   r.post('/slide-generations/batches/:batch_id/pages/:page_number/retry', auth, json, async (req, res) => {
-    const id = batchId(req)
-    if (!(await deps.batches.has(id))) throw notFound('Batch')
+    const id = await ownBatch(req, res)
     const page = pageNumberSchema.safeParse(req.params.page_number)
     if (!page.success) throw notFound(`Page ${String(req.params.page_number)}`)
     const body = retryPageSchema.safeParse(req.body ?? {})
     if (!body.success) throw validationError(body.error)
+    const client = clientOf(res)
+    // the batch's own size is not at hand here; the default size's price is the estimate of the retry's call
+    deps.spend?.admit(client, deps.spend.priceOf(deps.provider.model, deps.models.defaultResolution))
     await requireStorage()
+    await deps.limits?.takeRetry(id, page.data)
+    if (client) await deps.limits?.takePages(client, 1)
     res.status(202).json(await deps.batches.retryPage(id, page.data, body.data.instruction || undefined))
   })
 

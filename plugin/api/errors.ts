@@ -51,6 +51,7 @@ const PAGE_ERROR_KEYS: Record<string, MessageKey> = {
   quota_exhausted: 'pageErrQuota',
   upstream_rejected: 'pageErrRejected',
   image_too_large: 'pageErrTooLarge',
+  image_url_blocked: 'pageErrUrlBlocked',
   unknown_template: 'pageErrTemplate',
   internal_error: 'pageErrInternal',
   cancelled: 'pageErrCancelled',
@@ -89,6 +90,13 @@ export function toUserError(error: unknown, t: Translate, serverUrl: string): Us
     if (response.status === 401) return { kind: 'unauthorized', message: t('errUnauthorized') }
     if (response.status === 429) {
       const retryAfter = parseRetryAfter(response.headers?.['retry-after'])
+      if (code === 'budget_exhausted') {
+        const wait = retryAfter === undefined ? '?' : retryAfter < 120 ? t('seconds', { n: retryAfter }) : t('minutes', { m: Math.floor(retryAfter / 60), s: retryAfter % 60 })
+        return { kind: 'queue_full', message: t('errBudget', { wait }), detail, retryAfter }
+      }
+      if ((code === 'rate_limited' || code === 'client_queue_full' || code === 'too_many_streams') && retryAfter !== undefined) {
+        return { kind: 'queue_full', message: t('errClientLimit', { n: retryAfter }), detail, retryAfter }
+      }
       return {
         kind: 'queue_full',
         message: retryAfter !== undefined ? t('errQueueFull', { n: retryAfter }) : t('errQueueFullNoWait'),
@@ -96,6 +104,7 @@ export function toUserError(error: unknown, t: Translate, serverUrl: string): Us
       }
     }
     if (response.status === 404) return { kind: 'not_found', message: t('errNotFound') }
+    if (code === 'storage_unavailable') return { kind: 'config', message: t('errStorage'), detail }
     if (REFUSED.test(code)) return { kind: 'refused', message: t('errRefused'), detail }
     // the proxy's English detail goes to the tooltip, so a Chinese sentence is not mixed with it
     if (CONFIG.test(code)) {

@@ -112,6 +112,8 @@ export interface HealthResponse {
   queue: { running: number; queued: number; capacity: number; concurrency: number }
   /** absent from proxies older than this field */
   limits?: ProxyLimits
+  /** spend at list price (USD) and the budgets (null: none); exhausted_for_seconds when new work is refused now */
+  spend?: { today_usd: number; last_10min_usd: number; budget_usd_per_day: number | null; budget_usd_per_10min: number | null; exhausted_for_seconds: number | null }
 }
 
 export interface ApiErrorBody {

@@ -237,6 +237,7 @@ export class PageRunner {
         ...(page.text_boxes ? { textBoxes: page.text_boxes } : {}),
       },
       signal,
+      ...(s.client ? { client: s.client } : {}),
     }
   }
 

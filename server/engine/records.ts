@@ -52,6 +52,8 @@ export interface BatchRecord {
   chain_held?: boolean
   /** webhook destination: POSTed the `done` event and the results when the batch finishes */
   callback_url?: string
+  /** the client that made the batch (token name or `ip:…`); others get 404 */
+  client?: string
   /** the last progress event sent (JSON), so an unchanged one is not sent again */
   last_progress?: string
   pages: PageRecord[]

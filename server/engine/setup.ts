@@ -39,6 +39,7 @@ export interface EngineOptions {
   concurrency: number
   maxRetries: number
   maxQueuedPages: number
+  maxQueuedPagesPerClient?: number
   defaultResolution: Resolution
   findTemplate?: (id: string) => SlideTemplate | undefined
   backoff?: Partial<BackoffOptions>
@@ -110,7 +111,7 @@ export function createEngine(opts: EngineOptions): Engine {
   })
   const batches = new BatchManager({
     store, scheduler, runner, bus, images, logger,
-    maxQueuedPages: opts.maxQueuedPages, defaultResolution: opts.defaultResolution,
+    maxQueuedPages: opts.maxQueuedPages, maxQueuedPagesPerClient: opts.maxQueuedPagesPerClient, defaultResolution: opts.defaultResolution,
     findTemplate: opts.findTemplate, now: opts.now, imageUrl: opts.imageUrl, lifecycle: opts.lifecycle,
   })
   const readiness: ReadinessCheck[] = opts.redis

@@ -46,8 +46,8 @@ export interface StateStore {
   lastDone(batchId: string): Promise<LoggedEvent | null>
   /** Batches not finished, across the set-up. */
   activeBatches(): Promise<number>
-  /** Pending + generating pages across the set-up. */
-  unfinishedPages(): Promise<number>
+  /** Pending + generating pages across the set-up (of one client's batches when `client` is given). */
+  unfinishedPages(client?: string): Promise<number>
   cacheGet(key: string): Promise<CacheEntry | null>
   cacheSet(key: string, entry: CacheEntry): Promise<void>
   cacheDelete(key: string): Promise<void>
@@ -152,9 +152,9 @@ export class MemoryStateStore implements StateStore {
     return n
   }
 
-  async unfinishedPages(): Promise<number> {
+  async unfinishedPages(client?: string): Promise<number> {
     let n = 0
-    for (const e of this.batches.values()) n += unfinishedPages(e.record)
+    for (const e of this.batches.values()) if (client === undefined || e.record.client === client) n += unfinishedPages(e.record)
     return n
   }
 

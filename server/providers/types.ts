@@ -35,6 +35,8 @@ export interface GenerateRequest {
   resolution: Resolution
   page: PageContext
   signal: AbortSignal
+  /** who the batch belongs to (token name or client IP), for the spend guard's per-client totals */
+  client?: string
 }
 
 export interface GeneratedImage {

@@ -21,6 +21,20 @@ describe('errors in words', () => {
     expect(toUserError(httpError(429, {}), en, URL).message).toBe('The generation queue is full. Try again shortly.')
   })
 
+  it('budget exhausted, per-client limits and unusable storage are explained in both languages', () => {
+    const budget = httpError(429, { error: { code: 'budget_exhausted', message: 'The proxy has used up its budget of $10.00 per 10 minutes' } }, { 'retry-after': '290' })
+    expect(toUserError(budget, en, URL)).toMatchObject({ kind: 'queue_full', retryAfter: 290, message: expect.stringContaining('used up its generation budget') })
+    expect(toUserError(budget, en, URL).message).toContain('4 min 50 s')
+    expect(toUserError(budget, zh, URL).message).toContain('生成预算已用完')
+    expect(toUserError(budget, zh, URL).message).toContain('4 分 50 秒')
+    const limited = httpError(429, { error: { code: 'client_queue_full', message: 'x' } }, { 'retry-after': '30' })
+    expect(toUserError(limited, en, URL).message).toBe('Too many requests from you: this service limits each user. Try again in 30 s.')
+    expect(toUserError(limited, zh, URL).message).toContain('30 秒')
+    const storage = httpError(503, { error: { code: 'storage_unavailable', message: 'DATA_DIR is not writable' } })
+    expect(toUserError(storage, zh, URL)).toMatchObject({ kind: 'config', message: expect.stringContaining('存储空间不可用'), detail: 'DATA_DIR is not writable' })
+    expect(pageErrorText(en, 'image_url_blocked', 'x')).toContain('internal address')
+  })
+
   it('401 asks for the token; a bad upstream key asks for the admin in the UI\'s language, the proxy\'s words kept as detail', () => {
     expect(toUserError(httpError(401, { error: { code: 'unauthorized', message: 'no' } }), zh, URL).kind).toBe('unauthorized')
     const config = toUserError(httpError(500, { error: { code: 'invalid_api_key', message: 'API key not valid' } }), en, URL)

@@ -34,7 +34,9 @@ async function harness(key: string, fakeOpts: Parameters<typeof startFakeGemini>
   const dataDir = path.join(t.dir, 'data')
   const config = loadConfig({
     GEMINI_API_KEY: key, GEMINI_BASE_URL: fake.url, MAX_CONCURRENT_GENERATIONS: '3', MAX_RETRIES: '3',
-    NANO_BANANA_TIMEOUT: '20', DATA_DIR: dataDir, IMAGE_THUMBNAIL_SIZE: '160x90', ...env,
+    NANO_BANANA_TIMEOUT: '20', DATA_DIR: dataDir, IMAGE_THUMBNAIL_SIZE: '160x90',
+    // a paid provider without a token allows only the origins it is told (safe defaults)
+    CORS_ORIGINS: 'https://pptist.example', ...env,
   })
   const logLines: string[] = []
   const logger = createLogger({ secrets: configSecrets(config), write: line => { logLines.push(line) } })
@@ -130,7 +132,7 @@ describe('end to end against the fake Gemini server', () => {
     for (const r of progress.results as Array<{ image_url: string; thumbnail_url: string }>) {
       const img = await http(`${srv.url}${r.image_url}`, { headers: { Origin: 'https://pptist.example' } })
       expect(img.status).toBe(200)
-      expect(img.headers.get('access-control-allow-origin')).toBe('*')
+      expect(img.headers.get('access-control-allow-origin')).toBe('https://pptist.example')
       expect(img.headers.get('cache-control')).toContain('immutable')
       const meta = await sharp(img.buf).metadata()
       expect(meta.width).toBe(2752)

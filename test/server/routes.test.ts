@@ -46,6 +46,7 @@ describe('routes (no token)', () => {
         max_pages: 100, max_page_text_chars: 8000, max_text_boxes: 100, max_extra_prompt_chars: 2000,
         max_instruction_chars: 2000, max_deck_title_chars: 500,
       },
+      spend: { today_usd: 0, last_10min_usd: 0, budget_usd_per_day: null, budget_usd_per_10min: null, exhausted_for_seconds: null },
     })
     expect(r.headers.get('access-control-allow-origin')).toBe('*')
   })

@@ -1,0 +1,171 @@
+// Clients and their limits. A client is a named token (PROXY_TOKEN, PROXY_TOKENS, PROXY_TOKENS_FILE)
+// or, on a proxy without tokens, the caller's IP address (`ip:…`; behind nginx set TRUST_PROXY so the
+// address is the real client's). Per client: pages accepted per minute, manual retries of one page
+// per hour (rate-limiter-flexible's in-memory limiters), open progress streams (a counter), and —
+// enforced by the batch engine — pages queued at once.
+import { readFileSync } from 'node:fs'
+import { createHash, timingSafeEqual } from 'node:crypto'
+import type { Request, RequestHandler } from 'express'
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible'
+import { ApiError } from './errors.js'
+
+export interface ClientToken {
+  /** shown in logs and /health totals; never the token */
+  name: string
+  token: string
+  /** this client's own budget per UTC day (USD) */
+  dailyBudgetUsd?: number
+}
+
+export interface ClientLimitsConfig {
+  /** pages (new batches' pages + retries) accepted per client per minute */
+  pagesPerMinute: number
+  /** pending + generating pages of one client at once */
+  maxQueuedPagesPerClient: number
+  /** manual retries of one page per hour */
+  retriesPerPagePerHour: number
+  /** open progress streams (SSE) per client */
+  maxStreamsPerClient: number
+}
+
+export const DEFAULT_CLIENT_LIMITS: ClientLimitsConfig = {
+  pagesPerMinute: 120,
+  maxQueuedPagesPerClient: 200,
+  retriesPerPagePerHour: 10,
+  maxStreamsPerClient: 20,
+}
+
+/**
+ * Tokens from PROXY_TOKENS (`name:token[:daily_usd],…`) and PROXY_TOKENS_FILE (one client per line:
+ * `name token [daily_usd]`, `#` comments). PROXY_TOKEN, when set, is the client `default`.
+ * Throws an Error naming the variable for a malformed entry, a short token or a duplicate.
+ */
+export function parseTokens(opts: { proxyToken?: string; tokens?: string; tokensFile?: string }): ClientToken[] {
+  const out: ClientToken[] = []
+  if (opts.proxyToken) out.push({ name: 'default', token: opts.proxyToken })
+  const add = (name: string, token: string, budget: string | undefined, where: string) => {
+    if (!/^[\w.-]{1,40}$/.test(name)) throw new Error(`${where}: client name "${name}" must be 1–40 letters, digits, . _ -`)
+    if (token.length < 8) throw new Error(`${where}: the token of "${name}" must be at least 8 characters long`)
+    if (budget !== undefined && !/^\d+(\.\d+)?$/.test(budget)) throw new Error(`${where}: the daily budget of "${name}" must be a number of US dollars (got "${budget}")`)
+    if (out.some(t => t.name === name || t.token === token)) throw new Error(`${where}: client "${name}" or its token is listed twice`)
+    out.push({ name, token, ...(budget !== undefined ? { dailyBudgetUsd: Number(budget) } : {}) })
+  }
+  for (const entry of (opts.tokens ?? '').split(',').map(s => s.trim()).filter(Boolean)) {
+    const [name, token, budget, extra] = entry.split(':')
+    if (!name || !token || extra !== undefined) throw new Error('PROXY_TOKENS must look like alice:token1,bob:token2:5 (name:token[:daily budget in USD])')
+    add(name, token, budget, 'PROXY_TOKENS')
+  }
+  if (opts.tokensFile) {
+    let text: string
+    try {
+      text = readFileSync(opts.tokensFile, 'utf8')
+    } catch (err) {
+      throw new Error(`PROXY_TOKENS_FILE cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}: ${opts.tokensFile})`)
+    }
+    for (const line of text.split('\n').map(l => l.replace(/#.*/, '').trim()).filter(Boolean)) {
+      const [name, token, budget, extra] = line.split(/\s+/)
+      if (!name || !token || extra !== undefined) throw new Error('PROXY_TOKENS_FILE lines must look like "alice token1 [daily budget in USD]"')
+      add(name, token, budget, 'PROXY_TOKENS_FILE')
+    }
+  }
+  return out
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest()
+}
+
+/** The client of a request, set by identify(). */
+export function clientOf(res: { locals: Record<string, unknown> }): string | undefined {
+  const c = res.locals.client
+  return typeof c === 'string' ? c : undefined
+}
+
+/**
+ * Who is calling. With tokens: `Authorization: Bearer <token>` (and `?token=` where allowQuery, for
+ * a plain EventSource) must match one → the client is its name, else 401. Without tokens: the client
+ * is `ip:<address>` (req.ip honours Express's `trust proxy`, i.e. TRUST_PROXY).
+ */
+export function identify(tokens: readonly ClientToken[], allowQuery: boolean): RequestHandler {
+  const digests = tokens.map(t => ({ name: t.name, d: digest(t.token) }))
+  return (req, res, next) => {
+    if (digests.length === 0) {
+      res.locals.client = `ip:${ipOf(req)}`
+      return next()
+    }
+    const header = req.get('Authorization')
+    const m = header ? /^Bearer\s+(.+)$/i.exec(header.trim()) : null
+    let given = m?.[1]
+    if (!given && allowQuery && typeof req.query.token === 'string') given = req.query.token
+    if (given) {
+      const g = digest(given)
+      // compare digests so neither the length nor the content leaks through timing; check every one
+      let found: string | undefined
+      for (const t of digests) if (timingSafeEqual(g, t.d)) found = t.name
+      if (found) {
+        res.locals.client = found
+        return next()
+      }
+    }
+    next(new ApiError(401, 'unauthorized', given ? 'The proxy token is wrong' : 'This proxy needs a token: send Authorization: Bearer <PROXY_TOKEN>'))
+  }
+}
+
+function ipOf(req: Request): string {
+  return (req.ip ?? req.socket.remoteAddress ?? 'unknown').replace(/^::ffff:/, '')
+}
+
+function limited(code: string, message: string, res: unknown): ApiError {
+  const ms = res instanceof RateLimiterRes ? res.msBeforeNext : 60_000
+  const seconds = Math.max(1, Math.ceil(ms / 1000))
+  return new ApiError(429, code, `${message}; try again in about ${seconds} s`, { headers: { 'Retry-After': String(seconds) } })
+}
+
+/** Per-client limits other than the queue share (that one is the batch engine's). */
+export class ClientLimiter {
+  private readonly pagesLimiter: RateLimiterMemory
+  private readonly retryLimiter: RateLimiterMemory
+  private readonly streams = new Map<string, number>()
+
+  constructor(readonly limits: ClientLimitsConfig) {
+    this.pagesLimiter = new RateLimiterMemory({ keyPrefix: 'pages', points: limits.pagesPerMinute, duration: 60 })
+    this.retryLimiter = new RateLimiterMemory({ keyPrefix: 'retry', points: limits.retriesPerPagePerHour, duration: 3600 })
+  }
+
+  /** Takes `pages` from the client's per-minute allowance, or 429 rate_limited with Retry-After. */
+  async takePages(client: string, pages: number): Promise<void> {
+    try {
+      await this.pagesLimiter.consume(client, pages)
+    } catch (res) {
+      if (!(res instanceof RateLimiterRes)) throw res
+      throw limited('rate_limited', `Too many pages from this client (limit ${this.limits.pagesPerMinute} per minute)`, res)
+    }
+  }
+
+  /** One manual retry of a page, or 429 rate_limited with Retry-After. */
+  async takeRetry(batchId: string, page: number): Promise<void> {
+    try {
+      await this.retryLimiter.consume(`${batchId}:${page}`, 1)
+    } catch (res) {
+      if (!(res instanceof RateLimiterRes)) throw res
+      throw limited('rate_limited', `Page ${page} was retried too often (limit ${this.limits.retriesPerPagePerHour} per hour)`, res)
+    }
+  }
+
+  /** Opens a stream for the client (returns its release), or 429 too_many_streams. */
+  openStream(client: string): () => void {
+    const n = this.streams.get(client) ?? 0
+    if (n >= this.limits.maxStreamsPerClient) {
+      throw new ApiError(429, 'too_many_streams', `This client already has ${n} progress streams open (limit ${this.limits.maxStreamsPerClient}); close some`, { headers: { 'Retry-After': '5' } })
+    }
+    this.streams.set(client, n + 1)
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      const left = (this.streams.get(client) ?? 1) - 1
+      if (left <= 0) this.streams.delete(client)
+      else this.streams.set(client, left)
+    }
+  }
+}

@@ -1,0 +1,184 @@
+// Spend guard and per-client limits: budgets per day and per rolling 10 minutes (429 budget_exhausted
+// with Retry-After for new batches and retries; queued pages wait), totals persisted across restarts;
+// two clients sharing the queue; batch ownership; limits on retries and streams.
+import { afterEach, describe, expect, it } from 'vitest'
+import { SpendGuard } from '../../server/spend.js'
+import { DEFAULT_CLIENT_LIMITS, parseTokens } from '../../server/clients.js'
+import { getJson, okImage, openSse, pages, postJson, scriptedProvider, startTestServer, tempDir, waitUntil, type TestServer } from './helpers.js'
+
+const cleanups: Array<() => Promise<void>> = []
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!()
+})
+
+const body = (n: number, title = 'Deck') => ({ template_id: 'nano_banana_1', deck_title: title, pages: pages(n), options: { style_chain: false } })
+
+describe('SpendGuard windows', () => {
+  it('meters at list price, refuses beyond the 10-minute budget until old charges leave the window, and beyond the day budget until UTC midnight', () => {
+    let now = Date.UTC(2026, 11, 1, 10, 0, 0)
+    const g = new SpendGuard({ price: () => 0.24, budgetUsdPer10Min: 1, budgetUsdPerDay: 2, now: () => now })
+    for (let i = 0; i < 4; i++) { g.charge('a', 0.24); now += 1000 }
+    expect(g.snapshot()).toMatchObject({ today_usd: 0.96, last_10min_usd: 0.96 })
+    expect(() => g.admit('a')).not.toThrow() // 0.96 < 1: still below
+    g.charge('a', 0.24)
+    let err: unknown
+    try { g.admit('b') } catch (e) { err = e }
+    expect(err).toMatchObject({ status: 429, code: 'budget_exhausted' })
+    // the first charge leaves the window 10 min after it was made
+    const retryAfter = Number((err as { headers: Record<string, string> }).headers['Retry-After'])
+    expect(retryAfter).toBeGreaterThan(590)
+    expect(retryAfter).toBeLessThanOrEqual(600)
+    now += 10 * 60_000
+    expect(() => g.admit('b')).not.toThrow()
+    expect(g.snapshot().today_usd).toBe(1.2)
+    // the day budget: 2 USD
+    for (let i = 0; i < 4; i++) g.charge('a', 0.24)
+    now += 11 * 60_000 // window empty again, the day is not
+    try { g.admit('b') } catch (e) { err = e }
+    expect(err).toMatchObject({ code: 'budget_exhausted' })
+    expect((err as Error).message).toMatch(/daily budget of \$2\.00/)
+    now = Date.UTC(2026, 11, 2, 0, 0, 1)
+    expect(() => g.admit('b')).not.toThrow()
+    expect(g.snapshot().today_usd).toBe(0)
+  })
+
+  it('a client with its own daily budget is refused while others go on; a refund takes a charge back', () => {
+    const g = new SpendGuard({ price: () => 0.134, clientBudgets: new Map([['alice', 0.2]]) })
+    const refund = g.charge('alice', 0.134)
+    expect(() => g.admit('alice')).not.toThrow()
+    g.charge('alice', 0.134)
+    expect(() => g.admit('alice')).toThrow(/your daily budget of \$0\.20/)
+    expect(() => g.admit('bob')).not.toThrow()
+    refund()
+    expect(g.clientToday('alice')).toBe(0.134)
+  })
+
+  it('totals survive a restart (DATA_DIR/spend.json)', async () => {
+    const t = await tempDir()
+    cleanups.push(t.cleanup)
+    const file = `${t.dir}/spend.json`
+    const a = new SpendGuard({ price: () => 0.24, budgetUsdPer10Min: 0.5, file })
+    a.charge('x', 0.24)
+    a.charge('x', 0.24)
+    a.charge('x', 0.24)
+    await a.flush()
+    const b = new SpendGuard({ price: () => 0.24, budgetUsdPer10Min: 0.5, file })
+    await b.load()
+    expect(b.snapshot()).toMatchObject({ today_usd: 0.72, last_10min_usd: 0.72 })
+    expect(() => b.admit('y')).toThrow(/per 10 minutes/)
+  })
+})
+
+describe('budgets on the server', () => {
+  it('new batches get 429 budget_exhausted with Retry-After; queued pages wait instead of failing; /health shows spend', async () => {
+    const t = await tempDir()
+    cleanups.push(t.cleanup)
+    const provider = scriptedProvider(() => okImage())
+    // 0.24 per image, 0.5 per 10 min: two images fit, the third waits
+    const server: TestServer = await startTestServer({ provider, dataDir: t.dir, price: () => 0.24, spendPollMs: 20, config: { budget: { per10MinUsd: 0.5 } } })
+    cleanups.push(() => server.stop())
+    const created = await postJson(`${server.url}/api/v1/slide-generations/batches`, body(3))
+    expect(created.status).toBe(202)
+    await waitUntil(async () => (await getJson(`${server.url}/api/v1/slide-generations/batches/${created.body.batch_id}/progress`)).body.progress.completed_pages === 2)
+    await new Promise(r => setTimeout(r, 200))
+    const progress = await getJson(`${server.url}/api/v1/slide-generations/batches/${created.body.batch_id}/progress`)
+    expect(progress.body.progress).toMatchObject({ completed_pages: 2, failed_pages: 0 })
+    expect(progress.body.results[2].status).toMatch(/pending|generating/)
+    expect(provider.calls).toHaveLength(2)
+    const refused = await postJson(`${server.url}/api/v1/slide-generations/batches`, body(1))
+    expect(refused.status).toBe(429)
+    expect(refused.body.error.code).toBe('budget_exhausted')
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(500)
+    const health = await getJson(`${server.url}/api/v1/health`)
+    expect(health.body.spend).toMatchObject({ today_usd: 0.48, last_10min_usd: 0.48, budget_usd_per_10min: 0.5, budget_usd_per_day: null })
+    expect(health.body.spend.exhausted_for_seconds).toBeGreaterThan(0)
+    // cancel: the waiting page never starts
+    await postJson(`${server.url}/api/v1/slide-generations/batches/${created.body.batch_id}/cancel`, {})
+    await new Promise(r => setTimeout(r, 100))
+    expect(provider.calls).toHaveLength(2)
+  })
+})
+
+describe('clients', () => {
+  it('parses PROXY_TOKENS and refuses malformed or duplicate entries', () => {
+    expect(parseTokens({ proxyToken: 'main-token-123', tokens: 'alice:alice-token-1, bob:bob-token-22:5' })).toEqual([
+      { name: 'default', token: 'main-token-123' },
+      { name: 'alice', token: 'alice-token-1' },
+      { name: 'bob', token: 'bob-token-22', dailyBudgetUsd: 5 },
+    ])
+    expect(() => parseTokens({ tokens: 'alice:short' })).toThrow(/at least 8/)
+    expect(() => parseTokens({ tokens: 'alice:alice-token-1,alice:alice-token-2' })).toThrow(/twice/)
+  })
+
+  async function twoClientServer(over: Record<string, unknown> = {}) {
+    const t = await tempDir()
+    cleanups.push(t.cleanup)
+    const provider = scriptedProvider(() => okImage(), { delayMs: 300 })
+    const server = await startTestServer({
+      provider, dataDir: t.dir,
+      config: {
+        maxQueuedPages: 30, maxConcurrentGenerations: 1,
+        tokens: [{ name: 'alice', token: 'alice-token-1' }, { name: 'bob', token: 'bob-token-22' }],
+        clientLimits: { ...DEFAULT_CLIENT_LIMITS, maxQueuedPagesPerClient: 20, retriesPerPagePerHour: 2, maxStreamsPerClient: 2 },
+        ...over,
+      },
+    })
+    cleanups.push(() => server.stop())
+    return { server, provider }
+  }
+  const as = (who: 'alice' | 'bob') => ({ Authorization: `Bearer ${who === 'alice' ? 'alice-token-1' : 'bob-token-22'}` })
+
+  it('one client cannot take the whole queue: the second client\'s small batch is accepted', async () => {
+    const { server } = await twoClientServer()
+    const base = `${server.url}/api/v1/slide-generations/batches`
+    expect((await postJson(base, body(10), as('alice'))).status).toBe(202)
+    expect((await postJson(base, body(10), as('alice'))).status).toBe(202)
+    const third = await postJson(base, body(5), as('alice'))
+    expect(third.status).toBe(429)
+    expect(third.body.error.code).toBe('client_queue_full')
+    expect(third.headers.get('retry-after')).toMatch(/^\d+$/)
+    expect((await postJson(base, body(3), as('bob'))).status).toBe(202)
+  })
+
+  it('a batch belongs to its client: others get 404 for progress, events, cancel and retry', async () => {
+    const { server } = await twoClientServer()
+    const base = `${server.url}/api/v1/slide-generations/batches`
+    const mine = await postJson(base, body(1), as('alice'))
+    const id = mine.body.batch_id
+    expect((await getJson(`${base}/${id}/progress`, as('alice'))).status).toBe(200)
+    expect((await getJson(`${base}/${id}/progress`, as('bob'))).status).toBe(404)
+    expect((await getJson(`${base}/${id}/events`, as('bob'))).status).toBe(404)
+    expect((await postJson(`${base}/${id}/cancel`, {}, as('bob'))).status).toBe(404)
+    expect((await postJson(`${base}/${id}/pages/1/retry`, {}, as('bob'))).status).toBe(404)
+    expect((await getJson(`${base}/${id}/progress`, as('alice'))).body.status).not.toBe('cancelled')
+  })
+
+  it('limits manual retries of one page per hour and open streams per client', async () => {
+    const { server } = await twoClientServer()
+    const base = `${server.url}/api/v1/slide-generations/batches`
+    const id = (await postJson(base, body(1), as('alice'))).body.batch_id
+    const s1 = await openSse(`${base}/${id}/events`, as('alice'))
+    const s2 = await openSse(`${base}/${id}/events`, as('alice'))
+    const third = await getJson(`${base}/${id}/progress`, as('alice'))
+    expect(third.status).toBe(200)
+    const s3 = await fetch(`${base}/${id}/events`, { headers: as('alice') })
+    expect(s3.status).toBe(429)
+    expect(((await s3.json()) as { error: { code: string } }).error.code).toBe('too_many_streams')
+    await s1.waitFor(e => e.event === 'done')
+    await s2.closed
+    await s1.closed
+    const codes: number[] = []
+    for (let i = 0; i < 3; i++) {
+      const r = await postJson(`${base}/${id}/pages/1/retry`, {}, as('alice'))
+      codes.push(r.status)
+      if (r.status === 202) {
+        const s = await openSse(`${base}/${id}/events`, as('alice'))
+        await s.waitFor(e => e.event === 'done')
+        await s.closed
+      } else {
+        expect(r.body.error.code).toBe('rate_limited')
+      }
+    }
+    expect(codes).toEqual([202, 202, 429])
+  })
+})
