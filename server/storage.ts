@@ -17,7 +17,7 @@ import path from 'node:path'
 import { crc32 } from 'node:zlib'
 import PQueue from 'p-queue'
 import sharp from 'sharp'
-import type { ImageMime } from './providers/types.js'
+import { ProviderError, type ImageMime } from './providers/types.js'
 import { sniffImageMime } from './providers/sniff.js'
 
 // Every image is processed once (verify + thumbnail), so libvips' operation cache only holds memory.
@@ -29,6 +29,12 @@ const imageWork = new PQueue({ concurrency: Math.max(1, Math.min(4, os.available
 
 /** how long a state change waits for others to join its write (restart recovery loses at most this) */
 const STATE_WRITE_DELAY_MS = 20
+
+/**
+ * Largest image decoded (pixels): a 4K 21:9 slide is 6336×2688 ≈ 17 MP; 40 MP leaves room. A PNG
+ * "bomb" (tiny file, huge declared size) is refused from its header instead of taking GBs to decode.
+ */
+export const MAX_IMAGE_PIXELS = 40_000_000
 
 export const IMAGE_KEY_RE = /^[a-f0-9]{32}(\.thumb)?\.(png|jpg)$/
 
@@ -285,7 +291,7 @@ export async function createStorage(opts: StorageOptions): Promise<Storage> {
       const started = performance.now()
       try {
         // the full decode; flatten only acts on images with alpha
-        const thumb = await sharp(source, { sequentialRead: true })
+        const thumb = await sharp(source, { sequentialRead: true, limitInputPixels: MAX_IMAGE_PIXELS })
           .resize(opts.thumbnail.width, opts.thumbnail.height, { fit: 'cover' })
           .flatten({ background: '#ffffff' })
           .jpeg({ quality: 80 })
@@ -337,13 +343,17 @@ export async function createStorage(opts: StorageOptions): Promise<Storage> {
     // WebP breaks PPTX export; keep what the slide needs (PNG) instead (decoding it is its check).
     if (mime === 'image/webp') {
       try {
-        bytes = await sharp(bytes).png().toBuffer()
+        bytes = await sharp(bytes, { limitInputPixels: MAX_IMAGE_PIXELS }).png().toBuffer()
       } catch {
         throw new InvalidImageError('The WebP image from the model could not be decoded (truncated or corrupt)')
       }
       mime = 'image/png'
     }
     const { width, height } = mime === 'image/png' ? verifyPng(bytes) : verifyJpeg(bytes)
+    // decompression bombs fail here, from the header alone, before any decode
+    if (width * height > MAX_IMAGE_PIXELS) {
+      throw new ProviderError('fatal', 'image_too_large', `The image from the model is ${width}×${height} pixels, more than the ${Math.round(MAX_IMAGE_PIXELS / 1e6)} megapixels the proxy decodes`)
+    }
     const id = randomBytes(16).toString('hex')
     const imageKey = `${id}.${mime === 'image/png' ? 'png' : 'jpg'}`
     const thumbnailKey = `${id}.thumb.jpg`

@@ -22,7 +22,8 @@ export async function toGeneratedImage(bytes: Buffer, source: string): Promise<G
   if (mime === 'image/png' || mime === 'image/jpeg') return { bytes, mime }
   if (mime === 'image/webp') {
     try {
-      return { bytes: await sharp(bytes).png().toBuffer(), mime: 'image/png' }
+      // same pixel cap as storage (MAX_IMAGE_PIXELS, 40 MP): a WebP bomb fails instead of decoding
+      return { bytes: await sharp(bytes, { limitInputPixels: 40_000_000 }).png().toBuffer(), mime: 'image/png' }
     }
     catch (err) {
       throw new ProviderError('retryable', 'invalid_image', `${source} returned a WebP image that could not be decoded`, { cause: err })

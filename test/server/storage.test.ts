@@ -195,3 +195,22 @@ describe('storage', () => {
     await expect(storage.saveBatch('../evil', {})).rejects.toThrow()
   })
 })
+
+describe('decompression bombs', () => {
+  /** A PNG declaring 20000×20000 RGB (1.2 GB decoded): one deflated row of zeros repeated is tiny. */
+  function pngBomb(): Buffer {
+    const ihdr = Buffer.alloc(13)
+    ihdr.writeUInt32BE(20_000, 0)
+    ihdr.writeUInt32BE(20_000, 4)
+    ihdr.set([8, 2, 0, 0, 0], 8)
+    return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(64 * 1024))), chunk('IEND', Buffer.alloc(0))])
+  }
+
+  it('a PNG bomb fails fast as image_too_large from its header, before any decode, and nothing is stored', async () => {
+    const { dir, storage } = await store()
+    const err = await storage.saveImage(pngBomb()).then(() => null, e => e as Error)
+    expect(err).toMatchObject({ kind: 'fatal', code: 'image_too_large' })
+    expect(err?.message).toMatch(/20000×20000 pixels/)
+    expect(await readdir(path.join(dir, 'images'))).toEqual([])
+  })
+})
