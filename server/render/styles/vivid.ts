@@ -172,8 +172,10 @@ export const guochao: SlideStyle = {
   align: k => (k === 'content' || k === 'contents' ? 'start' : 'middle'),
   bulletIndent: 1.35,
   regions(c) {
-    if (c.kind === 'content') return grid(c, { art: 0.3, margin: 110, titleTop: 56, bottom: 90 })
-    if (c.kind === 'contents') return grid(c, { margin: 120, titleTop: 56, bottom: 90 })
+    // the footer sits above the sea-wave band, inside the frame, not on the waves
+    const footer = { x: c.W - 170 - 360, y: c.H - 112, w: 360, h: 22 }
+    if (c.kind === 'content') return { ...grid(c, { art: 0.3, margin: 110, titleTop: 56, bottom: 90 }), footer }
+    if (c.kind === 'contents') return { ...grid(c, { margin: 120, titleTop: 56, bottom: 90 }), footer }
     return grid(c, { heroAlign: 'middle', margin: 160, bottom: 100 })
   },
   colors: () => ({ title: '#fde68a', body: '#fef3c7', muted: '#e9b872', number: '#f5d08a' }),
