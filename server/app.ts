@@ -40,7 +40,7 @@ const ROOT = packageRoot(path.dirname(fileURLToPath(import.meta.url)))
 
 export type AppConfigSubset = Pick<AppConfig,
   'maxConcurrentGenerations' | 'maxQueuedPages' | 'maxRetries' | 'defaultResolution' | 'thumbnail' | 'dataDir' | 'proxyToken' | 'corsOrigins' | 'metricsToken'
-  | 'priceOverride'> & Partial<Pick<AppConfig, 'redis' | 'upstreamRpm' | 'tokens' | 'clientLimits' | 'trustProxy' | 'budget'>>
+  | 'priceOverride'> & Partial<Pick<AppConfig, 'redis' | 'upstreamRpm' | 'tokens' | 'clientLimits' | 'trustProxy' | 'budget' | 'maxQuotaWaitMs'>>
 
 export interface AppDeps {
   /** webhooks are optional here (none sent without them) */
@@ -168,6 +168,7 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
   const engine = createEngine({
     provider: upstream, storage, logger, templateRefs,
     concurrency: config.maxConcurrentGenerations,
+    maxQuotaWaitMs: config.maxQuotaWaitMs,
     buildPrompt: deps.buildPrompt ?? buildPrompt,
     onPageTiming: t => {
       metrics.thumbnail(t.thumbnailOk)

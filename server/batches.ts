@@ -24,7 +24,7 @@ import type { PageRunner } from './engine/pageRunner.js'
 import { AttemptFlow } from './engine/attempts.js'
 import type { BatchLifecycle } from './engine/lifecycle.js'
 import {
-  countsOf, doneEvent, emitPage, emitProgress, estimateRemaining, finalStatus, isFinal, resultOf,
+  countsOf, doneEvent, emitPage, emitProgress, estimateRemaining, finalStatus, isFinal, resultOf, waitingForQuota,
   type BatchRecord, type EstimateContext,
 } from './engine/records.js'
 import type { Scheduler } from './engine/scheduler.js'
@@ -68,6 +68,7 @@ export class BatchManager {
   private readonly findTemplate: (id: string) => SlideTemplate | undefined
   private readonly imageUrl: (key: string) => string
   private readonly offCancel: () => void
+  private readonly offQuota: () => void
 
   constructor(private readonly deps: BatchManagerDeps) {
     this.now = deps.now ?? Date.now
@@ -78,7 +79,9 @@ export class BatchManager {
       now: this.now, imageUrl: this.imageUrl, estimateContext: () => this.estimateContext(), lifecycle: deps.lifecycle,
     })
     this.offCancel = deps.bus.onCancel(id => this.attempts.abortLocal(id, new ProviderError('aborted', 'cancelled', 'Cancelled')))
-    deps.scheduler.start(job => this.attempts.attempt(job))
+    deps.scheduler.start((job, feedback) => this.attempts.attempt(job, feedback))
+    // "waiting for quota" starts and ends for every batch with pages left
+    this.offQuota = deps.scheduler.onQuotaWait?.(() => { void this.attempts.quotaWaitChanged() }) ?? (() => {})
   }
 
   /** Recovers what a previous process left: unfinished pages become failed "interrupted". */
@@ -250,6 +253,7 @@ export class BatchManager {
       page.retry_count++
       page.auto_retries = 0
       delete page.last_answer_shape
+      delete page.quota_since
       page.bypass_cache = true
       if (wasFinal) s.status = 'generating'
       emitPage(emit, page, this.imageUrl)
@@ -303,6 +307,7 @@ export class BatchManager {
   /** Stops everything in flight (shutdown); pages left unfinished are taken up again by recovery. */
   async close(): Promise<void> {
     this.offCancel()
+    this.offQuota()
     await this.attempts.close()
     await this.deps.scheduler.close()
     await this.flush()
@@ -346,18 +351,23 @@ export class BatchManager {
   }
 
   private async estimateContext(): Promise<EstimateContext> {
-    return { activeBatches: await this.deps.store.activeBatches(), concurrency: this.deps.scheduler.concurrency, pageSeconds: this.averagePageSeconds() }
+    return {
+      activeBatches: await this.deps.store.activeBatches(), concurrency: this.deps.scheduler.concurrency, pageSeconds: this.averagePageSeconds(),
+      ...(this.deps.scheduler.quota ? { quota: this.deps.scheduler.quota() } : {}),
+    }
   }
 
   // ---- wire shapes --------------------------------------------------------------------------
 
   private async progressOf(s: BatchRecord): Promise<BatchProgress> {
+    const ctx = await this.estimateContext()
     return {
       batch_id: s.batch_id,
       status: s.status,
       progress: countsOf(s),
       results: s.pages.map(p => resultOf(p, this.imageUrl)),
-      estimated_remaining_time: estimateRemaining(s, await this.estimateContext()),
+      estimated_remaining_time: estimateRemaining(s, ctx),
+      waiting_for_quota: waitingForQuota(s, ctx),
     }
   }
 }

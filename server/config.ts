@@ -22,6 +22,8 @@ export interface AppConfig {
   maxConcurrentGenerations: number
   maxQueuedPages: number
   maxRetries: number
+  /** RATE_LIMIT_MAX_WAIT (minutes) in ms: how long a rate-limited page waits for quota before failing */
+  maxQuotaWaitMs: number
   defaultResolution: Resolution
   /** PRICE_PER_IMAGE_USD: replaces the catalogue's list prices (server/models.ts) when set */
   priceOverride?: PriceOverride
@@ -101,6 +103,7 @@ export const DEFAULTS = {
   /** a 4K image legitimately takes longer; at least this, and never below NANO_BANANA_TIMEOUT */
   timeoutSeconds4K: 300,
   maxRetries: 3,
+  maxQuotaWaitMinutes: 10,
   defaultResolution: '2K' as Resolution,
   thumbnail: '300x169',
   dataDir: './data',
@@ -183,6 +186,7 @@ export function loadConfig(env: Env): AppConfig {
   const maxQueuedPages = int(env, 'MAX_QUEUED_PAGES', DEFAULTS.maxQueuedPages, 1, 100_000)
   const maxRetries = int(env, 'MAX_RETRIES', DEFAULTS.maxRetries, 0, 10)
   const maxUploadMb = int(env, 'MAX_UPLOAD_MB', DEFAULTS.maxUploadMb, 1, 2048)
+  const maxQuotaWaitMs = int(env, 'RATE_LIMIT_MAX_WAIT', DEFAULTS.maxQuotaWaitMinutes, 1, 1440) * 60_000
 
   const resRaw = read(env, 'DEFAULT_RESOLUTION')?.toUpperCase()
   if (resRaw !== undefined && !(RESOLUTIONS as string[]).includes(resRaw)) {
@@ -285,6 +289,7 @@ export function loadConfig(env: Env): AppConfig {
     maxQueuedPages,
     maxRetries,
     maxUploadMb,
+    maxQuotaWaitMs,
     defaultResolution,
     ...(priceOverride !== undefined ? { priceOverride } : {}),
     thumbnail,

@@ -1,40 +1,81 @@
-// The one global generation queue: at most `concurrency` upstream calls at once across every batch,
-// shared fairly between batches.
+// The one global generation queue: which page's upstream attempt runs next, across every batch.
 //
-// Why a small round-robin layer on top of p-queue: p-queue enforces the concurrency limit, but its
-// waiting list is FIFO (or by fixed priority), so a 60-page deck queued first would run all 60 pages
-// before a 3-page deck queued a second later got a slot. Here each batch keeps its own lane and a
-// task is handed to p-queue only when p-queue has a free slot, taking lanes in turn. p-queue thus
-// never has a waiting list of its own, and every freed slot goes to the batch served longest ago.
+// - Fairness: each batch keeps its own lane and a task is handed to p-queue only when a call may
+//   start, taking lanes in turn (p-queue's own waiting list is FIFO, so a 60-page deck queued first
+//   would otherwise run all 60 pages before a 3-page deck got a slot). Every freed slot goes to the
+//   batch served longest ago; within a batch, pages keep their order (a rate-limited page goes back
+//   to the front of its lane).
+// - Quota: an AdaptiveLimit (server/adaptiveLimit.ts) decides when a call may start — the hold after
+//   a 429, AIMD on the concurrency limit, the learned rate. The runner reports each call's outcome
+//   through the UpstreamCall it is given.
+// - UPSTREAM_RPM: p-queue's interval cap in strict (sliding window) mode: at most `rpm` call starts
+//   in any 60 s. At most one task waits inside p-queue for it, so cancelling a batch still drops
+//   everything else it queued.
 import PQueue from 'p-queue'
+import { AdaptiveLimit, type AdaptiveLimitOptions, type LimitSnapshot } from './adaptiveLimit.js'
+
+/** Handed to a task when its upstream call may start; the runner reports what the upstream said. */
+export interface UpstreamCall {
+  /** ms since the epoch (Date.now clock) when the queue let the call out */
+  readonly startedAt: number
+  /** the upstream answered with anything but a rate limit (the call was accepted) */
+  answered(): void
+  /**
+   * The upstream said "rate limited" (429 / RESOURCE_EXHAUSTED): every queued call is held back.
+   * Returns when calls will be let out again (ms since the epoch).
+   */
+  rateLimited(retryAfterMs?: number): number
+}
 
 export interface QueueTask {
   batchId: string
   /** one upstream attempt; must not throw (errors are handled by the caller's run function) */
-  run: () => Promise<void>
+  run: (call: UpstreamCall) => Promise<void>
 }
 
 export interface QueueStats {
+  /** tasks handed out (calls in flight, or one waiting for the UPSTREAM_RPM window) */
   running: number
   queued: number
+  /** the configured maximum (MAX_CONCURRENT_GENERATIONS) */
   concurrency: number
+}
+
+export interface QueueOptions {
+  /** UPSTREAM_RPM: at most this many call starts in any `intervalMs` (default 60 s) */
+  rpm?: number
+  intervalMs?: number
+  limit?: Omit<AdaptiveLimitOptions, 'maxConcurrency'>
+  /** clock for the limiter (default Date.now) */
+  now?: () => number
 }
 
 export class GenerationQueue {
   private readonly pq: PQueue
+  private readonly limit: AdaptiveLimit
+  private readonly now: () => number
   private readonly lanes = new Map<string, QueueTask[]>()
   /** when each batch last got a slot: a batch whose lane empties and refills keeps its place */
   private readonly lastServed = new Map<string, number>()
+  private readonly holdListeners = new Set<(waiting: boolean) => void>()
   private serveCounter = 0
   private dispatched = 0
+  private wake: { at: number; timer: ReturnType<typeof setTimeout> } | null = null
+  private holding = false
 
   /**
    * @param concurrency upstream calls at once
-   * @param limit.rpm UPSTREAM_RPM: at most this many task starts per `intervalMs` (default 60 000 ms,
-   *   i.e. requests per minute; p-queue's interval cap). A task waiting for the cap holds its slot.
+   * @param opts.rpm UPSTREAM_RPM: at most this many task starts in any `intervalMs` (default 60 000 ms,
+   *   i.e. requests per minute; p-queue's interval cap, strict = sliding window)
    */
-  constructor(readonly concurrency: number, limit: { rpm?: number; intervalMs?: number } = {}) {
-    this.pq = new PQueue({ concurrency, ...(limit.rpm ? { intervalCap: limit.rpm, interval: limit.intervalMs ?? 60_000 } : {}) })
+  constructor(readonly concurrency: number, opts: QueueOptions = {}) {
+    this.pq = opts.rpm
+      ? new PQueue({ concurrency, intervalCap: opts.rpm, interval: opts.intervalMs ?? 60_000, strict: true })
+      : new PQueue({ concurrency })
+    this.limit = new AdaptiveLimit({ maxConcurrency: concurrency, ...opts.limit })
+    this.now = opts.now ?? Date.now
+    // the task waiting for the interval cap has started: the next one may be handed over
+    this.pq.on('active', () => queueMicrotask(() => this.pump()))
   }
 
   /** Queue a task at the back of its batch's lane (or the front, e.g. a retry after backoff). */
@@ -78,9 +119,28 @@ export class GenerationQueue {
     return { running: this.dispatched, queued, concurrency: this.concurrency }
   }
 
+  /** The limiter's view: current concurrency limit, hold left, learned spacing. */
+  limits(): LimitSnapshot & { ratePerSecond: number | null } {
+    return { ...this.limit.snapshot(this.now()), ratePerSecond: this.limit.ratePerSecond() }
+  }
+
+  /** True while calls are held back after a rate limit. */
+  get waitingForQuota(): boolean {
+    return this.holding
+  }
+
+  /** Called with true when a hold after a rate limit begins, false when it ends. */
+  onHoldChange(listener: (waiting: boolean) => void): () => void {
+    this.holdListeners.add(listener)
+    return () => this.holdListeners.delete(listener)
+  }
+
   /** Resolves when nothing runs and nothing waits. */
   async onIdle(): Promise<void> {
-    while (this.dispatched > 0 || this.stats().queued > 0) await this.pq.onIdle()
+    while (this.dispatched > 0 || this.stats().queued > 0) {
+      if (this.dispatched > 0) await this.pq.onIdle()
+      else await new Promise(resolve => setTimeout(resolve, Math.max(1, Math.min(50, this.wake ? this.wake.at - this.now() : 1))))
+    }
   }
 
   /** The oldest-served batch with work waiting goes next (never-served batches first). */
@@ -106,14 +166,48 @@ export class GenerationQueue {
     return task
   }
 
+  private hasWork(): boolean {
+    for (const lane of this.lanes.values()) if (lane.length) return true
+    return false
+  }
+
+  private setHolding(holding: boolean): void {
+    if (this.holding === holding) return
+    this.holding = holding
+    for (const l of [...this.holdListeners]) l(holding)
+  }
+
+  /** Pump again at `at` (the hold's end or the learned spacing); an earlier wake-up is kept. */
+  private wakeAt(at: number): void {
+    if (this.wake && this.wake.at <= at) return
+    if (this.wake) clearTimeout(this.wake.timer)
+    const timer = setTimeout(() => {
+      this.wake = null
+      this.pump()
+    }, Math.max(0, at - this.now()))
+    timer.unref?.()
+    this.wake = { at, timer }
+  }
+
   private pump(): void {
-    while (this.dispatched < this.concurrency) {
+    for (;;) {
+      // one task at a time waits inside p-queue for the UPSTREAM_RPM window ('active' pumps again)
+      if (this.pq.size > 0) return
+      const now = this.now()
+      const decision = this.limit.decide(now, this.dispatched)
+      if (!decision.holding) this.setHolding(false)
+      if (!decision.ok) {
+        if (decision.waitMs > 0 && this.hasWork()) this.wakeAt(now + decision.waitMs)
+        return
+      }
       const task = this.next()
       if (!task) return
       this.dispatched++
+      this.limit.started(now)
+      const call = this.callFor(now)
       void this.pq.add(async () => {
         try {
-          await task.run()
+          await task.run(call)
         } catch {
           // run() owns its errors; a throw here must not stall the queue
         } finally {
@@ -122,6 +216,27 @@ export class GenerationQueue {
           queueMicrotask(() => this.pump())
         }
       })
+    }
+  }
+
+  private callFor(startedAt: number): UpstreamCall {
+    let reported = false
+    return {
+      startedAt,
+      answered: () => {
+        if (reported) return
+        reported = true
+        this.limit.succeeded(this.now(), startedAt)
+      },
+      rateLimited: (retryAfterMs?: number) => {
+        reported = true
+        const until = this.limit.rateLimited(this.now(), startedAt, retryAfterMs)
+        if (until > this.now()) {
+          this.setHolding(true)
+          this.wakeAt(until)
+        }
+        return until
+      },
     }
   }
 }

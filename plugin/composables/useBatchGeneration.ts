@@ -137,6 +137,7 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
   function handleProgress(progress: BatchProgress) {
     store.setStatus(progress.status)
     store.setRemaining(progress.estimated_remaining_time ?? null)
+    store.setWaitingForQuota(!!progress.waiting_for_quota)
     for (const result of progress.results) handlePage(result)
   }
 
@@ -145,6 +146,7 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
     else if (event.type === 'page') handlePage(event.data)
     else if (event.type === 'progress') {
       store.setRemaining(event.data.estimated_remaining_time ?? null)
+      store.setWaitingForQuota(!!event.data.waiting_for_quota)
       if (store.status === 'pending' && event.data.completed_pages + event.data.failed_pages < event.data.total_pages) store.setStatus('generating')
     }
     else if (event.type === 'done') store.setStatus(event.data.status)

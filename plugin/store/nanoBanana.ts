@@ -25,6 +25,8 @@ export interface NanoBananaState {
   mode: GenerationMode
   pages: PageView[]
   remainingSeconds: number | null
+  /** the proxy holds calls back until the upstream's rate limit frees */
+  waitingForQuota: boolean
   transport: Transport | null
   connection: Connection
   error: UserError | null
@@ -46,6 +48,7 @@ export const useNanoBananaStore = defineStore('nanoBanana', {
     mode: 'full',
     pages: [],
     remainingSeconds: null,
+    waitingForQuota: false,
     transport: null,
     connection: 'ok',
     error: null,
@@ -87,6 +90,7 @@ export const useNanoBananaStore = defineStore('nanoBanana', {
       this.mode = mode
       this.error = null
       this.remainingSeconds = null
+      this.waitingForQuota = false
       this.transport = null
       this.connection = 'ok'
       this.pages = pages.map((page, i) => ({
@@ -149,6 +153,9 @@ export const useNanoBananaStore = defineStore('nanoBanana', {
     },
     setRemaining(seconds: number | null) {
       this.remainingSeconds = seconds
+    },
+    setWaitingForQuota(waiting: boolean) {
+      this.waitingForQuota = waiting
     },
     setTransport(transport: Transport | null) {
       this.transport = transport

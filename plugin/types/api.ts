@@ -81,10 +81,14 @@ export interface BatchProgress {
   progress: ProgressCounts
   results: PageResult[]
   estimated_remaining_time: number
+  /** the proxy holds calls back until the upstream's rate limit frees (429); the estimate includes the wait */
+  waiting_for_quota?: boolean
 }
 
 export interface ProgressEvent extends ProgressCounts {
   estimated_remaining_time: number
+  /** as in BatchProgress */
+  waiting_for_quota?: boolean
 }
 
 export interface DoneEvent {

@@ -7,9 +7,9 @@ import type { Logger } from '../logger.js'
 import { ProviderError } from '../providers/types.js'
 import type { EventBus } from './eventBus.js'
 import { pageFields, type BatchLifecycle } from './lifecycle.js'
-import type { Decision, PageRunner } from './pageRunner.js'
-import { countsOf, emitPage, emitProgress, settlePage, type BatchRecord, type CacheEntry, type EstimateContext, type Settled } from './records.js'
-import type { AttemptJob, EnqueueOptions, Scheduler } from './scheduler.js'
+import { isRateLimit, type Decision, type PageRunner } from './pageRunner.js'
+import { countsOf, emitPage, emitProgress, isFinal, settlePage, type BatchRecord, type CacheEntry, type EstimateContext, type Settled } from './records.js'
+import type { AttemptJob, EnqueueOptions, Scheduler, UpstreamFeedback } from './scheduler.js'
 import type { StateStore } from './stateStore.js'
 
 export interface AttemptFlowDeps {
@@ -30,6 +30,8 @@ export class AttemptFlow {
   private readonly controllers = new Map<string, Map<number, AbortController>>()
   /** background work (storing images, thumbnails) that flush() waits for */
   private readonly writes = new Set<Promise<void>>()
+  /** batches queued from this process and not known to be finished (told when a quota wait starts or ends) */
+  private readonly open = new Set<string>()
   private closed = false
 
   constructor(private readonly deps: AttemptFlowDeps) {}
@@ -48,7 +50,22 @@ export class AttemptFlow {
 
   async enqueue(batchId: string, pageNumber: number, opts: EnqueueOptions = {}): Promise<void> {
     if (this.closed) return
+    this.open.add(batchId)
     await this.deps.scheduler.enqueue({ batchId, pageNumber }, opts)
+  }
+
+  /** A quota wait began or ended: every open batch's progress says so (and its estimate moves). */
+  async quotaWaitChanged(): Promise<void> {
+    const ctx = await this.deps.estimateContext()
+    for (const id of [...this.open]) {
+      const r = await this.deps.store.mutate(id, (s, emit) => {
+        if (isFinal(s)) return false
+        emitProgress(s, emit, ctx)
+        return true
+      })
+      if (!r?.value) this.open.delete(id)
+      else this.deps.bus.publish(id, r.events)
+    }
   }
 
   /** Commits what follows a page settling: publish its events, queue released pages, log the end. */
@@ -56,6 +73,7 @@ export class AttemptFlow {
     this.deps.bus.publish(s.batch_id, events)
     for (const n of what.release) await this.enqueue(s.batch_id, n)
     if (what.finished) {
+      this.open.delete(s.batch_id)
       this.deps.runner.forget(s.batch_id)
       const durationMs = Math.max(0, this.deps.now() - Date.parse(s.created_at))
       this.deps.logger.info('batch finished', { batch_id: s.batch_id, template_id: s.template_id, status: s.status, duration_ms: durationMs, ...countsOf(s) })
@@ -73,8 +91,8 @@ export class AttemptFlow {
     for (const id of [...this.controllers.keys()]) this.abortLocal(id, new ProviderError('aborted', 'shutdown', 'The proxy is shutting down'))
   }
 
-  /** One scheduler job: one upstream attempt of one page. Never throws. */
-  async attempt(job: AttemptJob): Promise<void> {
+  /** One scheduler job: one upstream attempt of one page; `feedback` tells the scheduler what the upstream said. Never throws. */
+  async attempt(job: AttemptJob, feedback?: UpstreamFeedback): Promise<void> {
     const { batchId, pageNumber: n } = job
     if (this.closed) return
     const ctx = await this.deps.estimateContext()
@@ -105,8 +123,15 @@ export class AttemptFlow {
       this.deps.logger.info('page started', f)
       this.deps.lifecycle?.pageStarted?.(f)
     })
+    // tell the scheduler at once (before this job ends and frees its slot): a rate limit holds everyone
+    let holdUntil: number | undefined
+    if (out.kind === 'image') feedback?.answered()
+    else if (out.kind === 'error') {
+      if (isRateLimit(out.error)) holdUntil = feedback?.rateLimited(out.error.retryAfterMs)
+      else if (out.error instanceof ProviderError && out.error.status !== undefined) feedback?.answered()
+    }
     if (out.kind === 'cached') return this.complete(batchId, n, ctrl, out.stored, started, null)
-    if (out.kind === 'error') return this.onError(batchId, n, ctrl, out.error, started)
+    if (out.kind === 'error') return this.onError(batchId, n, ctrl, out.error, started, holdUntil)
     if (ctrl.signal.aborted) return this.release(batchId, n, ctrl)
     const storeAndComplete = async () => {
       try {
@@ -140,6 +165,7 @@ export class AttemptFlow {
       page.error_code = null
       page.bypass_cache = false
       page.previous_image_key = null
+      delete page.quota_since
       return settlePage(s, page, emit, ctx, this.deps.imageUrl)
     }, { durable: true }) // the client hears 'completed' only once the state saying so is on disk
     this.release(batchId, n, ctrl)
@@ -150,7 +176,7 @@ export class AttemptFlow {
     await this.afterSettle(r.record, r.events, r.value)
   }
 
-  private async onError(batchId: string, n: number, ctrl: AbortController, err: unknown, started: number): Promise<void> {
+  private async onError(batchId: string, n: number, ctrl: AbortController, err: unknown, started: number, holdUntil?: number): Promise<void> {
     const aborted = ctrl.signal.aborted
     if (this.closed && aborted) {
       // shutdown: a durable queue gives the page to another replica now; otherwise restart recovery
@@ -164,11 +190,22 @@ export class AttemptFlow {
       decision = null
       if (page.status !== 'generating') return null // cancelled meanwhile: already reported
       const used = page.auto_retries ?? 0
-      const d = this.deps.runner.decide(err, used, aborted, page.last_answer_shape)
+      const now = Date.now()
+      const quota = holdUntil !== undefined ? { holdUntil, since: page.quota_since ?? now, now } : undefined
+      const d = this.deps.runner.decide(err, used, aborted, page.last_answer_shape, quota)
       decision = d
       const shape = err instanceof ProviderError ? err.answerShape : undefined
       if (shape) page.last_answer_shape = shape
       else delete page.last_answer_shape
+      if (d.action === 'wait_quota' && quota) {
+        // "slow down", not "this page failed": waiting again, no retry used
+        page.quota_since = quota.since
+        page.status = 'pending'
+        emitPage(emit, page, this.deps.imageUrl)
+        emitProgress(s, emit, ctx)
+        return null
+      }
+      delete page.quota_since
       if (d.action === 'retry') {
         page.auto_retries = used + 1
         page.retry_count++
@@ -177,16 +214,24 @@ export class AttemptFlow {
       }
       if (d.action === 'cancelled') {
         page.status = 'cancelled'
-      } else {
+      } else if (d.action === 'fail') {
         page.status = 'failed'
         page.error_code = d.code
         page.error_message = d.message
+      } else {
+        return null
       }
       return settlePage(s, page, emit, ctx, this.deps.imageUrl)
     })
     this.release(batchId, n, ctrl)
     const d = decision as Decision | null
     if (!r || !d) return
+    if (d.action === 'wait_quota') {
+      this.deps.logger.warn('page rate limited, waiting for quota', { batch: batchId, page: n, wait_ms: d.waitMs })
+      this.deps.bus.publish(batchId, r.events)
+      await this.enqueue(batchId, n, { front: true })
+      return
+    }
     const f = pageFields(r.record, r.record.pages[n - 1], this.deps.runner.model)
     const durationMs = this.deps.now() - started
     if (d.action === 'retry') {

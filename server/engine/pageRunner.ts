@@ -57,6 +57,11 @@ export interface PageRunnerDeps {
   findTemplate: (id: string) => SlideTemplate | undefined
   logger: Logger
   maxRetries: number
+  /**
+   * RATE_LIMIT_MAX_WAIT in ms: a page rate limited again this long after its first 429 (or told to
+   * wait longer than that) fails naming the quota (default 10 min). Quota waits never use maxRetries.
+   */
+  maxQuotaWaitMs?: number
   backoff?: Partial<BackoffOptions>
   random?: () => number
   /** seconds per page before any page has been timed */
@@ -73,6 +78,8 @@ export type CallOutcome =
 /** What follows a failed attempt. */
 export type Decision =
   | { action: 'cancelled' }
+  /** rate limited: back to the front of the queue, which holds every call until the quota frees */
+  | { action: 'wait_quota'; code: string; waitMs: number }
   | { action: 'retry'; delayMs: number; code: string }
   | { action: 'fail'; code: string; message: string; kind: ProviderError['kind'] }
 
@@ -144,11 +151,24 @@ export class PageRunner {
   /**
    * Decides what follows a failed attempt that used `used` automatic retries so far. `lastShape`: the
    * shape of this page's previous unreadable answer — the same shape again means the upstream answers
-   * this page deterministically in a way we cannot read, so it is not paid for again.
+   * this page deterministically in a way we cannot read, so it is not paid for again. A rate limit
+   * (`quota` given: the scheduler's hold end, the page's first 429 of this run, now — all ms since
+   * the epoch) waits for quota, until RATE_LIMIT_MAX_WAIT is used up.
    */
-  decide(err: unknown, used: number, aborted: boolean, lastShape?: string | null): Decision {
+  decide(err: unknown, used: number, aborted: boolean, lastShape?: string | null, quota?: { holdUntil: number; since: number; now: number }): Decision {
     const pe = this.classify(err)
     if (aborted || pe.kind === 'aborted') return { action: 'cancelled' }
+    if (quota && isRateLimit(pe)) {
+      const maxWait = this.deps.maxQuotaWaitMs ?? 10 * 60_000
+      // the upstream's own estimate counts even when the scheduler caps its hold
+      const next = Math.max(quota.holdUntil, quota.now + (pe.retryAfterMs ?? 0))
+      if (next - quota.since <= maxWait) return { action: 'wait_quota', code: pe.code, waitMs: Math.max(0, quota.holdUntil - quota.now) }
+      const limit = pe.quota ? `quota ${pe.quota}` : 'upstream rate limit'
+      return {
+        action: 'fail', code: pe.code, kind: pe.kind,
+        message: `${pe.message} — the ${limit} did not free up within ${formatWait(maxWait)} of waiting (RATE_LIMIT_MAX_WAIT); retry later or ask the administrator to raise the quota`,
+      }
+    }
     if (pe.kind === 'retryable' && pe.answerShape && pe.answerShape === lastShape) {
       return {
         action: 'fail', code: 'unreadable_answer', kind: 'fatal',
@@ -273,4 +293,14 @@ export class PageRunner {
     await this.deps.store.cacheDelete(key)
     return null
   }
+}
+
+/** A failure meaning "slow down" (429 / RESOURCE_EXHAUSTED, a relay's rate limit), not "this page failed". */
+export function isRateLimit(err: unknown): err is ProviderError {
+  return err instanceof ProviderError && err.kind === 'retryable' && err.code === 'rate_limited'
+}
+
+function formatWait(ms: number): string {
+  const min = ms / 60_000
+  return min >= 1 ? `${Number.isInteger(min) ? min : min.toFixed(1)} min` : `${Math.round(ms / 100) / 10} s`
 }

@@ -29,6 +29,8 @@ export interface PageRecord {
   auto_retries?: number
   /** shape of the previous unreadable answer in this run (ProviderError.answerShape) */
   last_answer_shape?: string
+  /** when the page was first rate limited in its current run (ms since the epoch); cleared by any other answer */
+  quota_since?: number
   /** revision instruction of the latest manual retry */
   instruction: string | null
   /** last good image while the page is being regenerated (sent as the 'previous' reference with an instruction) */
@@ -129,6 +131,8 @@ export interface EstimateContext {
   concurrency: number
   /** average seconds per page (moving average of recent upstream calls) */
   pageSeconds: number
+  /** the scheduler's view of the upstream quota (absent: no quota information) */
+  quota?: { waiting: boolean; holdMs: number; spacingMs: number | null }
 }
 
 /** Seconds left: remaining pages in rounds of this batch's fair share of the slots. */
@@ -138,7 +142,19 @@ export function estimateRemaining(s: BatchRecord, ctx: EstimateContext): number 
   const share = Math.max(1, Math.floor(ctx.concurrency / Math.max(1, ctx.activeBatches)))
   const held = !!s.chain_held
   const rounds = Math.ceil((held ? remaining - 1 : remaining) / share) + (held ? 1 : 0)
-  return Math.max(1, Math.ceil(rounds * ctx.pageSeconds))
+  let seconds = rounds * ctx.pageSeconds
+  const quota = ctx.quota
+  if (quota) {
+    // under a learned upstream rate (after 429s), this batch's share of it bounds the pace
+    if (quota.spacingMs !== null) seconds = Math.max(seconds, (remaining * Math.max(1, ctx.activeBatches) * quota.spacingMs) / 1000 + ctx.pageSeconds)
+    seconds += quota.holdMs / 1000
+  }
+  return Math.max(1, Math.ceil(seconds))
+}
+
+/** The scheduler holds back calls after a 429 and this batch has pages waiting for it. */
+export function waitingForQuota(s: BatchRecord, ctx: EstimateContext): boolean {
+  return !!ctx.quota?.waiting && !isFinal(s) && unfinishedPages(s) > 0
 }
 
 /** Emits a page event (inside a mutation). */
@@ -148,7 +164,7 @@ export function emitPage(emit: EmitEvent, page: PageRecord, imageUrl: (key: stri
 
 /** Emits a progress event (inside a mutation) unless it would repeat the last one. */
 export function emitProgress(s: BatchRecord, emit: EmitEvent, ctx: EstimateContext): void {
-  const e = { ...countsOf(s), estimated_remaining_time: estimateRemaining(s, ctx) }
+  const e = { ...countsOf(s), estimated_remaining_time: estimateRemaining(s, ctx), waiting_for_quota: waitingForQuota(s, ctx) }
   const json = JSON.stringify(e)
   if (json === s.last_progress) return
   s.last_progress = json

@@ -3,6 +3,11 @@
 //
 // MemoryScheduler is the one-process set-up: GenerationQueue (p-queue + per-batch lanes taken in
 // turn, server/queue.ts) and timers for delayed retries.
+//
+// Quota: the runner reports each upstream answer through the UpstreamFeedback it is handed; a rate
+// limit holds back every job until the quota frees and the pace adapts (server/adaptiveLimit.ts, the
+// pure part any set-up can share). A rate-limited page is queued again at the front, without delay:
+// the hold is the wait.
 import { GenerationQueue } from '../queue.js'
 
 export interface AttemptJob {
@@ -28,8 +33,26 @@ export interface SchedulerStats {
   concurrency: number
 }
 
+/** What the runner tells the scheduler about one upstream call (quota-aware scheduling). */
+export interface UpstreamFeedback {
+  /** the upstream answered with anything but a rate limit */
+  answered(): void
+  /** the upstream said "rate limited" (429 / RESOURCE_EXHAUSTED); returns when calls go out again (ms, Date.now clock) */
+  rateLimited(retryAfterMs?: number): number
+}
+
+/** The scheduler's view of the upstream quota, for progress and estimates. */
+export interface QuotaState {
+  /** calls are held back until the quota frees */
+  waiting: boolean
+  /** ms until the hold ends (0 when not waiting) */
+  holdMs: number
+  /** learned ms between call starts (null: none learned, concurrency is the limit) */
+  spacingMs: number | null
+}
+
 /** Runs one attempt; must not throw (the page runner handles its own errors). */
-export type AttemptRunner = (job: AttemptJob) => Promise<void>
+export type AttemptRunner = (job: AttemptJob, feedback?: UpstreamFeedback) => Promise<void>
 
 export interface Scheduler {
   /**
@@ -46,6 +69,10 @@ export interface Scheduler {
   stats(): Promise<SchedulerStats>
   /** upstream calls allowed at once */
   readonly concurrency: number
+  /** quota-aware set-ups (the memory scheduler) only */
+  quota?(): QuotaState
+  /** called with true when a hold after a rate limit begins, false when it ends */
+  onQuotaWait?(listener: (waiting: boolean) => void): () => void
   /** Stops taking jobs and drops the waiting ones (running ones are aborted by the caller). */
   close(): Promise<void>
 }
@@ -55,6 +82,8 @@ export interface MemorySchedulerOptions {
   /** UPSTREAM_RPM: attempts started per minute (per `rateIntervalMs` in tests) */
   rpm?: number
   rateIntervalMs?: number
+  /** the longest hold after a rate limit (default 10 min) */
+  maxHoldMs?: number
   /** waits ms or rejects when the signal aborts (tests pass a fast one) */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>
 }
@@ -86,12 +115,24 @@ export class MemoryScheduler implements Scheduler {
   private readonly pushedTo = new Set<string>()
 
   constructor(opts: MemorySchedulerOptions) {
-    this.queue = new GenerationQueue(opts.concurrency, { rpm: opts.rpm, intervalMs: opts.rateIntervalMs })
+    this.queue = new GenerationQueue(opts.concurrency, {
+      rpm: opts.rpm, intervalMs: opts.rateIntervalMs,
+      limit: { maxHoldMs: opts.maxHoldMs ?? 10 * 60_000 },
+    })
     this.sleep = opts.sleep ?? defaultSleep
   }
 
   get concurrency(): number {
     return this.queue.concurrency
+  }
+
+  quota(): QuotaState {
+    const l = this.queue.limits()
+    return { waiting: this.queue.waitingForQuota, holdMs: l.holdMs, spacingMs: l.spacingMs }
+  }
+
+  onQuotaWait(listener: (waiting: boolean) => void): () => void {
+    return this.queue.onHoldChange(listener)
   }
 
   start(run: AttemptRunner): void {
@@ -142,6 +183,6 @@ export class MemoryScheduler implements Scheduler {
     const run = this.run
     this.pushedTo.add(job.batchId)
     if (this.pushedTo.size > 1000) for (const id of this.pushedTo) if (this.queue.queuedFor(id) === 0) this.pushedTo.delete(id)
-    this.queue.push({ batchId: job.batchId, run: () => run(job) }, { front })
+    this.queue.push({ batchId: job.batchId, run: call => run(job, call) }, { front })
   }
 }

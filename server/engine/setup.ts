@@ -38,6 +38,8 @@ export interface EngineOptions {
   buildPrompt: BuildPrompt
   concurrency: number
   maxRetries: number
+  /** RATE_LIMIT_MAX_WAIT in ms (default 10 min) */
+  maxQuotaWaitMs?: number
   maxQueuedPages: number
   maxQueuedPagesPerClient?: number
   defaultResolution: Resolution
@@ -56,7 +58,7 @@ export interface EngineOptions {
   lifecycle?: BatchLifecycle
   /** the several-replica set-up; absent: memory + DATA_DIR */
   redis?: RedisSetup
-  /** UPSTREAM_RPM */
+  /** UPSTREAM_RPM: at most this many upstream call starts in any 60 s */
   rpm?: number
 }
 
@@ -101,12 +103,13 @@ export function createEngine(opts: EngineOptions): Engine {
     })
   } else {
     store = new MemoryStateStore({ persistence: opts.storage, logger, now: opts.now, eventRetentionMs: opts.eventRetentionMs })
-    scheduler = new MemoryScheduler({ concurrency: opts.concurrency, sleep: opts.sleep, rpm: opts.rpm })
+    // no hold is longer than a page may wait for quota
+    scheduler = new MemoryScheduler({ concurrency: opts.concurrency, sleep: opts.sleep, rpm: opts.rpm, maxHoldMs: opts.maxQuotaWaitMs })
     bus = new LocalEventBus()
   }
   const runner = new PageRunner({
     provider: opts.provider, images, store, templateRefs: opts.templateRefs, buildPrompt: opts.buildPrompt,
-    findTemplate: opts.findTemplate ?? defaultFind, logger, maxRetries: opts.maxRetries, backoff: opts.backoff,
+    findTemplate: opts.findTemplate ?? defaultFind, logger, maxRetries: opts.maxRetries, maxQuotaWaitMs: opts.maxQuotaWaitMs, backoff: opts.backoff,
     random: opts.random, initialPageSeconds: opts.initialPageSeconds, onPageTiming: opts.onPageTiming,
   })
   const batches = new BatchManager({

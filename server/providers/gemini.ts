@@ -244,7 +244,9 @@ export function classifyGeminiApiError(err: ApiError, model: string, secrets: st
       return new ProviderError('fatal', 'daily_quota_exhausted', 'The Gemini daily quota of the proxy\'s API key is used up — try again tomorrow or ask the administrator to raise the quota', opts)
     }
     const retryAfterMs = typed('google.rpc.RetryInfo').map(d => parseDurationMs(d.retryDelay)).find(ms => ms !== undefined)
-    return new ProviderError('retryable', 'rate_limited', `Gemini is rate limiting requests (RESOURCE_EXHAUSTED)${said}`, { ...opts, retryAfterMs })
+    const quota = typed('google.rpc.QuotaFailure').flatMap(d => (Array.isArray(d.violations) ? d.violations : []))
+      .map(v => (isRecord(v) && typeof v.quotaId === 'string' ? v.quotaId : undefined)).find(id => id !== undefined)
+    return new ProviderError('retryable', 'rate_limited', `Gemini is rate limiting requests (RESOURCE_EXHAUSTED)${said}`, { ...opts, retryAfterMs, quota })
   }
   if (status === 408 || status === 504) return new ProviderError('retryable', 'upstream_timeout', `Gemini timed out${said}`, opts)
   if (status === 502 || status === 503) return new ProviderError('retryable', 'upstream_unavailable', `Gemini is unavailable or overloaded${said}`, opts)

@@ -70,6 +70,8 @@ export class ProviderError extends Error {
   readonly status?: number
   /** server-suggested wait before a retry (RetryInfo / Retry-After), in ms */
   readonly retryAfterMs?: number
+  /** rate limits: the quota the upstream named (Gemini QuotaFailure quotaId), for messages */
+  readonly quota?: string
 
   /**
    * A 200 answer we could not read (no image found, not JSON): a short structural description of it.
@@ -77,7 +79,7 @@ export class ProviderError extends Error {
    */
   readonly answerShape?: string
 
-  constructor(kind: ProviderErrorKind, code: string, message: string, opts: { status?: number; retryAfterMs?: number; cause?: unknown; answerShape?: string } = {}) {
+  constructor(kind: ProviderErrorKind, code: string, message: string, opts: { status?: number; retryAfterMs?: number; quota?: string; cause?: unknown; answerShape?: string } = {}) {
     super(message, { cause: opts.cause })
     this.answerShape = opts.answerShape
     this.name = 'ProviderError'
@@ -85,6 +87,7 @@ export class ProviderError extends Error {
     this.code = code
     this.status = opts.status
     this.retryAfterMs = opts.retryAfterMs
+    this.quota = opts.quota
   }
 }
 

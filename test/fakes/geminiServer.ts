@@ -22,11 +22,16 @@
 //   mislabelRate  default 0.25; set 0 for PNG-only answers (benchmark)
 //   retryDelay    RetryInfo.retryDelay of '429' faults, default '0.2s'
 //   safetyReason  finishReason of 'safety' faults, default 'IMAGE_SAFETY'
+//   quota         { requests, windowMs, latencyMs? }: a per-project rate quota like the real API's
+//                 per-minute limits, as a sliding window — a request arriving when `requests` were
+//                 admitted in the last `windowMs` gets 429 RESOURCE_EXHAUSTED (after latencyMs, default
+//                 20) with RetryInfo = the time until the oldest of them leaves the window. Counted
+//                 in stats.byFault as '429_quota'; rejected requests do not use up the quota.
 //   maxRandomFaults  at most this many random faults per prompt (same page's retries), then success —
 //                 e.g. 3 with MAX_RETRIES=3 makes "every page completes" independent of luck
 // Faults: see GeminiFault. 'hang' and 'stall' never finish (until the client aborts or close()).
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { fakeImage, slideImageSize } from './images.js'
+import { fakeImage, realisticImage, slideImageSize } from './images.js'
 import {
   FaultPicker, countFault, pickLatency, promptKeyOf, sendCut, sendGarbage, sendJson, sendStalled, sendTruncated, startFakeHttp, waitOrGone,
   type FakeServer, type Latency,
@@ -70,6 +75,9 @@ export interface FakeGeminiOptions {
   safetyReason?: string
   /** finishMessage of 'safety' faults (default 'Unable to show the generated image.') */
   finishMessage?: string
+  quota?: { requests: number; windowMs: number; latencyMs?: number }
+  /** answer with poorly compressible images of the real sizes (2K ≈ 7.4 MB) and drafts at 1/4 side (benchmark) */
+  realistic?: boolean
 }
 
 const DEFAULT_FAULTS: GeminiFault[] = ['429', '503', '500', 'truncated', 'no_image', 'garbage']
@@ -86,6 +94,8 @@ export async function startFakeGemini(opts: FakeGeminiOptions = {}): Promise<Fak
   const picker = new FaultPicker({ seed: opts.seed ?? 1, faultRate: opts.faultRate ?? 0, faults: opts.faults ?? DEFAULT_FAULTS, script: opts.script, maxRandomFaults: opts.maxRandomFaults })
   const random = () => picker.next()
   let index = 0
+  /** arrival times of the requests the quota admitted (sliding window) */
+  const admitted: number[] = []
 
   const fake = await startFakeHttp(async (req: IncomingMessage, res: ServerResponse, raw, record) => {
     const match = /\/models\/([^/:]+):generateContent$/.exec((req.url ?? '').split('?')[0])
@@ -125,17 +135,32 @@ export async function startFakeGemini(opts: FakeGeminiOptions = {}): Promise<Fak
       sendJson(res, 404, googleError(404, 'NOT_FOUND', `models/${model} is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.`))
       return
     }
+    if (opts.quota) {
+      const now = performance.now()
+      while (admitted.length && admitted[0] <= now - opts.quota.windowMs) admitted.shift()
+      if (admitted.length >= opts.quota.requests) {
+        countFault(fake.stats, '429_quota')
+        const freesInMs = admitted[0] + opts.quota.windowMs - now
+        if (!(await waitOrGone(opts.quota.latencyMs ?? 20, res))) return
+        await answer(res, '429', body, model, `${(Math.ceil(freesInMs) / 1000).toFixed(3)}s`, 'IMAGE_SAFETY', '')
+        return
+      }
+      admitted.push(now)
+    }
     const effective = fault === 'ok' && mislabel ? 'jpeg_as_png' : fault
     countFault(fake.stats, effective)
     if (effective === 'hang') return // the client's abort (or close()) ends it
     if (!(await waitOrGone(latency, res))) return
-    await answer(res, effective, body, model, opts.retryDelay ?? '0.2s', opts.safetyReason ?? 'IMAGE_SAFETY', opts.finishMessage ?? 'Unable to show the generated image.')
+    await answer(res, effective, body, model, opts.retryDelay ?? '0.2s', opts.safetyReason ?? 'IMAGE_SAFETY', opts.finishMessage ?? 'Unable to show the generated image.', opts.realistic ?? false)
   })
 
   return { url: fake.url, close: fake.close, stats: fake.stats, lastRequests: fake.lastRequests }
 }
 
-async function answer(res: ServerResponse, fault: GeminiFault | 'ok', body: GeminiRequestBody, model: string, retryDelay: string, safetyReason: string, finishMessage: string): Promise<void> {
+/** serialised success answers of realistic images, by size (building one takes ~100 ms for 4K) */
+const realisticBodies = new Map<string, Promise<string>>()
+
+async function answer(res: ServerResponse, fault: GeminiFault | 'ok', body: GeminiRequestBody, model: string, retryDelay: string, safetyReason: string, finishMessage: string, realistic = false): Promise<void> {
   const quotaViolation = (quotaId: string) => ({
     '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
     violations: [{ quotaMetric: 'generativelanguage.googleapis.com/generate_content_paid_tier_requests', quotaId, quotaDimensions: { location: 'global', model }, quotaValue: '20' }],
@@ -182,6 +207,38 @@ async function answer(res: ServerResponse, fault: GeminiFault | 'ok', body: Gemi
 
   const { aspectRatio, imageSize } = body.generationConfig?.imageConfig ?? {}
   const { width, height } = slideImageSize(aspectRatio ?? '1:1', imageSize ?? '1K')
+  if (realistic && fault === 'ok') {
+    const key = `${model}:${width}x${height}`
+    let text = realisticBodies.get(key)
+    if (!text) {
+      text = (async () => {
+        const [image, draft] = await Promise.all([realisticImage(width, height), realisticImage(Math.round(width / 4), Math.round(height / 4), 'draft')])
+        return JSON.stringify({
+          candidates: [{
+            content: {
+              role: 'model',
+              parts: [
+                { text: '**Planning the layout**\n\nTitle at the top, three columns below.', thought: true },
+                { inlineData: { mimeType: 'image/png', data: draft.toString('base64') }, thought: true },
+                { text: 'Here is your slide.', thoughtSignature: 'c2lnbmF0dXJlLTE=' },
+                { inlineData: { mimeType: 'image/png', data: image.toString('base64') }, thoughtSignature: 'c2lnbmF0dXJlLTI=' },
+              ],
+            },
+            finishReason: 'STOP',
+            index: 0,
+          }],
+          usageMetadata: { promptTokenCount: 1400, candidatesTokenCount: 1130, totalTokenCount: 2780 },
+          modelVersion: model,
+        })
+      })()
+      realisticBodies.set(key, text)
+    }
+    const json = await text
+    if (res.destroyed) return
+    res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(json) })
+    res.end(json)
+    return
+  }
   const draft = await fakeImage(Math.max(16, Math.round(width / 8)), Math.max(16, Math.round(height / 8)), 'png', 'draft')
   const thoughtParts = [
     { text: '**Planning the layout**\n\nTitle at the top, three columns below.', thought: true },

@@ -4,6 +4,11 @@
 //   slideImageSize('16:9', '2K')            → { width: 2752, height: 1536 } (Nano Banana Pro output sizes)
 //   await fakeImage(2752, 1536, 'png')      → Buffer (cached promise: encoded once per width/height/format/tint)
 //   await fakeImage(344, 192, 'png', 'draft') → a differently tinted image (used for thought drafts)
+//   await realisticImage(2752, 1536)         → a poorly compressible PNG of a real answer's size
+//                                              (2K ≈ 7.4 MB, 4K ≈ 30 MB), cached in os.tmpdir()
+import { promises as fs } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import sharp from 'sharp'
 
 export type FakeImageFormat = 'png' | 'jpeg' | 'webp'
@@ -58,4 +63,35 @@ async function encode(width: number, height: number, format: FakeImageFormat, ti
   if (format === 'jpeg') return image.jpeg({ quality: 80 }).toBuffer()
   if (format === 'webp') return image.webp({ quality: 80 }).toBuffer()
   return image.png({ compressionLevel: 6 }).toBuffer()
+}
+
+const realistic = new Map<string, Promise<Buffer>>()
+
+/**
+ * A PNG as poorly compressible as Nano Banana Pro's answers (photographic detail): Gaussian noise
+ * (σ 5) over the slide's blue, 3 channels, so 2752×1536 is ≈ 7.4 MB and 5504×3072 ≈ 30 MB, like
+ * the real 2K / 4K images. Encoding a 4K one takes seconds, so it is cached in os.tmpdir() across
+ * processes (the benchmark starts several).
+ */
+export function realisticImage(width: number, height: number, tint: FakeImageTint = 'final'): Promise<Buffer> {
+  const key = `${width}x${height}.${tint}`
+  let cached = realistic.get(key)
+  if (!cached) {
+    cached = (async () => {
+      const file = path.join(os.tmpdir(), `nb-fake-noise-v1-${key}.png`)
+      try {
+        return await fs.readFile(file)
+      } catch { /* not made yet */ }
+      const mean = tint === 'draft' ? 200 : 128
+      const png = await sharp({ create: { width, height, channels: 3, background: { r: 37, g: 99, b: 235 }, noise: { type: 'gaussian', mean, sigma: 5 } } })
+        .png({ compressionLevel: 6 }).toBuffer()
+      const tmp = `${file}.${process.pid}.tmp`
+      await fs.writeFile(tmp, png)
+      await fs.rename(tmp, file)
+      return png
+    })()
+    realistic.set(key, cached)
+    cached.catch(() => realistic.delete(key))
+  }
+  return cached
 }

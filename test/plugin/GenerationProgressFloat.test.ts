@@ -71,6 +71,23 @@ describe('GenerationProgressFloat', () => {
     expect(wrapper!.find('[data-page="1"] .restore-btn').exists()).toBe(false)
   })
 
+  it('says "waiting for quota" while the proxy holds calls back after a rate limit (zh and en)', async () => {
+    const { store } = await showBatch()
+    expect(wrapper!.find('.quota').exists()).toBe(false)
+    store.setWaitingForQuota(true)
+    await flush()
+    expect(wrapper!.find('.quota').text()).toBe('等待配额')
+    expect(wrapper!.find('.quota').attributes('title')).toContain('配额')
+    store.setWaitingForQuota(false)
+    await flush()
+    expect(wrapper!.find('.quota').exists()).toBe(false)
+    wrapper!.unmount()
+    const en = await showBatch('en')
+    en.store.setWaitingForQuota(true)
+    await flush()
+    expect(wrapper!.find('.quota').text()).toBe('waiting for quota')
+  })
+
   it('says why a page failed in words the user can act on', async () => {
     await showBatch()
     expect(wrapper!.find('[data-page="3"] .reason').text()).toBe('模型的安全过滤拒绝了这一页：请改写这页的文字或补充要求后重试。')

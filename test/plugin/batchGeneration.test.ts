@@ -140,6 +140,22 @@ describe('useBatchGeneration controller', () => {
     expect(slidesStore.slides[1].elements).toEqual([])
   })
 
+  it('follows the proxy\'s "waiting for quota" flag from progress events and snapshots', async () => {
+    await setupPptist(deck)
+    const { api } = fakeApi()
+    const counts = { current_page: 1, total_pages: 3, completed_pages: 0, failed_pages: 0, percentage: 0, estimated_remaining_time: 90 }
+    const { store, controller } = setup(api, [{
+      events: [
+        ev(1, 'snapshot', progressOf('b1', 'generating', IDS.map((id, i) => pageResult(i + 1, id, 'pending')))),
+        ev(2, 'progress', { ...counts, waiting_for_quota: true }),
+      ],
+    }])
+    expect(await controller.start({ templateId: 'nano_banana_3', slideIds: IDS, options: OPTIONS, embed: false })).toBe(true)
+    await vi.waitFor(() => expect(store.waitingForQuota).toBe(true), { timeout: 2000 })
+    expect(store.remainingSeconds).toBe(90)
+    controller.dispose()
+  })
+
   it('skips a slide deleted while its page was generating, without resurrecting it', async () => {
     const { slidesStore, snapshotStore } = await setupPptist(deck)
     const { api } = fakeApi()

@@ -168,7 +168,7 @@ describe.each(SETUPS)('BatchManager (%s)', setupName => {
 
   it('retries retryable errors with exponential backoff, honouring retryAfterMs', async () => {
     const provider = scriptedProvider((page, attempt) => {
-      if (page === 1 && attempt === 1) return new ProviderError('retryable', 'rate_limited', 'busy', { status: 429, retryAfterMs: 700 })
+      if (page === 1 && attempt === 1) return new ProviderError('retryable', 'upstream_unavailable', 'busy', { status: 503, retryAfterMs: 700 })
       if (page === 1 && attempt === 2) return new ProviderError('retryable', 'upstream_unavailable', 'overloaded', { status: 503 })
       if (page === 1 && attempt === 3) return new ProviderError('retryable', 'upstream_unavailable', 'overloaded', { status: 503 })
       return okImage()
@@ -267,7 +267,7 @@ describe.each(SETUPS)('BatchManager (%s)', setupName => {
   })
 
   it('cancel also stops a page waiting out a retry backoff', async () => {
-    const provider = scriptedProvider(() => new ProviderError('retryable', 'rate_limited', 'busy', { retryAfterMs: 60_000 }))
+    const provider = scriptedProvider(() => new ProviderError('retryable', 'upstream_unavailable', 'busy', { status: 503, retryAfterMs: 60_000 }))
     // the real sleep (memory) or a real delayed job (redis): the 60 s wait must end through the cancel
     const { manager, close } = await setup(provider, { concurrency: 2, sleep: undefined, backoff: undefined })
     const { batch_id } = await manager.create(input(1))
@@ -277,6 +277,54 @@ describe.each(SETUPS)('BatchManager (%s)', setupName => {
     expect(provider.calls).toHaveLength(1)
     expect((await manager.progress(batch_id)).results[0].status).toBe('cancelled')
     await close()
+  })
+
+  // quota-aware scheduling lives in the memory scheduler (BullMQ: ordinary retries for now)
+  it.runIf(setupName === 'memory')('a rate-limited page waits for quota at the front of its lane without using up MAX_RETRIES', async () => {
+    // page 1 is rate limited five times (more than MAX_RETRIES = 3), then succeeds
+    const provider = scriptedProvider((page, attempt) => (page === 1 && attempt <= 5
+      ? new ProviderError('retryable', 'rate_limited', 'quota', { status: 429, retryAfterMs: 15, quota: 'PerMinute' })
+      : okImage()))
+    const { manager, sleeps } = await setup(provider, { concurrency: 1 })
+    const { batch_id } = await manager.create(input(3))
+    const p = await finished(manager, batch_id)
+    expect(p.status).toBe('completed')
+    expect(p.results.map(r => r.retry_count)).toEqual([0, 0, 0])
+    // no per-page backoff: the scheduler held every call instead
+    expect(sleeps).toEqual([])
+    // order kept: page 1 (six calls) before pages 2 and 3
+    expect(provider.calls.map(c => c.page)).toEqual([1, 1, 1, 1, 1, 1, 2, 3])
+    // each call after a 429 started no earlier than the hold allowed
+    for (let i = 1; i <= 5; i++) expect(provider.calls[i].startedAt - provider.calls[i - 1].startedAt).toBeGreaterThanOrEqual(14)
+  })
+
+  // quota-aware scheduling lives in the memory scheduler (BullMQ: ordinary retries for now)
+  it.runIf(setupName === 'memory')('a page rate limited beyond maxQuotaWaitMs fails with a message naming the quota', async () => {
+    const provider = scriptedProvider(() => new ProviderError('retryable', 'rate_limited', 'Gemini is rate limiting requests', { status: 429, retryAfterMs: 20, quota: 'GenerateRequestsPerMinutePerProjectPerModel' }))
+    // MAX_RETRIES 0: were rate limits retries, the page would fail after its first call
+    const { manager } = await setup(provider, { concurrency: 1, maxQuotaWaitMs: 100, maxRetries: 0 })
+    const { batch_id } = await manager.create(input(1))
+    const p = await finished(manager, batch_id)
+    expect(p.results[0]).toMatchObject({ status: 'failed', error_code: 'rate_limited', retry_count: 0 })
+    expect(p.results[0].error_message).toContain('quota GenerateRequestsPerMinutePerProjectPerModel did not free up within 0.1 s of waiting')
+    expect(p.results[0].error_message).toContain('RATE_LIMIT_MAX_WAIT')
+    // it kept waiting for quota (20 ms holds) until the 100 ms bound, past MAX_RETRIES
+    expect(provider.calls.length).toBeGreaterThanOrEqual(2)
+    expect(p.results[0].error_message).not.toContain('gave up after')
+  })
+
+  // quota-aware scheduling lives in the memory scheduler (BullMQ: ordinary retries for now)
+  it.runIf(setupName === 'memory')('cancel while the scheduler waits for quota drops the waiting pages', async () => {
+    const provider = scriptedProvider(() => new ProviderError('retryable', 'rate_limited', 'quota', { status: 429, retryAfterMs: 60_000 }))
+    const { manager, queue } = await setup(provider, { concurrency: 2 })
+    const { batch_id } = await manager.create(input(4))
+    await waitUntil(async () => queue.quota!().waiting && (await manager.progress(batch_id)).results.every(r => r.status === 'pending'))
+    expect((await manager.progress(batch_id)).waiting_for_quota).toBe(true)
+    const calls = provider.calls.length
+    const p = await manager.cancel(batch_id)
+    expect(p.results.every(r => r.status === 'cancelled')).toBe(true)
+    expect((await queue.stats()).queued).toBe(0)
+    expect(provider.calls).toHaveLength(calls)
   })
 
   it('retries one page, with an instruction sending the previous image as a reference; 409 while running', async () => {

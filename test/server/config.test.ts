@@ -55,6 +55,14 @@ describe('loadConfig', () => {
     expect([...new Set(configSecrets(c))]).toEqual(['sk-x', 'secret-token-1'])
   })
 
+  it('reads UPSTREAM_RPM and RATE_LIMIT_MAX_WAIT (minutes), with defaults and clear errors', () => {
+    expect(loadConfig({}).upstreamRpm).toBeUndefined()
+    expect(loadConfig({}).maxQuotaWaitMs).toBe(600_000)
+    expect(loadConfig({ UPSTREAM_RPM: '20', RATE_LIMIT_MAX_WAIT: '3' })).toMatchObject({ upstreamRpm: 20, maxQuotaWaitMs: 180_000 })
+    expect(() => loadConfig({ UPSTREAM_RPM: 'fast' })).toThrow(/UPSTREAM_RPM must be a whole number/)
+    expect(() => loadConfig({ RATE_LIMIT_MAX_WAIT: '0' })).toThrow(/RATE_LIMIT_MAX_WAIT must be between 1 and 1440/)
+  })
+
   it('uses NANO_BANANA_MODEL for openai-chat relays', () => {
     const c = loadConfig({ IMAGE_PROVIDER: 'openai-chat', OPENAI_API_KEY: 'k', NANO_BANANA_MODEL: 'google/gemini-3-pro-image' })
     expect(c.provider.model).toBe('google/gemini-3-pro-image')

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { GenerationQueue } from '../../server/queue.js'
+import { GenerationQueue, type UpstreamCall } from '../../server/queue.js'
 
 function deferred() {
   let resolve!: () => void
@@ -113,5 +113,48 @@ describe('GenerationQueue with UPSTREAM_RPM', () => {
     // the first three start at once; the next three wait for the next interval
     expect(Math.max(...started.slice(0, 3))).toBeLessThan(Math.min(...started.slice(3)))
     expect(Math.min(...started.slice(3))).toBeGreaterThanOrEqual(250)
+  })
+})
+
+describe('GenerationQueue: quota', () => {
+  it('UPSTREAM_RPM (interval cap): never more call starts than the cap in any interval', async () => {
+    const q = new GenerationQueue(5, { rpm: 2, intervalMs: 200 })
+    const starts: number[] = []
+    for (let i = 0; i < 6; i++) q.push({ batchId: 'a', run: async () => { starts.push(performance.now()) } })
+    await q.onIdle()
+    expect(starts).toHaveLength(6)
+    // sliding window: the (i+2)-th start is at least one interval after the i-th
+    for (let i = 0; i + 2 < starts.length; i++) expect(starts[i + 2] - starts[i]).toBeGreaterThanOrEqual(195)
+  })
+
+  it('a rate limit holds back every lane until the upstream says, and tells listeners', async () => {
+    const q = new GenerationQueue(3)
+    const waits: boolean[] = []
+    q.onHoldChange(w => waits.push(w))
+    const starts: Array<[string, number]> = []
+    let limitedOnce = false
+    let holdUntil = 0
+    const task = (batchId: string) => ({
+      batchId,
+      run: async (call: UpstreamCall) => {
+        starts.push([batchId, Date.now()])
+        await new Promise(r => setTimeout(r, 5))
+        if (!limitedOnce) {
+          limitedOnce = true
+          holdUntil = call.rateLimited(150)
+          return
+        }
+        call.answered()
+      },
+    })
+    q.push(task('a'))
+    await new Promise(r => setTimeout(r, 1))
+    for (let i = 0; i < 3; i++) q.push(task('b'))
+    await q.onIdle()
+    expect(starts).toHaveLength(4)
+    // the three b calls were queued while a's call ran; whichever started after the 429 waited for the hold
+    const afterLimit = starts.filter(([, t]) => t > holdUntil - 150 + 1)
+    for (const [, t] of afterLimit) expect(t).toBeGreaterThanOrEqual(holdUntil - 2)
+    expect(waits).toEqual([true, false])
   })
 })

@@ -1,0 +1,180 @@
+// How many upstream calls may be let out, and when: the quota-aware part of the scheduler, as a pure
+// state machine (every method takes the time; no timers, no I/O) so the in-memory queue
+// (server/queue.ts) and a distributed scheduler can share it.
+//
+// Three things slow calls down when the upstream says "rate limited" (HTTP 429 / RESOURCE_EXHAUSTED):
+//  1. a hold: no call starts before the time the upstream named (Gemini RetryInfo.retryDelay, HTTP
+//     Retry-After), or a growing default when it named none — a freed slot no longer goes straight
+//     into the next 429;
+//  2. AIMD on the concurrency limit: halved on a new 429, +1/limit per success (≈ +1 per round of
+//     calls), never above the configured maximum — for relays that limit calls in flight;
+//  3. a learned rate: the calls the upstream let through between the end of the previous hold (or
+//     the first call) and this 429, spread over the time from then until the quota frees again. For a
+//     quota of R calls per sliding window W this is exactly W/R between call starts, so the quota is
+//     never hit again; after each learned window's worth of successes without a 429 the spacing
+//     shrinks by `probe` (probing back up), and it is dropped once concurrency alone is slower.
+// Only a 429 for a call started after the previous decrease counts as new evidence: the calls that
+// were already in flight when the quota ran out answer 429 too, but say nothing new.
+
+export interface AdaptiveLimitOptions {
+  /** the configured ceiling (MAX_CONCURRENT_GENERATIONS) */
+  maxConcurrency: number
+  /** hold after a 429 that names no wait: first this, doubling for each such 429 in a row (default 2000 ms) */
+  defaultHoldMs?: number
+  /** no hold is longer than this (default 10 min) */
+  maxHoldMs?: number
+  /** multiplicative decrease of the concurrency limit (default 0.5) */
+  decrease?: number
+  /** spacing ÷ this after a learned window without a 429 (default 1.15) */
+  probe?: number
+}
+
+/** What the scheduler may do now. */
+export interface LimitDecision {
+  /** a call may start now */
+  ok: boolean
+  /** when not ok and not simply full: ms until one may start (hold or spacing) */
+  waitMs: number
+  /** the wait is a hold after a rate limit (the UI says "waiting for quota") */
+  holding: boolean
+}
+
+export interface LimitSnapshot {
+  /** current concurrency limit (whole calls) */
+  concurrency: number
+  maxConcurrency: number
+  /** ms until the hold ends (0 when not holding) */
+  holdMs: number
+  /** learned ms between call starts, or null when no rate has been learned (or it was dropped) */
+  spacingMs: number | null
+  /** 429s answered so far / calls started */
+  rateLimited: number
+  started: number
+}
+
+interface EpochCall {
+  startedAt: number
+  limited: boolean
+}
+
+export class AdaptiveLimit {
+  private limit: number
+  private holdUntil = 0
+  private spacing: number | null = null
+  private lastStart = -Infinity
+  private lastDecreaseAt = -Infinity
+  private noInfoStreak = 0
+  /** calls started since the epoch began (the last hold's end, or the first call) */
+  private epochStart: number | null = null
+  private epoch: EpochCall[] = []
+  private cleanSinceChange = 0
+  /** calls let through in the epoch the spacing was learned from */
+  private learnedWindow = 1
+  private latencyMs: number | null = null
+  private counts = { started: 0, rateLimited: 0 }
+  private readonly defaultHoldMs: number
+  private readonly maxHoldMs: number
+  private readonly decrease: number
+  private readonly probe: number
+
+  constructor(readonly opts: AdaptiveLimitOptions) {
+    if (!(opts.maxConcurrency >= 1)) throw new RangeError('maxConcurrency must be at least 1')
+    this.limit = opts.maxConcurrency
+    this.defaultHoldMs = opts.defaultHoldMs ?? 2000
+    this.maxHoldMs = opts.maxHoldMs ?? 600_000
+    this.decrease = opts.decrease ?? 0.5
+    this.probe = opts.probe ?? 1.15
+  }
+
+  /** May a call start at `now` with `running` calls in flight? */
+  decide(now: number, running: number): LimitDecision {
+    if (now < this.holdUntil) return { ok: false, waitMs: this.holdUntil - now, holding: true }
+    if (running >= Math.floor(this.limit)) return { ok: false, waitMs: 0, holding: false }
+    if (this.spacing !== null && now < this.lastStart + this.spacing) {
+      return { ok: false, waitMs: this.lastStart + this.spacing - now, holding: false }
+    }
+    return { ok: true, waitMs: 0, holding: false }
+  }
+
+  /** A call started (call after decide() said ok). */
+  started(now: number): void {
+    this.counts.started++
+    this.lastStart = now
+    if (this.epochStart === null) this.epochStart = now
+    this.epoch.push({ startedAt: now, limited: false })
+    if (this.epoch.length > 10_000) this.epoch.shift()
+  }
+
+  /** A call that started at `startedAt` got an answer that was not a rate limit (success or another failure). */
+  succeeded(now: number, startedAt: number): void {
+    this.noInfoStreak = 0
+    const latency = now - startedAt
+    this.latencyMs = this.latencyMs === null ? latency : this.latencyMs * 0.8 + latency * 0.2
+    this.limit = Math.min(this.opts.maxConcurrency, this.limit + 1 / Math.max(1, this.limit))
+    if (this.spacing === null) return
+    this.cleanSinceChange++
+    // a learned window's worth of calls went through: probe a little faster
+    if (this.cleanSinceChange >= this.learnedWindow) {
+      this.cleanSinceChange = 0
+      this.spacing /= this.probe
+      // concurrency alone is the tighter limit now: the learned rate no longer matters
+      if (this.latencyMs !== null && this.spacing * this.opts.maxConcurrency < this.latencyMs) this.spacing = null
+    }
+  }
+
+  /**
+   * A call that started at `startedAt` was rate limited at `now`; `retryAfterMs` is the upstream's
+   * suggested wait, when it gave one. Returns the time (ms since the epoch of `now`) the hold ends.
+   */
+  rateLimited(now: number, startedAt: number, retryAfterMs?: number): number {
+    this.counts.rateLimited++
+    const call = this.epoch.find(c => c.startedAt === startedAt && !c.limited)
+    if (call) call.limited = true
+    let wait: number
+    if (retryAfterMs !== undefined && retryAfterMs >= 0) {
+      this.noInfoStreak = 0
+      wait = retryAfterMs
+    } else {
+      wait = this.defaultHoldMs * 2 ** Math.min(10, this.noInfoStreak)
+      this.noInfoStreak++
+    }
+    const until = now + Math.min(this.maxHoldMs, wait)
+    const fresh = startedAt >= this.lastDecreaseAt
+    if (until > this.holdUntil) this.holdUntil = until
+    if (fresh) {
+      this.lastDecreaseAt = now
+      this.limit = Math.max(1, Math.floor(this.limit * this.decrease))
+      // learn the rate from this epoch: calls let through before the limited one, over the time until the quota frees
+      const admitted = this.epoch.filter(c => c.startedAt < startedAt && !c.limited).length
+      if (this.epochStart !== null && admitted > 0) {
+        const learned = (this.holdUntil - this.epochStart) / admitted
+        this.spacing = learned
+        this.learnedWindow = admitted
+      }
+      this.cleanSinceChange = 0
+      this.epochStart = this.holdUntil
+      // calls still in flight belong to the window that just ran out
+      this.epoch = []
+    }
+    return this.holdUntil
+  }
+
+  /** Calls per second the upstream is expected to take now (for estimates), or null when unknown. */
+  ratePerSecond(): number | null {
+    const byRate = this.spacing !== null ? 1000 / this.spacing : Infinity
+    const byConcurrency = this.latencyMs !== null && this.latencyMs > 0 ? Math.floor(this.limit) * 1000 / this.latencyMs : Infinity
+    const r = Math.min(byRate, byConcurrency)
+    return Number.isFinite(r) ? r : null
+  }
+
+  snapshot(now: number): LimitSnapshot {
+    return {
+      concurrency: Math.floor(this.limit),
+      maxConcurrency: this.opts.maxConcurrency,
+      holdMs: Math.max(0, this.holdUntil - now),
+      spacingMs: this.spacing,
+      rateLimited: this.counts.rateLimited,
+      started: this.counts.started,
+    }
+  }
+}
