@@ -36,7 +36,15 @@ const STATE_WRITE_DELAY_MS = 20
  */
 export const MAX_IMAGE_PIXELS = 40_000_000
 
-export const IMAGE_KEY_RE = /^[a-f0-9]{32}(\.thumb)?\.(png|jpg)$/
+export const IMAGE_KEY_RE = /^[a-f0-9]{32}(\.thumb|\.embed)?\.(png|jpg)$/
+
+/** The compact JPEG the extension embeds in a deck ("embed images"): ≤ this wide, this quality. */
+export const EMBED_VARIANT = { maxWidth: 1600, quality: 85 }
+
+/** `<id>.thumb.jpg` (made after each page) and `<id>.embed.jpg` (made on request) are derived from `<id>.png|jpg`. */
+function isVariantKey(key: string): boolean {
+  return key.endsWith('.thumb.jpg') || key.endsWith('.embed.jpg')
+}
 
 export interface ThumbnailOutcome {
   ok: boolean
@@ -283,19 +291,29 @@ export async function createStorage(opts: StorageOptions): Promise<Storage> {
     return e.running
   }
 
-  /** thumbnails being made, by thumbnail key: a request for one waits instead of missing it */
+  /** variants being made, by key: a request for one waits instead of missing it */
   const thumbnailsInProgress = new Map<string, Promise<ThumbnailOutcome>>()
 
-  const makeThumbnail = (thumbnailKey: string, source: Buffer | string, queuedAt: number): Promise<ThumbnailOutcome> => {
+  /**
+   * Makes a thumbnail or an embed variant from the stored image's FILE (a queue of paths, not of
+   * buffers: the image's bytes are not kept in memory while it waits for a core). A variant someone
+   * is waiting for (`requested`) goes ahead of the thumbnails made after each page.
+   */
+  const makeThumbnail = (thumbnailKey: string, source: string, queuedAt: number, requested = false): Promise<ThumbnailOutcome> => {
     const running = imageWork.add(async (): Promise<ThumbnailOutcome> => {
       const started = performance.now()
       try {
         // the full decode; flatten only acts on images with alpha
-        const thumb = await sharp(source, { sequentialRead: true, limitInputPixels: MAX_IMAGE_PIXELS })
-          .resize(opts.thumbnail.width, opts.thumbnail.height, { fit: 'cover' })
-          .flatten({ background: '#ffffff' })
-          .jpeg({ quality: 80 })
-          .toBuffer()
+        const pipeline = thumbnailKey.endsWith('.embed.jpg')
+          ? sharp(source, { sequentialRead: true, limitInputPixels: MAX_IMAGE_PIXELS })
+            .resize({ width: EMBED_VARIANT.maxWidth, withoutEnlargement: true })
+            .flatten({ background: '#ffffff' })
+            .jpeg({ quality: EMBED_VARIANT.quality })
+          : sharp(source, { sequentialRead: true, limitInputPixels: MAX_IMAGE_PIXELS })
+            .resize(opts.thumbnail.width, opts.thumbnail.height, { fit: 'cover' })
+            .flatten({ background: '#ffffff' })
+            .jpeg({ quality: 80 })
+        const thumb = await pipeline.toBuffer()
         // atomic: a reader that did not wait (or a restart) never sees half a thumbnail
         await writeFileAtomic(path.join(imagesDir, thumbnailKey), thumb)
         return { ok: true, readyMs: performance.now() - queuedAt, workMs: performance.now() - started }
@@ -303,7 +321,7 @@ export async function createStorage(opts: StorageOptions): Promise<Storage> {
         const error = err instanceof Error ? err.message : String(err)
         return { ok: false, readyMs: performance.now() - queuedAt, workMs: performance.now() - started, error }
       }
-    }) as Promise<ThumbnailOutcome>
+    }, { priority: requested ? 1 : 0 }) as Promise<ThumbnailOutcome>
     thumbnailsInProgress.set(thumbnailKey, running)
     void running.finally(() => {
       if (thumbnailsInProgress.get(thumbnailKey) === running) thumbnailsInProgress.delete(thumbnailKey)
@@ -331,7 +349,7 @@ export async function createStorage(opts: StorageOptions): Promise<Storage> {
         continue
       }
       // another request may have started it while this one looked at the disk
-      await (thumbnailsInProgress.get(thumbnailKey) ?? makeThumbnail(thumbnailKey, source, performance.now()))
+      await (thumbnailsInProgress.get(thumbnailKey) ?? makeThumbnail(thumbnailKey, source, performance.now(), true))
       return
     }
   }
@@ -359,7 +377,7 @@ export async function createStorage(opts: StorageOptions): Promise<Storage> {
     const thumbnailKey = `${id}.thumb.jpg`
     // durable before the page may be reported completed (temp + fsync + rename + dir fsync)
     await writeFileAtomic(path.join(imagesDir, imageKey), bytes)
-    const thumbnail = makeThumbnail(thumbnailKey, bytes, performance.now())
+    const thumbnail = makeThumbnail(thumbnailKey, path.join(imagesDir, imageKey), performance.now())
     return { imageKey, thumbnailKey, mime, width, height, thumbnail }
   }
 
@@ -370,7 +388,7 @@ export async function createStorage(opts: StorageOptions): Promise<Storage> {
 
     async resolveImage(key: string) {
       if (!IMAGE_KEY_RE.test(key)) return null
-      if (key.endsWith('.thumb.jpg')) await ensureThumbnail(key)
+      if (isVariantKey(key)) await ensureThumbnail(key)
       const file = path.join(imagesDir, key)
       try {
         const st = await fs.stat(file)
@@ -383,7 +401,7 @@ export async function createStorage(opts: StorageOptions): Promise<Storage> {
 
     async readImage(key: string) {
       if (!IMAGE_KEY_RE.test(key)) return null
-      if (key.endsWith('.thumb.jpg')) await ensureThumbnail(key)
+      if (isVariantKey(key)) await ensureThumbnail(key)
       try {
         return await fs.readFile(path.join(imagesDir, key))
       } catch {

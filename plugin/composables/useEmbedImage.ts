@@ -1,5 +1,7 @@
-// "Embed in deck": fetch the proxy's image (CORS) and re-encode it as a JPEG data URL ≤ 1600 px wide,
-// so PPTX export works offline. Always JPEG: PPTist's export mislabels WebP.
+// "Embed in deck": a JPEG data URL ≤ 1600 px wide, so PPTX export works offline. Always JPEG:
+// PPTist's export mislabels WebP. The proxy makes that JPEG itself (`<id>.embed.jpg`), so the browser
+// only reads its bytes into a data URL — no decode of a 7–30 MB PNG, no canvas on the main thread.
+// Other URLs (or an older proxy without the variant) are fetched and re-encoded on a canvas.
 export const EMBED_MAX_WIDTH = 1600
 export const EMBED_QUALITY = 0.85
 
@@ -35,8 +37,32 @@ export interface EmbedDeps {
   encoder?: ImageEncoder
 }
 
+/** The proxy's compact JPEG for one of its images (`…/api/v1/images/<id>.png` → `…/<id>.embed.jpg`), or null. */
+export function embedVariantUrl(url: string): string | null {
+  const m = /^(.*\/api\/v1\/images\/)([a-f0-9]{32})\.(png|jpg)$/.exec(url)
+  return m ? `${m[1]}${m[2]}.embed.jpg` : null
+}
+
+/** A blob's bytes as a data URL, without decoding the image (FileReader works off the main thread). */
+export function blobToDataUrl(blob: Blob): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader()
+    reader.onload = () => resolve(String(reader.result))
+    reader.onerror = () => reject(reader.error ?? new Error('could not read the image'))
+    reader.readAsDataURL(blob)
+  })
+}
+
 export async function embedAsJpeg(url: string, deps: EmbedDeps = {}): Promise<string> {
   const doFetch = deps.fetchImpl ?? fetch
+  const variant = embedVariantUrl(url)
+  if (variant) {
+    const ready = await doFetch(variant, { mode: 'cors', credentials: 'omit' }).catch(() => null)
+    if (ready?.ok && ready.headers.get('content-type')?.startsWith('image/jpeg')) {
+      const jpeg = await ready.blob()
+      return blobToDataUrl(jpeg.type === 'image/jpeg' ? jpeg : new Blob([jpeg], { type: 'image/jpeg' }))
+    }
+  }
   const response = await doFetch(url, { mode: 'cors', credentials: 'omit' })
   if (!response.ok) throw new Error(`image ${response.status}`)
   const blob = await response.blob()

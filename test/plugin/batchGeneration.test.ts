@@ -261,6 +261,24 @@ describe('useBatchGeneration controller', () => {
     expect(bgSrc(slidesStore.slides[0])).toBe(`data:image/jpeg;base64,${btoa(`${SERVER}/api/v1/images/p1.png`)}`)
   })
 
+  it('embed mode: three pages land as data URLs and one undo restores the deck as before the batch', async () => {
+    const { slidesStore, snapshotStore } = await setupPptist(deck)
+    const before = JSON.parse(JSON.stringify(slidesStore.slides))
+    const { api } = fakeApi()
+    const embed = vi.fn(async (url: string) => `data:image/jpeg;base64,${btoa(url)}`)
+    const { store, controller } = setup(api, [{
+      events: [ev(1, 'page', pageResult(1, 'cover01', 'completed')), ev(2, 'page', pageResult(2, 'contents01', 'completed')), ev(3, 'page', pageResult(3, 'table01', 'completed')), done(4, 'completed', 3)],
+    }], { embed })
+    await controller.start({ templateId: 'nano_banana_1', slideIds: IDS, options: OPTIONS, embed: true })
+    await finished(controller, store)
+    expect(slidesStore.slides.slice(0, 3).every(s => bgSrc(s)?.startsWith('data:image/jpeg'))).toBe(true)
+    expect(snapshotStore.snapshotLength).toBe(2)
+    await snapshotStore.unDo()
+    expect(slidesStore.slides).toEqual(before)
+    await snapshotStore.reDo()
+    expect(slidesStore.slides.slice(0, 3).every(s => bgSrc(s)?.startsWith('data:image/jpeg'))).toBe(true)
+  })
+
   it('an embed that fails falls back to the URL; a WebP that cannot be converted is never inserted', async () => {
     const { slidesStore } = await setupPptist(deck)
     const { api } = fakeApi()

@@ -16,6 +16,8 @@ describe('one undo step per batch (against PPTist snapshot semantics)', () => {
   it('three pages landing one by one: one unDo restores the deck as before the batch', async () => {
     const { slidesStore, snapshotStore } = await setupPptist(deck)
     const before = JSON.parse(JSON.stringify(slidesStore.slides))
+    let copies = 0
+    snapshotStore.$onAction(({ name }) => { if (name === 'addSnapshot') copies++ })
     const history = createHistoryGroup(snapshotStore)
     await history.begin()
     for (const [i, id] of ['cover01', 'contents01', 'table01'].entries()) {
@@ -25,7 +27,10 @@ describe('one undo step per batch (against PPTist snapshot semantics)', () => {
       expect(snapshotStore.snapshotCursor).toBe(1)
       expect(snapshotStore.snapshotLength).toBe(2)
     }
+    // the deck was copied twice (first page, end), not once per page
+    expect(copies).toBe(1)
     await history.end()
+    expect(copies).toBe(2)
     expect(snapshotTable.rows).toHaveLength(2)
     expect(backgrounds(snapshotTable.rows[1].slides).slice(0, 3)).toEqual(['img0', 'img1', 'img2'])
 

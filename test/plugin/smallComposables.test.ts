@@ -77,6 +77,25 @@ describe('embedAsJpeg', () => {
     expect(EMBED_MAX_WIDTH).toBe(1600)
   })
 
+  it('takes the proxy\'s compact JPEG variant as it is, without decoding or re-encoding', async () => {
+    const id = 'ab'.repeat(16)
+    const fetchImpl = vi.fn(async (_url: string) => new Response(new Blob([new Uint8Array([0xff, 0xd8, 0xff, 0xd9])], { type: 'image/jpeg' }), { headers: { 'Content-Type': 'image/jpeg' } }))
+    const encoder = vi.fn()
+    const result = await embedAsJpeg(`http://127.0.0.1:8787/api/v1/images/${id}.png`, { fetchImpl: fetchImpl as unknown as typeof fetch, encoder })
+    expect(fetchImpl).toHaveBeenCalledTimes(1)
+    expect(fetchImpl.mock.calls[0][0]).toBe(`http://127.0.0.1:8787/api/v1/images/${id}.embed.jpg`)
+    expect(encoder).not.toHaveBeenCalled()
+    expect(result).toBe('data:image/jpeg;base64,/9j/2Q==')
+  })
+
+  it('an older proxy without the variant: the image is re-encoded in the browser', async () => {
+    const id = 'cd'.repeat(16)
+    const fetchImpl = vi.fn(async (url: string) => (url.endsWith('.embed.jpg') ? new Response('{"error":{}}', { status: 404, headers: { 'Content-Type': 'application/json' } }) : new Response(new Blob(['png'], { type: 'image/png' }))))
+    const encoder = vi.fn(async () => 'data:image/jpeg;base64,BBBB')
+    expect(await embedAsJpeg(`http://h/api/v1/images/${id}.png`, { fetchImpl: fetchImpl as unknown as typeof fetch, encoder })).toBe('data:image/jpeg;base64,BBBB')
+    expect(fetchImpl.mock.calls.map(c => c[0])).toEqual([`http://h/api/v1/images/${id}.embed.jpg`, `http://h/api/v1/images/${id}.png`])
+  })
+
   it('fails on an HTTP error (the caller falls back to the URL)', async () => {
     const fetchImpl = vi.fn(async () => new Response('nope', { status: 404 }))
     await expect(embedAsJpeg('x', { fetchImpl: fetchImpl as unknown as typeof fetch, encoder: vi.fn() })).rejects.toThrow('404')

@@ -156,6 +156,28 @@ describe('storage', () => {
     expect((await readdir(path.join(dir, 'images'))).sort()).toEqual([saved.imageKey, saved.thumbnailKey].sort())
   })
 
+  it('makes the compact JPEG for embedding on request (≤ 1600 px wide), once, from the stored image', async () => {
+    const { dir, storage } = await store()
+    const big = await sharp({ create: { width: 2752, height: 1536, channels: 4, background: { r: 10, g: 20, b: 30, alpha: 0.5 } } }).png().toBuffer()
+    const saved = await storage.saveImage(big)
+    await saved.thumbnail
+    const key = saved.imageKey.replace('.png', '.embed.jpg')
+    expect(IMAGE_KEY_RE.test(key)).toBe(true)
+    // not made until asked for
+    expect((await readdir(path.join(dir, 'images'))).sort()).toEqual([saved.imageKey, saved.thumbnailKey].sort())
+    const [a, b] = await Promise.all([storage.resolveImage(key), storage.resolveImage(key)])
+    expect(a).toMatchObject({ mime: 'image/jpeg' })
+    expect(b!.file).toBe(a!.file)
+    const meta = await sharp(a!.file).metadata()
+    expect([meta.format, meta.width, meta.height, meta.hasAlpha]).toEqual(['jpeg', 1600, 893, false])
+    expect(a!.size).toBeLessThan(big.length)
+    // a small image is not enlarged; an unknown id stays unknown
+    const small = await storage.saveImage(await img('png'))
+    const smallMeta = await sharp((await storage.resolveImage(small.imageKey.replace('.png', '.embed.jpg')))!.file).metadata()
+    expect(smallMeta.width).toBe(1376)
+    expect(await storage.resolveImage('0'.repeat(32) + '.embed.jpg')).toBeNull()
+  })
+
   it('a thumbnail that cannot be made does not lose the image; it is 404 rather than an error', async () => {
     const { dir, storage } = await store()
     const bytes = structurallyValidUndecodablePng()
