@@ -213,6 +213,7 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
     batches, storage, provider,
     decks: deps.deckStore ?? createFileDeckStore(config.dataDir),
     proxyToken: config.proxyToken,
+    tokens,
     limits: deps.deckLimits,
     defaultResolution: config.defaultResolution,
     concurrency: config.maxConcurrentGenerations,

@@ -15,7 +15,7 @@ import { deckToPages, parsePageRange, tooManySlides } from './pptx/pages.js'
 import { readDeck } from './pptx/read.js'
 import type { DeckStore } from './pptx/store.js'
 import { writeDeck, type RenderedImage } from './pptx/write.js'
-import { requireToken } from './routes.js'
+import { identify, type ClientToken } from './clients.js'
 import { BATCH_ID_RE, createBatchSchema, LIMITS } from './schemas.js'
 import type { Storage } from './storage.js'
 
@@ -40,6 +40,8 @@ export interface DeckRoutesDeps {
   provider: ImageProvider
   decks: DeckStore
   proxyToken?: string
+  /** every client token (PROXY_TOKEN, PROXY_TOKENS, …); when given it replaces proxyToken */
+  tokens?: readonly ClientToken[]
   limits?: Partial<DeckLimits>
   defaultResolution: '1K' | '2K' | '4K'
   concurrency: number
@@ -90,8 +92,9 @@ export function createDeckRouter(deps: DeckRoutesDeps): Router {
   const limits: DeckLimits = { ...DEFAULT_DECK_LIMITS, ...deps.limits }
   const work = new PQueue({ concurrency: limits.concurrency })
   const r = express.Router()
-  const auth = requireToken(deps.proxyToken, false)
-  const authDownload = requireToken(deps.proxyToken, true)
+  const tokens = deps.tokens ?? (deps.proxyToken ? [{ name: 'default', token: deps.proxyToken }] : [])
+  const auth = identify(tokens, false)
+  const authDownload = identify(tokens, true)
   const upload = multer({ storage: multer.memoryStorage(), limits: { fileSize: limits.maxUploadBytes, files: 1, fields: 20, fieldSize: 16 * 1024, parts: 25 } }).single('file')
 
   /** Runs a deck job when a slot is free; refuses with 429 when too many already wait. */
