@@ -1,0 +1,231 @@
+// Realistic proxy benchmark (run by `npm run bench`; not a test). The real proxy (config → gemini
+// provider via @google/genai → scheduler → storage → SSE) against the fake Gemini in a child process
+// answering poorly compressible PNGs of the real sizes (2K 2752×1536 ≈ 7.4 MB, 4K 5504×3072 ≈ 30 MB)
+// with a thought draft, optionally behind a sliding-window quota. Time is scaled down (latency 1 s
+// instead of 20–40 s, a quota window of seconds instead of a minute).
+//
+// Each scenario runs in a fresh process (this file with `--scenario <name>`), so peak RSS is its own.
+// Like the extension's progress window, the client follows the SSE stream and fetches each page's
+// thumbnail when the page's event arrives.
+//
+// Prints per scenario:
+//   makespan / ideal   batch created → `done`; ideal = max(ceil(N/C)·L, N/R) (R = quota per window)
+//   CPU / page         proxy process CPU (user + system) ÷ pages, thumbnails included
+//   peak RSS           the proxy process, sampled every 10 ms (start → 3 s after `done`), and 3 s after
+//   429 share          rate-limited upstream calls ÷ all upstream calls
+//   failed             pages that did not complete
+//   loop max           the longest event-loop stall (monitorEventLoopDelay) during the batch
+//   SSE p95            page completed in the proxy → its event read by the client
+//
+//   npm run bench                              all scenarios
+//   tsx test/bench/realistic.ts 2k-quota 4k    some of them
+import { fork } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { fileURLToPath } from 'node:url'
+import type { FakeStats } from '../fakes/common.js'
+
+interface Scenario {
+  name: string
+  resolution: '2K' | '4K'
+  pages: number
+  concurrency: number
+  latencyMs: number
+  quota?: { requests: number; windowMs: number }
+  /** goal for makespan / ideal */
+  goal: number
+}
+
+const SCENARIOS: Scenario[] = [
+  { name: '2k', resolution: '2K', pages: 40, concurrency: 5, latencyMs: 1000, goal: 1.10 },
+  { name: '2k-quota', resolution: '2K', pages: 40, concurrency: 5, latencyMs: 1000, quota: { requests: 10, windowMs: 4000 }, goal: 1.15 },
+  { name: '2k-10', resolution: '2K', pages: 10, concurrency: 5, latencyMs: 300, goal: 1.10 },
+  { name: '2k-100', resolution: '2K', pages: 100, concurrency: 5, latencyMs: 300, goal: 1.10 },
+  { name: '4k', resolution: '4K', pages: 20, concurrency: 5, latencyMs: 1000, goal: 1.10 },
+  { name: '4k-10s', resolution: '4K', pages: 10, concurrency: 5, latencyMs: 10_000, goal: 1.10 },
+  { name: '4k-quota', resolution: '4K', pages: 20, concurrency: 5, latencyMs: 1000, quota: { requests: 5, windowMs: 4000 }, goal: 1.15 },
+]
+
+export interface ScenarioResult {
+  name: string
+  pages: number
+  failed: number
+  makespanMs: number
+  idealMs: number
+  cpuPerPageMs: number
+  startRssMb: number
+  peakRssMb: number
+  afterRssMb: number
+  calls: number
+  rateLimited: number
+  loopMaxMs: number
+  sseP95Ms: number
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  if (sorted.length === 0) return NaN
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]
+}
+
+async function startFakeInChild(opts: object) {
+  const child = fork(fileURLToPath(new URL('./fakeGeminiProcess.ts', import.meta.url)), [JSON.stringify(opts)], { execArgv: ['--import', 'tsx'] })
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once('message', m => resolve((m as { url: string }).url))
+    child.once('exit', code => reject(new Error(`fake Gemini exited (${code})`)))
+  })
+  return {
+    url,
+    stats: () => new Promise<FakeStats>(resolve => {
+      child.once('message', m => resolve((m as { stats: FakeStats }).stats))
+      child.send('stats')
+    }),
+    close: () => new Promise<void>(resolve => {
+      child.once('exit', () => resolve())
+      child.send('close')
+    }),
+  }
+}
+
+/** One scenario in this process: proxy in-process, fake in a child. */
+async function runScenario(sc: Scenario): Promise<ScenarioResult> {
+  const { startServer } = await import('../../server/app.js')
+  const { loadConfig } = await import('../../server/config.js')
+  const { createLogger } = await import('../../server/logger.js')
+  const { createProvider } = await import('../../server/providers/index.js')
+  const { realisticImage, slideImageSize } = await import('../fakes/images.js')
+  // make (or load) the fake's images before timing anything
+  const size = slideImageSize('16:9', sc.resolution)
+  await realisticImage(size.width, size.height)
+  await realisticImage(Math.round(size.width / 4), Math.round(size.height / 4), 'draft')
+
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'nb-bench-real-'))
+  const fake = await startFakeInChild({ latencyMs: sc.latencyMs, faultRate: 0, mislabelRate: 0, validKey: 'bench-key', realistic: true, ...(sc.quota ? { quota: sc.quota } : {}) })
+  const config = loadConfig({
+    GEMINI_API_KEY: 'bench-key', GEMINI_BASE_URL: fake.url, MAX_CONCURRENT_GENERATIONS: String(sc.concurrency),
+    DATA_DIR: path.join(dir, 'data'), DEFAULT_RESOLUTION: sc.resolution, LOG_LEVEL: 'silent',
+  })
+  const srv = await startServer({ config, provider: createProvider(config.provider), logger: createLogger({ write: () => {} }) })
+
+  const run = async (label: string, pages: number) => {
+    const body = {
+      template_id: 'nano_banana_1', deck_title: `bench ${label}`,
+      pages: Array.from({ length: pages }, (_, i) => ({ slide_id: `${label}-${i + 1}`, title: `${label} page ${i + 1}`, content: `Point one\nPoint two ${i + 1}` })),
+      options: { resolution: sc.resolution, style_chain: false },
+    }
+    const started = performance.now()
+    const res = await fetch(`${srv.url}/api/v1/slide-generations/batches`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
+    const { batch_id: id } = await res.json() as { batch_id: string }
+    const appendedAt = new Map<number, number>()
+    srv.engine.bus.subscribe(id, e => {
+      if (e.event === 'page' && (e.data as { status: string }).status === 'completed') appendedAt.set(e.id, performance.now())
+    })
+    const deliveries: number[] = []
+    const thumbs: Array<Promise<void>> = []
+    let failed = 0
+    const stream = await fetch(`${srv.url}/api/v1/slide-generations/batches/${id}/events`, { headers: { Accept: 'text/event-stream' } })
+    const decoder = new TextDecoder()
+    let buf = ''
+    let makespan = 0
+    for await (const chunk of stream.body as unknown as AsyncIterable<Uint8Array>) {
+      const now = performance.now()
+      buf += decoder.decode(chunk, { stream: true })
+      let i
+      while ((i = buf.indexOf('\n\n')) >= 0) {
+        const block = buf.slice(0, i)
+        buf = buf.slice(i + 2)
+        const eid = /^id: (\d+)$/m.exec(block)?.[1]
+        const at = eid ? appendedAt.get(Number(eid)) : undefined
+        if (at !== undefined) deliveries.push(now - at)
+        const thumb = /"thumbnail_url":"([^"]+)"/.exec(block)?.[1]
+        if (at !== undefined && thumb) thumbs.push(fetch(`${srv.url}${thumb}`).then(r => r.arrayBuffer()).then(() => undefined))
+        const done = /^event: done$/m.test(block) ? /"failed_pages":(\d+)/.exec(block) : null
+        if (done) {
+          makespan = now - started
+          failed = pages - Number(/"completed_pages":(\d+)/.exec(block)?.[1] ?? 0)
+        }
+      }
+    }
+    await Promise.all(thumbs)
+    return { makespan, deliveries, failed }
+  }
+
+  // warm-up: sharp, the SDK, connections (a quota scenario's warm-up uses no quota: it runs without one)
+  if (!sc.quota) await run('warmup', Math.min(2, sc.pages))
+  await new Promise(r => setTimeout(r, 500))
+  const before = await fake.stats()
+  const startRss = process.memoryUsage.rss()
+  let peakRss = startRss
+  const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage.rss()) }, 10)
+  const loop = monitorEventLoopDelay({ resolution: 5 })
+  loop.enable()
+  const cpuBefore = process.cpuUsage()
+  const { makespan, deliveries, failed } = await run('measured', sc.pages)
+  loop.disable()
+  // thumbnails still being made count too; then see whether memory comes back
+  await srv.engine.batches.flush()
+  const cpu = process.cpuUsage(cpuBefore)
+  await new Promise(r => setTimeout(r, 3000))
+  clearInterval(sampler)
+  const afterRss = process.memoryUsage.rss()
+  const after = await fake.stats()
+  const limited = (after.byFault['429_quota'] ?? 0) - (before.byFault['429_quota'] ?? 0)
+  const calls = after.requests - before.requests
+  const ideal = Math.max(Math.ceil(sc.pages / sc.concurrency) * sc.latencyMs, sc.quota ? (sc.pages / sc.quota.requests) * sc.quota.windowMs : 0)
+  await srv.stop()
+  await fake.close()
+  await rm(dir, { recursive: true, force: true })
+  const mb = (b: number) => b / 1024 / 1024
+  return {
+    name: sc.name, pages: sc.pages, failed, makespanMs: makespan, idealMs: ideal,
+    cpuPerPageMs: (cpu.user + cpu.system) / 1000 / sc.pages,
+    startRssMb: mb(startRss), peakRssMb: mb(peakRss), afterRssMb: mb(afterRss),
+    calls, rateLimited: limited, loopMaxMs: loop.max / 1e6, sseP95Ms: percentile(deliveries, 95),
+  }
+}
+
+async function main(): Promise<void> {
+  const i = process.argv.indexOf('--scenario')
+  if (i >= 0) {
+    const sc = SCENARIOS.find(s => s.name === process.argv[i + 1])
+    if (!sc) throw new Error(`unknown scenario ${process.argv[i + 1]}`)
+    const result = await runScenario(sc)
+    process.send?.(result)
+    return
+  }
+  const wanted = process.argv.slice(2).filter(a => !a.startsWith('-'))
+  const list = wanted.length ? SCENARIOS.filter(s => wanted.includes(s.name)) : SCENARIOS
+  console.log(`\nRealistic proxy benchmark: fake Gemini answering noisy PNGs of the real sizes with a draft (2K ≈ 7.4 MB, 4K ≈ 30 MB); load average ${os.loadavg().map(l => l.toFixed(1)).join(' ')} on ${os.availableParallelism()} cores\n`)
+  const header = ['scenario', 'pages', 'C', 'L ms', 'quota', 'makespan/ideal (goal)', 'CPU/page', 'RSS start→peak→+3s MB', '429s', 'failed', 'loop max', 'SSE p95']
+  const rows: string[][] = []
+  for (const sc of list) {
+    const child = fork(fileURLToPath(import.meta.url), ['--scenario', sc.name], { execArgv: ['--import', 'tsx', '--expose-gc'] })
+    const r = await new Promise<ScenarioResult>((resolve, reject) => {
+      child.once('message', m => resolve(m as ScenarioResult))
+      child.once('exit', code => reject(new Error(`scenario ${sc.name} exited (${code})`)))
+    })
+    await new Promise(resolve => child.once('exit', resolve))
+    const ratio = r.makespanMs / r.idealMs
+    rows.push([
+      sc.name, String(sc.pages), String(sc.concurrency), String(sc.latencyMs), sc.quota ? `${sc.quota.requests}/${sc.quota.windowMs / 1000}s` : '—',
+      `${ratio.toFixed(3)} (${(r.makespanMs / 1000).toFixed(1)}/${(r.idealMs / 1000).toFixed(1)} s) ≤ ${sc.goal}`,
+      `${r.cpuPerPageMs.toFixed(0)} ms`,
+      `${r.startRssMb.toFixed(0)}→${r.peakRssMb.toFixed(0)}→${r.afterRssMb.toFixed(0)}`,
+      `${r.rateLimited}/${r.calls} (${((r.rateLimited / Math.max(1, r.calls)) * 100).toFixed(0)} %)`,
+      String(r.failed), `${r.loopMaxMs.toFixed(0)} ms`, `${r.sseP95Ms.toFixed(0)} ms`,
+    ])
+    console.log(rows.at(-1)!.join(' | '))
+  }
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map(r => r[c].length)))
+  console.log('')
+  console.log(header.map((h, c) => h.padEnd(widths[c])).join('  '))
+  for (const r of rows) console.log(r.map((v, c) => v.padEnd(widths[c])).join('  '))
+  console.log('')
+}
+
+main().catch(err => {
+  console.error(err)
+  process.exit(1)
+})
