@@ -47,8 +47,9 @@ async function harness(script: (i: number) => GeminiFault | null, latencyMs: num
 
 describe('/metrics', () => {
   it('exposes the named series, and they move when a batch runs against the fake upstream', async () => {
-    // request 0 → 429 (retried), request 2 → safety refusal (page fails), the rest succeed
-    const { srv, logLines } = await harness(i => (i === 0 ? '429' : i === 2 ? 'safety' : null), 400)
+    // request 0 → 429 (a quota wait, not a retry), request 1 → 503 (retried), request 2 → safety refusal
+    // (page fails), the rest succeed
+    const { srv, logLines } = await harness(i => (i === 0 ? '429' : i === 1 ? '503' : i === 2 ? 'safety' : null), 400)
     const before = await scrape(srv)
     for (const name of ['process_cpu_user_seconds_total', 'nodejs_heap_size_used_bytes', 'nano_banana_queue_depth', 'nano_banana_upstream_in_flight', 'nano_banana_sse_clients']) {
       expect(sample(before, name), name).toBeDefined()
@@ -74,7 +75,7 @@ describe('/metrics', () => {
 
     const after = await scrape(srv)
     const model = { model: 'gemini-3-pro-image-preview', resolution: '2K' }
-    // 6 calls: 5 pages + the retry after the 429; the refused page is not retried
+    // 7 calls: 5 pages + the call after the quota wait + the retry after the 503; the refused page is not retried
     expect(sample(after, 'nano_banana_upstream_requests_total', { ...model, outcome: 'ok' })).toBe(4)
     expect(sample(after, 'nano_banana_upstream_requests_total', { ...model, outcome: 'rate_limited' })).toBe(1)
     expect(sample(after, 'nano_banana_upstream_requests_total', { ...model, outcome: 'safety_refused' })).toBe(1)
@@ -90,7 +91,9 @@ describe('/metrics', () => {
     // the engine's view: pages by outcome, retries, thumbnails, the batch's duration
     expect(sample(after, 'nano_banana_pages_total', { outcome: 'completed', error_code: '' })).toBe(4)
     expect(sample(after, 'nano_banana_pages_total', { outcome: 'failed', error_code: 'safety_refused' })).toBe(1)
-    expect(sample(after, 'nano_banana_page_retries_total', { error_code: 'rate_limited' })).toBe(1)
+    // a quota wait does not use up a retry (issue 11): only the 503 counts
+    expect(sample(after, 'nano_banana_page_retries_total', { error_code: 'rate_limited' })).toBeUndefined()
+    expect(sample(after, 'nano_banana_page_retries_total', { error_code: 'upstream_unavailable' })).toBe(1)
     await srv.batches.flush()
     const later = await scrape(srv)
     expect(sample(later, 'nano_banana_thumbnails_total', { outcome: 'made' })).toBe(4)
@@ -102,7 +105,7 @@ describe('/metrics', () => {
     expect(logLines.join('\n')).not.toContain(KEY)
     const page = (msg: string) => lines.filter(l => l.msg === msg)
     const base = { batch_id: created.body.batch_id, template_id: 'nano_banana_1', model: 'gemini-3-pro-image-preview', resolution: '2K' }
-    expect(page('page started')).toHaveLength(6)
+    expect(page('page started')).toHaveLength(7)
     for (const l of page('page started')) {
       expect(l).toMatchObject({ ...base, level: 'info' })
       expect(l.slide_id).toBe(`s${l.page_number}`)
@@ -117,10 +120,14 @@ describe('/metrics', () => {
     }
     const retrying = page('page attempt failed, retrying')
     expect(retrying).toHaveLength(1)
-    expect(retrying[0]).toMatchObject({ ...base, level: 'warn', error_code: 'rate_limited', retry_count: 1 })
+    expect(retrying[0]).toMatchObject({ ...base, level: 'warn', error_code: 'upstream_unavailable', retry_count: 1 })
+    const quotaWaits = page('page rate limited, waiting for quota')
+    expect(quotaWaits).toHaveLength(1)
+    expect(quotaWaits[0]).toMatchObject({ level: 'warn', batch: created.body.batch_id })
     const failed = page('page failed')
     expect(failed).toHaveLength(1)
-    expect(failed[0]).toMatchObject({ ...base, level: 'warn', error_code: 'safety_refused', error_kind: 'refused', retry_count: 0 })
+    expect(failed[0]).toMatchObject({ ...base, level: 'warn', error_code: 'safety_refused', error_kind: 'refused' })
+    expect([0, 1]).toContain(failed[0].retry_count) // the refused call may be the one after the 503
     expect(page('batch finished')[0]).toMatchObject({ batch_id: base.batch_id, status: 'partial', completed_pages: 4, failed_pages: 1 })
   })
 
