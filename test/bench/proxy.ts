@@ -26,39 +26,12 @@ import { loadConfig } from '../../server/config.js'
 import { createLogger } from '../../server/logger.js'
 import { createProvider } from '../../server/providers/index.js'
 import type { PageTiming } from '../../server/batches.js'
-import { fork } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
-import type { FakeStats } from '../fakes/common.js'
+import { percentile, startFakeInChild } from './shared.js'
 
 const PAGES = 40
 const CONCURRENCY = 5
 const LATENCY_MS = 300
 const GOALS = { makespanRatio: 1.10, overheadP95Ms: 100, peakRssMb: 300, sseP95Ms: 50 }
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  if (sorted.length === 0) return NaN
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]
-}
-
-async function startFakeInChild(opts: object) {
-  const child = fork(fileURLToPath(new URL('./fakeGeminiProcess.ts', import.meta.url)), [JSON.stringify(opts)], { execArgv: ['--import', 'tsx'] })
-  const url = await new Promise<string>((resolve, reject) => {
-    child.once('message', m => resolve((m as { url: string }).url))
-    child.once('exit', code => reject(new Error(`fake Gemini exited (${code})`)))
-  })
-  return {
-    url,
-    stats: () => new Promise<FakeStats>(resolve => {
-      child.once('message', m => resolve((m as { stats: FakeStats }).stats))
-      child.send('stats')
-    }),
-    close: () => new Promise<void>(resolve => {
-      child.once('exit', () => resolve())
-      child.send('close')
-    }),
-  }
-}
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'nb-bench-'))

@@ -25,7 +25,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
-import type { FakeStats } from '../fakes/common.js'
+import { percentile, startFakeInChild } from './shared.js'
 
 interface Scenario {
   name: string
@@ -62,31 +62,6 @@ export interface ScenarioResult {
   rateLimited: number
   loopMaxMs: number
   sseP95Ms: number
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  if (sorted.length === 0) return NaN
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]
-}
-
-async function startFakeInChild(opts: object) {
-  const child = fork(fileURLToPath(new URL('./fakeGeminiProcess.ts', import.meta.url)), [JSON.stringify(opts)], { execArgv: ['--import', 'tsx'] })
-  const url = await new Promise<string>((resolve, reject) => {
-    child.once('message', m => resolve((m as { url: string }).url))
-    child.once('exit', code => reject(new Error(`fake Gemini exited (${code})`)))
-  })
-  return {
-    url,
-    stats: () => new Promise<FakeStats>(resolve => {
-      child.once('message', m => resolve((m as { stats: FakeStats }).stats))
-      child.send('stats')
-    }),
-    close: () => new Promise<void>(resolve => {
-      child.once('exit', () => resolve())
-      child.send('close')
-    }),
-  }
 }
 
 /** One scenario in this process: proxy in-process, fake in a child. */
