@@ -2,6 +2,7 @@
 // classification and the OpenAI-style `{error:{code,message}}` classification (chat relays, Images API).
 import { ProviderError } from './types.js'
 import { retiredMessage } from '../models.js'
+import { ResponseTooLargeError } from '../net/safeHttp.js'
 
 const MAX_UPSTREAM_MESSAGE = 300
 
@@ -79,6 +80,11 @@ function isCutOff(err: unknown): boolean {
 /** Anything thrown around a fetch (network, abort, timeout, bad JSON) → ProviderError. */
 export function fromThrown(thrown: unknown, ctx: ThrownContext): ProviderError {
   if (thrown instanceof ProviderError) return thrown
+  if (thrown instanceof ResponseTooLargeError) {
+    // fatal: asking again would pay for another answer of the same kind
+    return new ProviderError('fatal', 'image_too_large',
+      `${ctx.source} sent an answer larger than ${Math.round(thrown.maxBytes / 1024 / 1024)} MB (MAX_UPSTREAM_RESPONSE_MB); it was not read to the end`)
+  }
   const err = safeCause(thrown, ctx.secrets)
   const name = thrown instanceof Error ? thrown.name : ''
   if (ctx.signal.aborted) return new ProviderError('aborted', 'aborted', 'The request was cancelled', { cause: err })

@@ -8,6 +8,8 @@ import { ProviderError, timeoutFor, type GeneratedImage, type GenerateRequest, t
 import { base64Of, toGeneratedImage } from './sniff.js'
 import { fromThrown, isRecord, parseDurationMs, upstreamText } from './errors.js'
 import { callSignal } from './signals.js'
+import { blobOf, readCapped, readJsonWithBlobs } from './answerReader.js'
+import { DEFAULT_MAX_DOWNLOAD_BYTES } from './download.js'
 import { modelInfo, retiredMessage } from '../models.js'
 
 export interface GeminiProviderOptions {
@@ -19,6 +21,8 @@ export interface GeminiProviderOptions {
   timeoutMs: number
   /** per call at 4K, ms (default timeoutMs) */
   timeoutMs4K?: number
+  /** cap on one answer's body, bytes (MAX_UPSTREAM_RESPONSE_MB; default 64 MB): beyond it `image_too_large` */
+  maxResponseBytes?: number
   fetch?: typeof fetch
 }
 
@@ -63,11 +67,13 @@ export function createGeminiProvider(opts: GeminiProviderOptions): ImageProvider
     // a per-call signal: the SDK never removes the listener it adds to the signal it is given
     const timeoutMs = timeoutFor(opts, req.resolution)
     const call = callSignal(req.signal, timeoutMs)
-    // the SDK drops a candidate's finishMessage (the model's explanation of a refusal): small answers
-    // are read here first so it can be shown
-    const seen: { finishMessage?: string } = {}
-    const capturingFetch: typeof fetch = async (input, init) => withFinishMessage(
-      await (opts.fetch ? opts.fetch(input, init) : fetch(input, { ...init, dispatcher: NO_TIMEOUT_DISPATCHER } as RequestInit)), seen)
+    // the answer is read here, not by the SDK: capped, and its image decoded as it arrives (answerReader.ts);
+    // the SDK parses what is left (a few KB). The SDK also drops a candidate's finishMessage (the model's
+    // explanation of a refusal): it is noted here so it can be shown.
+    const seen: AnswerSeen = { blobs: [] }
+    const maxBytes = opts.maxResponseBytes ?? DEFAULT_MAX_DOWNLOAD_BYTES
+    const readingFetch: typeof fetch = async (input, init) => readAnswer(
+      await (opts.fetch ? opts.fetch(input, init) : fetch(input, { ...init, dispatcher: NO_TIMEOUT_DISPATCHER } as RequestInit)), seen, maxBytes)
     try {
       response = await ai.models.generateContent({
         model: opts.model,
@@ -78,7 +84,7 @@ export function createGeminiProvider(opts: GeminiProviderOptions): ImageProvider
             ? { aspectRatio: req.aspectRatio, imageSize: req.resolution }
             : { aspectRatio: req.aspectRatio },
           abortSignal: call.signal,
-          httpOptions: { fetch: capturingFetch },
+          httpOptions: { fetch: readingFetch },
         },
       })
     }
@@ -90,13 +96,12 @@ export function createGeminiProvider(opts: GeminiProviderOptions): ImageProvider
       call.dispose()
     }
     if (req.signal.aborted) throw new ProviderError('aborted', 'aborted', 'The request was cancelled')
-    return imageFromResponse(response, secrets, seen.finishMessage)
+    return imageFromResponse(response, secrets, seen.finishMessage, seen.blobs)
   }
 
   return { name: 'gemini', model: opts.model, generate }
 }
 
-/** The final image of a 200 answer, or the ProviderError explaining why there is none. */
 /**
  * What the SDK uses when it is given no fetch: Node's global undici dispatcher without its own 300 s
  * header/body timeouts, so only our per-size deadline (NANO_BANANA_TIMEOUT[_4K]) ends a slow call.
@@ -109,60 +114,45 @@ const NO_TIMEOUT_DISPATCHER = {
   },
 }
 
-/** Answers up to this size are small enough to read twice (refusals are a few hundred bytes). */
-const SMALL_ANSWER_BYTES = 256 * 1024
-
-/**
- * Reads up to SMALL_ANSWER_BYTES of a 2xx answer; when that is all of it, notes the first candidate's
- * finishMessage in `seen`. Returns a Response with the same status, headers and body for the SDK.
- */
-export async function withFinishMessage(res: Response, seen: { finishMessage?: string }): Promise<Response> {
-  if (!res.ok || !res.body) return res
-  const reader = res.body.getReader()
-  const head: Uint8Array[] = []
-  let size = 0
-  let ended = false
-  while (size <= SMALL_ANSWER_BYTES) {
-    const chunk = await reader.read()
-    if (chunk.done) {
-      ended = true
-      break
-    }
-    head.push(chunk.value)
-    size += chunk.value.byteLength
-  }
-  const init = { status: res.status, statusText: res.statusText, headers: res.headers }
-  if (ended) {
-    const bytes = Buffer.concat(head)
-    try {
-      const parsed: unknown = JSON.parse(bytes.toString('utf8'))
-      const candidate = isRecord(parsed) && Array.isArray(parsed.candidates) && isRecord(parsed.candidates[0]) ? parsed.candidates[0] : undefined
-      if (typeof candidate?.finishMessage === 'string') seen.finishMessage = candidate.finishMessage
-    }
-    catch { /* the SDK reports an unreadable body */ }
-    return new Response(bytes, init)
-  }
-  const rest = new ReadableStream<Uint8Array>({
-    start(controller) {
-      for (const chunk of head) controller.enqueue(chunk)
-    },
-    async pull(controller) {
-      const chunk = await reader.read()
-      if (chunk.done) controller.close()
-      else controller.enqueue(chunk.value)
-    },
-    cancel: reason => reader.cancel(reason),
-  })
-  return new Response(rest, init)
+interface AnswerSeen {
+  finishMessage?: string
+  /** the decoded images of the answer, referenced from its JSON as "#blob:<n>" */
+  blobs: Buffer[]
 }
 
-export async function imageFromResponse(response: GenerateContentResponse, secrets: string[], finishMessageSeen?: string): Promise<GeneratedImage> {
+/** JSON keys whose string values are base64 images (Part.inlineData.data). */
+const IMAGE_KEYS: ReadonlySet<string> = new Set(['data'])
+
+/**
+ * Reads a whole answer with the byte cap (ResponseTooLargeError beyond it, the connection cancelled).
+ * A 2xx answer's images are decoded into `seen.blobs` and the first candidate's finishMessage noted;
+ * returns a Response with the same status and headers and the (small) JSON for the SDK to parse.
+ */
+export async function readAnswer(res: Response, seen: AnswerSeen, maxBytes: number): Promise<Response> {
+  const init = { status: res.status, statusText: res.statusText, headers: res.headers }
+  if (!res.ok) return new Response(await readCapped(res.body, maxBytes), init)
+  const { json, blobs } = await readJsonWithBlobs(res.body, maxBytes, IMAGE_KEYS)
+  seen.blobs = blobs
+  try {
+    const parsed: unknown = JSON.parse(json.toString('utf8'))
+    const candidate = isRecord(parsed) && Array.isArray(parsed.candidates) && isRecord(parsed.candidates[0]) ? parsed.candidates[0] : undefined
+    if (typeof candidate?.finishMessage === 'string') seen.finishMessage = candidate.finishMessage
+  }
+  catch { /* the SDK reports an unreadable body */ }
+  return new Response(json, init)
+}
+
+/**
+ * The final image of a 200 answer, or the ProviderError explaining why there is none. `blobs`: the
+ * images readAnswer decoded (an inlineData.data of "#blob:<n>" is blobs[n]; any other is base64).
+ */
+export async function imageFromResponse(response: GenerateContentResponse, secrets: string[], finishMessageSeen?: string, blobs: readonly Buffer[] = []): Promise<GeneratedImage> {
   const candidate = response.candidates?.[0]
   const parts = candidate?.content?.parts ?? []
   const finals = parts.filter(part => part.inlineData?.data && part.thought !== true)
   const last = finals[finals.length - 1]
   if (last?.inlineData?.data) {
-    return toGeneratedImage(Buffer.from(last.inlineData.data, 'base64'), SOURCE)
+    return toGeneratedImage(blobOf(last.inlineData.data, blobs) ?? Buffer.from(last.inlineData.data, 'base64'), SOURCE)
   }
 
   const blockReason = response.promptFeedback?.blockReason

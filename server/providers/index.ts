@@ -17,7 +17,7 @@ export function createProvider(settings: ProviderSettings, deps: ProviderDeps = 
     case 'gemini': {
       const apiKey = settings.gemini.apiKey?.trim()
       if (!apiKey) throw new Error('IMAGE_PROVIDER=gemini needs GEMINI_API_KEY (or set IMAGE_PROVIDER=preview to run without a key)')
-      return createGeminiProvider({ apiKey, baseUrl: settings.gemini.baseUrl || undefined, model: settings.model, timeoutMs: settings.timeoutMs, timeoutMs4K: settings.timeoutMs4K, fetch: deps.fetch })
+      return createGeminiProvider({ apiKey, baseUrl: settings.gemini.baseUrl || undefined, model: settings.model, timeoutMs: settings.timeoutMs, timeoutMs4K: settings.timeoutMs4K, maxResponseBytes: settings.maxResponseBytes, fetch: deps.fetch })
     }
     case 'openai-chat':
     case 'openai-images': {

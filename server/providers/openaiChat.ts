@@ -193,7 +193,7 @@ function noImageError(body: Record<string, unknown>, source: string, secrets: st
 export function createOpenAIChatProvider(opts: OpenAIProviderOptions): ImageProvider {
   const fetchImpl = opts.fetch ?? fetch
   const source = 'The chat relay'
-  const baseCtx: OpenAICallContext = { source, model: opts.model, keyEnv: 'OPENAI_API_KEY', modelEnv: 'NANO_BANANA_MODEL', apiKey: opts.apiKey, timeoutMs: opts.timeoutMs, fetch: fetchImpl }
+  const baseCtx: OpenAICallContext = { source, model: opts.model, keyEnv: 'OPENAI_API_KEY', modelEnv: 'NANO_BANANA_MODEL', apiKey: opts.apiKey, timeoutMs: opts.timeoutMs, fetch: fetchImpl, maxResponseBytes: opts.maxDownloadBytes }
   const url = `${opts.baseUrl.replace(/\/+$/, '')}/chat/completions`
 
   async function generate(req: GenerateRequest): Promise<GeneratedImage> {

@@ -4,6 +4,8 @@ import { ProviderError } from './types.js'
 import { classifyOpenAIError, fromThrown, isRecord, safeCause, upstreamText } from './errors.js'
 import { assembleChatStream, looksLikeEventStream } from './eventStream.js'
 import { callSignal } from './signals.js'
+import { readCapped } from './answerReader.js'
+import { DEFAULT_MAX_DOWNLOAD_BYTES } from './download.js'
 
 export interface OpenAICallContext {
   source: string
@@ -14,6 +16,8 @@ export interface OpenAICallContext {
   apiKey: string
   timeoutMs: number
   fetch: typeof fetch
+  /** cap on the answer's body, bytes (MAX_UPSTREAM_RESPONSE_MB; default 64 MB): beyond it `image_too_large` */
+  maxResponseBytes?: number
 }
 
 export async function postOpenAI(url: string, body: string | FormData, callerSignal: AbortSignal, ctx: OpenAICallContext): Promise<Record<string, unknown>> {
@@ -24,7 +28,8 @@ export async function postOpenAI(url: string, body: string | FormData, callerSig
   if (typeof body === 'string') headers['content-type'] = 'application/json'
   try {
     const res = await ctx.fetch(url, { method: 'POST', headers, body, signal: call.signal })
-    const text = await res.text()
+    // capped: a body past the cap is cancelled (the connection closed) instead of read on
+    const text = (await readCapped(res.body, ctx.maxResponseBytes ?? DEFAULT_MAX_DOWNLOAD_BYTES)).toString('utf8')
     let parsed: unknown
     if (res.ok && looksLikeEventStream(res.headers.get('content-type'), text)) {
       // asked for one JSON answer, got a stream anyway: read the image out of the chunks

@@ -51,7 +51,7 @@ export function imagesApiQuality(model: string, resolution: Resolution): string 
 export function createOpenAIImagesProvider(opts: OpenAIProviderOptions): ImageProvider {
   const fetchImpl = opts.fetch ?? fetch
   const source = 'The image API'
-  const baseCtx: OpenAICallContext = { source, model: opts.model, keyEnv: 'OPENAI_API_KEY', modelEnv: 'OPENAI_IMAGE_MODEL', apiKey: opts.apiKey, timeoutMs: opts.timeoutMs, fetch: fetchImpl }
+  const baseCtx: OpenAICallContext = { source, model: opts.model, keyEnv: 'OPENAI_API_KEY', modelEnv: 'OPENAI_IMAGE_MODEL', apiKey: opts.apiKey, timeoutMs: opts.timeoutMs, fetch: fetchImpl, maxResponseBytes: opts.maxDownloadBytes }
   const base = opts.baseUrl.replace(/\/+$/, '')
 
   async function generate(req: GenerateRequest): Promise<GeneratedImage> {

@@ -12,6 +12,8 @@ export interface FakeStats {
   maxInFlight: number
   /** how many requests got each fault ('ok' for plain successes) */
   byFault: Record<string, number>
+  /** the fake Gemini's last 'oversized' answer: bytes it got to write before the client went away */
+  oversizedSent?: number
 }
 
 export interface RecordedRequest {

@@ -59,6 +59,7 @@ export type GeminiFault =
   | 'webp' // success, final image is WebP labelled image/png
   | 'hang' // never answers
   | 'stall' // 200 headers and half the body, then nothing (until the client aborts)
+  | 'oversized' // 200, an image answer streamed (chunked, with backpressure) up to `oversizedBytes`; bytes sent → stats.oversizedSent
 
 export interface FakeGeminiOptions {
   latencyMs?: Latency
@@ -76,6 +77,8 @@ export interface FakeGeminiOptions {
   /** finishMessage of 'safety' faults (default 'Unable to show the generated image.') */
   finishMessage?: string
   quota?: { requests: number; windowMs: number; latencyMs?: number }
+  /** size of an 'oversized' answer, bytes (default 256 MB) */
+  oversizedBytes?: number
   /** answer with poorly compressible images of the real sizes (2K ≈ 7.4 MB) and drafts at 1/4 side (benchmark) */
   realistic?: boolean
 }
@@ -151,10 +154,46 @@ export async function startFakeGemini(opts: FakeGeminiOptions = {}): Promise<Fak
     countFault(fake.stats, effective)
     if (effective === 'hang') return // the client's abort (or close()) ends it
     if (!(await waitOrGone(latency, res))) return
+    if (effective === 'oversized') {
+      fake.stats.oversizedSent = await sendOversized(res, opts.oversizedBytes ?? 256 * 1024 * 1024)
+      return
+    }
     await answer(res, effective, body, model, opts.retryDelay ?? '0.2s', opts.safetyReason ?? 'IMAGE_SAFETY', opts.finishMessage ?? 'Unable to show the generated image.', opts.realistic ?? false)
   })
 
   return { url: fake.url, close: fake.close, stats: fake.stats, lastRequests: fake.lastRequests }
+}
+
+/**
+ * A 200 image answer of `total` bytes, written 1 MB at a time waiting for the socket to drain; stops
+ * when the client goes away. Resolves with the bytes actually written (what a capped reader let in).
+ */
+async function sendOversized(res: ServerResponse, total: number): Promise<number> {
+  const head = '{"candidates":[{"content":{"role":"model","parts":[{"inlineData":{"mimeType":"image/png","data":"'
+  const tail = '"}}]},"finishReason":"STOP","index":0}]}'
+  const chunk = Buffer.alloc(1024 * 1024, 'A')
+  res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' })
+  let sent = 0
+  const write = (data: string | Buffer) => new Promise<boolean>(resolve => {
+    if (res.destroyed) return resolve(false)
+    sent += Buffer.byteLength(data)
+    if (res.write(data)) return resolve(true)
+    const done = (ok: boolean) => {
+      res.off('drain', onDrain)
+      res.off('close', onClose)
+      resolve(ok)
+    }
+    const onDrain = () => done(true)
+    const onClose = () => done(false)
+    res.on('drain', onDrain)
+    res.on('close', onClose)
+  })
+  if (!(await write(head))) return sent
+  while (sent + chunk.length + tail.length <= total) {
+    if (!(await write(chunk))) return sent
+  }
+  if (await write(tail)) res.end()
+  return sent
 }
 
 /** serialised success answers of realistic images, by size (building one takes ~100 ms for 4K) */

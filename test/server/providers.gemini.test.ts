@@ -19,6 +19,17 @@ async function setup(fault: GeminiFault | null, opts: { timeoutMs?: number; apiK
 }
 
 describe('gemini provider', () => {
+  it('fails an answer over MAX_UPSTREAM_RESPONSE_MB with image_too_large, closing the connection instead of reading on', async () => {
+    fake = await startFakeGemini({ validKey: KEY, models: [MODEL], mislabelRate: 0, script: () => 'oversized', oversizedBytes: 256 * 1024 * 1024 })
+    const provider = createGeminiProvider({ apiKey: KEY, baseUrl: fake.url, model: MODEL, timeoutMs: 30_000, maxResponseBytes: 4 * 1024 * 1024 })
+    const err = await providerError(provider.generate(await makeRequest()))
+    expect(err).toMatchObject({ kind: 'fatal', code: 'image_too_large' })
+    expect(err.message).toContain('4 MB')
+    // the fake stops writing once the proxy cancels: far below the 256 MB it would send (socket buffers hold a few MB)
+    await expect.poll(() => fake?.stats.oversizedSent).toBeDefined()
+    expect(fake.stats.oversizedSent).toBeLessThan(32 * 1024 * 1024)
+  })
+
   it('sends references then the prompt, and takes the last non-thought image', async () => {
     const { fake, provider } = await setup(null)
     const req = await makeRequest({ resolution: '2K' })

@@ -23,6 +23,11 @@ async function setup(opts: FakeOpenAIOptions & { fault?: OpenAIFault | null; tim
 }
 
 describe('openai-chat provider', () => {
+  it('fails a JSON answer over MAX_UPSTREAM_RESPONSE_MB with image_too_large', async () => {
+    const { provider } = await setup({ maxDownloadBytes: 1000 })
+    expect(await providerError(provider.generate(await makeRequest()))).toMatchObject({ kind: 'fatal', code: 'image_too_large' })
+  })
+
   it('sends the references as data URLs before the prompt, with modalities and image_config', async () => {
     const { fake, provider } = await setup()
     const req = await makeRequest({ resolution: '2K' })

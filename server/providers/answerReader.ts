@@ -1,0 +1,236 @@
+// Reading upstream answers: a byte cap on every body (MAX_UPSTREAM_RESPONSE_MB), and a streaming reader
+// for JSON answers that carry an image as a base64 string (Gemini's inlineData.data).
+//
+// Why stream: a 4K answer is a ~42 MB JSON string. Read whole, it is held as bytes, then as a string,
+// then parsed (another 40 MB string), then decoded — several copies, and ~200–400 ms of one blocking
+// JSON.parse + base64 decode on the event loop. Here the body is scanned chunk by chunk as it arrives
+// (each chunk ≤ ~64 KB, well under a millisecond of work): the base64 of every "data" string is decoded
+// straight into bytes and replaced in the JSON by a short placeholder ("#blob:<n>"), so what is left to
+// parse is a few KB. No worker thread is needed: the work is already split into small slices between
+// network reads, and the copy that costs most (the 42 MB string) is never made.
+//
+// Our own code rather than a library: streaming JSON parsers on npm (stream-json, @streamparser/json)
+// build every string value as a JS string — exactly the 40 MB copy this avoids — and none decodes
+// base64 on the way. The scanner only needs to track strings, escapes and keys (~100 lines).
+
+import { ResponseTooLargeError } from '../net/safeHttp.js'
+
+// the cap's error is the one the SSRF-filtered download client throws (one mapping to image_too_large)
+export { ResponseTooLargeError }
+
+/** Placeholder that replaces a diverted base64 string: `#` is not a base64 character, so no real value looks like it. */
+export const BLOB_PREFIX = '#blob:'
+
+/** blobs[n] for a "#blob:<n>" value, or undefined for any other string. */
+export function blobOf(value: string | undefined, blobs: readonly Buffer[]): Buffer | undefined {
+  if (!value?.startsWith(BLOB_PREFIX)) return undefined
+  return blobs[Number(value.slice(BLOB_PREFIX.length))]
+}
+
+/**
+ * The whole body, at most `maxBytes`. Beyond that the body stream is cancelled (undici then closes the
+ * connection, so the rest is never received) and ResponseTooLargeError is thrown.
+ */
+export async function readCapped(body: ReadableStream<Uint8Array> | null, maxBytes: number): Promise<Buffer<ArrayBuffer>> {
+  if (!body) return Buffer.concat([])
+  const chunks: Uint8Array[] = []
+  let size = 0
+  const reader = body.getReader()
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    size += value.byteLength
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => {})
+      throw new ResponseTooLargeError(maxBytes)
+    }
+    chunks.push(value)
+  }
+  return Buffer.concat(chunks, size)
+}
+
+export interface JsonWithBlobs {
+  /** the answer's JSON with every diverted string replaced by "#blob:<n>" (a few KB for an image answer) */
+  json: Buffer<ArrayBuffer>
+  /** decoded bytes of the diverted strings, in order of appearance */
+  blobs: Buffer[]
+  /** bytes received */
+  size: number
+}
+
+const QUOTE = 0x22
+const BACKSLASH = 0x5c
+const COLON = 0x3a
+const MAX_KEY = 64
+
+/**
+ * Reads a JSON body (at most `maxBytes`, see readCapped), decoding the base64 string value of every key
+ * in `blobKeys` as it arrives (escapes `\/` and whitespace tolerated). The JSON itself is not validated
+ * here: JSON.parse of `json` reports a truncated or garbled answer.
+ */
+export async function readJsonWithBlobs(body: ReadableStream<Uint8Array> | null, maxBytes: number, blobKeys: ReadonlySet<string>): Promise<JsonWithBlobs> {
+  const scanner = new BlobScanner(blobKeys)
+  let size = 0
+  if (body) {
+    const reader = body.getReader()
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      size += value.byteLength
+      if (size > maxBytes) {
+        await reader.cancel().catch(() => {})
+        throw new ResponseTooLargeError(maxBytes)
+      }
+      scanner.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength))
+    }
+  }
+  return { ...scanner.end(), size }
+}
+
+type State = 'value' | 'string' | 'blob'
+
+/** The streaming scanner behind readJsonWithBlobs (exported for tests with arbitrary chunk splits). */
+export class BlobScanner {
+  private state: State = 'value'
+  private escaped = false
+  private out: Buffer[] = []
+  private blobs: Buffer[] = []
+  /** the string being read, when it is short enough to be a key */
+  private key: number[] | null = []
+  /** the last string closed, until something other than whitespace or ':' follows it */
+  private lastString: string | null = null
+  /** the key whose value comes next */
+  private pendingKey: string | null = null
+  // blob state
+  private parts: Buffer[] = []
+  private carry = ''
+
+  constructor(private readonly blobKeys: ReadonlySet<string>) {}
+
+  push(chunk: Buffer): void {
+    let pos = 0
+    let emitFrom = 0
+    while (pos < chunk.length) {
+      if (this.state === 'blob') {
+        const end = chunk.indexOf(QUOTE, pos)
+        // a quote right after an odd backslash cannot occur in base64 (its escape would be \"), so the first quote ends it
+        const stop = end < 0 ? chunk.length : end
+        this.decode(chunk.toString('latin1', pos, stop))
+        if (end < 0) {
+          pos = chunk.length
+          emitFrom = pos
+          break
+        }
+        this.finishBlob()
+        this.state = 'value'
+        pos = end // the closing quote is emitted with the rest
+        emitFrom = end
+        pos++
+        continue
+      }
+      if (this.state === 'string') {
+        if (this.escaped) {
+          this.escaped = false
+          this.key?.push(chunk[pos])
+          pos++
+          continue
+        }
+        const b = chunk[pos]
+        if (b === QUOTE) {
+          this.lastString = this.key ? Buffer.from(this.key).toString('utf8') : null
+          this.state = 'value'
+        }
+        else if (b === BACKSLASH) this.escaped = true
+        else if (this.key) {
+          this.key.push(b)
+          if (this.key.length > MAX_KEY) this.key = null
+        }
+        pos++
+        // skip ahead over a long string's body
+        if (this.state === 'string' && !this.escaped && this.key === null) {
+          const q = chunk.indexOf(QUOTE, pos)
+          const s = chunk.indexOf(BACKSLASH, pos)
+          const next = Math.min(q < 0 ? chunk.length : q, s < 0 ? chunk.length : s)
+          pos = next
+        }
+        continue
+      }
+      // outside strings
+      const b = chunk[pos]
+      if (b === QUOTE) {
+        const key = this.pendingKey
+        this.pendingKey = null
+        this.lastString = null
+        if (key !== null && this.blobKeys.has(key)) {
+          // emit up to and including the opening quote, then the placeholder; the base64 is not emitted
+          this.out.push(Buffer.from(chunk.subarray(emitFrom, pos + 1)))
+          this.out.push(Buffer.from(`${BLOB_PREFIX}${this.blobs.length}`, 'latin1'))
+          this.state = 'blob'
+          this.parts = []
+          this.carry = ''
+          pos++
+          emitFrom = pos
+          continue
+        }
+        this.state = 'string'
+        this.key = []
+      }
+      else if (b === COLON) {
+        this.pendingKey = this.lastString
+        this.lastString = null
+      }
+      else if (b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09) {
+        this.lastString = null
+        this.pendingKey = null
+      }
+      pos++
+    }
+    if (this.state !== 'blob' && emitFrom < chunk.length) this.out.push(Buffer.from(chunk.subarray(emitFrom)))
+  }
+
+  end(): { json: Buffer<ArrayBuffer>; blobs: Buffer[] } {
+    // a body cut off inside a blob: its JSON is left unterminated, which JSON.parse reports
+    const json = Buffer.concat(this.out)
+    this.out = []
+    return { json, blobs: this.blobs }
+  }
+
+  private decode(text: string): void {
+    if (text.length === 0) return
+    let s = this.carry + text
+    // escaped slashes and line breaks inside the string are rare: the common path is one regex test
+    if (/[\\\s]/.test(s)) s = this.unescape(s)
+    // a backslash at the very end escapes the next chunk's first character
+    const tail = s.endsWith('\\') ? '\\' : ''
+    if (tail) s = s.slice(0, -1)
+    const usable = s.length - (s.length % 4)
+    if (usable > 0) this.parts.push(Buffer.from(s.slice(0, usable), 'base64'))
+    this.carry = s.slice(usable) + tail
+  }
+
+  /** Removes JSON escapes (`\/` → `/`, `\n` etc. → nothing) and whitespace; keeps a trailing lone backslash. */
+  private unescape(text: string): string {
+    let out = ''
+    for (let i = 0; i < text.length; i++) {
+      const c = text[i]
+      if (c === '\\') {
+        if (i + 1 >= text.length) return `${out}\\`
+        const next = text[++i]
+        if (next === '/') out += '/'
+        continue
+      }
+      if (c === ' ' || c === '\n' || c === '\r' || c === '\t') continue
+      out += c
+    }
+    return out
+  }
+
+  private finishBlob(): void {
+    // a final partial quad (unpadded base64) decodes as Node does for the whole string
+    const carry = this.carry.replace(/\\$/, '')
+    if (carry) this.parts.push(Buffer.from(carry, 'base64'))
+    this.blobs.push(Buffer.concat(this.parts))
+    this.parts = []
+    this.carry = ''
+  }
+}

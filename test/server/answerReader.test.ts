@@ -1,0 +1,85 @@
+import { randomBytes } from 'node:crypto'
+import { describe, expect, it } from 'vitest'
+import { BlobScanner, blobOf, readCapped, readJsonWithBlobs } from '../../server/providers/answerReader.js'
+import { ResponseTooLargeError } from '../../server/net/safeHttp.js'
+
+const KEYS = new Set(['data'])
+
+function streamOf(chunks: Buffer[], onCancel?: () => void): ReadableStream<Uint8Array> {
+  let i = 0
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (i < chunks.length) controller.enqueue(chunks[i++])
+      else controller.close()
+    },
+    cancel: () => onCancel?.(),
+  })
+}
+
+/** Splits bytes at pseudo-random points (1–97 bytes apart, so every boundary case is crossed). */
+function split(bytes: Buffer, seed: number): Buffer[] {
+  const out: Buffer[] = []
+  let pos = 0
+  let x = seed
+  while (pos < bytes.length) {
+    x = (x * 1103515245 + 12345) % 2147483648
+    const n = 1 + (x % 97)
+    out.push(bytes.subarray(pos, pos + n))
+    pos += n
+  }
+  return out
+}
+
+describe('answer reader', () => {
+  const final = randomBytes(5000)
+  const draft = randomBytes(301) // not a multiple of 3: padded base64
+  const answer = {
+    candidates: [{
+      content: {
+        parts: [
+          { text: 'a "data": "not a key" \\ quoted', thought: true },
+          { inlineData: { mimeType: 'image/png', data: draft.toString('base64') }, thought: true },
+          { text: 'Here', thoughtSignature: 'c2ln' },
+          { inlineData: { mimeType: 'image/png', data: final.toString('base64') } },
+        ],
+      },
+      finishReason: 'STOP',
+    }],
+    data: 'QUJD', // a top-level key of the same name is decoded too ("ABC")
+  }
+
+  it('decodes every "data" string into bytes at any chunk split and leaves the rest of the JSON as it was', async () => {
+    // JSON may escape "/" in base64 as "\/"
+    const text = JSON.stringify(answer).replace(/(?<="data":"[^"]*)\//g, '\\/')
+    expect(text).toContain('\\/')
+    for (const seed of [1, 2, 3, 7, 42]) {
+      const { json, blobs, size } = await readJsonWithBlobs(streamOf(split(Buffer.from(text), seed)), 1e6, KEYS)
+      expect(size).toBe(Buffer.byteLength(text))
+      const parsed = JSON.parse(json.toString('utf8')) as typeof answer
+      const parts = parsed.candidates[0].content.parts
+      expect(parts[0].text).toBe(answer.candidates[0].content.parts[0].text)
+      expect(parts[2]).toEqual({ text: 'Here', thoughtSignature: 'c2ln' })
+      expect(blobOf(parts[1].inlineData?.data, blobs)?.equals(draft)).toBe(true)
+      expect(blobOf(parts[3].inlineData?.data, blobs)?.equals(final)).toBe(true)
+      expect(blobOf(parsed.data, blobs)?.toString()).toBe('ABC')
+      expect(json.length).toBeLessThan(400)
+    }
+  })
+
+  it('leaves a cut-off answer unparseable', () => {
+    const text = JSON.stringify(answer)
+    const scanner = new BlobScanner(KEYS)
+    scanner.push(Buffer.from(text.slice(0, text.indexOf(final.toString('base64').slice(0, 50)) + 40)))
+    expect(() => JSON.parse(scanner.end().json.toString('utf8'))).toThrow(SyntaxError)
+  })
+
+  it('cancels the body past the cap instead of reading it to the end', async () => {
+    const chunks = Array.from({ length: 100 }, () => Buffer.alloc(1000, 'A'))
+    for (const read of [(s: ReadableStream<Uint8Array>) => readCapped(s, 10_500), (s: ReadableStream<Uint8Array>) => readJsonWithBlobs(s, 10_500, KEYS)]) {
+      let cancelled = false
+      await expect(read(streamOf(chunks, () => { cancelled = true }))).rejects.toBeInstanceOf(ResponseTooLargeError)
+      expect(cancelled).toBe(true)
+    }
+    expect((await readCapped(streamOf(chunks.slice(0, 10)), 10_000)).length).toBe(10_000)
+  })
+})
