@@ -7,6 +7,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import express, { type Express, type RequestHandler } from 'express'
 import type { BatchManager, BackoffOptions, BuildPrompt, PageTiming } from './batches.js'
+import type { Resolution } from '../plugin/types/api.js'
 import type { AppConfig, HttpLimits } from './config.js'
 import { listenBounded } from './httpServer.js'
 import { ClientLimiter } from './clients.js'
@@ -23,6 +24,7 @@ import { combineLifecycles, type BatchLifecycle } from './engine/lifecycle.js'
 import { createEngine, type Engine } from './engine/setup.js'
 import { TemplateReferences } from './references.js'
 import { createDeckRouter, type DeckLimits } from './deckRoutes.js'
+import { createAdmission } from './admission.js'
 import { createFileDeckStore, type DeckStore } from './pptx/store.js'
 import { createApiRouter } from './routes.js'
 import { createStorage, storageProblem, type Storage } from './storage.js'
@@ -184,6 +186,8 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
     random: deps.random,
     ...(config.redis ? { redis: { ...config.redis, ...deps.redisTiming } } : {}),
     rpm: config.upstreamRpm,
+    // a page whose call does not fit a budget waits as a delayed job, holding no upstream slot
+    ...(spend.hasBudgets ? { budgetWaitMs: (client: string | undefined, resolution: Resolution) => spend.recheckMs(client, spend.priceOf(provider.model, resolution)) } : {}),
   })
   const batches = engine.batches
   await engine.init()
@@ -209,8 +213,13 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
   }))
   app.use(createMetricsRouter(metrics, config.metricsToken))
 
+  // the same guards for every route that starts paid work (batches, decks, retries)
+  const admission = createAdmission({
+    batches, model: provider.model, defaultResolution: config.defaultResolution, spend, limits,
+    storageProblem: () => storageProblem(storage.dataDir, deps.minFreeBytes),
+  })
   app.use('/api/v1', createDeckRouter({
-    batches, storage, provider,
+    batches, storage, provider, admission,
     decks: deps.deckStore ?? createFileDeckStore(config.dataDir),
     proxyToken: config.proxyToken,
     tokens,
@@ -220,8 +229,7 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
     price: resolution => pricePerImageUsd(provider.model, resolution, config.priceOverride),
   }))
   app.use('/api/v1', createApiRouter({
-    batches, storage, provider, tokens, limits, spend,
-    storageProblem: () => storageProblem(storage.dataDir, deps.minFreeBytes),
+    batches, storage, provider, tokens, limits, spend, admission,
     callbackRefusal: url => webhooks.refusal(url),
     sse: { pingIntervalMs: deps.pingIntervalMs ?? 15_000, clients: { opened: () => metrics.sseOpened(), closed: () => metrics.sseClosed() } },
     models: { defaultResolution: config.defaultResolution, priceOverride: config.priceOverride, timeouts: deps.timeouts },

@@ -52,6 +52,8 @@ export interface BatchManagerDeps {
   imageUrl?: (key: string) => string
   /** told about page and batch events (metrics, webhooks) */
   lifecycle?: BatchLifecycle
+  /** the spend guard's wait for a call (AttemptFlowDeps.budgetWaitMs); absent: no budgets */
+  budgetWaitMs?: (client: string | undefined, resolution: Resolution) => number
 }
 
 const DEFAULT_OPTIONS: Omit<BatchOptions, 'resolution'> = {
@@ -77,6 +79,7 @@ export class BatchManager {
     this.attempts = new AttemptFlow({
       store: deps.store, scheduler: deps.scheduler, runner: deps.runner, bus: deps.bus, logger: deps.logger,
       now: this.now, imageUrl: this.imageUrl, estimateContext: () => this.estimateContext(), lifecycle: deps.lifecycle,
+      budgetWaitMs: deps.budgetWaitMs,
     })
     this.offCancel = deps.bus.onCancel(id => this.attempts.abortLocal(id, new ProviderError('aborted', 'cancelled', 'Cancelled')))
     deps.scheduler.start((job, feedback) => this.attempts.attempt(job, feedback))
@@ -187,6 +190,11 @@ export class BatchManager {
   /** The batch's client (undefined for batches made before clients were recorded); 404 when there is no such batch. */
   async ownerOf(batchId: string): Promise<string | undefined> {
     return (await this.get(batchId)).client
+  }
+
+  /** The size the batch's pages are generated at (what a retry of one of them costs); 404 when there is no such batch. */
+  async resolutionOf(batchId: string): Promise<Resolution> {
+    return (await this.get(batchId)).options.resolution
   }
 
   async has(batchId: string): Promise<boolean> {

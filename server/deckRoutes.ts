@@ -15,7 +15,8 @@ import { deckToPages, parsePageRange, tooManySlides } from './pptx/pages.js'
 import { readDeck } from './pptx/read.js'
 import type { DeckStore } from './pptx/store.js'
 import { writeDeck, type RenderedImage } from './pptx/write.js'
-import { identify, type ClientToken } from './clients.js'
+import { clientOf, identify, type ClientToken } from './clients.js'
+import type { Admission } from './admission.js'
 import { BATCH_ID_RE, createBatchSchema, LIMITS } from './schemas.js'
 import type { Storage } from './storage.js'
 
@@ -47,6 +48,8 @@ export interface DeckRoutesDeps {
   concurrency: number
   /** US dollars per image of the proxy's model at this size (models.ts), null when unknown */
   price: (resolution: '1K' | '2K' | '4K') => number | null
+  /** the guards of every route that starts paid work (budgets, storage, per-client limits, ownership) */
+  admission?: Admission
 }
 
 const PPTX_MIME = 'application/vnd.openxmlformats-officedocument.presentationml.presentation'
@@ -174,7 +177,9 @@ export function createDeckRouter(deps: DeckRoutesDeps): Router {
     }
     const parsed = createBatchSchema.safeParse(body)
     if (!parsed.success) throw validationError(parsed.error)
-    const created = await deps.batches.create(parsed.data)
+    const client = clientOf(res)
+    await deps.admission?.newBatch(client, parsed.data.pages.length, parsed.data.options?.resolution)
+    const created = await deps.batches.create(parsed.data, { client })
     try {
       await deps.decks.save(created.batch_id, { deck, fileName, mode: parsed.data.options?.mode ?? 'full', language: parsed.data.options?.language ?? '', pageSlides: slides })
     }
@@ -188,6 +193,7 @@ export function createDeckRouter(deps: DeckRoutesDeps): Router {
   r.get('/slide-generations/batches/:batch_id/pptx', authDownload, async (req, res) => {
     const id = String(req.params.batch_id ?? '')
     if (!BATCH_ID_RE.test(id) || !(await deps.batches.has(id))) throw notFound('Batch')
+    await deps.admission?.own(clientOf(res), id)
     const record = await deps.decks.load(id)
     if (!record) throw new ApiError(404, 'no_deck', 'This batch was not made from a .pptx upload (POST /api/v1/decks), so there is no deck to write; export from the editor instead')
     const progress = await deps.batches.progress(id)

@@ -7,6 +7,7 @@ import type { HealthResponse } from '../plugin/types/api.js'
 import type { BatchManager } from './batches.js'
 import { clientOf, identify, type ClientLimiter, type ClientToken } from './clients.js'
 import type { SpendGuard } from './spend.js'
+import type { Admission } from './admission.js'
 import { ApiError, notFound, validationError } from './errors.js'
 import { streamBatch, type SseOptions } from './events.js'
 import type { ImageProvider } from './providers/types.js'
@@ -22,13 +23,13 @@ export interface RoutesDeps {
   provider: ImageProvider
   /** client tokens (PROXY_TOKEN, PROXY_TOKENS, …); empty or absent: clients are IP addresses */
   tokens?: readonly ClientToken[]
-  /** per-client limits (pages per minute, retries per page per hour, open streams) */
+  /** per-client open streams (the other limits are the admission's) */
   limits?: ClientLimiter
-  /** the spend guard: new batches and retries are refused (429 budget_exhausted) beyond the budgets */
+  /** /health's spend totals */
   spend?: SpendGuard
+  /** budgets, storage, per-client limits and ownership for new batches and retries (shared with the deck routes) */
+  admission: Admission
   sse: SseOptions
-  /** why new images could not be stored (unwritable / full DATA_DIR), or null; checked before accepting paid work */
-  storageProblem?: () => Promise<string | null>
   /** what GET /models reports besides the provider's model (price override, deadlines, default size) */
   models: Omit<DescribeOptions, 'provider' | 'model'>
 }
@@ -69,14 +70,6 @@ function batchId(req: Request): string {
 
 export function createApiRouter(deps: RoutesDeps): Router {
   const r = express.Router()
-  // nothing is paid for that cannot be stored: an unwritable or full DATA_DIR refuses new work (503)
-  let storageChecked: { at: number; problem: Promise<string | null> } | undefined
-  const requireStorage = async (): Promise<void> => {
-    if (!deps.storageProblem) return
-    if (!storageChecked || Date.now() - storageChecked.at > 1000) storageChecked = { at: Date.now(), problem: deps.storageProblem() }
-    const problem = await storageChecked.problem
-    if (problem) throw new ApiError(503, 'storage_unavailable', `The proxy cannot store images right now: ${problem}. Ask the administrator`, { headers: { 'Retry-After': '60' } })
-  }
   // strict: false so a JSON null or number reaches zod and is answered 'expected object', not 'not valid JSON'
   const json = express.json({ limit: LIMITS.bodyLimit, strict: false, type: () => true })
   const auth = identify(deps.tokens ?? [], false)
@@ -84,8 +77,7 @@ export function createApiRouter(deps: RoutesDeps): Router {
   /** the batch id of the request, when this client owns it; anyone else gets the same 404 as for an unknown id */
   const ownBatch = async (req: Request, res: Response): Promise<string> => {
     const id = batchId(req)
-    const owner = await deps.batches.ownerOf(id)
-    if (owner !== undefined && owner !== clientOf(res)) throw notFound('Batch')
+    await deps.admission.own(clientOf(res), id)
     return id
   }
 
@@ -147,9 +139,7 @@ export function createApiRouter(deps: RoutesDeps): Router {
     const refused = !callback ? null : deps.callbackRefusal ? deps.callbackRefusal(callback) : 'This proxy sends no webhooks'
     if (refused) throw new ApiError(400, 'invalid_request', 'The request is not valid', { details: [{ path: 'callback_url', message: refused }] })
     const client = clientOf(res)
-    deps.spend?.admit(client, deps.spend.priceOf(deps.provider.model, parsed.data.options?.resolution ?? deps.models.defaultResolution))
-    await requireStorage()
-    if (client) await deps.limits?.takePages(client, parsed.data.pages.length)
+    await deps.admission.newBatch(client, parsed.data.pages.length, parsed.data.options?.resolution)
     res.status(202).json(await deps.batches.create(parsed.data, { client }))
   })
 
@@ -182,12 +172,7 @@ export function createApiRouter(deps: RoutesDeps): Router {
     if (!page.success) throw notFound(`Page ${String(req.params.page_number)}`)
     const body = retryPageSchema.safeParse(req.body ?? {})
     if (!body.success) throw validationError(body.error)
-    const client = clientOf(res)
-    // the batch's own size is not at hand here; the default size's price is the estimate of the retry's call
-    deps.spend?.admit(client, deps.spend.priceOf(deps.provider.model, deps.models.defaultResolution))
-    await requireStorage()
-    await deps.limits?.takeRetry(id, page.data)
-    if (client) await deps.limits?.takePages(client, 1)
+    await deps.admission.retry(clientOf(res), id, page.data)
     res.status(202).json(await deps.batches.retryPage(id, page.data, body.data.instruction || undefined))
   })
 

@@ -4,9 +4,12 @@
 //
 // Enforcement:
 // - BUDGET_USD_PER_DAY / BUDGET_USD_PER_10MIN (Google's tier-1 cap is $10 per 10 min): a new batch
-//   or a page retry beyond them gets 429 `budget_exhausted` with Retry-After (admit()); a page already
-//   queued waits for the window to allow it (waitForBudget()) — it does not fail.
+//   or a page retry beyond them gets 429 `budget_exhausted` with Retry-After (admit()).
 // - a client's own daily budget (tokens file): its new batches and retries get 429 `budget_exhausted`.
+// - a page already queued whose call does not fit (either kind of budget) waits — it does not fail
+//   and holds no upstream slot: the batch engine asks recheckMs() before it claims the page and puts
+//   the job back as a delayed one; meteredProvider() charges atomically (tryCharge) and, when
+//   concurrent calls raced past that check, throws BUDGET_WAIT so the page goes back the same way.
 // A call that the upstream answered with an error status is refunded (nothing was billed); a call
 // that timed out or was cancelled stays charged (the upstream may have finished it).
 import { promises as fs } from 'node:fs'
@@ -28,7 +31,7 @@ export interface SpendOptions {
   /** persistence (DATA_DIR/spend.json); none in tests that do not need it */
   file?: string
   now?: () => number
-  /** how often a waiting page looks again (default 1 s) */
+  /** how often a page waiting for budget looks again at most (default 5 s; a refund may free budget early) */
   pollMs?: number
 }
 
@@ -90,6 +93,11 @@ export class SpendGuard {
     this.roll()
   }
 
+  /** true when any budget is set (global or a client's own) */
+  get hasBudgets(): boolean {
+    return this.opts.budgetUsdPerDay !== undefined || this.opts.budgetUsdPer10Min !== undefined || (this.opts.clientBudgets?.size ?? 0) > 0
+  }
+
   /** Price of one call (0 when unknown). */
   priceOf(model: string, resolution: Resolution): number {
     const p = this.opts.price(model, resolution)
@@ -104,28 +112,28 @@ export class SpendGuard {
   admit(client: string | undefined, usd = 0): void {
     const wait = this.globalWaitMs(usd)
     if (wait > 0) throw this.exhausted(wait, this.which(usd))
-    const own = client !== undefined ? this.opts.clientBudgets?.get(client) : undefined
-    if (own !== undefined && (this.byClient.get(client!) ?? 0) >= own) {
-      throw this.exhausted(this.msToNextDay(), `your daily budget of $${own.toFixed(2)}`)
-    }
+    const own = this.clientWaitMs(client, usd)
+    if (own > 0) throw this.exhausted(own, `your daily budget of $${(this.opts.clientBudgets?.get(client!) ?? 0).toFixed(2)}`)
+  }
+
+  /** ms until a call of `client` costing `usd` fits both global budgets and the client's own daily budget (0: now). */
+  callWaitMs(client: string | undefined, usd: number): number {
+    return Math.max(this.globalWaitMs(usd), this.clientWaitMs(client, usd))
+  }
+
+  /** How long a page whose call does not fit now sleeps before it looks again (ms, ≥ 1); 0 when it fits now. */
+  recheckMs(client: string | undefined, usd: number): number {
+    const wait = this.callWaitMs(client, usd)
+    return wait <= 0 ? 0 : Math.max(1, Math.min(wait, this.opts.pollMs ?? 5000))
   }
 
   /**
-   * Waits until a call costing `usd` fits the global budgets, then charges it in the same tick (so
-   * concurrent calls cannot all pass the check before any is charged). Resolves with the refund
-   * function; rejects with the signal's reason.
+   * Charges a call costing `usd` now when it fits every budget (checked and charged in the same tick,
+   * so concurrent calls cannot all pass before any is charged): returns its refund function, or null
+   * when it does not fit (nothing charged).
    */
-  async reserve(client: string | undefined, usd: number, signal: AbortSignal): Promise<() => void> {
-    for (;;) {
-      if (signal.aborted) throw signal.reason
-      const wait = this.globalWaitMs(usd)
-      if (wait <= 0) return this.charge(client, usd)
-      await new Promise<void>((resolve, reject) => {
-        const t = setTimeout(() => { signal.removeEventListener('abort', onAbort); resolve() }, Math.min(wait, this.opts.pollMs ?? 1000))
-        const onAbort = () => { clearTimeout(t); reject(signal.reason) }
-        signal.addEventListener('abort', onAbort, { once: true })
-      })
-    }
+  tryCharge(client: string | undefined, usd: number): (() => void) | null {
+    return this.callWaitMs(client, usd) > 0 ? null : this.charge(client, usd)
   }
 
   /** Records a call's price; returns a function that takes it back (the upstream billed nothing). */
@@ -216,6 +224,16 @@ export class SpendGuard {
     return wait
   }
 
+  /** ms until the client's own daily budget allows a call costing `usd` (0: now, or no own budget). */
+  private clientWaitMs(client: string | undefined, usd: number): number {
+    const own = client !== undefined ? this.opts.clientBudgets?.get(client) : undefined
+    if (own === undefined) return 0
+    this.roll()
+    const spent = this.byClient.get(client!) ?? 0
+    const over = usd > 0 ? spent + usd > own + 1e-9 : spent >= own - 1e-9
+    return over ? this.msToNextDay() : 0
+  }
+
   private windowUsd(): number {
     return this.recent.reduce((a, c) => a + c.usd, 0)
   }
@@ -271,10 +289,15 @@ function formatWait(seconds: number): string {
   return `${Math.ceil(seconds / 3600)} h`
 }
 
+/** Code of the ProviderError a metered call throws when its budget does not allow it now (the page waits, it does not fail). */
+export const BUDGET_WAIT = 'budget_wait'
+
 /**
- * A provider that waits for the budget, charges each call at list price before it starts (so
- * concurrent calls cannot overshoot together) and refunds a call the upstream answered with an
- * error status. The request's `client` is the batch owner.
+ * A provider that charges each call at list price before it starts (so concurrent calls cannot
+ * overshoot together) and refunds a call the upstream answered with an error status. A call that
+ * does not fit the budgets (global or the client's own) is not made: it throws a retryable
+ * ProviderError with code BUDGET_WAIT and retryAfterMs = when to look again, which the page runner
+ * turns into a wait that holds no upstream slot. The request's `client` is the batch owner.
  */
 export function meteredProvider(inner: ImageProvider, guard: SpendGuard): ImageProvider {
   return {
@@ -282,7 +305,12 @@ export function meteredProvider(inner: ImageProvider, guard: SpendGuard): ImageP
     model: inner.model,
     async generate(req): Promise<GeneratedImage> {
       const usd = guard.priceOf(inner.model, req.resolution)
-      const refund = usd > 0 ? await guard.reserve(req.client, usd, req.signal) : () => undefined
+      let refund: () => void = () => undefined
+      if (usd > 0) {
+        const charged = guard.tryCharge(req.client, usd)
+        if (!charged) throw new ProviderError('retryable', BUDGET_WAIT, 'Waiting for the spend budget', { retryAfterMs: guard.recheckMs(req.client, usd) || 1 })
+        refund = charged
+      }
       try {
         return await inner.generate(req)
       } catch (err) {

@@ -2,6 +2,7 @@
 // page (pending → generating, atomically in the state store), run it with the page runner holding an
 // AbortController in this process, then commit completed / retry later / failed / cancelled.
 // Part of the batch logic (written once); BatchManager (server/batches.ts) owns the public API.
+import type { Resolution } from '../../plugin/types/api.js'
 import type { LoggedEvent } from '../events.js'
 import type { Logger } from '../logger.js'
 import { ProviderError } from '../providers/types.js'
@@ -23,6 +24,12 @@ export interface AttemptFlowDeps {
   estimateContext: () => Promise<EstimateContext>
   /** told about page and batch events (metrics, webhooks) */
   lifecycle?: BatchLifecycle
+  /**
+   * The spend guard's view (SpendGuard.recheckMs): ms a call of this client at this size must wait
+   * for its budget (0: it fits now). A page that must wait goes back as a delayed job before it is
+   * claimed, so it holds no upstream slot and other clients' pages go on.
+   */
+  budgetWaitMs?: (client: string | undefined, resolution: Resolution) => number
 }
 
 export class AttemptFlow {
@@ -95,6 +102,7 @@ export class AttemptFlow {
   async attempt(job: AttemptJob, feedback?: UpstreamFeedback): Promise<void> {
     const { batchId, pageNumber: n } = job
     if (this.closed) return
+    if (await this.waitsForBudget(job)) return
     const ctx = await this.deps.estimateContext()
     // claim: pending → generating (a retry after its backoff is already generating)
     const claim = await this.deps.store.mutate(batchId, (s, emit) => {
@@ -148,6 +156,18 @@ export class AttemptFlow {
     // alongside the next call (MAX_CONCURRENT_GENERATIONS limits upstream calls, not local image work).
     if (this.deps.scheduler.durable) await storeAndComplete()
     else this.track(storeAndComplete())
+  }
+
+  /** true when the page's call does not fit the spend budget now: the job is put back, delayed, without claiming the page. */
+  private async waitsForBudget(job: AttemptJob): Promise<boolean> {
+    if (!this.deps.budgetWaitMs) return false
+    const s = await this.deps.store.get(job.batchId)
+    const page = s?.pages[job.pageNumber - 1]
+    if (!s || !page || s.status === 'cancelled' || (page.status !== 'pending' && page.status !== 'generating')) return false
+    const waitMs = this.deps.budgetWaitMs(s.client, s.options.resolution)
+    if (waitMs <= 0) return false
+    await this.enqueue(job.batchId, job.pageNumber, { front: true, delayMs: waitMs })
+    return true
   }
 
   /** imageBytes: null when the duplicate cache answered */
@@ -205,6 +225,12 @@ export class AttemptFlow {
         emitProgress(s, emit, ctx)
         return null
       }
+      if (d.action === 'wait_budget') {
+        // the budget does not allow the call yet: waiting, not failing; no retry used
+        page.status = 'pending'
+        emitPage(emit, page, this.deps.imageUrl)
+        return null
+      }
       delete page.quota_since
       if (d.action === 'retry') {
         page.auto_retries = used + 1
@@ -230,6 +256,11 @@ export class AttemptFlow {
       this.deps.logger.warn('page rate limited, waiting for quota', { batch: batchId, page: n, wait_ms: d.waitMs })
       this.deps.bus.publish(batchId, r.events)
       await this.enqueue(batchId, n, { front: true })
+      return
+    }
+    if (d.action === 'wait_budget') {
+      this.deps.bus.publish(batchId, r.events)
+      await this.enqueue(batchId, n, { front: true, delayMs: d.waitMs })
       return
     }
     const f = pageFields(r.record, r.record.pages[n - 1], this.deps.runner.model)

@@ -11,6 +11,7 @@ import type { PromptInput } from '../prompts.js'
 import { ProviderError, type GeneratedImage, type GenerateRequest, type ImageProvider, type ReferenceImage } from '../providers/types.js'
 import { toReference, type TemplateReferences } from '../references.js'
 import { InvalidImageError, type StoredImage } from '../storage.js'
+import { BUDGET_WAIT } from '../spend.js'
 import type { ImageStore } from './imageStore.js'
 import type { BatchRecord, CacheEntry, PageRecord } from './records.js'
 import type { StateStore } from './stateStore.js'
@@ -80,6 +81,8 @@ export type Decision =
   | { action: 'cancelled' }
   /** rate limited: back to the front of the queue, which holds every call until the quota frees */
   | { action: 'wait_quota'; code: string; waitMs: number }
+  /** the spend budget does not allow the call now: pending again, looked at after waitMs (no slot held, no retry used) */
+  | { action: 'wait_budget'; waitMs: number }
   | { action: 'retry'; delayMs: number; code: string }
   | { action: 'fail'; code: string; message: string; kind: ProviderError['kind'] }
 
@@ -158,6 +161,7 @@ export class PageRunner {
   decide(err: unknown, used: number, aborted: boolean, lastShape?: string | null, quota?: { holdUntil: number; since: number; now: number }): Decision {
     const pe = this.classify(err)
     if (aborted || pe.kind === 'aborted') return { action: 'cancelled' }
+    if (pe.code === BUDGET_WAIT) return { action: 'wait_budget', waitMs: Math.max(1, pe.retryAfterMs ?? 1000) }
     if (quota && isRateLimit(pe)) {
       const maxWait = this.deps.maxQuotaWaitMs ?? 10 * 60_000
       // the upstream's own estimate counts even when the scheduler caps its hold

@@ -60,6 +60,8 @@ export interface EngineOptions {
   redis?: RedisSetup
   /** UPSTREAM_RPM: at most this many upstream call starts in any 60 s */
   rpm?: number
+  /** the spend guard's wait for a call (SpendGuard.recheckMs at the call's price); absent: no budgets */
+  budgetWaitMs?: (client: string | undefined, resolution: Resolution) => number
 }
 
 export interface Engine {
@@ -116,6 +118,7 @@ export function createEngine(opts: EngineOptions): Engine {
     store, scheduler, runner, bus, images, logger,
     maxQueuedPages: opts.maxQueuedPages, maxQueuedPagesPerClient: opts.maxQueuedPagesPerClient, defaultResolution: opts.defaultResolution,
     findTemplate: opts.findTemplate, now: opts.now, imageUrl: opts.imageUrl, lifecycle: opts.lifecycle,
+    budgetWaitMs: opts.budgetWaitMs,
   })
   const readiness: ReadinessCheck[] = opts.redis
     ? [{
