@@ -92,10 +92,66 @@ describe('budgets on the server', () => {
     const health = await getJson(`${server.url}/api/v1/health`)
     expect(health.body.spend).toMatchObject({ today_usd: 0.48, last_10min_usd: 0.48, budget_usd_per_10min: 0.5, budget_usd_per_day: null })
     expect(health.body.spend.exhausted_for_seconds).toBeGreaterThan(0)
+    // the waiting page holds no upstream slot
+    expect(health.body.queue.running).toBe(0)
     // cancel: the waiting page never starts
     await postJson(`${server.url}/api/v1/slide-generations/batches/${created.body.batch_id}/cancel`, {})
     await new Promise(r => setTimeout(r, 100))
     expect(provider.calls).toHaveLength(2)
+  })
+})
+
+describe('budgets and the upstream slots', () => {
+  const as = (token: string) => ({ Authorization: `Bearer ${token}` })
+
+  it('a client over its own daily budget: its queued pages wait (neither run nor fail) and hold no slot, so another client goes on', async () => {
+    const t = await tempDir()
+    cleanups.push(t.cleanup)
+    const provider = scriptedProvider(() => okImage())
+    // concurrency 1: if alice's waiting page held the only slot, bob's batch could never run
+    const server = await startTestServer({
+      provider, dataDir: t.dir, price: () => 0.24, spendPollMs: 20,
+      config: { maxConcurrentGenerations: 1, tokens: [{ name: 'alice', token: 'alice-token-1', dailyBudgetUsd: 0.5 }, { name: 'bob', token: 'bob-token-22' }], clientLimits: DEFAULT_CLIENT_LIMITS },
+    })
+    cleanups.push(() => server.stop())
+    const base = `${server.url}/api/v1/slide-generations/batches`
+    const alice = await postJson(base, body(4, 'Alice'), as('alice-token-1'))
+    expect(alice.status).toBe(202)
+    const aliceProgress = async () => (await getJson(`${base}/${alice.body.batch_id}/progress`, as('alice-token-1'))).body
+    // 2 × 0.24 fit her 0.50; a third call would not
+    await waitUntil(async () => (await aliceProgress()).progress.completed_pages === 2)
+    const bob = await postJson(base, body(2, 'Bob'), as('bob-token-22'))
+    expect(bob.status).toBe(202)
+    await waitUntil(async () => (await getJson(`${base}/${bob.body.batch_id}/progress`, as('bob-token-22'))).body.status === 'completed')
+    const p = await aliceProgress()
+    expect(p.progress).toMatchObject({ completed_pages: 2, failed_pages: 0 })
+    expect(p.results.slice(2).map((r: { status: string }) => r.status)).toEqual(['pending', 'pending'])
+    expect(provider.calls.filter(c => c.req.client === 'alice')).toHaveLength(2)
+    expect((await getJson(`${server.url}/api/v1/health`)).body.queue.running).toBe(0)
+    const more = await postJson(base, body(1, 'Alice 2'), as('alice-token-1'))
+    expect(more.status).toBe(429)
+    expect(more.body.error).toMatchObject({ code: 'budget_exhausted', message: expect.stringMatching(/your daily budget of \$0\.50/) })
+  })
+
+  it('a manual retry is priced at the batch\'s own size (4K), not the default size', async () => {
+    const t = await tempDir()
+    cleanups.push(t.cleanup)
+    const provider = scriptedProvider(() => okImage())
+    // default size 1K at $0.05, 4K at $0.24; $0.30 per 10 min
+    const server = await startTestServer({
+      provider, dataDir: t.dir, price: (_m, r) => (r === '4K' ? 0.24 : 0.05),
+      config: { defaultResolution: '1K', budget: { per10MinUsd: 0.3 } },
+    })
+    cleanups.push(() => server.stop())
+    const base = `${server.url}/api/v1/slide-generations/batches`
+    const big = await postJson(base, { ...body(1, 'Big'), options: { style_chain: false, resolution: '4K' } })
+    expect(big.status).toBe(202)
+    await waitUntil(async () => (await getJson(`${base}/${big.body.batch_id}/progress`)).body.status === 'completed')
+    // 0.24 spent: another 4K call (0.48) does not fit, a 1K one (0.29) does
+    const retry = await postJson(`${base}/${big.body.batch_id}/pages/1/retry`, {})
+    expect(retry.status).toBe(429)
+    expect(retry.body.error.code).toBe('budget_exhausted')
+    expect((await postJson(base, body(1, 'Small'))).status).toBe(202)
   })
 })
 
