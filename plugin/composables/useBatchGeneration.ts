@@ -15,7 +15,7 @@ import { createHistoryGroup, type HistoryGroup } from '../host/historyGroup'
 import { trackDeckChanges, type DeckChangeTracker } from '../host/historyTracker'
 import { isTerminalStatus, useNanoBananaStore, type NanoBananaStore } from '../store/nanoBanana'
 import { embedAsJpeg, looksLikeWebp } from './useEmbedImage'
-import { loadImagePixels, luminanceUnder, type ImagePixels } from './useImageLuminance'
+import { loadImagePixels, regionsUnder, type ImagePixels } from './useImageLuminance'
 import { loadWithRetry, preloadImage } from './useImagePreload'
 import { readableOnBackground } from '../host/readableText'
 import { followBatchEvents, type BatchEvent } from './useEventStream'
@@ -201,7 +201,7 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
       if (image) {
         const width = deck.viewportWidth()
         const height = width * deck.viewportRatio()
-        const readable = readableOnBackground(update.elements ?? slide.elements, box => luminanceUnder(image, box, width, height))
+        const readable = readableOnBackground(update.elements ?? slide.elements, box => regionsUnder(image, box, width, height))
         if (readable) update.elements = readable
       }
       // One updateSlide per page: the new background and any text colour changes are one undo step.

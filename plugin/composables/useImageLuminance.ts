@@ -1,9 +1,9 @@
-// Reads a generated image's pixels in the browser to know how light it is under each text box
-// (background mode, see host/readableText.ts). The proxy serves images with CORS, so a
+// Reads a generated image's pixels in the browser to know what is under each text box, region by
+// region (background mode, see host/readableText.ts). The proxy serves images with CORS, so a
 // crossOrigin='anonymous' load keeps the canvas readable; if it is tainted anyway, or the image does
 // not load, the caller gets null and leaves the text as it is.
 import type { Box } from '../host/extractText'
-import { relativeLuminance } from '../host/readableText'
+import { relativeLuminance, type Rgb } from '../host/contrast'
 
 export interface ImagePixels {
   /** RGBA bytes, row by row */
@@ -12,8 +12,12 @@ export interface ImagePixels {
   height: number
 }
 
-// Enough detail for an average under a text box; keeps getImageData cheap.
-const SAMPLE_WIDTH = 320
+// Enough detail for regions of REGION_UNITS (640 px for a 1000-unit slide: 12.8 px a region);
+// keeps getImageData cheap.
+const SAMPLE_WIDTH = 640
+/** side of a region, in slide units: about a line of body text (PPTist's 16–24 px) */
+export const REGION_UNITS = 20
+const MAX_REGIONS_PER_SIDE = 64
 const LOAD_TIMEOUT_MS = 15_000
 
 /** A slide box → the pixel rectangle it covers in an image drawn with `background-size: cover`. */
@@ -44,6 +48,41 @@ export function luminanceUnder(pixels: ImagePixels, box: Box, slideWidth: number
     }
   }
   return count ? sum / count : null
+}
+
+/**
+ * The mean colours of a grid of regions of the image under a slide box (regions of about
+ * `regionUnits` slide units, at least one pixel each), row by row; null when the box misses the
+ * image. The same grid is used to judge text (host/readableText.ts) and to check it in tests.
+ */
+export function regionsUnder(pixels: ImagePixels, box: Box, slideWidth: number, slideHeight: number, regionUnits = REGION_UNITS): Rgb[] | null {
+  const { x0, y0, x1, y1 } = boxToPixelRect(box, slideWidth, slideHeight, pixels)
+  if (x1 <= x0 || y1 <= y0) return null
+  const cols = Math.max(1, Math.min(MAX_REGIONS_PER_SIDE, x1 - x0, Math.round(box.width / regionUnits)))
+  const rows = Math.max(1, Math.min(MAX_REGIONS_PER_SIDE, y1 - y0, Math.round(box.height / regionUnits)))
+  const regions: Rgb[] = []
+  for (let row = 0; row < rows; row++) {
+    const ry0 = y0 + Math.floor((y1 - y0) * row / rows)
+    const ry1 = y0 + Math.floor((y1 - y0) * (row + 1) / rows)
+    for (let col = 0; col < cols; col++) {
+      const rx0 = x0 + Math.floor((x1 - x0) * col / cols)
+      const rx1 = x0 + Math.floor((x1 - x0) * (col + 1) / cols)
+      let r = 0
+      let g = 0
+      let b = 0
+      let count = 0
+      for (let y = ry0; y < ry1; y++) {
+        for (let x = rx0, i = (y * pixels.width + rx0) * 4; x < rx1; x++, i += 4) {
+          r += pixels.data[i]
+          g += pixels.data[i + 1]
+          b += pixels.data[i + 2]
+          count++
+        }
+      }
+      if (count) regions.push([r / count, g / count, b / count])
+    }
+  }
+  return regions.length ? regions : null
 }
 
 /** The image's pixels (downscaled), or null if it cannot be loaded or read (tainted canvas). */

@@ -1,65 +1,220 @@
-// Background mode keeps the slide's text on top of the generated image. Text that was white on the
-// old template's dark shape may now sit on a light image: decide, per text colour, whether it still
-// reads (WCAG contrast ≥ 3, the large-text threshold) and if not, switch it to near-black or white.
-// Pure functions; the image sampling lives in composables/useImageLuminance.ts.
+// Background mode keeps the slide's text on top of the generated image. Measured, not guessed: each
+// text box's runs (host/richTextRuns.ts) are judged by WCAG contrast against the image's pixels the
+// box covers, region by region (the caller samples a grid of mean colours), by the WORST region;
+// a run with a background of its own (a `code` span, a highlight) against that background. A colour
+// that does not reach AA (4.5:1 body, 3:1 large) is replaced by near-black, white or black (the
+// template's colour stays when it passes); where no colour reaches it over the whole box (a busy
+// image), the box gets a quiet scrim — a semi-transparent fill, the least opaque that passes — and
+// is judged again. Pure functions; the image sampling lives in composables/useImageLuminance.ts.
 import type { Box } from './extractText'
 import type { SlideElement, TextElement } from './types'
+import {
+  AA_LARGE, blend, contrastRatio, parseCssColor, parseCssRgba, relativeLuminance, requiredContrast, toHex,
+  worstContrast, type Rgb,
+} from './contrast'
+import { DEFAULT_FONT_PX, recolorTags, textRuns, type ColorOwner, type TextRun } from './richTextRuns'
 
-export type Rgb = [number, number, number]
+export { contrastRatio, parseCssColor, relativeLuminance, type Rgb } from './contrast'
 
 export const DARK_TEXT = '#1f1f1f'
 export const LIGHT_TEXT = '#ffffff'
-export const MIN_CONTRAST = 3
+/** pure black reaches 4.5:1 on any solid colour (near-black does not on mid tones) */
+const BLACK_TEXT = '#000000'
+/** kept for callers that judge by one mean luminance (server/pptx/write.ts) */
+export const MIN_CONTRAST = AA_LARGE
 // PPTist's text colour when an element names none (its default theme font colour).
 const FALLBACK_TEXT_COLOR = '#333333'
+/**
+ * Decisions aim this much above the AA minimum, so that re-sampling the rendered slide (another
+ * scale, another crop of the grid) still measures at or above it.
+ */
+export const SAFETY = 1.06
+/** scrim opacities tried, least first; 1 always passes (dark text on white: 16:1) */
+const SCRIM_ALPHAS = [0.3, 0.45, 0.6, 0.72, 0.84, 0.92, 1]
+const SCRIMS: { tone: Rgb; css: string }[] = [
+  { tone: [255, 255, 255], css: '255, 255, 255' },
+  { tone: [16, 18, 22], css: '16, 18, 22' },
+]
 
-const NAMED: Record<string, Rgb> = {
-  black: [0, 0, 0], white: [255, 255, 255], red: [255, 0, 0], green: [0, 128, 0], blue: [0, 0, 255],
-  gray: [128, 128, 128], grey: [128, 128, 128], yellow: [255, 255, 0], orange: [255, 165, 0],
+/** The mean colours of a grid of regions of the image under a box; null when unknown. */
+export type SampleRegions = (box: Box) => Rgb[] | null
+
+/** How one run reads: its colour, the contrast it reaches (worst region) and the AA minimum it needs. */
+export interface RunMeasure {
+  text: string
+  color: string
+  contrast: number
+  required: number
 }
 
-/** #rgb, #rgba, #rrggbb, #rrggbbaa, rgb()/rgba() and a few names; null for anything else. */
-export function parseCssColor(css: string | undefined | null): Rgb | null {
-  if (!css) return null
-  const value = css.trim().toLowerCase()
-  if (value in NAMED) return NAMED[value]
-  const hex = /^#([0-9a-f]{3,4}|[0-9a-f]{6}|[0-9a-f]{8})$/.exec(value)
-  if (hex) {
-    const digits = hex[1].length <= 4 ? [...hex[1].slice(0, 3)].map(d => d + d) : [0, 2, 4].map(i => hex[1].slice(i, i + 2))
-    return digits.map(d => parseInt(d, 16)) as Rgb
+interface Ground {
+  /** the colours text is drawn on, per region (image under the box, through the box's fill) */
+  regions: Rgb[]
+}
+
+function boxOf(el: SlideElement): Box {
+  return { left: el.left, top: el.top, width: el.width, height: el.height ?? 0 }
+}
+
+/** The image regions as seen through a fill (CSS, possibly semi-transparent). */
+function throughFill(regions: Rgb[], fill: string | undefined): Ground {
+  const parsed = parseCssRgba(fill)
+  if (!parsed || parsed.alpha <= 0) return { regions }
+  if (parsed.alpha >= 1) return { regions: [parsed.rgb] }
+  return { regions: regions.map(r => blend(parsed.rgb, parsed.alpha, r)) }
+}
+
+/** What a run is drawn on: its own background (over the ground) or the ground itself. */
+function backgroundsOf(run: TextRun, ground: Ground): Rgb[] {
+  const own = run.background ? parseCssRgba(run.background) : null
+  if (!own || own.alpha <= 0) return ground.regions
+  if (own.alpha >= 1) return [own.rgb]
+  return ground.regions.map(r => blend(own.rgb, own.alpha, r))
+}
+
+/** Contrast of every run of the element against the ground (WCAG, worst region). */
+export function measureRuns(el: TextElement, ground: Rgb[]): RunMeasure[] {
+  const g = throughFill(ground, el.fill)
+  const defaultColor = el.defaultColor || FALLBACK_TEXT_COLOR
+  return textRuns(el.content, defaultColor, DEFAULT_FONT_PX).map(run => {
+    const color = run.color ?? defaultColor
+    const rgb = parseCssColor(color)
+    return {
+      text: run.text,
+      color,
+      contrast: rgb ? worstContrast(rgb, backgroundsOf(run, g)) : NaN,
+      required: requiredContrast(run.sizePx, run.bold),
+    }
+  })
+}
+
+interface Choice {
+  colors: Map<ColorOwner, string>
+  /** owners given another colour than they had */
+  changed: number
+  passes: boolean
+}
+
+/** For each colour owner, its colour if every run it draws passes, else the first replacement that does. */
+function chooseColors(runs: TextRun[], ground: Ground, defaultColor: string): Choice {
+  const byOwner = new Map<ColorOwner, TextRun[]>()
+  for (const run of runs) byOwner.set(run.owner, [...(byOwner.get(run.owner) ?? []), run])
+  const colors = new Map<ColorOwner, string>()
+  let changed = 0
+  let passes = true
+  for (const [owner, owned] of byOwner) {
+    const current = owned[0].color ?? defaultColor
+    // how far the worst run of this owner gets, as a share of what it needs
+    // (a solid background of the run's own is exact: no safety margin needed there)
+    const margin = (rgb: Rgb) => Math.min(...owned.map(run => {
+      const backgrounds = backgroundsOf(run, ground)
+      const aim = requiredContrast(run.sizePx, run.bold) * (backgrounds === ground.regions ? SAFETY : 1)
+      return worstContrast(rgb, backgrounds) / aim
+    }))
+    const currentRgb = parseCssColor(current)
+    if (!currentRgb) { colors.set(owner, current); continue } // a colour we do not understand: left alone
+    if (margin(currentRgb) >= 1) { colors.set(owner, current); continue }
+    let best = current
+    let bestMargin = margin(currentRgb)
+    for (const candidate of [DARK_TEXT, LIGHT_TEXT, BLACK_TEXT]) {
+      const m = margin(parseCssColor(candidate) as Rgb)
+      if (m > bestMargin + 1e-9) { best = candidate; bestMargin = m }
+      if (m >= 1) break
+    }
+    colors.set(owner, best)
+    if (best !== current) changed++
+    if (bestMargin < 1) passes = false
   }
-  const rgb = /^rgba?\(\s*([\d.]+)[\s,]+([\d.]+)[\s,]+([\d.]+)/.exec(value)
-  if (rgb) return [1, 2, 3].map(i => Math.min(255, Math.round(parseFloat(rgb[i])))) as Rgb
-  return null
-}
-
-/** Transparent fills (`transparent`, alpha 0) do not hide the background. */
-function isTransparent(css: string): boolean {
-  const value = css.trim().toLowerCase()
-  if (value === 'transparent' || value === 'none') return true
-  const hexAlpha = /^#(?:[0-9a-f]{3}([0-9a-f])|[0-9a-f]{6}([0-9a-f]{2}))$/.exec(value)
-  if (hexAlpha) return parseInt(hexAlpha[1] ? hexAlpha[1] + hexAlpha[1] : hexAlpha[2], 16) === 0
-  const rgba = /^rgba\([^)]*[\s,/]\s*([\d.]+)\s*\)$/.exec(value)
-  return !!rgba && parseFloat(rgba[1]) === 0
-}
-
-/** WCAG relative luminance of an sRGB colour, 0 (black) … 1 (white). */
-export function relativeLuminance([r, g, b]: Rgb): number {
-  const linear = (channel: number) => {
-    const c = channel / 255
-    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4
-  }
-  return 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b)
-}
-
-export function contrastRatio(luminanceA: number, luminanceB: number): number {
-  const [light, dark] = luminanceA > luminanceB ? [luminanceA, luminanceB] : [luminanceB, luminanceA]
-  return (light + 0.05) / (dark + 0.05)
+  return { colors, changed, passes }
 }
 
 /**
- * The colour text should switch to on a background of `bgLuminance`, or null when `currentColor`
- * already reads (contrast ≥ 3) or is not a colour we understand.
+ * The element with the chosen colours written into defaultColor and the HTML (null when nothing
+ * changes). A default colour no run uses (every word in a coloured span) still follows, judged as
+ * body text on the same ground: it is what new text typed into the box will get.
+ */
+function applyColors(el: TextElement, runs: TextRun[], choice: Choice, defaultColor: string, ground: Ground): TextElement | null {
+  if (!choice.colors.has('default')) {
+    const unused: TextRun = { text: '', color: defaultColor, owner: 'default', inherited: false, background: null, sizePx: DEFAULT_FONT_PX, bold: false }
+    const own = chooseColors([unused], ground, defaultColor).colors.get('default')
+    if (own) choice.colors.set('default', own)
+  }
+  const tags = new Map<number, string>()
+  let newDefault: string | undefined
+  for (const [owner, color] of choice.colors) {
+    const current = owner === 'default' ? defaultColor : runs.find(r => r.owner === owner)?.color ?? defaultColor
+    if (color === current) continue
+    if (owner === 'default') newDefault = color
+    else tags.set(owner, color)
+  }
+  if (newDefault === undefined && !tags.size) return null
+  // spans with a background of their own that inherit their colour keep it explicitly (it read there)
+  for (const run of runs) {
+    if (run.inherited && typeof run.owner === 'number' && !tags.has(run.owner)) tags.set(run.owner, choice.colors.get(run.owner) ?? run.color ?? defaultColor)
+  }
+  return { ...el, defaultColor: newDefault ?? el.defaultColor, content: recolorTags(el.content, tags) }
+}
+
+/**
+ * The element made readable over `regions` (mean colours of the image under its box): colours that
+ * miss AA replaced, and where no colour reaches it, a scrim fill (rgba) — the least opaque of the
+ * light and dark ones, preferring the one that keeps more of the template's colours. Null when
+ * everything already passes. Runs on a solid background of their own never need the scrim.
+ */
+export function readableElement(el: TextElement, regions: Rgb[]): TextElement | null {
+  const defaultColor = el.defaultColor || FALLBACK_TEXT_COLOR
+  const runs = textRuns(el.content, defaultColor, DEFAULT_FONT_PX)
+  if (!runs.length || !regions.length) return null
+  const ground = throughFill(regions, el.fill)
+  const plain = chooseColors(runs, ground, defaultColor)
+  if (plain.passes) return applyColors(el, runs, plain, defaultColor, ground)
+  const fill = parseCssRgba(el.fill)
+  // an opaque fill of its own: no scrim can help, the colours are the best there is
+  if (fill && fill.alpha >= 1) return applyColors(el, runs, plain, defaultColor, ground)
+  for (const alpha of SCRIM_ALPHAS) {
+    if (fill && fill.alpha >= alpha) continue
+    const options = SCRIMS.map(scrim => {
+      const scrimmed = { regions: regions.map(r => blend(scrim.tone, alpha, r)) }
+      return { scrim, scrimmed, choice: chooseColors(runs, scrimmed, defaultColor) }
+    }).filter(o => o.choice.passes).sort((a, b) => a.choice.changed - b.choice.changed)
+    if (options.length) {
+      const { scrim, scrimmed, choice } = options[0]
+      const recolored = applyColors(el, runs, choice, defaultColor, scrimmed) ?? el
+      return { ...recolored, fill: `rgba(${scrim.css}, ${alpha})` }
+    }
+  }
+  return applyColors(el, runs, plain, defaultColor, ground)
+}
+
+/** Text elements judged against the image: those without an opaque fill of their own. */
+function onBackground(el: SlideElement): el is TextElement {
+  if (el.type !== 'text') return false
+  const fill = parseCssRgba(el.fill)
+  return !fill || fill.alpha < 1
+}
+
+/**
+ * Every text element made readable against the image under its box (`sampleRegions` gives the
+ * regions' mean colours, or null when unknown). Returns the new element list, or null when
+ * nothing needed to change.
+ */
+export function readableOnBackground(elements: SlideElement[], sampleRegions: SampleRegions): SlideElement[] | null {
+  let changed = false
+  const result = elements.map(el => {
+    if (!onBackground(el)) return el
+    const regions = sampleRegions(boxOf(el))
+    if (!regions?.length) return el
+    const readable = readableElement(el, regions)
+    if (!readable) return el
+    changed = true
+    return readable
+  })
+  return changed ? result : null
+}
+
+/**
+ * The colour text should switch to on a background of one mean luminance (≥ 3:1), or null when
+ * `currentColor` already reads or is not understood. For callers without regions (PPTX export).
  */
 export function pickReadableTextColor(bgLuminance: number, currentColor: string): string | null {
   const rgb = parseCssColor(currentColor)
@@ -70,64 +225,4 @@ export function pickReadableTextColor(bgLuminance: number, currentColor: string)
   return dark >= light ? DARK_TEXT : LIGHT_TEXT
 }
 
-// Only inside style attributes (never the text itself); `color:`, not `background-color:`.
-const STYLE_ATTR = /(\sstyle\s*=\s*)("[^"]*"|'[^']*')/gi
-const INLINE_COLOR = /(^|[;\s"'])color\s*:\s*([^;"']+)/gi
-
-/** `replace` applied to every `color:` declaration in the HTML's style attributes. */
-function mapInlineColors(html: string, replace: (color: string) => string | null): string {
-  return html.replace(STYLE_ATTR, (attr, lead: string, quoted: string) => lead + quoted.replace(INLINE_COLOR, (decl, before: string, color: string) => {
-    const replacement = replace(color.trim())
-    return replacement ? `${before}color: ${replacement}` : decl
-  }))
-}
-
-/** Colours an element's text is drawn in: its default colour and every inline `color:`. */
-export function textColorsOf(el: TextElement): string[] {
-  const colors = [el.defaultColor || FALLBACK_TEXT_COLOR]
-  mapInlineColors(el.content, color => {
-    colors.push(color)
-    return null
-  })
-  return colors
-}
-
-/** The element with unreadable colours replaced (readable ones, e.g. accents, stay); null if none changed. */
-export function recolorForBackground(el: TextElement, bgLuminance: number): TextElement | null {
-  let changed = false
-  const defaultColor = el.defaultColor || FALLBACK_TEXT_COLOR
-  const newDefault = pickReadableTextColor(bgLuminance, defaultColor)
-  if (newDefault) changed = true
-  const content = mapInlineColors(el.content, color => {
-    const replacement = pickReadableTextColor(bgLuminance, color)
-    if (replacement) changed = true
-    return replacement
-  })
-  if (!changed) return null
-  return { ...el, defaultColor: newDefault ?? el.defaultColor, content }
-}
-
-/** Text elements drawn straight on the background (no opaque fill of their own). */
-function onBackground(el: SlideElement): el is TextElement {
-  if (el.type !== 'text') return false
-  return !el.fill || isTransparent(el.fill)
-}
-
-/**
- * Every text element made readable against the background under its box (`luminanceUnder` gives
- * the image's mean luminance there, or null when unknown). Returns the new element list, or null
- * when nothing needed to change.
- */
-export function readableOnBackground(elements: SlideElement[], luminanceUnder: (box: Box) => number | null): SlideElement[] | null {
-  let changed = false
-  const result = elements.map(el => {
-    if (!onBackground(el)) return el
-    const luminance = luminanceUnder({ left: el.left, top: el.top, width: el.width, height: el.height ?? 0 })
-    if (luminance === null) return el
-    const recolored = recolorForBackground(el, luminance)
-    if (!recolored) return el
-    changed = true
-    return recolored
-  })
-  return changed ? result : null
-}
+export { toHex }

@@ -1,95 +1,201 @@
 import { describe, expect, it } from 'vitest'
 import {
-  contrastRatio, DARK_TEXT, LIGHT_TEXT, parseCssColor, pickReadableTextColor, readableOnBackground,
-  recolorForBackground, relativeLuminance, textColorsOf,
+  AA_BODY, AA_LARGE, blend, contrastOf, contrastRatio, parseCssColor, parseCssRgba, relativeLuminance, requiredContrast,
+  worstContrast, type Rgb,
+} from '../../plugin/host/contrast'
+import { recolorTags, textRuns } from '../../plugin/host/richTextRuns'
+import {
+  DARK_TEXT, LIGHT_TEXT, measureRuns, pickReadableTextColor, readableElement, readableOnBackground,
 } from '../../plugin/host/readableText'
-import { boxToPixelRect, luminanceUnder, type ImagePixels } from '../../plugin/composables/useImageLuminance'
+import { boxToPixelRect, luminanceUnder, regionsUnder, type ImagePixels } from '../../plugin/composables/useImageLuminance'
 import type { Slide, TextElement } from '../../plugin/host/types'
 
-const WHITE_BG = 1
-const BLACK_BG = 0
-const lum = (css: string) => relativeLuminance(parseCssColor(css)!)
+const rgb = (css: string) => parseCssColor(css) as Rgb
+const lum = (css: string) => relativeLuminance(rgb(css))
 
-describe('colour maths', () => {
-  it('parses hex, short hex, rgb()/rgba() and names; nothing else', () => {
+describe('WCAG colour maths', () => {
+  it('parses hex (with alpha), rgb()/rgba() with commas, slashes or %, names and transparent; nothing else', () => {
     expect(parseCssColor('#fff')).toEqual([255, 255, 255])
     expect(parseCssColor('#1F5FA8')).toEqual([31, 95, 168])
-    expect(parseCssColor('#1f5fa880')).toEqual([31, 95, 168])
-    expect(parseCssColor('rgb(10, 20, 30)')).toEqual([10, 20, 30])
-    expect(parseCssColor('rgba(10,20,30,0.5)')).toEqual([10, 20, 30])
+    expect(parseCssRgba('#1f5fa880')).toEqual({ rgb: [31, 95, 168], alpha: 128 / 255 })
+    expect(parseCssRgba('rgba(10,20,30,0.5)')).toEqual({ rgb: [10, 20, 30], alpha: 0.5 })
+    expect(parseCssRgba('rgb(10 20 30 / 40%)')).toEqual({ rgb: [10, 20, 30], alpha: 0.4 })
+    expect(parseCssRgba('transparent')?.alpha).toBe(0)
     expect(parseCssColor('white')).toEqual([255, 255, 255])
     expect(parseCssColor('inherit')).toBeNull()
+    expect(parseCssColor('var(--x)')).toBeNull()
     expect(parseCssColor('')).toBeNull()
   })
 
-  it('WCAG luminance and contrast: black on white is 21, same colours 1', () => {
+  it('luminance and contrast give the known WCAG values', () => {
     expect(relativeLuminance([255, 255, 255])).toBeCloseTo(1)
     expect(relativeLuminance([0, 0, 0])).toBe(0)
     expect(contrastRatio(1, 0)).toBeCloseTo(21)
     expect(contrastRatio(0.4, 0.4)).toBe(1)
-    // #777 on white is about 4.48 (a well-known reference value)
-    expect(contrastRatio(1, lum('#777777'))).toBeCloseTo(4.48, 1)
+    // reference values (WebAIM contrast checker): #777 on white 4.48, #767676 4.54 (the lightest AA grey), #595959 7.0
+    expect(contrastOf(rgb('#777777'), rgb('#ffffff'))).toBeCloseTo(4.48, 2)
+    expect(contrastOf(rgb('#767676'), rgb('#ffffff'))).toBeCloseTo(4.54, 2)
+    expect(contrastOf(rgb('#595959'), rgb('#ffffff'))).toBeCloseTo(7.0, 1)
+    expect(contrastOf(rgb('#ffffff'), rgb('#ffffff'))).toBe(1)
+    // the issue's cases: white on gold, grey body on navy
+    expect(contrastOf(rgb('#ffffff'), rgb('#c9a227'))).toBeLessThan(AA_LARGE)
+    expect(contrastOf(rgb('#8a8f99'), rgb('#1e3a6e'))).toBeLessThan(AA_BODY)
+  })
+
+  it('blends like a browser and judges by the worst region', () => {
+    expect(blend([255, 255, 255], 0.5, [0, 0, 0])).toEqual([127.5, 127.5, 127.5])
+    expect(blend([10, 20, 30], 1, [0, 0, 0])).toEqual([10, 20, 30])
+    const regions: Rgb[] = [[255, 255, 255], [240, 240, 240], [120, 120, 120]]
+    expect(worstContrast([0, 0, 0], regions)).toBeCloseTo(contrastOf([0, 0, 0], [120, 120, 120]))
+    expect(worstContrast([0, 0, 0], [])).toBe(Infinity)
+  })
+
+  it('large text is ≥ 24 px, or ≥ 18.66 px bold', () => {
+    expect(requiredContrast(16, false)).toBe(4.5)
+    expect(requiredContrast(23.9, false)).toBe(4.5)
+    expect(requiredContrast(24, false)).toBe(3)
+    expect(requiredContrast(18, true)).toBe(4.5)
+    expect(requiredContrast(18.66, true)).toBe(3)
   })
 })
 
-describe('pickReadableTextColor', () => {
-  it('white text on a light background turns near-black', () => {
-    expect(pickReadableTextColor(lum('#f4f8ee'), '#ffffff')).toBe(DARK_TEXT)
+describe('rich-text runs', () => {
+  const html = '<p style="text-align: left;"><span style="font-size: 40px; color: #ffffff; font-weight: bold;">目录</span></p>'
+    + '<p>正文 <code>npm ci</code> <span style="background-color: #fff59d">高亮</span> <strong>粗</strong></p>'
+    + '<p style="font-size: 20px"><span style="color:#1f5fa8"><em>1.5em</em> <span style="font-size: 1.5em">大</span></span></p>'
+
+  it('tells each run its colour, owner, own background, size and weight', () => {
+    const runs = textRuns(html, '#333333')
+    expect(runs.map(r => [r.text.trim(), r.color, r.owner, r.background, r.sizePx, r.bold])).toEqual([
+      ['目录', '#ffffff', 1, null, 40, true],
+      ['正文', '#333333', 'default', null, 16, false],
+      ['npm ci', '#333333', 3, '#f1f1f1', 16, false], // code: PPTist paints it #f1f1f1; its colour is decided there
+      ['高亮', '#333333', 4, '#fff59d', 16, false],
+      ['粗', '#333333', 'default', null, 16, true],
+      ['1.5em', '#1f5fa8', 7, null, 20, false],
+      ['大', '#1f5fa8', 7, null, 30, false],
+    ])
   })
 
-  it('dark text on a dark background turns white', () => {
-    expect(pickReadableTextColor(lum('#0b1a33'), '#1f5fa8')).toBe(LIGHT_TEXT)
-    expect(pickReadableTextColor(BLACK_BG, '#333333')).toBe(LIGHT_TEXT)
-  })
-
-  it('keeps colours that already read (contrast ≥ 3), accents included', () => {
-    expect(pickReadableTextColor(WHITE_BG, '#333333')).toBeNull()
-    expect(pickReadableTextColor(WHITE_BG, '#1f5fa8')).toBeNull()
-    expect(pickReadableTextColor(BLACK_BG, '#ffffff')).toBeNull()
-    expect(pickReadableTextColor(BLACK_BG, '#f5a623')).toBeNull()
-  })
-
-  it('a mid-grey background gets whichever of the two contrasts more', () => {
-    const midLight = lum('#a0a0a0') // contrast with black-ish beats white
-    expect(pickReadableTextColor(midLight, '#a8a8a8')).toBe(DARK_TEXT)
-    const midDark = lum('#505050')
-    expect(pickReadableTextColor(midDark, '#555555')).toBe(LIGHT_TEXT)
-  })
-
-  it('leaves a colour it does not understand alone', () => {
-    expect(pickReadableTextColor(WHITE_BG, 'var(--x)')).toBeNull()
+  it('recolours the chosen tags only (a colour added where none was), everything else byte for byte', () => {
+    const out = recolorTags(html, new Map([[1, '#1f1f1f'], [3, '#000000'], [7, '#ffffff']]))
+    expect(out).toBe(html
+      .replace('color: #ffffff;', 'color: #1f1f1f;')
+      .replace('<code>', '<code style="color: #000000;">')
+      .replace('color:#1f5fa8', 'color: #ffffff'))
+    expect(recolorTags('<p><span style="font-size: 20px">a</span></p>', new Map([[1, '#000']]))).toBe('<p><span style="font-size: 20px; color: #000;">a</span></p>')
+    expect(recolorTags(html, new Map())).toBe(html)
   })
 })
 
 const textEl = (content: string, extra: Partial<TextElement> = {}): TextElement => ({
   id: 't', type: 'text', left: 40, top: 200, width: 240, height: 80, content, defaultColor: '#ffffff', ...extra,
 })
+const GOLD: Rgb = [201, 162, 39]
+const NAVY: Rgb = [30, 58, 110]
+/** the worst run of an element measured against regions: contrast / required */
+const worstMargin = (el: TextElement, regions: Rgb[]) => Math.min(...measureRuns(el, regions).map(r => r.contrast / r.required))
 
-describe('recolouring a PPTist text element', () => {
-  it('rewrites defaultColor and unreadable inline colours; keeps readable accents, background-color and the words', () => {
-    const el = textEl(
-      '<p style="text-align: left;"><span style="font-size: 44px; color: #ffffff; font-weight: bold;">目录</span></p>'
-      + '<p><span style="color:#1f5fa8;background-color: #ffffff">color: white 是文字</span></p>',
-    )
-    expect(textColorsOf(el)).toEqual(['#ffffff', '#ffffff', '#1f5fa8'])
-    const recolored = recolorForBackground(el, lum('#f4f8ee'))!
-    expect(recolored.defaultColor).toBe(DARK_TEXT)
-    expect(recolored.content).toBe(
-      '<p style="text-align: left;"><span style="font-size: 44px; color: #1f1f1f; font-weight: bold;">目录</span></p>'
-      + '<p><span style="color:#1f5fa8;background-color: #ffffff">color: white 是文字</span></p>',
-    )
-    expect(el.defaultColor).toBe('#ffffff') // the input is not mutated
+describe('readable text by measure', () => {
+  it('white title over a gold shape: switches to near-black, measured ≥ 3:1 over every region', () => {
+    const el = textEl('<p><span style="font-size: 40px; font-weight: bold">目录</span></p>')
+    const regions: Rgb[] = [GOLD, GOLD, [214, 178, 60], [190, 150, 30]]
+    expect(worstMargin(el, regions)).toBeLessThan(1)
+    const fixed = readableElement(el, regions)!
+    expect(fixed.defaultColor).toBe(DARK_TEXT)
+    expect(fixed.fill).toBeUndefined()
+    expect(Math.min(...measureRuns(fixed, regions).map(r => r.contrast))).toBeGreaterThanOrEqual(3)
+  })
+
+  it('grey body on navy: 16 px needs 4.5:1, so it turns white', () => {
+    const el = textEl('<p>季度营收同比增长</p>', { defaultColor: '#8a8f99' })
+    const fixed = readableElement(el, [NAVY, [28, 52, 100]])!
+    expect(fixed.defaultColor).toBe(LIGHT_TEXT)
+    expect(measureRuns(fixed, [NAVY, [28, 52, 100]])[0].contrast).toBeGreaterThanOrEqual(4.5)
+  })
+
+  it('the same grey as a 28 px title only needs 3:1 and keeps the template colour if it reaches it', () => {
+    const el = textEl('<p><span style="font-size: 28px">标题</span></p>', { defaultColor: '#a9b4c8' })
+    expect(measureRuns(el, [NAVY])[0].contrast).toBeGreaterThan(3 * 1.06)
+    expect(readableElement(el, [NAVY])).toBeNull()
+  })
+
+  it('judges by the worst region, not the average', () => {
+    // mostly white with one dark patch: the average reads for #333, the patch does not
+    const regions: Rgb[] = [...Array(9).fill([255, 255, 255]), [40, 40, 40]]
+    const el = textEl('<p>正文</p>', { defaultColor: '#333333' })
+    const mean = regions.reduce((sum, r) => sum + relativeLuminance(r), 0) / regions.length
+    expect(contrastRatio(mean, lum('#333333'))).toBeGreaterThan(4.5)
+    const fixed = readableElement(el, regions)!
+    expect(fixed).not.toBeNull()
+    expect(worstMargin(fixed, regions)).toBeGreaterThanOrEqual(1)
+  })
+
+  it('a code span on its light grey keeps dark text while the body around it turns white', () => {
+    const el = textEl('<p>运行 <code>npm ci</code> 安装</p>', { defaultColor: '#333333' })
+    const fixed = readableElement(el, [NAVY])!
+    expect(fixed.defaultColor).toBe(LIGHT_TEXT)
+    // the code span gets a colour of its own, dark, judged against #f1f1f1
+    expect(fixed.content).toMatch(/^<p>运行 <code style="color: #[0-9a-f]{6};">npm ci<\/code> 安装<\/p>$/)
+    const runs = measureRuns(fixed, [NAVY])
+    expect(runs.find(r => r.text === 'npm ci')!.contrast).toBeGreaterThanOrEqual(4.5)
+    expect(runs.find(r => r.text === 'npm ci')!.color).not.toBe(LIGHT_TEXT)
+    for (const run of runs) expect(run.contrast).toBeGreaterThanOrEqual(run.required)
+  })
+
+  it('a dark code span colour that already reads on #f1f1f1 is left as it is', () => {
+    const el = textEl('<p>运行 <code>npm ci</code></p>', { defaultColor: '#333333' })
+    const fixed = readableElement(el, [NAVY])!
+    // #333 on #f1f1f1 is 11.4:1 — it only gains an explicit colour so the new white default does not reach it
+    expect(fixed.content).toBe('<p>运行 <code style="color: #333333;">npm ci</code></p>')
+  })
+
+  it('a busy region no colour can read on gets the least opaque scrim that passes, and then measures ≥ AA', () => {
+    const busy: Rgb[] = [[250, 250, 250], [15, 15, 15], [250, 220, 60], [20, 40, 90]]
+    const el = textEl('<p>正文在繁忙背景上</p>', { defaultColor: '#333333' })
+    for (const color of [DARK_TEXT, LIGHT_TEXT, '#000000']) expect(worstContrast(rgb(color), busy)).toBeLessThan(4.5)
+    const fixed = readableElement(el, busy)!
+    const scrim = parseCssRgba(fixed.fill)!
+    expect(scrim.alpha).toBeGreaterThan(0)
+    expect(scrim.alpha).toBeLessThan(1)
+    expect(worstMargin(fixed, busy)).toBeGreaterThanOrEqual(1)
+    // and no lighter scrim of the same tone would have done
+    const lighter = { ...fixed, fill: `rgba(${scrim.rgb.join(', ')}, ${scrim.alpha - 0.12})` }
+    expect(worstMargin(lighter, busy)).toBeLessThan(1.06)
+  })
+
+  it('random images and colours: every result measures at or above AA on the regions it was judged on', () => {
+    let seed = 7
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648)
+    const channel = () => Math.round(random() * 255)
+    let scrims = 0
+    let recoloured = 0
+    for (let i = 0; i < 150; i++) {
+      const regions = Array.from({ length: 1 + Math.floor(random() * 12) }, () => [channel(), channel(), channel()] as Rgb)
+      const color = `rgb(${channel()}, ${channel()}, ${channel()})`
+      const size = [14, 16, 20, 24, 36][Math.floor(random() * 5)]
+      const el = textEl(`<p><span style="font-size: ${size}px">文字</span> <code>x</code></p>`, { defaultColor: color })
+      const fixed = readableElement(el, regions) ?? el
+      if (fixed.fill) scrims++
+      if (fixed.defaultColor !== color) recoloured++
+      const worst = Math.min(...measureRuns(fixed, regions).map(run => run.contrast / run.required))
+      if (worst < 1) expect.fail(`${color} ${size}px on ${JSON.stringify(regions)}: ${worst}`)
+    }
+    // both remedies were exercised
+    expect(scrims).toBeGreaterThan(10)
+    expect(recoloured).toBeGreaterThan(10)
   })
 
   it('returns null when everything already reads', () => {
-    expect(recolorForBackground(textEl('<p><span style="color: #333">a</span></p>', { defaultColor: '#333333' }), WHITE_BG)).toBeNull()
+    expect(readableElement(textEl('<p><span style="color: #333">a</span></p>', { defaultColor: '#333333' }), [[255, 255, 255]])).toBeNull()
   })
 
-  it('readableOnBackground: only text drawn on the image, with the luminance under its own box', () => {
+  it('readableOnBackground: text drawn on the image (or through a translucent fill), each with the regions under its own box', () => {
     const elements: Slide['elements'] = [
       textEl('<p>目录</p>', { id: 'on-light' }),
       textEl('<p>CONTENTS</p>', { id: 'on-dark', left: 600 }),
       textEl('<p>boxed</p>', { id: 'filled', fill: '#1f5fa8' }),
+      textEl('<p>veiled</p>', { id: 'veiled', left: 300, fill: 'rgba(0, 0, 0, 0.8)' }),
       textEl('<p>unknown</p>', { id: 'unknown', left: 900 }),
       { id: 'pic', type: 'image', src: 'x.png', left: 0, top: 0, width: 100, height: 100 },
     ]
@@ -97,24 +203,35 @@ describe('recolouring a PPTist text element', () => {
     const result = readableOnBackground(elements, box => {
       seen.push(`${box.left},${box.top},${box.width},${box.height}`)
       if (box.left === 900) return null
-      return box.left < 500 ? lum('#f4f8ee') : lum('#102030')
+      return box.left < 500 ? [rgb('#f4f8ee')] : [rgb('#102030')]
     })!
-    expect(seen).toEqual(['40,200,240,80', '600,200,240,80', '900,200,240,80'])
-    expect(result.map(el => (el as TextElement).defaultColor)).toEqual([DARK_TEXT, '#ffffff', '#ffffff', '#ffffff', undefined])
-    expect(result[4]).toBe(elements[4])
-    expect(readableOnBackground(elements, () => lum('#000000'))).toBeNull()
+    expect(seen).toEqual(['40,200,240,80', '600,200,240,80', '300,200,240,80', '900,200,240,80'])
+    // white on light → dark; white on dark stays; the opaque box is not judged against the image;
+    // white through an 80 % black veil over light still reads; unknown stays
+    expect(result.map(el => (el as TextElement).defaultColor)).toEqual([DARK_TEXT, '#ffffff', '#ffffff', '#ffffff', '#ffffff', undefined])
+    expect(result[5]).toBe(elements[5])
+    expect(readableOnBackground(elements, () => [[0, 0, 0]])).toBeNull()
   })
 })
 
-describe('image luminance under a slide box', () => {
+describe('pickReadableTextColor (one mean luminance, for the PPTX export)', () => {
+  it('switches unreadable colours, keeps readable ones and colours it does not understand', () => {
+    expect(pickReadableTextColor(lum('#f4f8ee'), '#ffffff')).toBe(DARK_TEXT)
+    expect(pickReadableTextColor(lum('#0b1a33'), '#1f5fa8')).toBe(LIGHT_TEXT)
+    expect(pickReadableTextColor(1, '#333333')).toBeNull()
+    expect(pickReadableTextColor(0, '#f5a623')).toBeNull()
+    expect(pickReadableTextColor(1, 'var(--x)')).toBeNull()
+  })
+})
+
+describe('the image under a slide box', () => {
   // 16 × 9 pixels: left half white, right half black
   function halfAndHalf(width = 16, height = 9): ImagePixels {
     const data = new Uint8ClampedArray(width * height * 4)
     for (let y = 0; y < height; y++) {
       for (let x = 0; x < width; x++) {
-        const i = (y * width + x) * 4
         const v = x < width / 2 ? 255 : 0
-        data.set([v, v, v, 255], i)
+        data.set([v, v, v, 255], (y * width + x) * 4)
       }
     }
     return { data, width, height }
@@ -126,7 +243,6 @@ describe('image luminance under a slide box', () => {
   })
 
   it('maps through a cover crop when the image is wider than the slide', () => {
-    // 32 × 9 image on a 16:9 slide: drawn 2000 wide, 500 cut off each side
     expect(boxToPixelRect({ left: 0, top: 0, width: 1000, height: 562.5 }, 1000, 562.5, { width: 32, height: 9 }))
       .toEqual({ x0: 8, y0: 0, x1: 24, y1: 9 })
   })
@@ -134,8 +250,18 @@ describe('image luminance under a slide box', () => {
   it('averages the luminance under the box; null when it misses the image', () => {
     const pixels = halfAndHalf()
     expect(luminanceUnder(pixels, { left: 50, top: 100, width: 300, height: 200 }, 1000, 562.5)).toBeCloseTo(1)
-    expect(luminanceUnder(pixels, { left: 600, top: 100, width: 300, height: 200 }, 1000, 562.5)).toBe(0)
     expect(luminanceUnder(pixels, { left: 0, top: 0, width: 1000, height: 562.5 }, 1000, 562.5)).toBeCloseTo(0.5)
     expect(luminanceUnder(pixels, { left: 1200, top: 0, width: 100, height: 100 }, 1000, 562.5)).toBeNull()
+  })
+
+  it('splits the box into regions, each its own mean colour, so a dark half is not averaged away', () => {
+    const pixels = halfAndHalf()
+    const regions = regionsUnder(pixels, { left: 0, top: 0, width: 1000, height: 562.5 }, 1000, 562.5, 250)!
+    // 4 × 2 regions (capped by pixels: 16 × 9 available)
+    expect(regions).toHaveLength(8)
+    expect(regions.slice(0, 4)).toEqual([[255, 255, 255], [255, 255, 255], [0, 0, 0], [0, 0, 0]])
+    expect(regionsUnder(pixels, { left: 1200, top: 0, width: 100, height: 100 }, 1000, 562.5)).toBeNull()
+    // a box narrower than a region is one region
+    expect(regionsUnder(pixels, { left: 100, top: 100, width: 100, height: 100 }, 1000, 562.5, 250)).toEqual([[255, 255, 255]])
   })
 })
