@@ -2,7 +2,10 @@
 // with Retry-After for new batches and retries; queued pages wait), totals persisted across restarts;
 // two clients sharing the queue; batch ownership; limits on retries and streams.
 import { afterEach, describe, expect, it } from 'vitest'
-import { SpendGuard } from '../../server/spend.js'
+import { BUDGET_WAIT, meteredProvider, SpendGuard } from '../../server/spend.js'
+import { PageRunner } from '../../server/engine/pageRunner.js'
+import { createMemoryLogger } from '../../server/logger.js'
+import type { GenerateRequest } from '../../server/providers/types.js'
 import { DEFAULT_CLIENT_LIMITS, parseTokens } from '../../server/clients.js'
 import { getJson, okImage, openSse, pages, postJson, scriptedProvider, startTestServer, tempDir, waitUntil, type TestServer } from './helpers.js'
 
@@ -66,6 +69,22 @@ describe('SpendGuard windows', () => {
     await b.load()
     expect(b.snapshot()).toMatchObject({ today_usd: 0.72, last_10min_usd: 0.72 })
     expect(() => b.admit('y')).toThrow(/per 10 minutes/)
+  })
+})
+
+describe('metered calls that race past the budget check', () => {
+  it('two calls at once with room for one: one is charged and made, the other is not made and comes back as a wait (no retry used)', async () => {
+    const g = new SpendGuard({ price: () => 0.24, budgetUsdPer10Min: 0.3, pollMs: 50 })
+    const inner = scriptedProvider(() => okImage())
+    const metered = meteredProvider(inner, g)
+    const req = (n: number) => ({ prompt: 'p', references: [], aspectRatio: '16:9', resolution: '2K', signal: new AbortController().signal, client: 'a', page: { pageNumber: n, deckTitle: 'D' } }) as unknown as GenerateRequest
+    const [a, b] = await Promise.allSettled([metered.generate(req(1)), metered.generate(req(2))])
+    expect(a.status).toBe('fulfilled')
+    expect(b).toMatchObject({ status: 'rejected', reason: { code: BUDGET_WAIT, kind: 'retryable', retryAfterMs: 50 } })
+    expect(inner.calls).toHaveLength(1)
+    expect(g.snapshot().last_10min_usd).toBe(0.24)
+    const runner = new PageRunner({ provider: metered, logger: createMemoryLogger(), maxRetries: 3 } as unknown as ConstructorParameters<typeof PageRunner>[0])
+    expect(runner.decide((b as PromiseRejectedResult).reason, 3, false)).toEqual({ action: 'wait_budget', waitMs: 50 })
   })
 })
 
