@@ -2,6 +2,7 @@
 // (preview provider, temp data dir, ephemeral port), and drive Debian's Chromium with playwright-core.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs'
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -17,20 +18,33 @@ export function buildDemo(): void {
 
 export interface RunningProxy {
   baseUrl: string
+  /** its DATA_DIR (removed by stop() unless the caller passed its own) */
+  dataDir: string
   output: () => string
+  /** SIGTERM, then the data dir is removed (when it is the harness's own) */
   stop: () => Promise<void>
+  /** SIGKILL, as a crash would: nothing is flushed or removed (restart with { dataDir, port }) */
+  kill: () => Promise<void>
+}
+
+export interface StartProxyOptions {
+  /** reuse this data dir (a restart); the caller removes it */
+  dataDir?: string
+  /** listen on this port (a restart on the same address) instead of an ephemeral one */
+  port?: number
 }
 
 // Starts the proxy (server/index.ts through tsx's loader, in ONE process so that killing it leaves
 // nothing behind) with the preview provider on an ephemeral port, read back from its start-up line.
 // Keys from the developer's shell are dropped so the test can never reach a real API.
-export async function startProxy(extraEnv: Record<string, string> = {}): Promise<RunningProxy> {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'nb-browser-'))
+export async function startProxy(extraEnv: Record<string, string> = {}, options: StartProxyOptions = {}): Promise<RunningProxy> {
+  const ownDataDir = !options.dataDir
+  const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'nb-browser-'))
   const env: NodeJS.ProcessEnv = { ...process.env }
   for (const key of Object.keys(env)) {
     if (/API_KEY|BASE_URL|PROXY_TOKEN/.test(key)) delete env[key]
   }
-  Object.assign(env, { PORT: '0', HOST: '127.0.0.1', IMAGE_PROVIDER: 'preview', DATA_DIR: dataDir, LOG_FORMAT: 'json', ...extraEnv })
+  Object.assign(env, { PORT: String(options.port ?? 0), HOST: '127.0.0.1', IMAGE_PROVIDER: 'preview', DATA_DIR: dataDir, LOG_FORMAT: 'json', ...extraEnv })
 
   let log = ''
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'server/index.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -49,7 +63,14 @@ export async function startProxy(extraEnv: Record<string, string> = {}): Promise
       await exited
       clearTimeout(timer)
     }
-    rmSync(dataDir, { recursive: true, force: true })
+    if (ownDataDir) rmSync(dataDir, { recursive: true, force: true })
+  }
+  const kill = async () => {
+    process.off('exit', killOnExit)
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL')
+      await exited
+    }
   }
 
   // generous: on a loaded CI machine tsx alone can take half a minute to start the proxy
@@ -74,7 +95,7 @@ export async function startProxy(extraEnv: Record<string, string> = {}): Promise
     }
     await new Promise(resolve => setTimeout(resolve, 200))
   }
-  return { baseUrl, output: () => log, stop }
+  return { baseUrl, dataDir, output: () => log, stop, kill }
 }
 
 // The proxy logs JSON lines (pino); its start-up line carries the URL it listens on.
@@ -100,4 +121,57 @@ export async function launchChromium(): Promise<Browser> {
 export function artifactPath(name: string): string {
   mkdirSync(ARTIFACTS, { recursive: true })
   return path.join(ARTIFACTS, name)
+}
+
+export interface NetworkGate {
+  /** the proxy's address through the gate (same paths) */
+  url: string
+  /** the network is gone: open connections are reset, new ones refused, until up() */
+  down: () => void
+  up: () => void
+  close: () => Promise<void>
+}
+
+/**
+ * A TCP relay in front of the proxy, standing for the network between the browser and it: down()
+ * resets every open connection (the SSE stream included) and refuses new ones while the proxy keeps
+ * working. Chromium's offline emulation cannot stand in: it leaves an open event stream alone.
+ */
+export async function startNetworkGate(target: string): Promise<NetworkGate> {
+  const { port: targetPort, hostname } = new URL(target)
+  const open = new Set<Socket>()
+  let isDown = false
+  const server = createServer(client => {
+    if (isDown) {
+      client.resetAndDestroy()
+      return
+    }
+    const upstream = connect(Number(targetPort), hostname)
+    open.add(client)
+    open.add(upstream)
+    const drop = () => {
+      client.destroy()
+      upstream.destroy()
+      open.delete(client)
+      open.delete(upstream)
+    }
+    client.on('error', drop).on('close', drop)
+    upstream.on('error', drop).on('close', drop)
+    client.pipe(upstream).pipe(client)
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}`,
+    down: () => {
+      isDown = true
+      for (const socket of open) socket.resetAndDestroy()
+      open.clear()
+    },
+    up: () => { isDown = false },
+    close: () => {
+      for (const socket of open) socket.destroy()
+      return new Promise(resolve => server.close(() => resolve()))
+    },
+  }
 }
