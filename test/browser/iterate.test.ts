@@ -1,7 +1,7 @@
 // Iterating in the demo editor (real proxy → fake Gemini, Chromium): a full run, the notes panel
 // right after it, a second run with another template that sends the same text (asserted on what the
-// fake upstream received), a formula and a chart's values in the prompt and the notes, a slide with
-// 6,000 characters of notes that still renders, and "restore all editable".
+// fake upstream received), a formula, a chart's values and a table's rows in the prompt and the
+// notes, a slide with 6,000 characters of notes that still renders, and "restore all editable".
 import { readFile } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
@@ -83,6 +83,14 @@ describe('iterating without losing anything (demo editor, fake Gemini)', () => {
           id: 'it-chart', type: 'chart', chartType: 'bar', left: 560, top: 150, width: 380, height: 220, rotate: 0,
           data: { labels: ['一月', '七月'], legends: ['气温(℃)'], series: [[-3, 27]] }, themeColors: ['#d14424'],
         },
+        {
+          id: 'it-table', type: 'table', left: 60, top: 420, width: 400, height: 80, rotate: 0, colWidths: [0.5, 0.5], cellMinHeight: 36,
+          outline: { width: 1, style: 'solid', color: '#cccccc' },
+          data: [
+            [{ id: 'c11', colspan: 1, rowspan: 1, text: '城市' }, { id: 'c12', colspan: 1, rowspan: 1, text: '一月气温' }],
+            [{ id: 'c21', colspan: 1, rowspan: 1, text: '哈尔滨' }, { id: 'c22', colspan: 1, rowspan: 1, text: '-18' }],
+          ],
+        },
       ],
     }
     const longNotes = { ...sample.slides[4], id: 'it-long', remark: `<p>${'讲稿备注，'.repeat(1200)}</p>` }
@@ -96,11 +104,14 @@ describe('iterating without losing anything (demo editor, fake Gemini)', () => {
     expect(first).toHaveLength(3)
     // the formula and the chart's values reached the prompt...
     expect(first.some(p => p.includes('$a^2 + b^2 = c^2$') && p.includes('气温(℃): 一月 -3, 七月 27'))).toBe(true)
+    // ...and the table's cells, one line per row
+    expect(first.some(p => /城市 \| 一月气温\n\s*哈尔滨 \| -18/.test(p))).toBe(true)
     // ...and the notes (pages are applied once their image has loaded in the browser: wait for all three)
     await expect.poll(async () => (await exportDeck(page)).slides.filter(slide => slide.background?.image?.src?.includes('/api/v1/images/')).length, { timeout: 20_000 }).toBe(3)
     const afterRun = await exportDeck(page)
     expect(afterRun.slides[1].remark).toContain('$a^2 + b^2 = c^2$')
     expect(afterRun.slides[1].remark).toContain('一月 -3')
+    expect(afterRun.slides[1].remark).toContain('哈尔滨 | -18')
     // the slide with 6,000 characters of notes rendered like the others
     expect(afterRun.slides[2].background?.image?.src).toContain('/api/v1/images/')
 
