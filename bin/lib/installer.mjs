@@ -9,6 +9,7 @@ import {
   AIPPT_OFFER, AnchorError, EDITOR_HEADER, MAIN_TS, editEditorHeader, editMainTs, editPackageJson, hasMarkedBlocks,
   renderConfig, stripMarkedBlocks, unEditPackageJson,
 } from './edits.mjs'
+import { LockError, editPackageLock } from './lockfile.mjs'
 import { listFiles, scanPlugin, scssUseInStyleBlocks } from './source.mjs'
 
 export const PLUGIN_DIR = 'src/plugins/nano-banana'
@@ -198,6 +199,8 @@ export function planInstall({ root, sourceRoot, serverUrl, enabled }) {
   // PPTist files we change
   /** @type {Map<string, { base: Buffer, next: Buffer }>} */
   const modified = new Map()
+  /** @type {Map<string, Buffer>} PPTist files given back their original bytes (no longer changed by us) */
+  const writeBack = new Map()
   const anchorProblems = []
   const aipptOffer = scan.files.includes(AIPPT_OFFER)
   /** @type {Record<string, (text: string) => string>} */
@@ -253,6 +256,34 @@ export function planInstall({ root, sourceRoot, serverUrl, enabled }) {
   const pkgNext = Buffer.from(editPackageJson(pkgBase.toString('utf8'), addDeps), 'utf8')
   if (!pkgNext.equals(pkgBase) || manifest?.modified[PACKAGE_JSON]) modified.set(PACKAGE_JSON, { base: pkgBase, next: pkgNext })
 
+  // package-lock.json gets the same packages (from our own lock), so that PPTist's `npm ci` still passes
+  const lockCurrent = readIfExists(root, PACKAGE_LOCK)
+  const ourLock = readIfExists(sourceRoot, PACKAGE_LOCK)
+  if (lockCurrent && Object.keys(addDeps).length) {
+    const lockEntry = manifest?.modified[PACKAGE_LOCK]
+    const lockBase = lockEntry && sha256(lockCurrent) === lockEntry.installedSha256 ? decodeOriginal(lockEntry) : lockCurrent
+    if (lockEntry && lockBase === lockCurrent) notes.push(`${PACKAGE_LOCK} changed since the last install; keeping your version and adding what is missing.`)
+    if (!ourLock) {
+      notes.push(`${join(sourceRoot, PACKAGE_LOCK)} is missing, so ${PACKAGE_LOCK} is not updated: run \`npm install\` in ${root} before \`npm ci\`.`)
+    }
+    else {
+      try {
+        const { text } = editPackageLock(lockBase.toString('utf8'), JSON.parse(ourLock.toString('utf8')), addDeps)
+        modified.set(PACKAGE_LOCK, { base: lockBase, next: Buffer.from(text, 'utf8') })
+      }
+      catch (err) {
+        if (!(err instanceof LockError)) throw err
+        throw new Refusal(`Refusing: cannot add the extension's packages to ${PACKAGE_LOCK} (nothing was changed):`, [err.message])
+      }
+    }
+  }
+  else if (lockCurrent && manifest?.modified[PACKAGE_LOCK]) {
+    // the extension needs no package any more: the lock goes back to what it was
+    const lockEntry = manifest.modified[PACKAGE_LOCK]
+    if (sha256(lockCurrent) === lockEntry.installedSha256) writeBack.set(PACKAGE_LOCK, decodeOriginal(lockEntry))
+    else notes.push(`${PACKAGE_LOCK} changed since the last install; left as is.`)
+  }
+
   // directories we create (recorded so that uninstall removes them again); those of ours that no
   // file needs any more (the extension dropped a folder) go now
   const neededDirs = new Set()
@@ -277,8 +308,6 @@ export function planInstall({ root, sourceRoot, serverUrl, enabled }) {
     }])),
     createdDirs: [...createdDirs].sort(),
   }
-  const lock = manifest?.modified[PACKAGE_LOCK]
-  if (lock) nextManifest.modified[PACKAGE_LOCK] = lock
 
   /** @type {Op[]} */
   const ops = []
@@ -288,6 +317,7 @@ export function planInstall({ root, sourceRoot, serverUrl, enabled }) {
   }
   for (const [rel, content] of added) writeIfDifferent(rel, content)
   for (const [rel, { next }] of modified) writeIfDifferent(rel, next)
+  for (const [rel, content] of writeBack) writeIfDifferent(rel, content)
   for (const rel of Object.keys(manifest?.added ?? {})) {
     if (!added.has(rel) && existsSync(abs(root, rel))) ops.push({ kind: 'remove', path: rel })
   }

@@ -25,13 +25,19 @@ export function trackDeckChanges(stores: HostStores): DeckChangeTracker {
   const scope = effectScope(true)
   scope.run(() => {
     // depth 2: the slides array and each slide's own fields (PPTist replaces slides and element lists)
-    watch(() => stores.slides.slides, () => { changed = true }, { deep: 2, flush: 'sync' })
+    watch(() => stores.slides.slides, () => {
+      changed = true
+    }, { deep: 2, flush: 'sync' })
   })
   const onAction = (stores.snapshot as { $onAction?: OnAction } | null)?.$onAction
   const unsubscribe = typeof onAction === 'function'
     ? onAction.call(stores.snapshot, ({ name, after }) => {
       // undo/redo change the slides too; once the action is over, history and deck agree again
-      if (HISTORY_ACTIONS.has(name)) after(() => { changed = false })
+      if (HISTORY_ACTIONS.has(name)) {
+        after(() => {
+          changed = false
+        })
+      }
     }, true)
     : null
   return {
