@@ -19,16 +19,29 @@ const USAGE = `Usage:
   nano-banana-pptist render <deck.pptx> [-o <out.pptx>] --template <id|name> [--mode full|background]
                      [--resolution 1K|2K|4K] [--pages 1-3,5] [--server <url>] [--token <token>] [--dry-run]
 
-install     copies the extension to src/plugins/nano-banana/, the template images to
-            public/imgs/nano_banana/, writes src/configs/nanoBanana.ts, adds two marked blocks to
-            src/main.ts and one to src/views/Editor/EditorHeader/index.vue, and adds the npm packages the
-            extension needs to package.json. Running it again changes nothing, or updates the copied
-            extension when this package has a newer one.
+install     adds to <pptist-dir> (new files):
+              src/plugins/nano-banana/      the extension (this package's plugin/, tests left out)
+                                            and .install-manifest.json (what was added, originals of patched files)
+              public/imgs/nano_banana/      the template preview images
+              src/configs/nanoBanana.ts     enabled flag and proxy URL (your later edits are kept)
+            patches (marked "nano-banana:start/end"; originals kept in the manifest):
+              src/main.ts                   two blocks: the imports, and app.use(NanoBanana) after Pinia
+              src/views/Editor/EditorHeader/index.vue   one block: the 🍌 button before "导出" (+ one import)
+              package.json                  the npm packages the extension imports and PPTist lacks
+                                            (today @microsoft/fetch-event-source, @vueuse/core; exact versions)
+              package-lock.json             the same packages and what they need, copied from this package's
+                                            lock (version, integrity; PPTist's registry host), so \`npm ci\` passes
+            It does not touch node_modules: run \`npm ci\` (or \`npm install\`) in <pptist-dir> afterwards.
+            Running it again changes nothing, or updates the copied extension when this package has a newer one.
   --server-url  the Nano Banana proxy's URL (default http://localhost:8787, or the one used last time)
   --disabled    write enabled: false (no button, extension not installed; VITE_NANO_BANANA_ENABLED=true turns it on)
-  --npm-install run \`npm install\` in <pptist-dir> afterwards
+  --npm-install run \`npm install\` in <pptist-dir> afterwards (uninstall still restores package-lock.json)
   --dry-run     show what would change, change nothing
-uninstall   restores every changed PPTist file byte for byte and removes everything added.
+uninstall   writes back the original bytes of every patched file (src/main.ts, the header, package.json,
+            package-lock.json) and removes every added file and the directories install created. A patched
+            file you edited since is not overwritten: only our blocks / our packages are taken out of it
+            (an edited package-lock.json is left as is).
+            node_modules keeps the extension's packages until \`npm ci\` or \`npm prune\`.
 render      restyles a PowerPoint file: uploads it to the proxy (--server, else one started here with
             the environment's configuration), shows the progress, writes <deck>.banana.pptx (or -o) even
             when some pages failed and says which; exit code 1 only when nothing could be rendered.
@@ -199,7 +212,9 @@ function main() {
       recordLockfile(root, lockBefore)
     }
     else if (deps.length && ops.some(op => op.path === 'package.json')) {
-      process.stdout.write(`\nThe extension needs ${deps.join(', ')} (added to package.json): run \`npm install\` in ${root}.\n`)
+      const lockToo = ops.some(op => op.path === PACKAGE_LOCK)
+      process.stdout.write(`\nThe extension needs ${deps.join(', ')} (added to package.json${lockToo ? ' and package-lock.json' : ''}): `
+        + `run \`${lockToo ? 'npm ci' : 'npm install'}\` in ${root}.\n`)
     }
   }
   catch (err) {

@@ -39,6 +39,8 @@ export function fakeSource(): string {
   const dir = tempDir('source')
   const ourPkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'))
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: ourPkg.name, version: ourPkg.version, dependencies: ourPkg.dependencies }, null, 2))
+  // the lock the installer copies package-lock.json entries from (exact versions and integrity)
+  cpSync(join(REPO_ROOT, 'package-lock.json'), join(dir, 'package-lock.json'))
   writeFiles(dir, {
     'plugin/index.ts': [
       "import type { App } from 'vue'",
