@@ -109,7 +109,9 @@ export function editPackageLock(text, ours, add) {
 
   const root = packages['']
   const rootDeps = root.dependencies ?? {}
-  root.dependencies = isSorted(Object.keys(rootDeps)) ? sortKeys({ ...rootDeps, ...add }) : { ...rootDeps, ...add }
+  root.dependencies = isSorted(Object.keys(rootDeps))
+    ? /** @type {Record<string, string>} */ (sortKeys({ ...rootDeps, ...add }))
+    : { ...rootDeps, ...add }
 
   /** @type {string[]} */
   const added = []
