@@ -22,6 +22,7 @@ import { createMetricsRouter, ProxyMetrics, type PriceFn } from './metrics.js'
 import { createProbeRouter, providerCheck, storageCheck, type ReadinessCheck } from './probes.js'
 import { combineLifecycles, type BatchLifecycle } from './engine/lifecycle.js'
 import { createEngine, type Engine } from './engine/setup.js'
+import { HOUR_MS } from './engine/retention.js'
 import { TemplateReferences } from './references.js'
 import { createDeckRouter, type DeckLimits } from './deckRoutes.js'
 import { createAdmission } from './admission.js'
@@ -42,7 +43,7 @@ const ROOT = packageRoot(path.dirname(fileURLToPath(import.meta.url)))
 
 export type AppConfigSubset = Pick<AppConfig,
   'maxConcurrentGenerations' | 'maxQueuedPages' | 'maxRetries' | 'defaultResolution' | 'thumbnail' | 'dataDir' | 'proxyToken' | 'corsOrigins' | 'metricsToken'
-  | 'priceOverride'> & Partial<Pick<AppConfig, 'redis' | 'upstreamRpm' | 'tokens' | 'clientLimits' | 'trustProxy' | 'budget' | 'maxQuotaWaitMs'>>
+  | 'priceOverride'> & Partial<Pick<AppConfig, 'redis' | 'upstreamRpm' | 'tokens' | 'clientLimits' | 'trustProxy' | 'budget' | 'maxQuotaWaitMs' | 'retention'>>
 
 export interface AppDeps {
   /** webhooks are optional here (none sent without them) */
@@ -167,8 +168,12 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
     logger,
     onOutcome: o => metrics.webhook(o),
   })
+  const decks = deps.deckStore ?? createFileDeckStore(config.dataDir)
   const engine = createEngine({
     provider: upstream, storage, logger, templateRefs,
+    // absent (tests, embedding): everything is kept; loadConfig always gives it
+    ...(config.retention ? { retention: { batchMs: config.retention.batchHours * HOUR_MS, imageMs: config.retention.imageHours * HOUR_MS } } : {}),
+    ...(decks.deleteOlderThan ? { retentionExtra: [decks.deleteOlderThan.bind(decks)] } : {}),
     concurrency: config.maxConcurrentGenerations,
     maxQuotaWaitMs: config.maxQuotaWaitMs,
     buildPrompt: deps.buildPrompt ?? buildPrompt,
@@ -220,7 +225,7 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
   })
   app.use('/api/v1', createDeckRouter({
     batches, storage, provider, admission,
-    decks: deps.deckStore ?? createFileDeckStore(config.dataDir),
+    decks,
     proxyToken: config.proxyToken,
     tokens,
     limits: deps.deckLimits,

@@ -90,6 +90,7 @@ export class BatchManager {
   /** Recovers what a previous process left: unfinished pages become failed "interrupted". */
   async init(): Promise<void> {
     let recovered = 0
+    // only unfinished batches: finished ones stay on disk until asked for
     for (const id of await this.deps.store.init()) {
       const r = await this.deps.store.mutate(id, (s, emit) => {
         let interrupted = 0
@@ -103,20 +104,16 @@ export class BatchManager {
           }
         }
         s.chain_held = false
-        if (!isFinal(s) || interrupted) s.status = finalStatus(s)
+        s.status = finalStatus(s)
         // the finished batch's stream must still be able to say `done`
         emit('done', doneEvent(s))
         return interrupted
-      }, { persist: false })
+      })
       if (!r) continue
-      // unchanged finished batches are not rewritten (their `done` id is re-derived on each start)
-      if (r.value) {
-        await this.deps.store.mutate(id, () => undefined)
-        this.deps.logger.warn('batch recovered after restart', { batch: id, interrupted_pages: r.value })
-      }
+      if (r.value) this.deps.logger.warn('batch recovered after restart', { batch: id, interrupted_pages: r.value })
       recovered++
     }
-    if (recovered) this.deps.logger.info('batches loaded from disk', { batches: recovered })
+    if (recovered) this.deps.logger.info('unfinished batches recovered from disk', { batches: recovered })
   }
 
   // -------------------------------------------------------------------------------------------

@@ -51,6 +51,8 @@ export interface AppConfig {
   redis?: { url: string; prefix: string }
   /** UPSTREAM_RPM: upstream attempts per minute (across replicas in Redis mode) */
   upstreamRpm?: number
+  /** BATCH_RETENTION_HOURS / IMAGE_RETENTION_HOURS (0: keep forever) */
+  retention: RetentionConfig
   /** LOG_FORMAT (undefined: pretty on a terminal outside production, else json) and LOG_LEVEL */
   log: { format?: LogFormat; level: LogThreshold }
   /** WEBHOOK_* settings (server/webhooks.ts) */
@@ -59,6 +61,13 @@ export interface AppConfig {
   http: HttpLimits
   /** what the defaults left open or closed, for the start-up log (safe defaults) */
   exposure: Exposure
+}
+
+export interface RetentionConfig {
+  /** a finished batch (records, events, state file) is removed this long after it finished; 0: never */
+  batchHours: number
+  /** an image (with its thumbnail and embed variant) is removed this long after it was made; 0: never */
+  imageHours: number
 }
 
 export interface HttpLimits {
@@ -108,6 +117,10 @@ export const DEFAULTS = {
   thumbnail: '300x169',
   dataDir: './data',
   maxUpstreamResponseMb: 64,
+  /** a finished batch is kept 7 days after it finished */
+  batchRetentionHours: 168,
+  /** an image is kept 30 days after it was made (linked decks point at it) */
+  imageRetentionHours: 720,
   requestTimeoutSeconds: 30,
   port: 8787,
   host: '0.0.0.0',
@@ -271,6 +284,14 @@ export function loadConfig(env: Env): AppConfig {
   if (redisUrl !== undefined && !/^rediss?:\/\/\S+$/.test(redisUrl)) throw new ConfigError('REDIS_URL must look like redis://host:6379 or rediss://user:password@host:6380/0')
   const redisPrefix = read(env, 'REDIS_PREFIX') ?? 'nb'
   if (!/^[A-Za-z0-9_.-]{1,40}$/.test(redisPrefix)) throw new ConfigError(`REDIS_PREFIX must be 1–40 letters, digits, _ . or - (got "${redisPrefix}")`)
+  const retention: RetentionConfig = {
+    batchHours: int(env, 'BATCH_RETENTION_HOURS', DEFAULTS.batchRetentionHours, 0, 876_000),
+    imageHours: int(env, 'IMAGE_RETENTION_HOURS', DEFAULTS.imageRetentionHours, 0, 876_000),
+  }
+  // a batch must not list images that are already gone
+  if (retention.imageHours !== 0 && (retention.batchHours === 0 || retention.imageHours < retention.batchHours)) {
+    throw new ConfigError(`IMAGE_RETENTION_HOURS (${retention.imageHours}) must be 0 (keep forever) or at least BATCH_RETENTION_HOURS (${retention.batchHours === 0 ? '0 = forever' : retention.batchHours})`)
+  }
   const upstreamRpmRaw = read(env, 'UPSTREAM_RPM')
   const upstreamRpm = upstreamRpmRaw === undefined ? undefined : int(env, 'UPSTREAM_RPM', 0, 1, 100_000)
 
@@ -305,6 +326,7 @@ export function loadConfig(env: Env): AppConfig {
     host,
     ...(redisUrl ? { redis: { url: redisUrl, prefix: redisPrefix } } : {}),
     ...(upstreamRpm !== undefined ? { upstreamRpm } : {}),
+    retention,
     log: { ...(logFormat ? { format: logFormat as LogFormat } : {}), level: logLevel as LogThreshold },
     webhooks: readWebhookSettings(env),
     http,

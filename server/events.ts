@@ -30,6 +30,14 @@ export class BatchEventLog {
     return this.seq
   }
 
+  /** The log of a finished batch read back from disk: only its last event (`done`) is known. */
+  static ending(last: LoggedEvent): BatchEventLog {
+    const log = new BatchEventLog(last.id - 1)
+    log.seq = last.id
+    log.events.push(last)
+    return log
+  }
+
   append(event: Exclude<BatchEventName, 'snapshot'>, data: unknown): LoggedEvent {
     const e: LoggedEvent = { id: ++this.seq, event, data }
     this.events.push(e)

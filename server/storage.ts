@@ -1,6 +1,6 @@
 // Everything the proxy keeps on disk under DATA_DIR:
 //   images/<key>.png|jpg and images/<key>.thumb.jpg — each written once, never rewritten
-//   batches/<batch_id>.json                           — batch state, atomically replaced on change
+//   batches/<batch_id>.json | .done.json              — batch state, atomically replaced on change (batchFiles.ts)
 //   cache.json                                         — duplicate-request cache (request hash → image)
 // Keys are 128 random bits; only names matching IMAGE_KEY_RE are ever turned into a path.
 //
@@ -19,6 +19,8 @@ import PQueue from 'p-queue'
 import sharp from 'sharp'
 import { ProviderError, type ImageMime } from './providers/types.js'
 import { sniffImageMime } from './providers/sniff.js'
+import { coalescingWriter, createBatchFiles, type FinishedBatchFile } from './batchFiles.js'
+import { sweepImageDir } from './imageSweep.js'
 
 // Every image is processed once (verify + thumbnail), so libvips' operation cache only holds memory.
 sharp.cache(false)
@@ -242,10 +244,16 @@ export interface Storage {
    */
   resolveImage(key: string): Promise<{ file: string; mime: ImageMime; size: number } | null>
   readImage(key: string): Promise<Buffer | null>
+  /** Deletes images stored before `cutoffMs` with their variants (ImageStore); returns how many. */
+  deleteOlderThan(cutoffMs: number): Promise<number>
   saveJson(name: 'cache', data: unknown): Promise<void>
   loadJson(name: 'cache'): Promise<unknown>
-  saveBatch(id: string, state: unknown): Promise<void>
-  loadBatches(): Promise<unknown[]>
+  /** batch state files (server/batchFiles.ts): finished ones are read on demand only */
+  saveBatch(id: string, state: unknown, finished?: boolean): Promise<void>
+  loadBatch(id: string): Promise<unknown | null>
+  liveBatchIds(): Promise<string[]>
+  finishedBatches(): Promise<FinishedBatchFile[]>
+  deleteBatch(id: string): Promise<void>
 }
 
 export interface StorageOptions {
@@ -262,34 +270,9 @@ export async function createStorage(opts: StorageOptions): Promise<Storage> {
   await fs.mkdir(imagesDir, { recursive: true })
   await fs.mkdir(batchesDir, { recursive: true })
 
-  // one write at a time per file, and only the newest state is written when several queue up; the
-  // first write waits STATE_WRITE_DELAY_MS so that the burst of changes of pages finishing together
-  // (one upstream round) becomes one write instead of several
-  const pending = new Map<string, { data: string; running: Promise<void> | null; waiters: Array<() => void> }>()
-  const writeCoalesced = (file: string, data: string): Promise<void> => {
-    const entry = pending.get(file)
-    if (entry) {
-      entry.data = data
-      return new Promise(resolve => entry.waiters.push(resolve))
-    }
-    const e = { data, running: null as Promise<void> | null, waiters: [] as Array<() => void> }
-    pending.set(file, e)
-    const loop = async () => {
-      let last = ''
-      try {
-        await new Promise(resolve => setTimeout(resolve, STATE_WRITE_DELAY_MS))
-        while (e.data !== last) {
-          last = e.data
-          await writeFileAtomic(file, last)
-        }
-      } finally {
-        pending.delete(file)
-        for (const w of e.waiters) w()
-      }
-    }
-    e.running = loop()
-    return e.running
-  }
+  // state files: one write at a time per file, only the newest of several (server/batchFiles.ts)
+  const writer = coalescingWriter(STATE_WRITE_DELAY_MS, writeFileAtomic)
+  const batchFiles = createBatchFiles(batchesDir, writer, opts.onDamaged)
 
   /** variants being made, by key: a request for one waits instead of missing it */
   const thumbnailsInProgress = new Map<string, Promise<ThumbnailOutcome>>()
@@ -410,7 +393,7 @@ export async function createStorage(opts: StorageOptions): Promise<Storage> {
     },
 
     async saveJson(name, data) {
-      await writeCoalesced(path.join(dataDir, `${name}.json`), JSON.stringify(data))
+      await writer.write(name, path.join(dataDir, `${name}.json`), JSON.stringify(data))
     },
 
     async loadJson(name) {
@@ -421,25 +404,14 @@ export async function createStorage(opts: StorageOptions): Promise<Storage> {
       }
     },
 
-    async saveBatch(id, state) {
-      if (!/^b_[a-f0-9]{24}$/.test(id)) throw new Error('invalid batch id')
-      await writeCoalesced(path.join(batchesDir, `${id}.json`), JSON.stringify(state))
-    },
+    saveBatch: (id, state, finished = false) => batchFiles.save(id, state, finished),
+    loadBatch: id => batchFiles.load(id),
+    liveBatchIds: () => batchFiles.liveIds(),
+    finishedBatches: () => batchFiles.finished(),
+    deleteBatch: id => batchFiles.remove(id),
 
-    async loadBatches() {
-      const out: unknown[] = []
-      for (const name of await fs.readdir(batchesDir)) {
-        if (!/^b_[a-f0-9]{24}\.json$/.test(name)) continue
-        try {
-          const parsed: unknown = JSON.parse(await fs.readFile(path.join(batchesDir, name), 'utf8'))
-          if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a batch object')
-          out.push(parsed)
-        } catch (err) {
-          // a damaged file is skipped (and named) rather than blocking start-up
-          opts.onDamaged?.(path.join(batchesDir, name), err instanceof Error ? err.message : String(err))
-        }
-      }
-      return out
+    async deleteOlderThan(cutoffMs) {
+      return (await sweepImageDir(imagesDir, cutoffMs)).images
     },
   }
 }

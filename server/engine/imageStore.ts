@@ -10,4 +10,14 @@ export interface ImageStore {
   /** Type and size of a stored image (and its file when on local disk), or null for anything not stored. */
   resolveImage(key: string): Promise<{ file: string; mime: ImageMime; size: number } | null>
   readImage(key: string): Promise<Buffer | null>
+  /**
+   * Retention (IMAGE_RETENTION_HOURS): deletes every image stored before `cutoffMs` (ms since the
+   * epoch) together with its variants (`<id>.thumb.jpg`, `<id>.embed.jpg`, which go by their
+   * original's age); returns how many images went. Run periodically by the retention sweep of every
+   * process, so it must tolerate another process deleting the same keys at the same time. The age
+   * is the image's own, not a batch's: the duplicate cache can give one image to several batches.
+   * Disk: file mtimes (server/imageSweep.ts). S3: a listing by LastModified and DeleteObjects, or a
+   * bucket lifecycle rule (Expiration) with the same age, returning 0.
+   */
+  deleteOlderThan(cutoffMs: number): Promise<number>
 }

@@ -1,12 +1,15 @@
 // State store on Redis, shared by every replica.
 //
 // Keys (prefix P, e.g. "nb"):
-//   P:batch:{id}    hash  rec = the BatchRecord as JSON, rev = revision (increases by one per change)
+//   P:batch:{id}    hash  rec = the BatchRecord as JSON, rev = revision (increases by one per change);
+//                         expires `batchRetentionMs` after the batch finished (BATCH_RETENTION_HOURS)
 //   P:events:{id}   list  the batch's events as JSON, oldest first; expires `eventRetentionMs` after `done`
-//   P:done:{id}     string the batch's final `done` event while nothing happened after it
+//   P:done:{id}     string the batch's final `done` event while nothing happened after it; expires with the batch
 //   P:active        set   batches not finished
 //   P:unfinished    int   pending + generating pages over all batches (admission control)
-//   P:cache         hash  duplicate-request cache: request hash → {image_key, thumbnail_key}
+//   P:cache:{hash}  string duplicate-request cache entry: {image_key, thumbnail_key}; expires `cacheTtlMs`
+//                         after it was stored (IMAGE_RETENTION − BATCH_RETENTION: a reused image outlives its batch)
+// Nothing per batch is left without an expiry once the batch has finished: history does not pile up.
 //
 // A change is optimistic: read rec + rev, run the mutation in this process, then one Lua script
 // commits the new record, its events (ids continue from last_event_id), the counters and the `done`
@@ -22,7 +25,7 @@ const COMMIT = `
 if redis.call('HGET', KEYS[1], 'rev') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'rec', ARGV[2], 'rev', tostring(tonumber(ARGV[1]) + 1))
 local n = tonumber(ARGV[8])
-for i = 1, n do redis.call('RPUSH', KEYS[2], ARGV[8 + i]) end
+for i = 1, n do redis.call('RPUSH', KEYS[2], ARGV[9 + i]) end
 if n > 0 then
   if ARGV[6] ~= '' then
     redis.call('SET', KEYS[3], ARGV[6])
@@ -32,7 +35,16 @@ if n > 0 then
     redis.call('PERSIST', KEYS[2])
   end
 end
-if ARGV[4] == '1' then redis.call('SADD', KEYS[4], ARGV[3]) else redis.call('SREM', KEYS[4], ARGV[3]) end
+if ARGV[4] == '1' then
+  redis.call('SADD', KEYS[4], ARGV[3])
+  redis.call('PERSIST', KEYS[1])
+else
+  redis.call('SREM', KEYS[4], ARGV[3])
+  if ARGV[9] ~= '0' then
+    redis.call('PEXPIRE', KEYS[1], ARGV[9])
+    redis.call('PEXPIRE', KEYS[3], ARGV[9])
+  end
+end
 if ARGV[5] ~= '0' then redis.call('INCRBY', KEYS[5], ARGV[5]) end
 return 1
 `
@@ -44,6 +56,10 @@ export interface RedisStateStoreOptions {
   now?: () => number
   /** how long a finished batch keeps its full event history for Last-Event-ID replays (default 10 min) */
   eventRetentionMs?: number
+  /** BATCH_RETENTION_HOURS in ms: a finished batch's records expire this long after it finished (0 or absent: never) */
+  batchRetentionMs?: number
+  /** how long a duplicate-cache entry lives (ms; absent: no expiry; ≤ 0: nothing is cached) */
+  cacheTtlMs?: number
 }
 
 export class RedisStateStore implements StateStore {
@@ -51,17 +67,25 @@ export class RedisStateStore implements StateStore {
   private readonly p: string
   private readonly now: () => number
   private readonly retentionMs: number
+  private readonly batchTtlMs: number
+  private readonly cacheTtlMs: number | undefined
 
   constructor(opts: RedisStateStoreOptions) {
     this.r = opts.redis
     this.p = opts.prefix
     this.now = opts.now ?? Date.now
     this.retentionMs = opts.eventRetentionMs ?? 10 * 60_000
+    this.batchTtlMs = Math.max(0, Math.round(opts.batchRetentionMs ?? 0))
+    this.cacheTtlMs = opts.cacheTtlMs === undefined ? undefined : Math.round(opts.cacheTtlMs)
     this.r.defineCommand('nbCommit', { numberOfKeys: 5, lua: COMMIT })
   }
 
-  /** Nothing to recover: unfinished pages are still jobs in the shared queue. */
+  /**
+   * Nothing to recover: unfinished pages are still jobs in the shared queue. The one hash the
+   * duplicate cache was before its entries got their own keys (and TTLs) is removed: it never expired.
+   */
   async init(): Promise<string[]> {
+    await this.r.unlink(this.k('cache'))
     return []
   }
 
@@ -95,7 +119,7 @@ export class RedisStateStore implements StateStore {
       const ok = await (this.r as unknown as RedisWithCommit).nbCommit(
         key, this.k('events', batchId), this.k('done', batchId), this.k('active'), this.k('unfinished'),
         rev, JSON.stringify(record), batchId, isFinal(record) ? '0' : '1', String(unfinishedPages(record) - before),
-        last?.event === 'done' ? JSON.stringify(last) : '', String(this.retentionMs), String(events.length),
+        last?.event === 'done' ? JSON.stringify(last) : '', String(this.retentionMs), String(events.length), String(this.batchTtlMs),
         ...events.map(e => JSON.stringify(e)),
       )
       if (ok === 1) return { value, record, events }
@@ -141,16 +165,22 @@ export class RedisStateStore implements StateStore {
   }
 
   async cacheGet(key: string): Promise<CacheEntry | null> {
-    const raw = await this.r.hget(this.k('cache'), key)
+    const raw = await this.r.get(this.k('cache', key))
     return raw ? (JSON.parse(raw) as CacheEntry) : null
   }
 
   async cacheSet(key: string, entry: CacheEntry): Promise<void> {
-    await this.r.hset(this.k('cache'), key, JSON.stringify(entry))
+    if (this.cacheTtlMs === undefined) await this.r.set(this.k('cache', key), JSON.stringify(entry))
+    else if (this.cacheTtlMs > 0) await this.r.set(this.k('cache', key), JSON.stringify(entry), 'PX', this.cacheTtlMs)
   }
 
   async cacheDelete(key: string): Promise<void> {
-    await this.r.hdel(this.k('cache'), key)
+    await this.r.del(this.k('cache', key))
+  }
+
+  /** Records expire by their TTLs. */
+  async sweepExpired(): Promise<string[]> {
+    return []
   }
 
   /** Every change is committed before mutate() resolves. */

@@ -18,6 +18,7 @@ import type { ReadinessCheck } from '../probes.js'
 import { BullScheduler } from './bullScheduler.js'
 import { RedisEventBus } from './redisEventBus.js'
 import { RedisStateStore } from './redisStateStore.js'
+import { cacheTtlMs, RetentionSweeper, type RetentionSettings } from './retention.js'
 
 /** REDIS_URL set: state, events and queue shared with the other replicas. */
 export interface RedisSetup {
@@ -62,6 +63,10 @@ export interface EngineOptions {
   rpm?: number
   /** the spend guard's wait for a call (SpendGuard.recheckMs at the call's price); absent: no budgets */
   budgetWaitMs?: (client: string | undefined, resolution: Resolution) => number
+  /** BATCH_RETENTION_HOURS / IMAGE_RETENTION_HOURS in ms (absent: everything kept forever) */
+  retention?: RetentionSettings
+  /** removed with images past their retention (e.g. uploaded decks); each returns how many */
+  retentionExtra?: ReadonlyArray<(cutoffMs: number) => Promise<number>>
 }
 
 export interface Engine {
@@ -71,6 +76,8 @@ export interface Engine {
   runner: PageRunner
   bus: EventBus
   images: ImageStore
+  /** the periodic retention sweep (started by init(); sweep() runs one now) */
+  retention: RetentionSweeper
   /** /readyz checks of the set-up's own services (Redis: every connection is up and answers PING) */
   readiness: ReadinessCheck[]
   /** connects (Redis set-up) and recovers what a previous process left; call once before use */
@@ -87,6 +94,8 @@ export function createEngine(opts: EngineOptions): Engine {
   let store: StateStore
   let scheduler: Scheduler
   let bus: EventBus
+  const retention = opts.retention ?? { batchMs: 0, imageMs: 0 }
+  const cacheTtl = cacheTtlMs(retention)
   if (opts.redis) {
     const { url, prefix } = opts.redis
     const connect = () => {
@@ -97,14 +106,14 @@ export function createEngine(opts: EngineOptions): Engine {
       return c
     }
     const redis = connect()
-    store = new RedisStateStore({ redis, prefix, now: opts.now, eventRetentionMs: opts.eventRetentionMs })
+    store = new RedisStateStore({ redis, prefix, now: opts.now, eventRetentionMs: opts.eventRetentionMs, batchRetentionMs: retention.batchMs, cacheTtlMs: cacheTtl })
     bus = new RedisEventBus({ redis, subscriber: connect(), prefix, logger })
     scheduler = new BullScheduler({
       redis, connection: connect, prefix, concurrency: opts.concurrency, rpm: opts.rpm, logger,
       lockDurationMs: opts.redis.lockDurationMs, stalledIntervalMs: opts.redis.stalledIntervalMs,
     })
   } else {
-    store = new MemoryStateStore({ persistence: opts.storage, logger, now: opts.now, eventRetentionMs: opts.eventRetentionMs })
+    store = new MemoryStateStore({ persistence: opts.storage, logger, now: opts.now, eventRetentionMs: opts.eventRetentionMs, cacheTtlMs: cacheTtl })
     // no hold is longer than a page may wait for quota
     scheduler = new MemoryScheduler({ concurrency: opts.concurrency, sleep: opts.sleep, rpm: opts.rpm, maxHoldMs: opts.maxQuotaWaitMs })
     bus = new LocalEventBus()
@@ -120,6 +129,7 @@ export function createEngine(opts: EngineOptions): Engine {
     findTemplate: opts.findTemplate, now: opts.now, imageUrl: opts.imageUrl, lifecycle: opts.lifecycle,
     budgetWaitMs: opts.budgetWaitMs,
   })
+  const sweeper = new RetentionSweeper({ ...retention, store, images, logger, extra: opts.retentionExtra, now: opts.now })
   const readiness: ReadinessCheck[] = opts.redis
     ? [{
         name: 'redis',
@@ -133,13 +143,15 @@ export function createEngine(opts: EngineOptions): Engine {
       }]
     : []
   return {
-    batches, store, scheduler, runner, bus, images, readiness,
+    batches, store, scheduler, runner, bus, images, readiness, retention: sweeper,
     async init() {
       if (bus instanceof RedisEventBus) await bus.whenReady()
       if (scheduler instanceof BullScheduler) await scheduler.whenReady()
       await batches.init()
+      sweeper.start()
     },
     async close() {
+      await sweeper.stop()
       await batches.close()
       await store.close()
       await bus.close()

@@ -1,6 +1,6 @@
 // Where a batch made from a .pptx keeps its deck, so GET …/batches/{id}/pptx can write the result.
 // One JSON file per batch under DATA_DIR/decks/ (written to a temporary name, then renamed).
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import type { GenerationMode } from '../../plugin/types/api.js'
 import type { Deck } from './deck.js'
@@ -19,6 +19,8 @@ export interface DeckStore {
   save(batchId: string, record: DeckRecord): Promise<void>
   /** null when the batch was not made from a .pptx (or is unknown) */
   load(batchId: string): Promise<DeckRecord | null>
+  /** Retention: removes decks saved before `cutoffMs` (ms since the epoch); returns how many. */
+  deleteOlderThan?(cutoffMs: number): Promise<number>
 }
 
 const ID_RE = /^b_[a-f0-9]{24}$/
@@ -46,6 +48,24 @@ export function createFileDeckStore(dataDir: string): DeckStore {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
         throw err
       }
+    },
+    async deleteOlderThan(cutoffMs) {
+      let removed = 0
+      let names: string[]
+      try {
+        names = await readdir(dir)
+      } catch {
+        return 0 // no deck uploaded yet
+      }
+      for (const name of names) {
+        if (!/^b_[a-f0-9]{24}\.json$/.test(name) && !name.endsWith('.tmp')) continue
+        try {
+          if ((await stat(path.join(dir, name))).mtimeMs >= cutoffMs) continue
+          await rm(path.join(dir, name))
+          removed++
+        } catch { /* gone meanwhile */ }
+      }
+      return removed
     },
   }
 }

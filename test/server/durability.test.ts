@@ -28,7 +28,8 @@ describe('damaged batch files', () => {
     await first.stop()
 
     const dir = path.join(t.dir, 'batches')
-    const good = JSON.parse(await readFile(path.join(dir, `${created.body.batch_id}.json`), 'utf8'))
+    // finished batches are kept as <id>.done.json; damaged files under the unfinished name are read at start-up
+    const good = JSON.parse(await readFile(path.join(dir, `${created.body.batch_id}.done.json`), 'utf8'))
     const ids = ['b_' + 'a'.repeat(24), 'b_' + 'b'.repeat(24), 'b_' + 'c'.repeat(24), 'b_' + 'd'.repeat(24)]
     await writeFile(path.join(dir, `${ids[0]}.json`), JSON.stringify(good).slice(0, 120)) // truncated
     await writeFile(path.join(dir, `${ids[1]}.json`), JSON.stringify({ ...good, batch_id: ids[1], pages: [null, good.pages[1]] })) // a null page

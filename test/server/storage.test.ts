@@ -213,7 +213,13 @@ describe('storage', () => {
     const files = await readdir(path.join(dir, 'batches'))
     expect(files).toEqual([`${id}.json`]) // no temp files left behind
     expect(JSON.parse(await readFile(path.join(dir, 'batches', files[0]), 'utf8'))).toEqual({ version: 1, n: 19 })
-    expect(await storage.loadBatches()).toEqual([{ version: 1, n: 19 }])
+    expect(await storage.loadBatch(id)).toEqual({ version: 1, n: 19 })
+    expect(await storage.liveBatchIds()).toEqual([id])
+    // finished: moved where start-up does not read it
+    await storage.saveBatch(id, { version: 1, n: 20 }, true)
+    expect(await readdir(path.join(dir, 'batches'))).toEqual([`${id}.done.json`])
+    expect(await storage.liveBatchIds()).toEqual([])
+    expect(await storage.loadBatch(id)).toEqual({ version: 1, n: 20 })
     await expect(storage.saveBatch('../evil', {})).rejects.toThrow()
   })
 })
