@@ -196,8 +196,9 @@ describe('🍌 in the demo editor (preview provider, real proxy, Chromium)', () 
 
     const float = page.getByRole('region', { name: TEXT.zh.float })
     await expect.poll(() => float.locator('.summary').textContent().catch(() => ''), { timeout: 60_000 }).toBe('1 页完成')
+    // the float counts a page done when the proxy says so; the slide changes once its image has loaded
+    await expect.poll(async () => (await exportDeck(page, 'zh')).slides[1].background?.type, { timeout: 30_000 }).toBe('image')
     const generated = (await exportDeck(page, 'zh')).slides[1]
-    expect(generated.background?.type).toBe('image')
     // the blue side panel is gone; the white "目录" on the now light image turned near-black
     expect(generated.elements.some(el => el.id === 'contents-side')).toBe(false)
     const title = generated.elements.find(el => el.id === 'contents-title') as { defaultColor?: string, content: string }
