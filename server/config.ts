@@ -335,17 +335,23 @@ export function loadConfig(env: Env): AppConfig {
 }
 
 /** One line each: what a client on the network / a web page can do with this proxy (logged at start-up). */
-export function describeExposure(config: Pick<AppConfig, 'host' | 'corsOrigins' | 'exposure'>): { open: string[]; warnings: string[] } {
-  const { exposure, host, corsOrigins } = config
+export function describeExposure(config: Pick<AppConfig, 'host' | 'corsOrigins' | 'exposure'> & Partial<Pick<AppConfig, 'tokens' | 'trustProxy' | 'budget'>>): { open: string[]; warnings: string[] } {
+  const { exposure, host, corsOrigins, trustProxy, budget } = config
   const local = host === '127.0.0.1' || host === '::1' || host === 'localhost'
+  const clients = config.tokens?.length ?? 0
+  const budgets = [budget?.perDayUsd !== undefined ? `$${budget.perDayUsd}/day` : '', budget?.per10MinUsd !== undefined ? `$${budget.per10MinUsd}/10 min` : ''].filter(Boolean)
   const open = [
     `listening on ${host}${local ? ' (this machine only)' : ' (reachable from the network)'}${exposure.hostDefaulted ? ' — safe default for a paid provider without PROXY_TOKEN' : ''}`,
-    `tokens: ${exposure.tokenRequired ? 'required for batch endpoints' : 'none (anyone who can reach it may start batches)'}`,
+    `tokens: ${exposure.tokenRequired ? `required for batch endpoints${clients ? ` (${clients} client${clients === 1 ? '' : 's'})` : ''}` : `none (anyone who can reach it may start batches; clients are IP addresses${trustProxy ? ' from X-Forwarded-For, TRUST_PROXY' : ''})`}`,
     `CORS: ${corsOrigins === '*' ? 'every web origin' : corsOrigins.join(', ')}${exposure.corsDefaulted ? ' — safe default; set CORS_ORIGINS for PPTist on another host' : ''}`,
+    ...(exposure.paid ? [`budgets: ${budgets.length ? budgets.join(', ') : 'none (BUDGET_USD_PER_DAY, BUDGET_USD_PER_10MIN)'}`] : []),
   ]
   const warnings: string[] = []
   if (exposure.paid && !exposure.tokenRequired && !local) {
     warnings.push(`HOST=${host} with a paid provider and no PROXY_TOKEN: anyone who can reach this port can spend your key. Set PROXY_TOKEN (README: running it in public)`)
+  }
+  if (trustProxy === true) {
+    warnings.push('TRUST_PROXY=true believes the left-most X-Forwarded-For entry, which any caller can write: a client can pose as any address. Use TRUST_PROXY=1 (one reverse proxy in front) or its address')
   }
   return { open, warnings }
 }

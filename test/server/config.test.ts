@@ -124,6 +124,16 @@ describe('safe defaults', () => {
     const c = loadConfig({ GEMINI_API_KEY: 'AIza-x', HOST: '0.0.0.0', CORS_ORIGINS: 'https://ppt.example.com' })
     expect(c).toMatchObject({ host: '0.0.0.0', corsOrigins: ['https://ppt.example.com'] })
     expect(describeExposure(c).warnings.join('\n')).toMatch(/anyone who can reach this port can spend your key/)
+    expect(describeExposure(c).open.join('\n')).toMatch(/budgets: none \(BUDGET_USD_PER_DAY/)
+  })
+
+  it('the exposure lines name the clients and budgets; TRUST_PROXY=true is warned about, TRUST_PROXY=1 is not', () => {
+    const c = loadConfig({ GEMINI_API_KEY: 'AIza-x', PROXY_TOKENS: 'alice:alice-token-1,bob:bob-token-22', BUDGET_USD_PER_DAY: '20', BUDGET_USD_PER_10MIN: '5', TRUST_PROXY: '1' })
+    const e = describeExposure(c)
+    expect(e.open.join('\n')).toMatch(/tokens: required for batch endpoints \(2 clients\)/)
+    expect(e.open.join('\n')).toMatch(/budgets: \$20\/day, \$5\/10 min/)
+    expect(e.warnings).toEqual([])
+    expect(describeExposure(loadConfig({ PROXY_TOKEN: 'long-enough-token', TRUST_PROXY: 'true' })).warnings.join('\n')).toMatch(/TRUST_PROXY=true believes the left-most X-Forwarded-For/)
   })
 
   it('REQUEST_TIMEOUT_SECONDS bounds slow requests (default 30 s, headers 15 s)', () => {
