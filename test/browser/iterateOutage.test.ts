@@ -5,6 +5,7 @@
 //   connection, see harness startNetworkGate) while pages are being drawn:
 //   no slide ever loses its elements before the browser has its image, the float says it is
 //   reconnecting with no time estimate, and the run picks up and completes when the network returns;
+//   the dialog opened during an outage keeps the remembered template and gets its estimate back;
 // - a page the proxy still refuses (its announced limits and its validation disagree) is named by
 //   its number, in Chinese and in English.
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -112,7 +113,7 @@ describe('retries and outages (demo editor, fake Gemini)', () => {
     await page.route('**/api/v1/images/**', route => (imagesDown ? route.abort('connectionrefused') : route.continue()))
     const callsBefore = generateCalls()
 
-    await startRun(page)
+    await startRun(page, 2)
     // page 1 finished on the proxy, its image cannot be had: the slide keeps its elements
     await expect.poll(() => float.locator('.page[data-page="1"] .status-text').textContent(), { timeout: 20_000 }).toBe('已完成')
     const slide1 = (await deckNow(page)).slides[0]
@@ -138,10 +139,27 @@ describe('retries and outages (demo editor, fake Gemini)', () => {
     expect(await float.getByRole('status').count()).toBe(0)
     await float.screenshot({ path: artifactPath('outage-float-back.png') })
     expect(generateCalls() - callsBefore).toBe(3)
-
     const watched = await blankSlides(page)
     expect(watched.looks).toBeGreaterThan(10)
     expect(watched.blank).toEqual([])
+
+    // the dialog opened during another outage: the connection error, not "pick a template"; once
+    // the proxy answers, the remembered template is still chosen and the estimate has its price
+    await float.locator('.close-action').click()
+    gate.down()
+    await page.locator('.editor-header .extensions').getByRole('button').first().click()
+    const dialog = page.getByRole('dialog')
+    await expect.poll(() => dialog.getByRole('alert').allTextContents(), { timeout: 10_000 }).toEqual([expect.stringContaining('无法连接到生成服务')])
+    expect(await dialog.locator('.estimate-cost').textContent()).toContain('费用未知')
+    await dialog.screenshot({ path: artifactPath('outage-dialog-down.png') })
+    gate.up()
+    const templates = dialog.getByRole('listbox').getByRole('option')
+    await expect.poll(() => templates.nth(2).getAttribute('aria-selected'), { timeout: 15_000 }).toBe('true')
+    await expect.poll(() => dialog.locator('.estimate-cost').textContent()).toContain('预计费用')
+    expect(await dialog.getByRole('alert').count()).toBe(0)
+    expect(await dialog.getByRole('button', { name: '开始生成' }).isEnabled()).toBe(true)
+    await dialog.screenshot({ path: artifactPath('outage-dialog-back.png') })
+
     expect(errors).toEqual([])
     await page.close()
     await gate.close()
