@@ -122,6 +122,12 @@ export function createApiRouter(deps: RoutesDeps): Router {
 
   r.get('/images/:key', async (req, res, next) => {
     const key = String(req.params.key ?? '')
+    // A thumbnail still being made is not waited for: browsers allow six connections per host, and
+    // thumbnail requests held open on a busy image worker starved the event stream and the images
+    // the editor needs. The client asks again (Retry-After) or once the page's image has landed.
+    if (key.endsWith('.thumb.jpg') && IMAGE_KEY_RE.test(key) && await deps.storage.variantReady(key) === 'making') {
+      throw new ApiError(404, 'not_ready', 'The thumbnail is still being made: ask again in a moment', { headers: { 'Retry-After': '1', 'Cache-Control': 'no-store' } })
+    }
     const found = IMAGE_KEY_RE.test(key) ? await deps.storage.resolveImage(key) : null
     if (!found) throw notFound('Image')
     res.setHeader('Content-Type', found.mime)

@@ -243,6 +243,12 @@ export interface Storage {
    * being made is waited for; a missing one is made from its stored image.
    */
   resolveImage(key: string): Promise<{ file: string; mime: ImageMime; size: number } | null>
+  /**
+   * For a thumbnail or embed variant key, never waiting: 'ready' (on disk), 'making' (being made —
+   * started now when it was missing and its image is stored) or 'missing' (no such image). What the
+   * image route answers thumbnail requests from, so none sits open on a busy image worker.
+   */
+  variantReady(key: string): Promise<'ready' | 'making' | 'missing'>
   readImage(key: string): Promise<Buffer | null>
   /** Deletes images stored before `cutoffMs` with their variants (ImageStore); returns how many. */
   deleteOlderThan(cutoffMs: number): Promise<number>
@@ -312,16 +318,17 @@ export async function createStorage(opts: StorageOptions): Promise<Storage> {
     return running
   }
 
-  /** A missing thumbnail (failed earlier, or not made before a restart) is made from its stored image. */
-  async function ensureThumbnail(thumbnailKey: string): Promise<void> {
+  /**
+   * A variant's state without waiting for it: on disk ('ready'), being made ('making', with the
+   * promise; a missing one — failed earlier, or not made before a restart — is started here from its
+   * stored image) or impossible ('missing': no stored image).
+   */
+  async function variantState(thumbnailKey: string): Promise<{ state: 'ready' | 'missing' } | { state: 'making'; done: Promise<ThumbnailOutcome> }> {
     const inProgress = thumbnailsInProgress.get(thumbnailKey)
-    if (inProgress) {
-      await inProgress
-      return
-    }
+    if (inProgress) return { state: 'making', done: inProgress }
     try {
       await fs.access(path.join(imagesDir, thumbnailKey))
-      return
+      return { state: 'ready' }
     } catch { /* missing: make it below */ }
     const id = thumbnailKey.slice(0, 32)
     for (const ext of ['png', 'jpg']) {
@@ -332,9 +339,15 @@ export async function createStorage(opts: StorageOptions): Promise<Storage> {
         continue
       }
       // another request may have started it while this one looked at the disk
-      await (thumbnailsInProgress.get(thumbnailKey) ?? makeThumbnail(thumbnailKey, source, performance.now(), true))
-      return
+      return { state: 'making', done: thumbnailsInProgress.get(thumbnailKey) ?? makeThumbnail(thumbnailKey, source, performance.now(), true) }
     }
+    return { state: 'missing' }
+  }
+
+  /** A variant still being made is waited for; a missing one is made from its stored image. */
+  async function ensureThumbnail(thumbnailKey: string): Promise<void> {
+    const variant = await variantState(thumbnailKey)
+    if (variant.state === 'making') await variant.done
   }
 
   async function saveVerified(input: Buffer): Promise<StoredImage> {
@@ -368,6 +381,11 @@ export async function createStorage(opts: StorageOptions): Promise<Storage> {
     dataDir,
 
     saveImage: saveVerified,
+
+    async variantReady(key: string) {
+      if (!IMAGE_KEY_RE.test(key) || !isVariantKey(key)) return 'missing'
+      return (await variantState(key)).state
+    },
 
     async resolveImage(key: string) {
       if (!IMAGE_KEY_RE.test(key)) return null

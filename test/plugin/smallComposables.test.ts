@@ -5,6 +5,7 @@ import { estimateBatch, pricePerImage, resolutionsOf } from '../../plugin/compos
 import { GEMINI_MODELS, GPT_IMAGE_MODELS } from './fakes/proxyApi'
 import { embedAsJpeg, EMBED_MAX_WIDTH, looksLikeWebp } from '../../plugin/composables/useEmbedImage'
 import { useProgressPolling } from '../../plugin/composables/useProgressPolling'
+import { createThumbnailRetry } from '../../plugin/composables/useThumbnailRetry'
 import { defaultOptions, mergeRemembered, STORAGE_KEY, useRememberedOptions } from '../../plugin/composables/useRememberedOptions'
 import { deckTextLanguage } from '../../plugin/host/deckLanguage'
 import type { Slide } from '../../plugin/host/types'
@@ -239,5 +240,26 @@ describe('mergeRemembered', () => {
     expect(mergeRemembered({ language: 'zh' }, defaultOptions('zh'))).toMatchObject({ language: 'zh', languageChosen: false })
     expect(mergeRemembered({}, defaultOptions('en'))).toMatchObject({ language: 'en', languageChosen: false })
     expect(mergeRemembered({ language: 'en', languageChosen: false }, defaultOptions('zh')).languageChosen).toBe(false)
+  })
+})
+
+describe('thumbnail retry (a thumbnail still being made is answered 404 at once)', () => {
+  it('asks again under a new URL after each pause, then gives up', () => {
+    const timers: Array<{ run: () => void; ms: number }> = []
+    const retry = createThumbnailRetry([1000, 2000], (run, ms) => timers.push({ run, ms }), () => undefined)
+    const url = 'http://h/api/v1/images/ab.thumb.jpg'
+    expect(retry.src(url)).toBe(url)
+    retry.failed(url)
+    retry.failed(url) // the same failure reported twice waits once
+    expect(timers.map(t => t.ms)).toEqual([1000])
+    expect(retry.src(url)).toBe(url)
+    timers[0].run()
+    expect(retry.src(url)).toBe(`${url}?try=1`)
+    retry.failed(url)
+    timers[1].run()
+    expect(retry.src(url)).toBe(`${url}?try=2`)
+    retry.failed(url)
+    expect(timers).toHaveLength(2)
+    expect(retry.src(url)).toBeNull()
   })
 })

@@ -128,7 +128,9 @@ describe('end to end against the fake Gemini server', () => {
     const last = bodies.at(-1)!
     expect(last.contents[0].parts.filter(p => p.inlineData)).toHaveLength(2)
 
-    // stored images: valid 16:9 at 2K (2752×1536), thumbnails, CORS and cache headers
+    // stored images: valid 16:9 at 2K (2752×1536), thumbnails, CORS and cache headers (thumbnails
+    // still being made are answered 404 not_ready at once: wait for them first)
+    await srv.batches.flush()
     for (const r of progress.results as Array<{ image_url: string; thumbnail_url: string }>) {
       const img = await http(`${srv.url}${r.image_url}`, { headers: { Origin: 'https://pptist.example' } })
       expect(img.status).toBe(200)

@@ -89,7 +89,13 @@ describe('production start (npm run serve after npm prune --omit=dev)', () => {
       expect(img.status).toBe(200)
       expect(img.headers.get('content-type')).toBe('image/png')
       expect((await img.arrayBuffer()).byteLength).toBeGreaterThan(10_000)
-      const thumb = await fetch(`${url}${progress!.results[0].thumbnail_url}`)
+      // a thumbnail still being made is answered 404 not_ready at once: ask again
+      let thumb = await fetch(`${url}${progress!.results[0].thumbnail_url}`)
+      for (let i = 0; i < 100 && thumb.status === 404; i++) {
+        await thumb.arrayBuffer()
+        await new Promise(r => setTimeout(r, 100))
+        thumb = await fetch(`${url}${progress!.results[0].thumbnail_url}`)
+      }
       expect(thumb.status).toBe(200)
       await thumb.arrayBuffer()
     } finally {

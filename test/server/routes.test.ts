@@ -1,4 +1,4 @@
-import { writeFile, mkdir } from 'node:fs/promises'
+import { writeFile, mkdir, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { NANO_BANANA_TEMPLATES } from '../../plugin/configs/nanoBananaTemplates.js'
@@ -16,6 +16,7 @@ function body(over: Record<string, unknown> = {}) {
 describe('routes (no token)', () => {
   let srv: TestServer
   let cleanup: () => Promise<void>
+  let dataDir = ''
   let hold = false
   const provider = scriptedProvider(async (page) => {
     while (hold) await new Promise(r => setTimeout(r, 2))
@@ -30,7 +31,8 @@ describe('routes (no token)', () => {
     const demoDir = path.join(t.dir, 'demo')
     await mkdir(demoDir)
     await writeFile(path.join(demoDir, 'index.html'), '<!doctype html><title>demo</title>')
-    srv = await startTestServer({ provider, dataDir: path.join(t.dir, 'data'), publicDir, demoDir })
+    dataDir = path.join(t.dir, 'data')
+    srv = await startTestServer({ provider, dataDir, publicDir, demoDir })
   })
   afterAll(async () => {
     await srv.stop()
@@ -77,6 +79,8 @@ describe('routes (no token)', () => {
     expect(p.body.results).toHaveLength(2)
     for (const res of p.body.results) {
       for (const [url, type] of [[res.image_url, 'image/png'], [res.thumbnail_url, 'image/jpeg']]) {
+        // a thumbnail still being made is answered 404 not_ready at once (see the next test)
+        await waitUntil(async () => (await fetch(`${srv.url}${url}`, { method: 'HEAD' })).status === 200)
         const img = await fetch(`${srv.url}${url}`, { headers: { Origin: 'https://ppt.example' } })
         expect(img.status).toBe(200)
         expect(img.headers.get('content-type')).toBe(type)
@@ -86,6 +90,25 @@ describe('routes (no token)', () => {
         expect(bytes.length).toBeGreaterThan(50)
       }
     }
+  })
+
+  it('a thumbnail still being made is answered at once (404 not_ready, Retry-After, not cached), then served', async () => {
+    const r = await postJson(`${srv.url}${BATCHES}`, body())
+    const id = r.body.batch_id
+    await waitUntil(async () => (await getJson(`${srv.url}${BATCHES}/${id}/progress`)).body.status === 'completed')
+    const url: string = (await getJson(`${srv.url}${BATCHES}/${id}/progress`)).body.results[0].thumbnail_url
+    await waitUntil(async () => (await fetch(`${srv.url}${url}`, { method: 'HEAD' })).status === 200)
+    // lost (e.g. in a restart): the request starts making it and does not wait for it
+    await rm(path.join(dataDir, 'images', url.split('/').pop()!))
+    const first = await getJson(`${srv.url}${url}`)
+    expect(first.status).toBe(404)
+    expect(first.body.error.code).toBe('not_ready')
+    expect(first.headers.get('retry-after')).toBe('1')
+    expect(first.headers.get('cache-control')).toBe('no-store')
+    await waitUntil(async () => (await fetch(`${srv.url}${url}`, { method: 'HEAD' })).status === 200)
+    const img = await fetch(`${srv.url}${url}`)
+    expect(img.headers.get('content-type')).toBe('image/jpeg')
+    expect((await img.arrayBuffer()).byteLength).toBeGreaterThan(50)
   })
 
   it.each([
