@@ -1,5 +1,5 @@
 // Everything the proxy keeps on disk under DATA_DIR:
-//   images/<key>.png|jpg and images/<key>.thumb.jpg — each written once, never rewritten
+//   images/<key>.png|jpg, <key>.embed.jpg, <key>.thumb.jpg — each written once, never rewritten
 //   batches/<batch_id>.json | .done.json              — batch state, atomically replaced on change (batchFiles.ts)
 //   cache.json                                         — duplicate-request cache (request hash → image)
 // Keys are 128 random bits; only names matching IMAGE_KEY_RE are ever turned into a path.
@@ -43,7 +43,7 @@ export const IMAGE_KEY_RE = /^[a-f0-9]{32}(\.thumb|\.embed)?\.(png|jpg)$/
 /** The compact JPEG the extension embeds in a deck ("embed images"): ≤ this wide, this quality. */
 export const EMBED_VARIANT = { maxWidth: 1600, quality: 85 }
 
-/** `<id>.thumb.jpg` (made after each page) and `<id>.embed.jpg` (made on request) are derived from `<id>.png|jpg`. */
+/** `<id>.embed.jpg` and `<id>.thumb.jpg` (made after each page, again on request when missing) are derived from `<id>.png|jpg`. */
 function isVariantKey(key: string): boolean {
   return key.endsWith('.thumb.jpg') || key.endsWith('.embed.jpg')
 }
@@ -288,21 +288,34 @@ export async function createStorage(opts: StorageOptions): Promise<Storage> {
    * buffers: the image's bytes are not kept in memory while it waits for a core). A variant someone
    * is waiting for (`requested`) goes ahead of the thumbnails made after each page.
    */
+  const embedPipeline = (source: string | Buffer) => sharp(source, { sequentialRead: true, limitInputPixels: MAX_IMAGE_PIXELS })
+    .resize({ width: EMBED_VARIANT.maxWidth, withoutEnlargement: true })
+    .flatten({ background: '#ffffff' })
+    .jpeg({ quality: EMBED_VARIANT.quality })
+  const thumbnailPipeline = (source: string | Buffer) => sharp(source, { sequentialRead: true, limitInputPixels: MAX_IMAGE_PIXELS })
+    .resize(opts.thumbnail.width, opts.thumbnail.height, { fit: 'cover' })
+    .flatten({ background: '#ffffff' })
+    .jpeg({ quality: 80 })
+
+  /** Registers a variant being made, so requests for it wait (embed) or are answered not_ready (thumbnail). */
+  const track = (key: string, running: Promise<ThumbnailOutcome>) => {
+    thumbnailsInProgress.set(key, running)
+    void running.finally(() => {
+      if (thumbnailsInProgress.get(key) === running) thumbnailsInProgress.delete(key)
+    })
+  }
+
+  /**
+   * Makes a thumbnail or an embed variant from the stored image's FILE (a queue of paths, not of
+   * buffers: the image's bytes are not kept in memory while it waits for a core). A variant someone
+   * is waiting for (`requested`) goes ahead of the variants made after each page.
+   */
   const makeThumbnail = (thumbnailKey: string, source: string, queuedAt: number, requested = false): Promise<ThumbnailOutcome> => {
     const running = imageWork.add(async (): Promise<ThumbnailOutcome> => {
       const started = performance.now()
       try {
         // the full decode; flatten only acts on images with alpha
-        const pipeline = thumbnailKey.endsWith('.embed.jpg')
-          ? sharp(source, { sequentialRead: true, limitInputPixels: MAX_IMAGE_PIXELS })
-            .resize({ width: EMBED_VARIANT.maxWidth, withoutEnlargement: true })
-            .flatten({ background: '#ffffff' })
-            .jpeg({ quality: EMBED_VARIANT.quality })
-          : sharp(source, { sequentialRead: true, limitInputPixels: MAX_IMAGE_PIXELS })
-            .resize(opts.thumbnail.width, opts.thumbnail.height, { fit: 'cover' })
-            .flatten({ background: '#ffffff' })
-            .jpeg({ quality: 80 })
-        const thumb = await pipeline.toBuffer()
+        const thumb = await (thumbnailKey.endsWith('.embed.jpg') ? embedPipeline(source) : thumbnailPipeline(source)).toBuffer()
         // atomic: a reader that did not wait (or a restart) never sees half a thumbnail
         await writeFileAtomic(path.join(imagesDir, thumbnailKey), thumb)
         return { ok: true, readyMs: performance.now() - queuedAt, workMs: performance.now() - started }
@@ -311,10 +324,43 @@ export async function createStorage(opts: StorageOptions): Promise<Storage> {
         return { ok: false, readyMs: performance.now() - queuedAt, workMs: performance.now() - started, error }
       }
     }, { priority: requested ? 1 : 0 }) as Promise<ThumbnailOutcome>
-    thumbnailsInProgress.set(thumbnailKey, running)
-    void running.finally(() => {
-      if (thumbnailsInProgress.get(thumbnailKey) === running) thumbnailsInProgress.delete(thumbnailKey)
+    track(thumbnailKey, running)
+    return running
+  }
+
+  /**
+   * After each page: the embed variant from the image's one full decode, then the thumbnail from that
+   * JPEG (a 1600 px JPEG decodes in a fraction of a 2K/4K PNG's time), in one job. So the editor's
+   * "embed images" fetch finds its JPEG ready or nearly, and the thumbnail costs no second decode of
+   * the full image. Resolves with the thumbnail's outcome (the embed variant is retried on request).
+   */
+  const makeVariants = (id: string, source: string, queuedAt: number): Promise<ThumbnailOutcome> => {
+    const embedKey = `${id}.embed.jpg`
+    let embedSettled: (outcome: ThumbnailOutcome) => void = () => undefined
+    track(embedKey, new Promise<ThumbnailOutcome>(resolve => { embedSettled = resolve }))
+    const running = imageWork.add(async (): Promise<ThumbnailOutcome> => {
+      const started = performance.now()
+      const outcome = (ok: boolean, error?: string): ThumbnailOutcome => ({ ok, readyMs: performance.now() - queuedAt, workMs: performance.now() - started, ...(error ? { error } : {}) })
+      let embed: Buffer | null = null
+      try {
+        embed = await embedPipeline(source).toBuffer()
+        await writeFileAtomic(path.join(imagesDir, embedKey), embed)
+        embedSettled(outcome(true))
+      } catch (err) {
+        embedSettled(outcome(false, err instanceof Error ? err.message : String(err)))
+      }
+      try {
+        await writeFileAtomic(path.join(imagesDir, `${id}.thumb.jpg`), await thumbnailPipeline(embed ?? source).toBuffer())
+        return outcome(true)
+      } catch (err) {
+        return outcome(false, err instanceof Error ? err.message : String(err))
+      }
+    }).then(o => o as ThumbnailOutcome, (err: unknown) => {
+      const failed: ThumbnailOutcome = { ok: false, readyMs: performance.now() - queuedAt, workMs: 0, error: String(err) }
+      embedSettled(failed)
+      return failed
     })
+    track(`${id}.thumb.jpg`, running)
     return running
   }
 
@@ -373,7 +419,7 @@ export async function createStorage(opts: StorageOptions): Promise<Storage> {
     const thumbnailKey = `${id}.thumb.jpg`
     // durable before the page may be reported completed (temp + fsync + rename + dir fsync)
     await writeFileAtomic(path.join(imagesDir, imageKey), bytes)
-    const thumbnail = makeThumbnail(thumbnailKey, path.join(imagesDir, imageKey), performance.now())
+    const thumbnail = makeVariants(id, path.join(imagesDir, imageKey), performance.now())
     return { imageKey, thumbnailKey, mime, width, height, thumbnail }
   }
 

@@ -76,8 +76,8 @@ describe('storage', () => {
     const cut = await noisy('png')
     await expect(storage.saveImage(cut.subarray(0, Math.floor(cut.length * 0.6)))).rejects.toBeInstanceOf(InvalidImageError)
     await saved.thumbnail
-    // nothing but the WebP (as PNG) and its thumbnail was stored
-    expect((await readdir(path.join(dir, 'images'))).sort()).toEqual([saved.imageKey, saved.thumbnailKey].sort())
+    // nothing but the WebP (as PNG) and its variants was stored
+    expect((await readdir(path.join(dir, 'images'))).sort()).toEqual([saved.imageKey, saved.thumbnailKey, saved.thumbnailKey.replace('.thumb', '.embed')].sort())
   })
 
   it('structural check: PNG chunks, CRCs and IEND; JPEG segments, scans and EOI', async () => {
@@ -153,29 +153,39 @@ describe('storage', () => {
     // a thumbnail key without a stored image stays unknown; only .thumb.jpg names are ever made
     expect(await again.resolveImage('0'.repeat(32) + '.thumb.jpg')).toBeNull()
     expect(await again.resolveImage(saved.thumbnailKey.replace('.jpg', '.png'))).toBeNull()
-    expect((await readdir(path.join(dir, 'images'))).sort()).toEqual([saved.imageKey, saved.thumbnailKey].sort())
+    expect((await readdir(path.join(dir, 'images'))).sort()).toEqual([saved.imageKey, saved.thumbnailKey, saved.thumbnailKey.replace('.thumb', '.embed')].sort())
   })
 
-  it('makes the compact JPEG for embedding on request (≤ 1600 px wide), once, from the stored image', async () => {
+  it('makes the compact JPEG for embedding after each page (≤ 1600 px wide) and the thumbnail from it; again on request when lost', async () => {
     const { dir, storage } = await store()
     const big = await sharp({ create: { width: 2752, height: 1536, channels: 4, background: { r: 10, g: 20, b: 30, alpha: 0.5 } } }).png().toBuffer()
     const saved = await storage.saveImage(big)
-    await saved.thumbnail
     const key = saved.imageKey.replace('.png', '.embed.jpg')
     expect(IMAGE_KEY_RE.test(key)).toBe(true)
-    // not made until asked for
-    expect((await readdir(path.join(dir, 'images'))).sort()).toEqual([saved.imageKey, saved.thumbnailKey].sort())
-    const [a, b] = await Promise.all([storage.resolveImage(key), storage.resolveImage(key)])
-    expect(a).toMatchObject({ mime: 'image/jpeg' })
-    expect(b!.file).toBe(a!.file)
-    const meta = await sharp(a!.file).metadata()
+    // being made right after the save: a request waits for it instead of missing it
+    expect(await storage.variantReady(key)).toBe('making')
+    const early = await storage.resolveImage(key)
+    expect(early).toMatchObject({ mime: 'image/jpeg' })
+    await saved.thumbnail
+    expect((await readdir(path.join(dir, 'images'))).sort()).toEqual([saved.imageKey, saved.thumbnailKey, key].sort())
+    const meta = await sharp(early!.file).metadata()
     expect([meta.format, meta.width, meta.height, meta.hasAlpha]).toEqual(['jpeg', 1600, 893, false])
-    expect(a!.size).toBeLessThan(big.length)
+    expect(early!.size).toBeLessThan(big.length)
+    const thumb = await sharp((await storage.resolveImage(saved.thumbnailKey))!.file).metadata()
+    expect([thumb.format, thumb.width, thumb.height]).toEqual(['jpeg', 300, 169])
+    // lost: made again on the first request (two requests, one making)
+    await rm(early!.file)
+    const [a, b] = await Promise.all([storage.resolveImage(key), storage.resolveImage(key)])
+    expect(b!.file).toBe(a!.file)
+    expect((await sharp(a!.file).metadata()).width).toBe(1600)
+    expect(await storage.variantReady(key)).toBe('ready')
     // a small image is not enlarged; an unknown id stays unknown
     const small = await storage.saveImage(await img('png'))
     const smallMeta = await sharp((await storage.resolveImage(small.imageKey.replace('.png', '.embed.jpg')))!.file).metadata()
     expect(smallMeta.width).toBe(1376)
     expect(await storage.resolveImage('0'.repeat(32) + '.embed.jpg')).toBeNull()
+    expect(await storage.variantReady('0'.repeat(32) + '.embed.jpg')).toBe('missing')
+    await small.thumbnail
   })
 
   it('a thumbnail that cannot be made does not lose the image; it is 404 rather than an error', async () => {
