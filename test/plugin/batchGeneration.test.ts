@@ -264,6 +264,9 @@ describe('useBatchGeneration controller', () => {
   it('embed mode: three pages land as data URLs and one undo restores the deck as before the batch', async () => {
     const { slidesStore, snapshotStore } = await setupPptist(deck)
     const before = JSON.parse(JSON.stringify(slidesStore.slides))
+    // each snapshot copies the whole deck, every data URL in it: two for the batch, not one per page
+    let copies = 0
+    snapshotStore.$onAction(({ name }) => { if (name === 'addSnapshot') copies++ })
     const { api } = fakeApi()
     const embed = vi.fn(async (url: string) => `data:image/jpeg;base64,${btoa(url)}`)
     const { store, controller } = setup(api, [{
@@ -273,6 +276,7 @@ describe('useBatchGeneration controller', () => {
     await finished(controller, store)
     expect(slidesStore.slides.slice(0, 3).every(s => bgSrc(s)?.startsWith('data:image/jpeg'))).toBe(true)
     expect(snapshotStore.snapshotLength).toBe(2)
+    expect(copies).toBe(2)
     await snapshotStore.unDo()
     expect(slidesStore.slides).toEqual(before)
     await snapshotStore.reDo()
