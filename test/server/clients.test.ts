@@ -152,8 +152,9 @@ describe('create-then-cancel churn', () => {
         expect(created.body.error.code).toBe('rate_limited')
         continue
       }
-      // let the first pages reach the upstream, then cancel
-      await waitUntil(() => fake.stats.inFlight === 2)
+      // let this batch's first two pages reach the upstream (the slots the last cancel freed), then cancel
+      const accepted = codes.filter(c => c === 202).length
+      await waitUntil(() => fake.stats.requests === 2 * accepted)
       expect((await postJson(`${srv.url}${BATCHES}/${created.body.batch_id}/cancel`, {}, auth)).body.status).toBe('cancelled')
     }
     await waitUntil(() => fake.stats.inFlight === 0)
