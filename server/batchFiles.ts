@@ -58,7 +58,8 @@ export function coalescingWriter(delayMs: number, writeFile: (file: string, data
         let last = ''
         let lastFile = ''
         try {
-          await new Promise(resolve => setTimeout(resolve, delayMs))
+          // 0: the next turn of the loop, so that changes made in this one share the write
+          await new Promise(resolve => (delayMs > 0 ? setTimeout(resolve, delayMs) : setImmediate(resolve)))
           while (e.data !== last || e.file !== lastFile) {
             last = e.data
             lastFile = e.file

@@ -27,10 +27,14 @@ sharp.cache(false)
 
 // Decoding a 2K/4K image takes 13–50 MB and a core's worth of CPU. One core is left to the event loop
 // (HTTP, SSE, the SDK's JSON) so a burst of finished pages does not delay the next upstream answers.
-const imageWork = new PQueue({ concurrency: Math.max(1, Math.min(4, os.availableParallelism() - 1)) })
+/**
+ * How long a state change waits for others to join its file's write: none (group commit — the changes
+ * of one turn of the event loop, e.g. the pages of one upstream round, go in one write, and changes
+ * made while it runs go in the next). A fixed delay here was on every page's way to `completed`.
+ */
+const STATE_WRITE_DELAY_MS = 0
 
-/** how long a state change waits for others to join its write (restart recovery loses at most this) */
-const STATE_WRITE_DELAY_MS = 20
+const imageWork = new PQueue({ concurrency: Math.max(1, Math.min(4, os.availableParallelism() - 1)) })
 
 /**
  * Largest image decoded (pixels): a 4K 21:9 slide is 6336×2688 ≈ 17 MP; 40 MP leaves room. A PNG
@@ -195,7 +199,32 @@ export async function writeFileAtomic(file: string, data: string | Buffer): Prom
     await fs.rm(tmp, { force: true }).catch(() => undefined)
     throw err
   }
-  await syncDir(path.dirname(file))
+  await syncDirGrouped(path.dirname(file))
+}
+
+/**
+ * Directory fsyncs are shared (group commit): a caller whose rename happened while a sync of its
+ * directory was already running waits for the next one, which serves everyone who came meanwhile.
+ * Five pages saved in the same round cost two directory syncs instead of five.
+ */
+const dirSyncs = new Map<string, { running: Promise<void> | null; next: Promise<void> | null }>()
+function syncDirGrouped(dir: string): Promise<void> {
+  let s = dirSyncs.get(dir)
+  if (!s) dirSyncs.set(dir, s = { running: null, next: null })
+  const state = s
+  if (!state.running) {
+    const running = syncDir(dir).finally(() => {
+      state.running = null
+      if (!state.next) dirSyncs.delete(dir)
+    })
+    state.running = running
+    return running
+  }
+  state.next ??= state.running.catch(() => undefined).then(() => {
+    state.next = null
+    return syncDirGrouped(dir)
+  })
+  return state.next
 }
 
 async function syncDir(dir: string): Promise<void> {

@@ -66,10 +66,11 @@ const MAX_KEY = 64
 /**
  * Reads a JSON body (at most `maxBytes`, see readCapped), decoding the base64 string value of every key
  * in `blobKeys` as it arrives (escapes `\/` and whitespace tolerated). The JSON itself is not validated
- * here: JSON.parse of `json` reports a truncated or garbled answer.
+ * here: JSON.parse of `json` reports a truncated or garbled answer. `contentLength` (the header, when
+ * sent) sizes the one buffer all blobs are decoded into, so nothing is copied or grown.
  */
-export async function readJsonWithBlobs(body: ReadableStream<Uint8Array> | null, maxBytes: number, blobKeys: ReadonlySet<string>): Promise<JsonWithBlobs> {
-  const scanner = new BlobScanner(blobKeys)
+export async function readJsonWithBlobs(body: ReadableStream<Uint8Array> | null, maxBytes: number, blobKeys: ReadonlySet<string>, contentLength?: number): Promise<JsonWithBlobs> {
+  const scanner = new BlobScanner(blobKeys, contentLength !== undefined && contentLength <= maxBytes ? contentLength : undefined)
   let size = 0
   if (body) {
     const reader = body.getReader()
@@ -101,11 +102,15 @@ export class BlobScanner {
   private lastString: string | null = null
   /** the key whose value comes next */
   private pendingKey: string | null = null
-  // blob state
-  private parts: Buffer[] = []
+  // blob state: every blob is decoded straight into one arena (Buffer.write, no intermediate buffers),
+  // and handed out as a view of it — no concatenation, no copy
+  private arena: Buffer | null = null
+  private used = 0
+  private blobStart = 0
   private carry = ''
 
-  constructor(private readonly blobKeys: ReadonlySet<string>) {}
+  /** expectedBytes: the body's size when known (Content-Length): the arena is allocated once, at 3/4 of it */
+  constructor(private readonly blobKeys: ReadonlySet<string>, private readonly expectedBytes?: number) {}
 
   push(chunk: Buffer): void {
     let pos = 0
@@ -115,7 +120,7 @@ export class BlobScanner {
         const end = chunk.indexOf(QUOTE, pos)
         // a quote right after an odd backslash cannot occur in base64 (its escape would be \"), so the first quote ends it
         const stop = end < 0 ? chunk.length : end
-        this.decode(chunk.toString('latin1', pos, stop))
+        this.decode(chunk.toString('latin1', pos, stop), hasEscapeOrSpace(chunk.subarray(pos, stop)))
         if (end < 0) {
           pos = chunk.length
           emitFrom = pos
@@ -166,7 +171,7 @@ export class BlobScanner {
           this.out.push(Buffer.from(chunk.subarray(emitFrom, pos + 1)))
           this.out.push(Buffer.from(`${BLOB_PREFIX}${this.blobs.length}`, 'latin1'))
           this.state = 'blob'
-          this.parts = []
+          this.blobStart = this.used
           this.carry = ''
           pos++
           emitFrom = pos
@@ -195,42 +200,51 @@ export class BlobScanner {
     return { json, blobs: this.blobs }
   }
 
-  private decode(text: string): void {
+  private decode(text: string, special: boolean): void {
     if (text.length === 0) return
     let s = this.carry + text
-    // escaped slashes and line breaks inside the string are rare: the common path is one regex test
-    if (/[\\\s]/.test(s)) s = this.unescape(s)
+    // escaped slashes and line breaks inside the string are rare: found by memchr on the bytes
+    if (special || this.carry.includes('\\')) s = this.unescape(s)
     // a backslash at the very end escapes the next chunk's first character
     const tail = s.endsWith('\\') ? '\\' : ''
     if (tail) s = s.slice(0, -1)
     const usable = s.length - (s.length % 4)
-    if (usable > 0) this.parts.push(Buffer.from(s.slice(0, usable), 'base64'))
+    if (usable > 0) this.write(usable === s.length ? s : s.slice(0, usable))
     this.carry = s.slice(usable) + tail
+  }
+
+  /** Decodes base64 into the arena, growing it (a copy of the current blob only) when it is full. */
+  private write(base64: string): void {
+    const need = Math.ceil(base64.length / 4) * 3
+    if (!this.arena || this.used + need > this.arena.length) {
+      const hinted = this.arena ? 0 : Math.ceil(((this.expectedBytes ?? 0) * 3) / 4)
+      const size = Math.max(hinted, need + (this.used - this.blobStart), this.arena ? this.arena.length * 2 : 4 * 1024 * 1024)
+      const next = Buffer.allocUnsafe(size)
+      // earlier blobs keep their views of the old arena; only the blob being read moves
+      if (this.arena) this.arena.copy(next, 0, this.blobStart, this.used)
+      this.used -= this.blobStart
+      this.blobStart = 0
+      this.arena = next
+    }
+    this.used += this.arena.write(base64, this.used, 'base64')
   }
 
   /** Removes JSON escapes (`\/` → `/`, `\n` etc. → nothing) and whitespace; keeps a trailing lone backslash. */
   private unescape(text: string): string {
-    let out = ''
-    for (let i = 0; i < text.length; i++) {
-      const c = text[i]
-      if (c === '\\') {
-        if (i + 1 >= text.length) return `${out}\\`
-        const next = text[++i]
-        if (next === '/') out += '/'
-        continue
-      }
-      if (c === ' ' || c === '\n' || c === '\r' || c === '\t') continue
-      out += c
-    }
-    return out
+    return text.replace(/\\\//g, '/').replace(/\s|\\[nrt]/g, '')
   }
 
   private finishBlob(): void {
     // a final partial quad (unpadded base64) decodes as Node does for the whole string
     const carry = this.carry.replace(/\\$/, '')
-    if (carry) this.parts.push(Buffer.from(carry, 'base64'))
-    this.blobs.push(Buffer.concat(this.parts))
-    this.parts = []
+    if (carry) this.write(carry)
+    this.blobs.push(this.arena ? this.arena.subarray(this.blobStart, this.used) : Buffer.alloc(0))
+    this.blobStart = this.used
     this.carry = ''
   }
+}
+
+const SPECIAL = [0x5c, 0x0a, 0x0d, 0x20, 0x09] // backslash, line feed, carriage return, space, tab
+function hasEscapeOrSpace(bytes: Buffer): boolean {
+  return SPECIAL.some(b => bytes.indexOf(b) >= 0)
 }

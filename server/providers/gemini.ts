@@ -131,7 +131,9 @@ const IMAGE_KEYS: ReadonlySet<string> = new Set(['data'])
 export async function readAnswer(res: Response, seen: AnswerSeen, maxBytes: number): Promise<Response> {
   const init = { status: res.status, statusText: res.statusText, headers: res.headers }
   if (!res.ok) return new Response(await readCapped(res.body, maxBytes), init)
-  const { json, blobs } = await readJsonWithBlobs(res.body, maxBytes, IMAGE_KEYS)
+  // the body's size, when it is known (not compressed): the decoded images get one buffer of the right size
+  const length = res.headers.get('content-encoding') ? NaN : Number(res.headers.get('content-length') ?? NaN)
+  const { json, blobs } = await readJsonWithBlobs(res.body, maxBytes, IMAGE_KEYS, Number.isFinite(length) ? length : undefined)
   seen.blobs = blobs
   try {
     const parsed: unknown = JSON.parse(json.toString('utf8'))

@@ -43,6 +43,7 @@ const SCENARIOS: Scenario[] = [
   { name: '2k-quota', resolution: '2K', pages: 40, concurrency: 5, latencyMs: 1000, quota: { requests: 10, windowMs: 4000 }, goal: 1.15 },
   { name: '2k-10', resolution: '2K', pages: 10, concurrency: 5, latencyMs: 300, goal: 1.10 },
   { name: '2k-100', resolution: '2K', pages: 100, concurrency: 5, latencyMs: 300, goal: 1.10 },
+  { name: '4k-5', resolution: '4K', pages: 5, concurrency: 5, latencyMs: 1000, goal: 1.10 },
   { name: '4k', resolution: '4K', pages: 20, concurrency: 5, latencyMs: 1000, goal: 1.10 },
   { name: '4k-10s', resolution: '4K', pages: 10, concurrency: 5, latencyMs: 10_000, goal: 1.10 },
   { name: '4k-quota', resolution: '4K', pages: 20, concurrency: 5, latencyMs: 1000, quota: { requests: 5, windowMs: 4000 }, goal: 1.15 },
@@ -70,11 +71,6 @@ async function runScenario(sc: Scenario): Promise<ScenarioResult> {
   const { loadConfig } = await import('../../server/config.js')
   const { createLogger } = await import('../../server/logger.js')
   const { createProvider } = await import('../../server/providers/index.js')
-  const { realisticImage, slideImageSize } = await import('../fakes/images.js')
-  // make (or load) the fake's images before timing anything
-  const size = slideImageSize('16:9', sc.resolution)
-  await realisticImage(size.width, size.height)
-  await realisticImage(Math.round(size.width / 4), Math.round(size.height / 4), 'draft')
 
   const dir = await mkdtemp(path.join(os.tmpdir(), 'nb-bench-real-'))
   const fake = await startFakeInChild({ latencyMs: sc.latencyMs, faultRate: 0, mislabelRate: 0, validKey: 'bench-key', realistic: true, ...(sc.quota ? { quota: sc.quota } : {}) })
@@ -173,6 +169,14 @@ async function main(): Promise<void> {
   const wanted = process.argv.slice(2).filter(a => !a.startsWith('-'))
   const list = wanted.length ? SCENARIOS.filter(s => wanted.includes(s.name)) : SCENARIOS
   console.log(`\nRealistic proxy benchmark: fake Gemini answering noisy PNGs of the real sizes with a draft (2K ≈ 7.4 MB, 4K ≈ 30 MB); load average ${os.loadavg().map(l => l.toFixed(1)).join(' ')} on ${os.availableParallelism()} cores\n`)
+  // make the fake's images once (cached on disk) before any scenario, in this process: a scenario's
+  // process never holds them, so its RSS is the proxy's own
+  const { realisticImage, slideImageSize } = await import('../fakes/images.js')
+  for (const resolution of new Set(list.map(sc => sc.resolution))) {
+    const size = slideImageSize('16:9', resolution)
+    await realisticImage(size.width, size.height)
+    await realisticImage(Math.round(size.width / 4), Math.round(size.height / 4), 'draft')
+  }
   const header = ['scenario', 'pages', 'C', 'L ms', 'quota', 'makespan/ideal (goal)', 'CPU/page', 'RSS start→peak→+3s MB', '429s', 'failed', 'loop max', 'SSE p95']
   const rows: string[][] = []
   for (const sc of list) {

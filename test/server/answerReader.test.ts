@@ -52,8 +52,9 @@ describe('answer reader', () => {
     // JSON may escape "/" in base64 as "\/"
     const text = JSON.stringify(answer).replace(/(?<="data":"[^"]*)\//g, '\\/')
     expect(text).toContain('\\/')
-    for (const seed of [1, 2, 3, 7, 42]) {
-      const { json, blobs, size } = await readJsonWithBlobs(streamOf(split(Buffer.from(text), seed)), 1e6, KEYS)
+    // the arena sized from Content-Length, grown from nothing, or grown from a wrong (too small) size
+    for (const [seed, contentLength] of [[1, undefined], [2, Buffer.byteLength(text)], [3, 100], [7, Buffer.byteLength(text)], [42, undefined]] as const) {
+      const { json, blobs, size } = await readJsonWithBlobs(streamOf(split(Buffer.from(text), seed)), 1e6, KEYS, contentLength)
       expect(size).toBe(Buffer.byteLength(text))
       const parsed = JSON.parse(json.toString('utf8')) as typeof answer
       const parts = parsed.candidates[0].content.parts
