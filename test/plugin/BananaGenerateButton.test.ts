@@ -29,6 +29,21 @@ describe('BananaGenerateButton', () => {
     expect(store.dialogVisible).toBe(true)
   })
 
+  it('uses the host\'s own tooltip directive when it has one (PPTist\'s v-tooltip), escaped; a title otherwise', async () => {
+    const seen: string[] = []
+    const tooltip = {
+      mounted: (_el: HTMLElement, binding: { value: string }) => { seen.push(binding.value) },
+      updated: (_el: HTMLElement, binding: { value: string }) => { seen.push(binding.value) },
+    }
+    const mounted = await mountPlugin(BananaGenerateButton, { directives: { tooltip } })
+    wrapper = mounted.wrapper
+    const button = wrapper.find('[role="button"]')
+    expect(seen[0]).toContain('Nano Banana')
+    expect(seen[0]).not.toMatch(/[<>]/)
+    expect(button.attributes('title')).toBeUndefined() // no second, native tooltip
+    expect(button.attributes('aria-label')).toContain('Nano Banana')
+  })
+
   it('starts watching the deck\'s history when it mounts', async () => {
     const mounted = await mountPlugin(BananaGenerateButton)
     wrapper = mounted.wrapper

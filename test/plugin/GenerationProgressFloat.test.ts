@@ -129,9 +129,9 @@ describe('GenerationProgressFloat', () => {
     expect(controller.cancel).toHaveBeenCalledOnce()
   })
 
-  it('offers "修改…" on finished pages: a short instruction, Enter sends it as a retry of that page', async () => {
+  it('offers "修改" on finished pages: a short instruction, Enter sends it as a retry of that page', async () => {
     const { controller } = await showBatch()
-    expect(wrapper!.find('[data-page="1"] .revise-btn').text()).toBe('修改…')
+    expect(wrapper!.find('[data-page="1"] .revise-btn').text()).toBe('修改')
     // not on waiting, drawing or failed pages (failed ones keep "retry")
     for (const n of [2, 3, 4]) expect(wrapper!.find(`[data-page="${n}"] .revise-btn`).exists()).toBe(false)
     expect(wrapper!.find('.revise-box').exists()).toBe(false)

@@ -34,6 +34,20 @@ describe('TemplateSelector', () => {
     expect(options[0].find('.swatch').attributes('style')).toContain('#2563eb')
   })
 
+  it('clamps a description to two lines and offers its full text in the host\'s tooltip (escaped), else as a title', async () => {
+    const long = '<b>蓝色</b>主题，'.repeat(12)
+    const templates = TEMPLATES.map((tpl, i) => (i === 0 ? { ...tpl, description: long } : tpl))
+    const seen: string[] = []
+    const tooltip = { mounted: (_el: HTMLElement, binding: { value: string }) => { seen.push(binding.value) } }
+    const { wrapper } = await mountSelector('nano_banana_1', { api: fakeApi({ templates: vi.fn(async () => templates) }).api, directives: { tooltip } })
+    const description = wrapper.find('[data-id="nano_banana_1"] .description')
+    expect(description.text()).toBe(long) // the whole text is in the card; CSS shows two lines of it
+    expect(seen).toContain(long.replace(/</g, '&#60;').replace(/>/g, '&#62;'))
+    unmount?.()
+    const plain = await mountSelector('nano_banana_1', { api: fakeApi({ templates: vi.fn(async () => templates) }).api })
+    expect(plain.wrapper.find('[data-id="nano_banana_1"] .description').attributes('title')).toBe(long)
+  })
+
   it('marks the selected template for assistive tech and emits on click', async () => {
     const { wrapper } = await mountSelector('nano_banana_2')
     const options = wrapper.findAll('[role="option"]')

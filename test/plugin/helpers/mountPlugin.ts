@@ -3,7 +3,7 @@
 import { vi } from 'vitest'
 import { mount } from '@vue/test-utils'
 import { createPinia, setActivePinia } from 'pinia'
-import type { Component } from 'vue'
+import type { Component, Directive } from 'vue'
 import { CONFIG_KEY, resolveConfig, type Locale } from '../../../plugin/config'
 import { API_KEY } from '../../../plugin/composables/useProxyApi'
 import { CONTROLLER_KEY, type BatchController } from '../../../plugin/composables/useBatchGeneration'
@@ -32,6 +32,8 @@ export interface MountOptions {
   api?: ProxyApi
   locale?: Locale
   controller?: BatchController
+  /** app-wide directives, as a host registers them (PPTist: `tooltip`) */
+  directives?: Record<string, Directive>
 }
 
 export async function mountPlugin(component: Component, options: MountOptions = {}) {
@@ -51,6 +53,7 @@ export async function mountPlugin(component: Component, options: MountOptions = 
         [CONTROLLER_KEY as symbol]: { current: controller },
       },
       stubs: { teleport: true },
+      directives: options.directives,
     },
   })
   return { wrapper, pinia, api, controller, ...pptist }
