@@ -50,39 +50,52 @@ export function luminanceUnder(pixels: ImagePixels, box: Box, slideWidth: number
   return count ? sum / count : null
 }
 
+// sRGB channel → linear light, for per-pixel luminance without pow() in the loop
+const LINEAR = Float64Array.from({ length: 256 }, (_, v) => {
+  const c = v / 255
+  return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4
+})
+/** the share of a region's pixels left out at each end (anti-aliasing, a stray pixel) */
+export const REGION_TAIL = 0.05
+
 /**
- * The mean colours of a grid of regions of the image under a slide box (regions of about
- * `regionUnits` slide units, at least one pixel each), row by row; null when the box misses the
- * image. The same grid is used to judge text (host/readableText.ts) and to check it in tests.
+ * What text over a slide box is drawn on, region by region: the box is cut into a grid of regions of
+ * about `regionUnits` slide units (at least one pixel each) and each region gives two colours, its
+ * dark end and its light end (the pixels at the 5th and 95th luminance percentile) — so a region
+ * crossed by stripes or a thin line counts by its extremes, not by a mean that no pixel has.
+ * Row by row, two colours a region; null when the box misses the image. The same function judges
+ * the text (host/readableText.ts) and checks the rendered slide in the browser test.
  */
 export function regionsUnder(pixels: ImagePixels, box: Box, slideWidth: number, slideHeight: number, regionUnits = REGION_UNITS): Rgb[] | null {
   const { x0, y0, x1, y1 } = boxToPixelRect(box, slideWidth, slideHeight, pixels)
   if (x1 <= x0 || y1 <= y0) return null
   const cols = Math.max(1, Math.min(MAX_REGIONS_PER_SIDE, x1 - x0, Math.round(box.width / regionUnits)))
   const rows = Math.max(1, Math.min(MAX_REGIONS_PER_SIDE, y1 - y0, Math.round(box.height / regionUnits)))
-  const regions: Rgb[] = []
+  const { data, width } = pixels
+  const colors: Rgb[] = []
+  const cell: { lum: number; i: number }[] = []
   for (let row = 0; row < rows; row++) {
     const ry0 = y0 + Math.floor((y1 - y0) * row / rows)
     const ry1 = y0 + Math.floor((y1 - y0) * (row + 1) / rows)
     for (let col = 0; col < cols; col++) {
       const rx0 = x0 + Math.floor((x1 - x0) * col / cols)
       const rx1 = x0 + Math.floor((x1 - x0) * (col + 1) / cols)
-      let r = 0
-      let g = 0
-      let b = 0
-      let count = 0
+      cell.length = 0
       for (let y = ry0; y < ry1; y++) {
-        for (let x = rx0, i = (y * pixels.width + rx0) * 4; x < rx1; x++, i += 4) {
-          r += pixels.data[i]
-          g += pixels.data[i + 1]
-          b += pixels.data[i + 2]
-          count++
+        for (let x = rx0, i = (y * width + rx0) * 4; x < rx1; x++, i += 4) {
+          cell.push({ lum: 0.2126 * LINEAR[data[i]] + 0.7152 * LINEAR[data[i + 1]] + 0.0722 * LINEAR[data[i + 2]], i })
         }
       }
-      if (count) regions.push([r / count, g / count, b / count])
+      if (!cell.length) continue
+      cell.sort((a, b) => a.lum - b.lum)
+      const tail = Math.min(Math.floor((cell.length - 1) / 2), Math.round(cell.length * REGION_TAIL))
+      for (const k of [tail, cell.length - 1 - tail]) {
+        const i = cell[k].i
+        colors.push([data[i], data[i + 1], data[i + 2]])
+      }
     }
   }
-  return regions.length ? regions : null
+  return colors.length ? colors : null
 }
 
 /** The image's pixels (downscaled), or null if it cannot be loaded or read (tainted canvas). */

@@ -81,6 +81,8 @@ export interface FakeGeminiOptions {
   oversizedBytes?: number
   /** answer with poorly compressible images of the real sizes (2K ≈ 7.4 MB) and drafts at 1/4 side (benchmark) */
   realistic?: boolean
+  /** the final PNG of a successful answer, drawn from the request's prompt text (default: a flat blue image) */
+  image?: (prompt: string, width: number, height: number) => Promise<Buffer>
 }
 
 const DEFAULT_FAULTS: GeminiFault[] = ['429', '503', '500', 'truncated', 'no_image', 'garbage']
@@ -158,7 +160,7 @@ export async function startFakeGemini(opts: FakeGeminiOptions = {}): Promise<Fak
       fake.stats.oversizedSent = await sendOversized(res, opts.oversizedBytes ?? 256 * 1024 * 1024)
       return
     }
-    await answer(res, effective, body, model, opts.retryDelay ?? '0.2s', opts.safetyReason ?? 'IMAGE_SAFETY', opts.finishMessage ?? 'Unable to show the generated image.', opts.realistic ?? false)
+    await answer(res, effective, body, model, opts.retryDelay ?? '0.2s', opts.safetyReason ?? 'IMAGE_SAFETY', opts.finishMessage ?? 'Unable to show the generated image.', opts.realistic ?? false, opts.image)
   })
 
   return { url: fake.url, close: fake.close, stats: fake.stats, lastRequests: fake.lastRequests }
@@ -199,7 +201,7 @@ async function sendOversized(res: ServerResponse, total: number): Promise<number
 /** serialised success answers of realistic images, by size (building one takes ~100 ms for 4K) */
 const realisticBodies = new Map<string, Promise<string>>()
 
-async function answer(res: ServerResponse, fault: GeminiFault | 'ok', body: GeminiRequestBody, model: string, retryDelay: string, safetyReason: string, finishMessage: string, realistic = false): Promise<void> {
+async function answer(res: ServerResponse, fault: GeminiFault | 'ok', body: GeminiRequestBody, model: string, retryDelay: string, safetyReason: string, finishMessage: string, realistic = false, drawImage?: FakeGeminiOptions['image']): Promise<void> {
   const quotaViolation = (quotaId: string) => ({
     '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
     violations: [{ quotaMetric: 'generativelanguage.googleapis.com/generate_content_paid_tier_requests', quotaId, quotaDimensions: { location: 'global', model }, quotaValue: '20' }],
@@ -287,7 +289,7 @@ async function answer(res: ServerResponse, fault: GeminiFault | 'ok', body: Gemi
     return sendJson(res, 200, { candidates: [{ content: { role: 'model', parts: thoughtParts }, finishReason: 'STOP', index: 0 }], usageMetadata, modelVersion: model })
   }
   const format = fault === 'jpeg_as_png' ? 'jpeg' : fault === 'webp' ? 'webp' : 'png'
-  const image = await fakeImage(width, height, format)
+  const image = drawImage && format === 'png' ? await drawImage(promptKeyOf(body), width, height) : await fakeImage(width, height, format)
   const response = {
     candidates: [{
       content: {

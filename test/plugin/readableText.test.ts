@@ -254,14 +254,24 @@ describe('the image under a slide box', () => {
     expect(luminanceUnder(pixels, { left: 1200, top: 0, width: 100, height: 100 }, 1000, 562.5)).toBeNull()
   })
 
-  it('splits the box into regions, each its own mean colour, so a dark half is not averaged away', () => {
+  it('splits the box into regions, each giving its dark and light end, so a dark half is not averaged away', () => {
     const pixels = halfAndHalf()
     const regions = regionsUnder(pixels, { left: 0, top: 0, width: 1000, height: 562.5 }, 1000, 562.5, 250)!
-    // 4 × 2 regions (capped by pixels: 16 × 9 available)
-    expect(regions).toHaveLength(8)
-    expect(regions.slice(0, 4)).toEqual([[255, 255, 255], [255, 255, 255], [0, 0, 0], [0, 0, 0]])
+    // 4 × 2 regions, two colours each
+    expect(regions).toHaveLength(16)
+    expect(regions.slice(0, 8)).toEqual([[255, 255, 255], [255, 255, 255], [255, 255, 255], [255, 255, 255], [0, 0, 0], [0, 0, 0], [0, 0, 0], [0, 0, 0]])
+    // one region over both halves: its dark end and its light end, not a grey no pixel has
+    expect(regionsUnder(pixels, { left: 0, top: 0, width: 1000, height: 562.5 }, 1000, 562.5, 2000)).toEqual([[0, 0, 0], [255, 255, 255]])
     expect(regionsUnder(pixels, { left: 1200, top: 0, width: 100, height: 100 }, 1000, 562.5)).toBeNull()
-    // a box narrower than a region is one region
-    expect(regionsUnder(pixels, { left: 100, top: 100, width: 100, height: 100 }, 1000, 562.5, 250)).toEqual([[255, 255, 255]])
+    expect(regionsUnder(pixels, { left: 100, top: 100, width: 100, height: 100 }, 1000, 562.5, 250)).toEqual([[255, 255, 255], [255, 255, 255]])
+  })
+
+  it('leaves out the outer 5 % of a region (a stray pixel does not decide)', () => {
+    // 20 × 1: one black pixel among white ones
+    const data = new Uint8ClampedArray(20 * 4).fill(255)
+    data.set([0, 0, 0, 255], 0)
+    expect(regionsUnder({ data, width: 20, height: 1 }, { left: 0, top: 0, width: 1000, height: 50 }, 1000, 50, 2000)).toEqual([[255, 255, 255], [255, 255, 255]])
+    data.set([0, 0, 0, 255], 4)
+    expect(regionsUnder({ data, width: 20, height: 1 }, { left: 0, top: 0, width: 1000, height: 50 }, 1000, 50, 2000)![0]).toEqual([0, 0, 0])
   })
 })
