@@ -102,7 +102,7 @@ async function backgroundPixels(page: Page, bare: boolean): Promise<ImagePixels>
     + (bare ? ' [data-testid="canvas-slide"] .text-element .content { background-color: transparent !important; }' : '')
   const style = await page.addStyleTag({ content: css })
   const png = await page.getByTestId('canvas-slide').screenshot({ animations: 'disabled' })
-  await style.evaluate(node => node.remove())
+  await style.evaluate(node => (node as HTMLElement).remove())
   const { data, info } = await sharp(png).ensureAlpha().raw().toBuffer({ resolveWithObject: true })
   return { data: new Uint8ClampedArray(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height }
 }
