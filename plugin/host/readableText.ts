@@ -112,13 +112,19 @@ function chooseColors(runs: TextRun[], ground: Ground, defaultColor: string): Ch
       return worstContrast(rgb, backgrounds) / aim
     }))
     const currentRgb = parseCssColor(current)
-    if (!currentRgb) { colors.set(owner, current); continue } // a colour we do not understand: left alone
-    if (margin(currentRgb) >= 1) { colors.set(owner, current); continue }
+    // a colour we do not understand, or one that already passes: left alone
+    if (!currentRgb || margin(currentRgb) >= 1) {
+      colors.set(owner, current)
+      continue
+    }
     let best = current
     let bestMargin = margin(currentRgb)
     for (const candidate of [DARK_TEXT, LIGHT_TEXT, BLACK_TEXT]) {
       const m = margin(parseCssColor(candidate) as Rgb)
-      if (m > bestMargin + 1e-9) { best = candidate; bestMargin = m }
+      if (m > bestMargin + 1e-9) {
+        best = candidate
+        bestMargin = m
+      }
       if (m >= 1) break
     }
     colors.set(owner, best)

@@ -138,8 +138,14 @@ export function textRuns(html: string, defaultColor: string | null, defaultPx = 
       let sizePx = defaultPx
       let bold = false
       stack.forEach((tag, depth) => {
-        if (tag.color) { color = tag.color; colorDepth = depth }
-        if (tag.background) { background = tag.background; backgroundDepth = depth }
+        if (tag.color) {
+          color = tag.color
+          colorDepth = depth
+        }
+        if (tag.background) {
+          background = tag.background
+          backgroundDepth = depth
+        }
         if (tag.sizePx) sizePx = tag.sizePx
         if (tag.bold !== null) bold = tag.bold
       })
