@@ -219,10 +219,8 @@ export class MemoryStateStore implements StateStore {
   async sweepExpired(cutoffMs: number): Promise<string[]> {
     const gone: string[] = []
     for (const f of await this.opts.persistence.finishedBatches()) {
+      // a batch a retry reopened meanwhile is live again: kept
       if (f.changedAt >= cutoffMs || this.live.has(f.id)) continue
-      const cached = this.finished.get(f.id)
-      // changed since the file was listed (a retry reopened it): not expired
-      if (cached && Date.parse(cached.record.updated_at) >= cutoffMs) continue
       this.finished.delete(f.id)
       await this.opts.persistence.deleteBatch(f.id)
       gone.push(f.id)
