@@ -31,6 +31,8 @@ export interface BatchFiles {
   load(id: string): Promise<unknown | null>
   /** ids of batches saved as not finished (and of every file from before the split) */
   liveIds(): Promise<string[]>
+  /** renames `<id>.json` (holding a finished batch) to `<id>.done.json`; no fsync: after a crash it is simply renamed again */
+  markFinished(id: string): Promise<void>
   finished(): Promise<FinishedBatchFile[]>
   remove(id: string): Promise<void>
 }
@@ -133,6 +135,17 @@ export function createBatchFiles(dir: string, writer: ReturnType<typeof coalesci
     },
 
     liveIds: () => names(LIVE_RE),
+
+    async markFinished(id) {
+      check(id)
+      await writer.settled(id)
+      try {
+        await fs.rename(live(id), done(id))
+      } catch (err) {
+        // already under the finished name (load() kept that one)
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+      }
+    },
 
     async finished() {
       const ids = await names(DONE_RE)

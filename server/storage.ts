@@ -287,6 +287,7 @@ export interface Storage {
   saveBatch(id: string, state: unknown, finished?: boolean): Promise<void>
   loadBatch(id: string): Promise<unknown | null>
   liveBatchIds(): Promise<string[]>
+  markFinished(id: string): Promise<void>
   finishedBatches(): Promise<FinishedBatchFile[]>
   deleteBatch(id: string): Promise<void>
 }
@@ -500,6 +501,7 @@ export async function createStorage(opts: StorageOptions): Promise<Storage> {
     saveBatch: (id, state, finished = false) => batchFiles.save(id, state, finished),
     loadBatch: id => batchFiles.load(id),
     liveBatchIds: () => batchFiles.liveIds(),
+    markFinished: id => batchFiles.markFinished(id),
     finishedBatches: () => batchFiles.finished(),
     deleteBatch: id => batchFiles.remove(id),
 

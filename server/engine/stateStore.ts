@@ -76,6 +76,8 @@ export interface StatePersistence {
   loadBatch(id: string): Promise<unknown | null>
   /** batches saved as unfinished (and files from before finished ones were kept apart) */
   liveBatchIds(): Promise<string[]>
+  /** moves a finished batch's file saved under the unfinished name to the finished one, unchanged */
+  markFinished(id: string): Promise<void>
   finishedBatches(): Promise<FinishedBatchFile[]>
   deleteBatch(id: string): Promise<void>
 }
@@ -132,16 +134,20 @@ export class MemoryStateStore implements StateStore {
       }
     }
     const ids: string[] = []
-    for (const id of await this.opts.persistence.liveBatchIds()) {
-      const state = this.checked(await this.opts.persistence.loadBatch(id), id)
-      if (!state) continue
-      if (isFinal(state)) {
-        // a file from before finished batches were kept apart: moved, not kept in memory
-        await this.opts.persistence.saveBatch(id, state, true)
-        continue
-      }
-      this.live.set(id, { record: state, log: new BatchEventLog(state.last_event_id ?? 0) })
-      ids.push(id)
+    const all = await this.opts.persistence.liveBatchIds()
+    // a few files at a time: an upgraded DATA_DIR may hold thousands (read once, then moved aside)
+    for (let i = 0; i < all.length; i += 32) {
+      await Promise.all(all.slice(i, i + 32).map(async id => {
+        const state = this.checked(await this.opts.persistence.loadBatch(id), id)
+        if (!state) return
+        if (isFinal(state)) {
+          // a file from before finished batches were kept apart: renamed, not kept in memory
+          await this.opts.persistence.markFinished(id)
+          return
+        }
+        this.live.set(id, { record: state, log: new BatchEventLog(state.last_event_id ?? 0) })
+        ids.push(id)
+      }))
     }
     return ids
   }

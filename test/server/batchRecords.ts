@@ -6,8 +6,11 @@ import type { BatchRecord, PageRecord } from '../../server/engine/records.js'
 
 export const newBatchId = (): string => `b_${randomBytes(12).toString('hex')}`
 
-/** A batch of `pages` pages; finished (all completed) unless `unfinished` (page 2 on are pending). */
-export function batchRecord(id: string, pages = 8, opts: { unfinished?: boolean; at?: Date } = {}): BatchRecord {
+/**
+ * A batch of `pages` pages; finished (all completed) unless `unfinished` (page 2 on are pending).
+ * `client`: its owner (default `default`; null: none recorded, any client may read it).
+ */
+export function batchRecord(id: string, pages = 8, opts: { unfinished?: boolean; at?: Date; client?: string | null } = {}): BatchRecord {
   const at = (opts.at ?? new Date()).toISOString()
   const list: PageRecord[] = Array.from({ length: pages }, (_, i) => {
     const done = !opts.unfinished || i === 0
@@ -41,7 +44,7 @@ export function batchRecord(id: string, pages = 8, opts: { unfinished?: boolean;
     options: { aspect_ratio: '16:9', resolution: '2K', mode: 'full', language: 'zh', extra_prompt: '', style_chain: true },
     status: opts.unfinished ? 'generating' : 'completed',
     last_event_id: opts.unfinished ? 3 : pages * 2 + 1,
-    client: 'default',
+    ...(opts.client === null ? {} : { client: opts.client ?? 'default' }),
     last_progress: JSON.stringify({ current_page: pages, total_pages: pages, completed_pages: pages, failed_pages: 0, percentage: 100, estimated_remaining_time: 0, waiting_for_quota: false }),
     pages: list,
   }
