@@ -5,7 +5,7 @@
 import type { Resolution } from '../../plugin/types/api.js'
 import type { LoggedEvent } from '../events.js'
 import type { Logger } from '../logger.js'
-import { ProviderError } from '../providers/types.js'
+import { ProviderError, type GeneratedImage } from '../providers/types.js'
 import type { EventBus } from './eventBus.js'
 import { pageFields, type BatchLifecycle } from './lifecycle.js'
 import { isRateLimit, type Decision, type PageRunner } from './pageRunner.js'
@@ -141,12 +141,18 @@ export class AttemptFlow {
     if (out.kind === 'cached') return this.complete(batchId, n, ctrl, out.stored, started, null)
     if (out.kind === 'error') return this.onError(batchId, n, ctrl, out.error, started, holdUntil)
     if (ctrl.signal.aborted) return this.release(batchId, n, ctrl)
+    // the closure holds the image only until it is stored (a 4K image is ~30 MB): not while the
+    // state is written
+    const { cacheKey, providerMs } = out
+    const imageBytes = out.image.bytes.length
+    let image: GeneratedImage | null = out.image
     const storeAndComplete = async () => {
       try {
-        const { stored, thumbnail } = await this.deps.runner.store(out.image, out.cacheKey, out.providerMs)
+        const { stored, thumbnail } = await this.deps.runner.store(image!, cacheKey, providerMs)
+        image = null
         this.track(thumbnail)
         if (ctrl.signal.aborted) return this.release(batchId, n, ctrl)
-        await this.complete(batchId, n, ctrl, stored, started, out.image.bytes.length)
+        await this.complete(batchId, n, ctrl, stored, started, imageBytes)
       } catch (err) {
         await this.onError(batchId, n, ctrl, err, started)
       }

@@ -59,6 +59,7 @@ export interface ScenarioResult {
   startRssMb: number
   peakRssMb: number
   afterRssMb: number
+  afterGcRssMb: number
   calls: number
   rateLimited: number
   loopMaxMs: number
@@ -141,6 +142,10 @@ async function runScenario(sc: Scenario): Promise<ScenarioResult> {
   await new Promise(r => setTimeout(r, 3000))
   clearInterval(sampler)
   const afterRss = process.memoryUsage.rss()
+  // what a full GC gives back: garbage waiting for V8 (this process runs with --expose-gc) vs memory still held
+  ;(globalThis as { gc?: () => void }).gc?.()
+  await new Promise(r => setTimeout(r, 200))
+  const afterGcRss = process.memoryUsage.rss()
   const after = await fake.stats()
   const limited = (after.byFault['429_quota'] ?? 0) - (before.byFault['429_quota'] ?? 0)
   const calls = after.requests - before.requests
@@ -152,7 +157,7 @@ async function runScenario(sc: Scenario): Promise<ScenarioResult> {
   return {
     name: sc.name, pages: sc.pages, failed, makespanMs: makespan, idealMs: ideal,
     cpuPerPageMs: (cpu.user + cpu.system) / 1000 / sc.pages,
-    startRssMb: mb(startRss), peakRssMb: mb(peakRss), afterRssMb: mb(afterRss),
+    startRssMb: mb(startRss), peakRssMb: mb(peakRss), afterRssMb: mb(afterRss), afterGcRssMb: mb(afterGcRss),
     calls, rateLimited: limited, loopMaxMs: loop.max / 1e6, sseP95Ms: percentile(deliveries, 95),
   }
 }
@@ -177,7 +182,7 @@ async function main(): Promise<void> {
     await realisticImage(size.width, size.height)
     await realisticImage(Math.round(size.width / 4), Math.round(size.height / 4), 'draft')
   }
-  const header = ['scenario', 'pages', 'C', 'L ms', 'quota', 'makespan/ideal (goal)', 'CPU/page', 'RSS start→peak→+3s MB', '429s', 'failed', 'loop max', 'SSE p95']
+  const header = ['scenario', 'pages', 'C', 'L ms', 'quota', 'makespan/ideal (goal)', 'CPU/page', 'RSS start→peak→+3s→GC MB', '429s', 'failed', 'loop max', 'SSE p95']
   const rows: string[][] = []
   for (const sc of list) {
     const child = fork(fileURLToPath(import.meta.url), ['--scenario', sc.name], { execArgv: ['--import', 'tsx', '--expose-gc'] })
@@ -191,7 +196,7 @@ async function main(): Promise<void> {
       sc.name, String(sc.pages), String(sc.concurrency), String(sc.latencyMs), sc.quota ? `${sc.quota.requests}/${sc.quota.windowMs / 1000}s` : '—',
       `${ratio.toFixed(3)} (${(r.makespanMs / 1000).toFixed(1)}/${(r.idealMs / 1000).toFixed(1)} s) ≤ ${sc.goal}`,
       `${r.cpuPerPageMs.toFixed(0)} ms`,
-      `${r.startRssMb.toFixed(0)}→${r.peakRssMb.toFixed(0)}→${r.afterRssMb.toFixed(0)}`,
+      `${r.startRssMb.toFixed(0)}→${r.peakRssMb.toFixed(0)}→${r.afterRssMb.toFixed(0)}→${r.afterGcRssMb.toFixed(0)}`,
       `${r.rateLimited}/${r.calls} (${((r.rateLimited / Math.max(1, r.calls)) * 100).toFixed(0)} %)`,
       String(r.failed), `${r.loopMaxMs.toFixed(0)} ms`, `${r.sseP95Ms.toFixed(0)} ms`,
     ])
