@@ -80,12 +80,17 @@ function parseRetryAfter(value: unknown): number | undefined {
   return Number.isFinite(date) ? Math.max(0, Math.ceil((date - Date.now()) / 1000)) : undefined
 }
 
+const GATEWAY_STATUSES = [502, 503, 504]
+
 export function toUserError(error: unknown, t: Translate, serverUrl: string): UserError {
   if (isAxiosError(error)) {
     const response = error.response
     if (!response) return { kind: 'unreachable', message: t('errUnreachable', { url: serverUrl }) }
     const body = response.data as Partial<ApiErrorBody> | undefined
     const code = body?.error?.code ?? ''
+    // 502/503/504 without the proxy's error shape: a gateway in front of it (nginx, a load balancer)
+    // answering for a proxy that is down or restarting — the same as no answer at all
+    if (GATEWAY_STATUSES.includes(response.status) && !code) return { kind: 'unreachable', message: t('errUnreachable', { url: serverUrl }) }
     const detail = body?.error?.message ?? error.message
     if (response.status === 401) return { kind: 'unauthorized', message: t('errUnauthorized') }
     if (response.status === 429) {

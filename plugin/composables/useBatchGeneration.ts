@@ -125,9 +125,11 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
     },
     onError: error => {
       const status = isAxiosError(error) ? error.response?.status : undefined
-      // no answer at all: the proxy is restarting or the network is gone — say so, keep asking
-      if (isAxiosError(error) && !error.response) store.setConnection('reconnecting')
-      else store.setError(toUserError(error, t, deps.serverUrl))
+      // no answer (or a gateway's 502/503/504 for it): the proxy is restarting or the network is
+      // gone — say so, keep asking
+      const userError = toUserError(error, t, deps.serverUrl)
+      if (userError.kind === 'unreachable') store.setConnection('reconnecting')
+      else store.setError(userError)
       if (status === 401 || status === 404) {
         void finish()
         return true

@@ -132,16 +132,23 @@ export interface NetworkGate {
   close: () => Promise<void>
 }
 
+const BAD_GATEWAY_PAGE = '<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>'
+
 /**
  * A TCP relay in front of the proxy, standing for the network between the browser and it: down()
  * resets every open connection (the SSE stream included) and refuses new ones while the proxy keeps
  * working. Chromium's offline emulation cannot stand in: it leaves an open event stream alone.
+ * With `badGateway`, a connection the proxy refuses (it is down) is answered like nginx does: 502
+ * with an HTML page.
  */
-export async function startNetworkGate(target: string): Promise<NetworkGate> {
+export async function startNetworkGate(target: string, options: { badGateway?: boolean } = {}): Promise<NetworkGate> {
   const { port: targetPort, hostname } = new URL(target)
   const open = new Set<Socket>()
+  const every = new Set<Socket>()
   let isDown = false
   const server = createServer(client => {
+    every.add(client)
+    client.once('close', () => every.delete(client))
     if (isDown) {
       client.resetAndDestroy()
       return
@@ -149,6 +156,14 @@ export async function startNetworkGate(target: string): Promise<NetworkGate> {
     const upstream = connect(Number(targetPort), hostname)
     open.add(client)
     open.add(upstream)
+    let connected = false
+    upstream.once('connect', () => { connected = true })
+    upstream.once('error', () => {
+      if (connected || !options.badGateway || client.destroyed) return
+      client.end(`HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\nContent-Length: ${BAD_GATEWAY_PAGE.length}\r\nConnection: close\r\n\r\n${BAD_GATEWAY_PAGE}`)
+      open.delete(client)
+      open.delete(upstream)
+    })
     const drop = () => {
       client.destroy()
       upstream.destroy()
@@ -156,7 +171,7 @@ export async function startNetworkGate(target: string): Promise<NetworkGate> {
       open.delete(upstream)
     }
     client.on('error', drop).on('close', drop)
-    upstream.on('error', drop).on('close', drop)
+    upstream.on('error', () => { if (connected || !options.badGateway) drop() }).on('close', () => { if (connected || !options.badGateway) drop() })
     client.pipe(upstream).pipe(client)
   })
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
@@ -170,7 +185,7 @@ export async function startNetworkGate(target: string): Promise<NetworkGate> {
     },
     up: () => { isDown = false },
     close: () => {
-      for (const socket of open) socket.destroy()
+      for (const socket of [...open, ...every]) socket.destroy()
       return new Promise(resolve => server.close(() => resolve()))
     },
   }

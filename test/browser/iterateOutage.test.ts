@@ -1,6 +1,7 @@
 // Retries and outages in the demo editor (real proxy → fake Gemini, Chromium), issue #9 item 6:
-// - the proxy is SIGKILLed mid-run and started again on the same port and data dir: the float shows
-//   the pages interrupted, and a single retry and "retry all failed" both reach the slides;
+// - the proxy, behind a gateway that answers 502 while it is down, is SIGKILLed mid-run and started
+//   again on the same port and data dir: the float says it is reconnecting (no error), then shows the
+//   pages interrupted, and a single retry and "retry all failed" both reach the slides;
 // - the images cannot be loaded, then the network is gone altogether (a relay that resets every
 //   connection, see harness startNetworkGate) while pages are being drawn:
 //   no slide ever loses its elements before the browser has its image, the float says it is
@@ -58,8 +59,10 @@ async function openDeck(baseUrl = proxy!.baseUrl): Promise<{ page: Page, errors:
 const generateCalls = () => gemini!.lastRequests.filter(r => r.path.includes(':generateContent')).length
 
 describe('retries and outages (demo editor, fake Gemini)', () => {
-  it('the proxy killed mid-run and restarted: interrupted pages, then a single retry and "retry all failed" reach the slides', async () => {
-    const { page, errors } = await openDeck()
+  it('the proxy killed mid-run and restarted behind a gateway: interrupted pages, then a single retry and "retry all failed" reach the slides', async () => {
+    // in front of it, a gateway that answers 502 while the proxy is down (as nginx would)
+    const gate = await startNetworkGate(proxy!.baseUrl, { badGateway: true })
+    const { page, errors } = await openDeck(gate.url)
     await watchForBlankSlides(page)
     const float = floatOf(page)
     const callsBefore = generateCalls()
@@ -70,8 +73,13 @@ describe('retries and outages (demo editor, fake Gemini)', () => {
     const port = Number(new URL(proxy!.baseUrl).port)
     await proxy!.kill()
     await expect.poll(() => float.getByRole('status').textContent(), { timeout: 20_000 }).toContain('正在重新连接')
-    await expect(float.locator('.remaining').count()).resolves.toBe(0)
-    await expect(float.locator('.spinner').count()).resolves.toBe(0)
+    // the gateway's 502 pages are the proxy being away, not an error to show
+    await expect.poll(() => page.evaluate(() => performance.getEntriesByType('resource')
+      .some(e => (e as PerformanceResourceTiming).responseStatus === 502)), { timeout: 20_000 }).toBe(true)
+    expect(await float.getByRole('status').textContent()).toContain('正在重新连接')
+    expect(await float.getByRole('alert').count()).toBe(0)
+    expect(await float.locator('.remaining').count()).toBe(0)
+    expect(await float.locator('.spinner').count()).toBe(0)
     await float.screenshot({ path: artifactPath('outage-float-reconnecting-killed.png') })
 
     // the same port and data dir, as a supervisor would restart it
@@ -102,6 +110,7 @@ describe('retries and outages (demo editor, fake Gemini)', () => {
     expect(watched.blank).toEqual([])
     expect(errors).toEqual([])
     await page.close()
+    await gate.close()
   })
 
   it('images unreachable, then the network gone mid-run: never a blank slide, "reconnecting" with no estimate, then it completes', async () => {

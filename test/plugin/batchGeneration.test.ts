@@ -359,6 +359,26 @@ describe('useBatchGeneration controller', () => {
     expect(store.error).toBeNull()
   })
 
+  it('a gateway answering 502 for a proxy that is restarting is "reconnecting", not an error', async () => {
+    await setupPptist(deck)
+    let calls = 0
+    const { api } = fakeApi({
+      progress: vi.fn(async () => {
+        calls++
+        if (calls <= 2) throw httpError(calls === 1 ? 502 : 504, '<html><center>502 Bad Gateway</center></html>')
+        return progressOf('b1', 'completed', [pageResult(1, 'cover01', 'completed')])
+      }),
+    })
+    const { store, controller } = setup(api, [{ status: 404 }])
+    const seen: string[] = []
+    store.$subscribe(() => seen.push(`${store.connection}|${store.error?.message ?? ''}`))
+    await controller.start({ templateId: 'nano_banana_1', slideIds: ['cover01'], options: OPTIONS, embed: false })
+    await finished(controller, store)
+    expect(seen).toContain('reconnecting|')
+    expect(seen.filter(s => !s.endsWith('|'))).toEqual([])
+    expect(store.connection).toBe('ok')
+  })
+
   it('retry of a failed page calls the proxy and follows the batch again from a fresh snapshot; the new image is applied', async () => {
     const { slidesStore, snapshotStore } = await setupPptist(deck)
     const { api } = fakeApi()

@@ -15,6 +15,14 @@ describe('errors in words', () => {
     expect(toUserError(new TypeError('Failed to fetch'), zh, URL).kind).toBe('unreachable')
   })
 
+  it('a gateway\'s 502/503/504 for a proxy that is down reads as unreachable; the proxy\'s own 503 keeps its meaning', () => {
+    for (const status of [502, 503, 504]) {
+      expect(toUserError(httpError(status, '<html><body>502 Bad Gateway</body></html>'), zh, URL)).toEqual({ kind: 'unreachable', message: expect.stringContaining('无法连接到生成服务') })
+    }
+    expect(toUserError(httpError(503, { error: { code: 'storage_unavailable', message: 'x' } }), en, URL).kind).toBe('config')
+    expect(toUserError(httpError(500, '<html>oops</html>'), en, URL).kind).toBe('unknown')
+  })
+
   it('queue full gives the wait from Retry-After', () => {
     const error = toUserError(httpError(429, { error: { code: 'queue_full', message: 'full' } }, { 'retry-after': '17' }), en, URL)
     expect(error).toEqual({ kind: 'queue_full', retryAfter: 17, message: 'The generation queue is full. Try again in 17 s.' })
