@@ -2,7 +2,7 @@
 // batches past BATCH_RETENTION_HOURS are swept (404 in the api.md shape), images past
 // IMAGE_RETENTION_HOURS with their variants; on Redis the records of a finished batch and the
 // duplicate-cache entries carry TTLs. (Start-up time and RSS with 5,000 batches: npm run bench.)
-import { readdir, utimes } from 'node:fs/promises'
+import { readdir, utimes, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { Redis } from 'ioredis'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -26,7 +26,8 @@ describe('memory + disk', () => {
   it('reads only unfinished batches at start; a finished one is read when asked for; expired ones are swept', async () => {
     const t = await tempDir()
     cleanups.push(t.cleanup)
-    const storage = await createStorage({ dataDir: t.dir, thumbnail: { width: 64, height: 36 } })
+    const damaged: string[] = []
+    const storage = await createStorage({ dataDir: t.dir, thumbnail: { width: 64, height: 36 }, onDamaged: file => damaged.push(file) })
     const finished = Array.from({ length: 20 }, newBatchId)
     const live = newBatchId()
     for (const id of finished) await storage.saveBatch(id, batchRecord(id), true)
@@ -51,6 +52,10 @@ describe('memory + disk', () => {
     expect(reads.filter(id => id === finished[3])).toHaveLength(1)
     expect(await store.get(legacy)).toMatchObject({ status: 'completed' })
     expect(await store.get('b_' + 'f'.repeat(24))).toBeNull()
+    // a damaged finished file, found when asked for: named, and the batch is a 404, nothing stops
+    await writeFile(path.join(t.dir, 'batches', `${finished[19]}.done.json`), '{"version":1,"batch_')
+    expect(await store.get(finished[19])).toBeNull()
+    expect(damaged).toEqual([path.join(t.dir, 'batches', `${finished[19]}.done.json`)])
 
     // half of them finished 8 days ago: past a 7-day retention
     const now = Date.now()
