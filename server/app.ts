@@ -43,7 +43,7 @@ const ROOT = packageRoot(path.dirname(fileURLToPath(import.meta.url)))
 
 export type AppConfigSubset = Pick<AppConfig,
   'maxConcurrentGenerations' | 'maxQueuedPages' | 'maxRetries' | 'defaultResolution' | 'thumbnail' | 'dataDir' | 'proxyToken' | 'corsOrigins' | 'metricsToken'
-  | 'priceOverride'> & Partial<Pick<AppConfig, 'redis' | 'upstreamRpm' | 'tokens' | 'clientLimits' | 'trustProxy' | 'budget' | 'maxQuotaWaitMs' | 'retention'>>
+  | 'priceOverride'> & Partial<Pick<AppConfig, 'redis' | 's3' | 'upstreamRpm' | 'tokens' | 'clientLimits' | 'trustProxy' | 'budget' | 'maxQuotaWaitMs' | 'retention'>>
 
 export interface AppDeps {
   /** webhooks are optional here (none sent without them) */
@@ -190,6 +190,7 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
     sleep: deps.sleep,
     random: deps.random,
     ...(config.redis ? { redis: { ...config.redis, ...deps.redisTiming } } : {}),
+    ...(config.s3 ? { s3: { settings: config.s3, thumbnail: config.thumbnail } } : {}),
     rpm: config.upstreamRpm,
     // a page whose call does not fit a budget waits as a delayed job, holding no upstream slot
     ...(spend.hasBudgets ? { budgetWaitMs: (client: string | undefined, resolution: Resolution) => spend.recheckMs(client, spend.priceOf(provider.model, resolution)) } : {}),
@@ -221,10 +222,19 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
   // the same guards for every route that starts paid work (batches, decks, retries)
   const admission = createAdmission({
     batches, model: provider.model, defaultResolution: config.defaultResolution, spend, limits,
-    storageProblem: () => storageProblem(storage.dataDir, deps.minFreeBytes),
+    // DATA_DIR (state, spend) and, with S3_BUCKET, the bucket (HeadBucket)
+    storageProblem: async () => {
+      const local = await storageProblem(storage.dataDir, deps.minFreeBytes)
+      if (local) return local
+      for (const c of engine.images.readiness) {
+        const why = await c.check().then(() => null, (err: unknown) => `S3: ${err instanceof Error ? err.message : String(err)}`)
+        if (why) return why
+      }
+      return null
+    },
   })
   app.use('/api/v1', createDeckRouter({
-    batches, storage, provider, admission,
+    batches, images: engine.images, provider, admission,
     decks,
     proxyToken: config.proxyToken,
     tokens,
@@ -234,7 +244,7 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
     price: resolution => pricePerImageUsd(provider.model, resolution, config.priceOverride),
   }))
   app.use('/api/v1', createApiRouter({
-    batches, storage, provider, tokens, limits, spend, admission,
+    batches, images: engine.images, provider, tokens, limits, spend, admission,
     callbackRefusal: url => webhooks.refusal(url),
     sse: { pingIntervalMs: deps.pingIntervalMs ?? 15_000, clients: { opened: () => metrics.sseOpened(), closed: () => metrics.sseClosed() } },
     models: { defaultResolution: config.defaultResolution, priceOverride: config.priceOverride, timeouts: deps.timeouts },

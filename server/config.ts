@@ -9,6 +9,7 @@ import { parseHostPolicy } from './net/safeHttp.js'
 import { readWebhookSettings, type WebhookSettings } from './webhooks.js'
 import { DEFAULT_CLIENT_LIMITS, parseTokens, type ClientLimitsConfig, type ClientToken } from './clients.js'
 import { DEFAULT_MODEL, parsePriceOverride, type PriceOverride } from './models.js'
+import { readS3Settings, type S3Settings } from './s3Config.js'
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -49,6 +50,8 @@ export interface AppConfig {
   maxUploadMb: number
   /** REDIS_URL set: batch state, events and the queue are shared by every replica through Redis */
   redis?: { url: string; prefix: string }
+  /** S3_BUCKET set: images (and their thumbnails) in an S3-compatible bucket instead of DATA_DIR/images */
+  s3?: S3Settings
   /** UPSTREAM_RPM: upstream attempts per minute (across replicas in Redis mode) */
   upstreamRpm?: number
   /** BATCH_RETENTION_HOURS / IMAGE_RETENTION_HOURS (0: keep forever) */
@@ -292,6 +295,7 @@ export function loadConfig(env: Env): AppConfig {
   if (retention.imageHours !== 0 && (retention.batchHours === 0 || retention.imageHours < retention.batchHours)) {
     throw new ConfigError(`IMAGE_RETENTION_HOURS (${retention.imageHours}) must be 0 (keep forever) or at least BATCH_RETENTION_HOURS (${retention.batchHours === 0 ? '0 = forever' : retention.batchHours})`)
   }
+  const s3 = readS3Settings(env)
   const upstreamRpmRaw = read(env, 'UPSTREAM_RPM')
   const upstreamRpm = upstreamRpmRaw === undefined ? undefined : int(env, 'UPSTREAM_RPM', 0, 1, 100_000)
 
@@ -325,6 +329,7 @@ export function loadConfig(env: Env): AppConfig {
     port,
     host,
     ...(redisUrl ? { redis: { url: redisUrl, prefix: redisPrefix } } : {}),
+    ...(s3 ? { s3 } : {}),
     ...(upstreamRpm !== undefined ? { upstreamRpm } : {}),
     retention,
     log: { ...(logFormat ? { format: logFormat as LogFormat } : {}), level: logLevel as LogThreshold },
@@ -363,5 +368,5 @@ export function configSecrets(config: AppConfig): string[] {
   try {
     redisPassword = config.redis ? decodeURIComponent(new URL(config.redis.url).password) || undefined : undefined
   } catch { /* not a URL the logger could leak more of */ }
-  return [config.provider.gemini.apiKey, config.provider.openai.apiKey, config.proxyToken, config.metricsToken, config.webhooks.secret, redisPassword, ...config.tokens.map(t => t.token)].filter((s): s is string => !!s)
+  return [config.provider.gemini.apiKey, config.provider.openai.apiKey, config.proxyToken, config.metricsToken, config.webhooks.secret, redisPassword, config.s3?.credentials?.secretAccessKey, ...config.tokens.map(t => t.token)].filter((s): s is string => !!s)
 }

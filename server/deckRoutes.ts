@@ -18,7 +18,7 @@ import { writeDeck, type RenderedImage } from './pptx/write.js'
 import { clientOf, identify, type ClientToken } from './clients.js'
 import type { Admission } from './admission.js'
 import { BATCH_ID_RE, createBatchSchema, LIMITS } from './schemas.js'
-import type { Storage } from './storage.js'
+import type { ImageStore } from './engine/imageStore.js'
 
 export interface DeckLimits {
   /** largest upload, bytes (MAX_UPLOAD_MB, default 50 MB) */
@@ -37,7 +37,8 @@ export const DEFAULT_DECK_LIMITS: DeckLimits = {
 
 export interface DeckRoutesDeps {
   batches: BatchManager
-  storage: Storage
+  /** the engine's image store: the finished pages' images go into the returned deck */
+  images: Pick<ImageStore, 'readImage'>
   provider: ImageProvider
   decks: DeckStore
   proxyToken?: string
@@ -204,7 +205,7 @@ export function createDeckRouter(deps: DeckRoutesDeps): Router {
       if (result.status === 'failed') failed.push(slide)
       if (result.status !== 'completed' || !result.image_url) continue
       const key = result.image_url.split('/').pop() ?? ''
-      const data = await deps.storage.readImage(key)
+      const data = await deps.images.readImage(key)
       if (data) images.set(slide, { data, mime: key.endsWith('.png') ? 'image/png' : 'image/jpeg' })
     }
     const out = await bounded(() => writeDeck(record.deck, {

@@ -13,13 +13,16 @@ import { streamBatch, type SseOptions } from './events.js'
 import type { ImageProvider } from './providers/types.js'
 import { describeModels, type DescribeOptions } from './models.js'
 import { BATCH_ID_RE, createBatchSchema, LIMITS, pageNumberSchema, retryPageSchema } from './schemas.js'
-import { IMAGE_KEY_RE, type Storage } from './storage.js'
+import { pipeline } from 'node:stream/promises'
+import type { ImageStore } from './engine/imageStore.js'
+import { IMAGE_KEY_RE } from './storage.js'
 
 export interface RoutesDeps {
   /** why a callback_url is refused here, or null (webhooks) */
   callbackRefusal?: (url: string) => string | null
   batches: BatchManager
-  storage: Storage
+  /** the engine's image store (DATA_DIR/images or S3) */
+  images: ImageStore
   provider: ImageProvider
   /** client tokens (PROXY_TOKEN, PROXY_TOKENS, …); empty or absent: clients are IP addresses */
   tokens?: readonly ClientToken[]
@@ -120,22 +123,47 @@ export function createApiRouter(deps: RoutesDeps): Router {
     })
   })
 
+  // images and their variants: CORS (the app-wide middleware) and cache headers; with S3_PUBLIC_BASE_URL
+  // a redirect to the CDN, otherwise the file (ranges) or the S3 object streamed through, never buffered
   r.get('/images/:key', async (req, res, next) => {
     const key = String(req.params.key ?? '')
+    if (!IMAGE_KEY_RE.test(key)) throw notFound('Image')
+    const storeDown = (err: unknown) => new ApiError(503, 'storage_unavailable', `The image store cannot be read right now (${err instanceof Error ? err.message || err.name : String(err)}). Try again shortly`, { headers: { 'Retry-After': '5' } })
     // A thumbnail still being made is not waited for: browsers allow six connections per host, and
     // thumbnail requests held open on a busy image worker starved the event stream and the images
     // the editor needs. The client asks again (Retry-After) or once the page's image has landed.
-    if (key.endsWith('.thumb.jpg') && IMAGE_KEY_RE.test(key) && await deps.storage.variantReady(key) === 'making') {
+    if (key.endsWith('.thumb.jpg') && await deps.images.variantReady(key).catch((err: unknown) => { throw storeDown(err) }) === 'making') {
       throw new ApiError(404, 'not_ready', 'The thumbnail is still being made: ask again in a moment', { headers: { 'Retry-After': '1', 'Cache-Control': 'no-store' } })
     }
-    const found = IMAGE_KEY_RE.test(key) ? await deps.storage.resolveImage(key) : null
+    const publicUrl = deps.images.publicUrl(key)
+    if (publicUrl) {
+      // the key must exist (a variant is made first) so that an unknown one stays an api.md 404
+      const found = await deps.images.resolveImage(key).catch((err: unknown) => { throw storeDown(err) })
+      if (!found) throw notFound('Image')
+      // the target never changes for a key, but S3_PUBLIC_BASE_URL may: cache the redirect for an hour
+      res.setHeader('Cache-Control', 'public, max-age=3600')
+      res.redirect(302, publicUrl)
+      return
+    }
+    const found = await deps.images.openImage(key).catch((err: unknown) => { throw storeDown(err) })
     if (!found) throw notFound('Image')
     res.setHeader('Content-Type', found.mime)
     res.setHeader('Cache-Control', 'public, max-age=31536000, immutable')
     res.setHeader('X-Content-Type-Options', 'nosniff')
-    res.sendFile(found.file, { dotfiles: 'deny', lastModified: true, cacheControl: false }, err => {
-      if (err && !res.headersSent) next(notFound('Image'))
-    })
+    if ('file' in found) {
+      res.sendFile(found.file, { dotfiles: 'deny', lastModified: true, cacheControl: false }, err => {
+        if (err && !res.headersSent) next(notFound('Image'))
+      })
+      return
+    }
+    res.setHeader('Content-Length', String(found.size))
+    if (req.method === 'HEAD') {
+      found.stream.destroy()
+      res.end()
+      return
+    }
+    // a client that goes away ends the S3 read too; an S3 read that fails mid-way cuts the response
+    await pipeline(found.stream, res).catch(() => { if (!res.destroyed) res.destroy() })
   })
 
   r.post('/slide-generations/batches', auth, json, async (req, res) => {

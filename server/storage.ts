@@ -16,7 +16,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { crc32 } from 'node:zlib'
 import PQueue from 'p-queue'
-import sharp from 'sharp'
+import sharp, { type Sharp } from 'sharp'
 import { ProviderError, type ImageMime } from './providers/types.js'
 import { sniffImageMime } from './providers/sniff.js'
 import { coalescingWriter, createBatchFiles, type FinishedBatchFile } from './batchFiles.js'
@@ -48,7 +48,7 @@ export const IMAGE_KEY_RE = /^[a-f0-9]{32}(\.thumb|\.embed)?\.(png|jpg)$/
 export const EMBED_VARIANT = { maxWidth: 1600, quality: 85 }
 
 /** `<id>.embed.jpg` and `<id>.thumb.jpg` (made after each page, again on request when missing) are derived from `<id>.png|jpg`. */
-function isVariantKey(key: string): boolean {
+export function isVariantKey(key: string): boolean {
   return key.endsWith('.thumb.jpg') || key.endsWith('.embed.jpg')
 }
 
@@ -260,6 +260,64 @@ export async function storageProblem(dir: string, minFreeBytes = MIN_FREE_BYTES)
   return null
 }
 
+/** The embed variant (≤ 1600 px wide JPEG, alpha flattened on white) of an image file or its bytes. */
+export function embedJpeg(source: string | Buffer): Sharp {
+  return sharp(source, { sequentialRead: true, limitInputPixels: MAX_IMAGE_PIXELS })
+    .resize({ width: EMBED_VARIANT.maxWidth, withoutEnlargement: true })
+    .flatten({ background: '#ffffff' })
+    .jpeg({ quality: EMBED_VARIANT.quality })
+}
+
+/** The thumbnail (cover-cropped to `size`, JPEG q80, alpha flattened on white) of an image file or its bytes. */
+export function thumbnailJpeg(source: string | Buffer, size: { width: number; height: number }): Sharp {
+  return sharp(source, { sequentialRead: true, limitInputPixels: MAX_IMAGE_PIXELS })
+    .resize(size.width, size.height, { fit: 'cover' })
+    .flatten({ background: '#ffffff' })
+    .jpeg({ quality: 80 })
+}
+
+/** Runs image work (decode, resize, encode) on the shared queue: one job per spare core; priority 1 goes first. */
+export function queueImageWork<T>(job: () => Promise<T>, priority = 0): Promise<T> {
+  return imageWork.add(job, { priority }) as Promise<T>
+}
+
+/** A verified image ready to store: its bytes (WebP already converted to PNG), type, size and fresh keys. */
+export interface PreparedImage {
+  bytes: Buffer
+  mime: ImageMime
+  width: number
+  height: number
+  imageKey: string
+  thumbnailKey: string
+}
+
+/**
+ * Sniffs, converts WebP to PNG, verifies the structure (verifyPng / verifyJpeg) and refuses images
+ * over MAX_IMAGE_PIXELS from their header; picks a new random key. Shared by every image store.
+ * Throws InvalidImageError, or ProviderError image_too_large.
+ */
+export async function prepareImage(input: Buffer): Promise<PreparedImage> {
+  let bytes = input
+  let mime = sniffImageMime(bytes)
+  if (mime === null) throw new InvalidImageError('The model returned something that is not a PNG or JPEG image')
+  // WebP breaks PPTX export; keep what the slide needs (PNG) instead (decoding it is its check).
+  if (mime === 'image/webp') {
+    try {
+      bytes = await sharp(bytes, { limitInputPixels: MAX_IMAGE_PIXELS }).png().toBuffer()
+    } catch {
+      throw new InvalidImageError('The WebP image from the model could not be decoded (truncated or corrupt)')
+    }
+    mime = 'image/png'
+  }
+  const { width, height } = mime === 'image/png' ? verifyPng(bytes) : verifyJpeg(bytes)
+  // decompression bombs fail here, from the header alone, before any decode
+  if (width * height > MAX_IMAGE_PIXELS) {
+    throw new ProviderError('fatal', 'image_too_large', `The image from the model is ${width}×${height} pixels, more than the ${Math.round(MAX_IMAGE_PIXELS / 1e6)} megapixels the proxy decodes`)
+  }
+  const id = randomBytes(16).toString('hex')
+  return { bytes, mime, width, height, imageKey: `${id}.${mime === 'image/png' ? 'png' : 'jpg'}`, thumbnailKey: `${id}.thumb.jpg` }
+}
+
 export interface Storage {
   readonly dataDir: string
   /**
@@ -318,14 +376,8 @@ export async function createStorage(opts: StorageOptions): Promise<Storage> {
    * buffers: the image's bytes are not kept in memory while it waits for a core). A variant someone
    * is waiting for (`requested`) goes ahead of the thumbnails made after each page.
    */
-  const embedPipeline = (source: string | Buffer) => sharp(source, { sequentialRead: true, limitInputPixels: MAX_IMAGE_PIXELS })
-    .resize({ width: EMBED_VARIANT.maxWidth, withoutEnlargement: true })
-    .flatten({ background: '#ffffff' })
-    .jpeg({ quality: EMBED_VARIANT.quality })
-  const thumbnailPipeline = (source: string | Buffer) => sharp(source, { sequentialRead: true, limitInputPixels: MAX_IMAGE_PIXELS })
-    .resize(opts.thumbnail.width, opts.thumbnail.height, { fit: 'cover' })
-    .flatten({ background: '#ffffff' })
-    .jpeg({ quality: 80 })
+  const embedPipeline = embedJpeg
+  const thumbnailPipeline = (source: string | Buffer) => thumbnailJpeg(source, opts.thumbnail)
 
   /** Registers a variant being made, so requests for it wait (embed) or are answered not_ready (thumbnail). */
   const track = (key: string, running: Promise<ThumbnailOutcome>) => {
@@ -427,26 +479,8 @@ export async function createStorage(opts: StorageOptions): Promise<Storage> {
   }
 
   async function saveVerified(input: Buffer): Promise<StoredImage> {
-    let bytes = input
-    let mime = sniffImageMime(bytes)
-    if (mime === null) throw new InvalidImageError('The model returned something that is not a PNG or JPEG image')
-    // WebP breaks PPTX export; keep what the slide needs (PNG) instead (decoding it is its check).
-    if (mime === 'image/webp') {
-      try {
-        bytes = await sharp(bytes, { limitInputPixels: MAX_IMAGE_PIXELS }).png().toBuffer()
-      } catch {
-        throw new InvalidImageError('The WebP image from the model could not be decoded (truncated or corrupt)')
-      }
-      mime = 'image/png'
-    }
-    const { width, height } = mime === 'image/png' ? verifyPng(bytes) : verifyJpeg(bytes)
-    // decompression bombs fail here, from the header alone, before any decode
-    if (width * height > MAX_IMAGE_PIXELS) {
-      throw new ProviderError('fatal', 'image_too_large', `The image from the model is ${width}×${height} pixels, more than the ${Math.round(MAX_IMAGE_PIXELS / 1e6)} megapixels the proxy decodes`)
-    }
-    const id = randomBytes(16).toString('hex')
-    const imageKey = `${id}.${mime === 'image/png' ? 'png' : 'jpg'}`
-    const thumbnailKey = `${id}.thumb.jpg`
+    const { bytes, mime, width, height, imageKey, thumbnailKey } = await prepareImage(input)
+    const id = imageKey.slice(0, 32)
     // durable before the page may be reported completed (temp + fsync + rename + dir fsync)
     await writeFileAtomic(path.join(imagesDir, imageKey), bytes)
     const thumbnail = makeVariants(id, path.join(imagesDir, imageKey), performance.now())

@@ -12,7 +12,7 @@ import { ProviderError, type GeneratedImage, type GenerateRequest, type ImagePro
 import { toReference, type TemplateReferences } from '../references.js'
 import { InvalidImageError, type StoredImage } from '../storage.js'
 import { BUDGET_WAIT } from '../spend.js'
-import type { ImageStore } from './imageStore.js'
+import { ImageStoreError, type ImageStore } from './imageStore.js'
 import type { BatchRecord, CacheEntry, PageRecord } from './records.js'
 import type { StateStore } from './stateStore.js'
 
@@ -191,6 +191,7 @@ export class PageRunner {
   classify(err: unknown): ProviderError {
     if (err instanceof ProviderError) return err
     if (err instanceof InvalidImageError) return new ProviderError('retryable', 'invalid_image', err.message)
+    if (err instanceof ImageStoreError) return new ProviderError('fatal', 'storage_unavailable', err.message)
     this.deps.logger.error('unexpected error while generating', { error: err instanceof Error ? err.message : String(err) })
     return new ProviderError('fatal', 'internal_error', 'The proxy could not process this page; see its log')
   }

@@ -9,7 +9,9 @@ import type { TemplateReferences } from '../references.js'
 import type { Storage } from '../storage.js'
 import { LocalEventBus, type EventBus } from './eventBus.js'
 import type { BatchLifecycle } from './lifecycle.js'
-import type { ImageStore } from './imageStore.js'
+import { diskImageStore, type ImageStore } from './imageStore.js'
+import { S3ImageStore } from './s3ImageStore.js'
+import type { S3Settings } from '../s3Config.js'
 import { PageRunner, type BackoffOptions, type BuildPrompt, type PageTiming } from './pageRunner.js'
 import { MemoryScheduler, type Scheduler } from './scheduler.js'
 import { MemoryStateStore, type StateStore } from './stateStore.js'
@@ -59,6 +61,8 @@ export interface EngineOptions {
   lifecycle?: BatchLifecycle
   /** the several-replica set-up; absent: memory + DATA_DIR */
   redis?: RedisSetup
+  /** S3_BUCKET set: images and their variants in the bucket; absent: DATA_DIR/images */
+  s3?: { settings: S3Settings; thumbnail: { width: number; height: number } }
   /** UPSTREAM_RPM: at most this many upstream call starts in any 60 s */
   rpm?: number
   /** the spend guard's wait for a call (SpendGuard.recheckMs at the call's price); absent: no budgets */
@@ -78,7 +82,7 @@ export interface Engine {
   images: ImageStore
   /** the periodic retention sweep (started by init(); sweep() runs one now) */
   retention: RetentionSweeper
-  /** /readyz checks of the set-up's own services (Redis: every connection is up and answers PING) */
+  /** /readyz checks of the set-up's own services (Redis: every connection is up and answers PING; S3: HeadBucket) */
   readiness: ReadinessCheck[]
   /** connects (Redis set-up) and recovers what a previous process left; call once before use */
   init(): Promise<void>
@@ -89,7 +93,8 @@ export interface Engine {
 /** Builds the seams for the configuration and the batch engine on top of them (not yet init()ed). */
 export function createEngine(opts: EngineOptions): Engine {
   const { logger } = opts
-  const images: ImageStore = opts.storage
+  const s3 = opts.s3 ? new S3ImageStore({ settings: opts.s3.settings, thumbnail: opts.s3.thumbnail }) : undefined
+  const images: ImageStore = s3 ?? diskImageStore(opts.storage)
   const connections: Redis[] = []
   let store: StateStore
   let scheduler: Scheduler
@@ -130,21 +135,23 @@ export function createEngine(opts: EngineOptions): Engine {
     budgetWaitMs: opts.budgetWaitMs,
   })
   const sweeper = new RetentionSweeper({ ...retention, store, images, logger, extra: opts.retentionExtra, now: opts.now })
-  const readiness: ReadinessCheck[] = opts.redis
-    ? [{
-        name: 'redis',
-        async check() {
-          // a connection that is down would queue the PING until it is back: say so instead
-          const down = connections.find(c => c.status !== 'ready')
-          if (down) throw new Error(`a connection is ${down.status}`)
-          const pong = await connections[0].ping()
-          if (pong !== 'PONG') throw new Error(`PING answered ${pong}`)
-        },
-      }]
-    : []
+  const readiness: ReadinessCheck[] = [...images.readiness]
+  if (opts.redis) {
+    readiness.push({
+      name: 'redis',
+      async check() {
+        // a connection that is down would queue the PING until it is back: say so instead
+        const down = connections.find(c => c.status !== 'ready')
+        if (down) throw new Error(`a connection is ${down.status}`)
+        const pong = await connections[0].ping()
+        if (pong !== 'PONG') throw new Error(`PING answered ${pong}`)
+      },
+    })
+  }
   return {
     batches, store, scheduler, runner, bus, images, readiness, retention: sweeper,
     async init() {
+      await s3?.start()
       if (bus instanceof RedisEventBus) await bus.whenReady()
       if (scheduler instanceof BullScheduler) await scheduler.whenReady()
       await batches.init()
@@ -156,6 +163,7 @@ export function createEngine(opts: EngineOptions): Engine {
       await store.close()
       await bus.close()
       for (const c of connections) c.disconnect()
+      s3?.close()
     },
   }
 }

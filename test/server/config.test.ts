@@ -168,4 +168,26 @@ describe('loadConfig: several replicas', () => {
     expectConfigError({ REDIS_URL: 'redis://x', REDIS_PREFIX: 'a b' }, 'REDIS_PREFIX')
     expectConfigError({ UPSTREAM_RPM: '0' }, 'UPSTREAM_RPM')
   })
+
+  it('S3_BUCKET and friends: validated at start with the variable named; nothing set keeps DATA_DIR/images', () => {
+    expect(loadConfig({}).s3).toBeUndefined()
+    const c = loadConfig({
+      S3_BUCKET: 'nano-banana', S3_ENDPOINT: 'http://minio.internal:9000/', S3_ACCESS_KEY_ID: 'AKID', S3_SECRET_ACCESS_KEY: 's3-secret-value',
+      S3_PUBLIC_BASE_URL: 'https://cdn.example.com/nb/',
+    })
+    expect(c.s3).toEqual({
+      bucket: 'nano-banana', endpoint: 'http://minio.internal:9000', region: 'us-east-1', forcePathStyle: true,
+      credentials: { accessKeyId: 'AKID', secretAccessKey: 's3-secret-value' }, publicBaseUrl: 'https://cdn.example.com/nb',
+    })
+    expect(configSecrets(c)).toContain('s3-secret-value')
+    // AWS itself: virtual-host style unless told, credentials from the SDK's chain (IAM role)
+    expect(loadConfig({ S3_BUCKET: 'nb-images', S3_REGION: 'eu-central-1' }).s3).toEqual({ bucket: 'nb-images', region: 'eu-central-1', forcePathStyle: false })
+    expect(loadConfig({ S3_BUCKET: 'nb-images', S3_ENDPOINT: 'https://s3.example.com', S3_FORCE_PATH_STYLE: 'false' }).s3?.forcePathStyle).toBe(false)
+    expectConfigError({ S3_BUCKET: 'Bad_Bucket' }, 'S3_BUCKET')
+    expectConfigError({ S3_ENDPOINT: 'http://minio:9000' }, 'S3_BUCKET')
+    expectConfigError({ S3_BUCKET: 'nb-images', S3_ENDPOINT: 'minio:9000' }, 'S3_ENDPOINT')
+    expectConfigError({ S3_BUCKET: 'nb-images', S3_ACCESS_KEY_ID: 'AKID' }, 'S3_SECRET_ACCESS_KEY')
+    expectConfigError({ S3_BUCKET: 'nb-images', S3_FORCE_PATH_STYLE: 'maybe' }, 'S3_FORCE_PATH_STYLE')
+    expectConfigError({ S3_BUCKET: 'nb-images', S3_PUBLIC_BASE_URL: 'ftp://cdn' }, 'S3_PUBLIC_BASE_URL')
+  })
 })

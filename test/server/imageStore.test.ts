@@ -1,0 +1,210 @@
+// The image store seam against both set-ups: DATA_DIR/images and an S3 bucket on a real S3-compatible
+// server (moto, test/server/s3Server.ts). The same behaviour is asked of both; the S3 extras (the
+// bucket's readiness, redirects to S3_PUBLIC_BASE_URL, streaming through the proxy, a PUT that fails)
+// follow.
+import path from 'node:path'
+import sharp from 'sharp'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { diskImageStore, type ImageStore } from '../../server/engine/imageStore.js'
+import { S3ImageStore } from '../../server/engine/s3ImageStore.js'
+import { createStorage } from '../../server/storage.js'
+import { fakePublicDir, getJson, okImage, pages, postJson, scriptedProvider, startTestServer, tempDir, waitUntil } from './helpers.js'
+import { startTestS3, type TestS3 } from './s3Server.js'
+
+const THUMB = { width: 160, height: 90 }
+const BATCHES = '/api/v1/slide-generations/batches'
+
+let s3: TestS3
+const cleanups: Array<() => Promise<void>> = []
+beforeAll(async () => {
+  s3 = await startTestS3()
+}, 40_000)
+afterAll(async () => {
+  while (cleanups.length) await cleanups.pop()!().catch(() => undefined)
+  await s3?.stop()
+})
+
+type Kind = 'disk' | 's3'
+/** Two stores on the same images (two replicas, or a restart): the second never saw the first's saves. */
+async function stores(kind: Kind): Promise<[ImageStore, ImageStore]> {
+  if (kind === 'disk') {
+    const t = await tempDir()
+    cleanups.push(t.cleanup)
+    return [
+      diskImageStore(await createStorage({ dataDir: t.dir, thumbnail: THUMB })),
+      diskImageStore(await createStorage({ dataDir: t.dir, thumbnail: THUMB })),
+    ]
+  }
+  const bucket = await s3.createBucket()
+  const make = () => {
+    const store = new S3ImageStore({ settings: s3.settings(bucket), thumbnail: THUMB })
+    cleanups.push(async () => store.close())
+    return store
+  }
+  return [make(), make()]
+}
+
+const png = () => sharp({ create: { width: 640, height: 360, channels: 3, background: '#d14424' } }).png().toBuffer()
+
+async function bodyOf(store: ImageStore, key: string): Promise<Buffer | null> {
+  const opened = await store.openImage(key)
+  if (!opened) return null
+  if ('file' in opened) return (await import('node:fs/promises')).readFile(opened.file)
+  const chunks: Buffer[] = []
+  for await (const c of opened.stream) chunks.push(c as Buffer)
+  return Buffer.concat(chunks)
+}
+
+describe.each(['disk', 's3'] as const)('image store (%s)', kind => {
+  it('stores an image once, reads and opens it from another instance, with its thumbnail', async () => {
+    const [a, b] = await stores(kind)
+    const bytes = await png()
+    const saved = await a.saveImage(bytes)
+    expect(saved).toMatchObject({ mime: 'image/png', width: 640, height: 360 })
+    // stored before saveImage resolved: another instance (replica) reads it at once
+    expect(await b.resolveImage(saved.imageKey)).toMatchObject({ mime: 'image/png', size: bytes.length })
+    expect((await b.readImage(saved.imageKey))!.equals(bytes)).toBe(true)
+    expect((await bodyOf(b, saved.imageKey))!.equals(bytes)).toBe(true)
+    expect(await saved.thumbnail).toMatchObject({ ok: true })
+    const thumb = await b.readImage(saved.thumbnailKey)
+    expect(await sharp(thumb!).metadata()).toMatchObject({ format: 'jpeg', width: THUMB.width, height: THUMB.height })
+    expect(await b.resolveImage(saved.thumbnailKey)).toMatchObject({ mime: 'image/jpeg', size: thumb!.length })
+  })
+
+  it('makes the embed variant on request on any instance; unknown and malformed keys are null', async () => {
+    const [a, b] = await stores(kind)
+    const big = await sharp({ create: { width: 2000, height: 1125, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0.5 } } }).png().toBuffer()
+    const saved = await a.saveImage(big)
+    const embedKey = saved.imageKey.replace('.png', '.embed.jpg')
+    const [one, two] = await Promise.all([b.resolveImage(embedKey), b.resolveImage(embedKey)])
+    expect(one).toMatchObject({ mime: 'image/jpeg' })
+    expect(two!.size).toBe(one!.size)
+    expect(await sharp((await a.readImage(embedKey))!).metadata()).toMatchObject({ format: 'jpeg', width: 1600, height: 900 })
+    for (const key of ['0'.repeat(32) + '.png', '0'.repeat(32) + '.thumb.jpg', '0'.repeat(32) + '.embed.jpg', '../etc/passwd', 'x.png']) {
+      expect(await b.resolveImage(key), key).toBeNull()
+      expect(await b.readImage(key), key).toBeNull()
+      expect(await b.openImage(key), key).toBeNull()
+    }
+  })
+
+  it('retention: deletes the images stored before the cutoff with their variants, also when two replicas sweep at once', async () => {
+    const [a, b] = await stores(kind)
+    const saved = await Promise.all([a.saveImage(await png()), a.saveImage(await png())])
+    await Promise.all(saved.map(s => s.thumbnail))
+    const embedKey = saved[0].imageKey.replace('.png', '.embed.jpg')
+    expect(await b.resolveImage(embedKey)).not.toBeNull()
+    expect(await a.deleteOlderThan(0)).toBe(0)
+    expect(await b.readImage(saved[1].thumbnailKey)).not.toBeNull()
+    // a cutoff in the future: everything is older
+    const [one, two] = await Promise.all([a.deleteOlderThan(Date.now() + 60_000), b.deleteOlderThan(Date.now() + 60_000)])
+    expect(Math.max(one, two)).toBe(2)
+    for (const s of saved) {
+      for (const key of [s.imageKey, s.thumbnailKey, s.imageKey.replace('.png', '.embed.jpg')]) expect(await b.resolveImage(key), key).toBeNull()
+    }
+  })
+
+  it('refuses what is not an image before storing anything', async () => {
+    const [a] = await stores(kind)
+    await expect(a.saveImage(Buffer.from('<html>502</html>'))).rejects.toThrow(/not a PNG or JPEG/)
+  })
+})
+
+describe('S3 image store', () => {
+  it('a PUT the store refuses fails the save (the page is never completed) and readiness names the bucket', async () => {
+    const store = new S3ImageStore({ settings: s3.settings('nbt-no-such-bucket'), thumbnail: THUMB })
+    cleanups.push(async () => store.close())
+    await expect(store.saveImage(await png())).rejects.toMatchObject({ name: 'ImageStoreError', message: expect.stringMatching(/nbt-no-such-bucket/) })
+    await expect(store.readiness[0].check()).rejects.toThrow('bucket nbt-no-such-bucket does not exist')
+  })
+
+  it('through the proxy: the images of the pages go to the bucket and stream back with CORS and cache headers; /readyz checks the bucket', async () => {
+    const t = await tempDir()
+    cleanups.push(t.cleanup)
+    const bucket = await s3.createBucket()
+    const base = scriptedProvider(() => okImage())
+    const srv = await startTestServer({
+      provider: base, dataDir: path.join(t.dir, 'data'), publicDir: await fakePublicDir(t.dir),
+      config: { s3: s3.settings(bucket), corsOrigins: '*' },
+    })
+    cleanups.push(() => srv.stop())
+    const created = await postJson(`${srv.url}${BATCHES}`, { template_id: 'nano_banana_1', deck_title: 's3', pages: pages(2), options: { style_chain: false } })
+    const id = created.body.batch_id as string
+    await waitUntil(async () => (await getJson(`${srv.url}${BATCHES}/${id}/progress`)).body.status === 'completed')
+    const results = (await getJson(`${srv.url}${BATCHES}/${id}/progress`)).body.results as Array<{ image_url: string; thumbnail_url: string }>
+    // the images are in the bucket, not under DATA_DIR
+    const key = results[0].image_url.split('/').pop()!
+    expect(s3.putCounts().get(`${bucket}/images/${key}`)).toBe(1)
+    const res = await fetch(`${srv.url}${results[0].image_url}`, { headers: { Origin: 'https://pptist.example' } })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toBe('image/png')
+    expect(res.headers.get('cache-control')).toBe('public, max-age=31536000, immutable')
+    expect(res.headers.get('access-control-allow-origin')).toBe('*')
+    const body = Buffer.from(await res.arrayBuffer())
+    expect(Number(res.headers.get('content-length'))).toBe(body.length)
+    expect(body.equals((await okImage()).bytes)).toBe(true)
+    // a thumbnail still being made answers 404 not_ready at once (asked again, as the extension does)
+    let thumb!: Response
+    await waitUntil(async () => (thumb = await fetch(`${srv.url}${results[0].thumbnail_url}`)).status === 200)
+    expect(await sharp(Buffer.from(await thumb.arrayBuffer())).metadata()).toMatchObject({ format: 'jpeg', width: 120, height: 68 })
+    expect((await fetch(`${srv.url}/api/v1/images/${'0'.repeat(32)}.png`)).status).toBe(404)
+    expect((await getJson(`${srv.url}/readyz`)).body.checks.s3).toMatchObject({ ok: true })
+  })
+
+  it('S3_PUBLIC_BASE_URL: the proxy redirects known keys to the CDN and 404s unknown ones', async () => {
+    const t = await tempDir()
+    cleanups.push(t.cleanup)
+    const bucket = await s3.createBucket()
+    const srv = await startTestServer({
+      provider: scriptedProvider(() => okImage()), dataDir: path.join(t.dir, 'data'), publicDir: await fakePublicDir(t.dir),
+      config: { s3: { ...s3.settings(bucket), publicBaseUrl: `${s3.endpoint}/${bucket}` } },
+    })
+    cleanups.push(() => srv.stop())
+    const created = await postJson(`${srv.url}${BATCHES}`, { template_id: 'nano_banana_1', deck_title: 'cdn', pages: pages(1), options: { style_chain: false } })
+    const id = created.body.batch_id as string
+    await waitUntil(async () => (await getJson(`${srv.url}${BATCHES}/${id}/progress`)).body.status === 'completed')
+    const { image_url: imageUrl } = (await getJson(`${srv.url}${BATCHES}/${id}/progress`)).body.results[0]
+    const key = String(imageUrl).split('/').pop()!
+    // the variants made after the page (embed, then thumbnail) are in the bucket once the thumbnail is
+    await waitUntil(async () => (await fetch(`${srv.url}/api/v1/images/${key.replace('.png', '.thumb.jpg')}`, { redirect: 'manual' })).status === 302)
+    const res = await fetch(`${srv.url}${imageUrl}`, { redirect: 'manual' })
+    expect(res.status).toBe(302)
+    expect(res.headers.get('location')).toBe(`${s3.endpoint}/${bucket}/images/${key}`)
+    // the CDN has the embed variant, made once
+    const embed = await fetch(`${srv.url}/api/v1/images/${key.replace('.png', '.embed.jpg')}`, { redirect: 'manual' })
+    expect(embed.status).toBe(302)
+    expect(s3.putCounts().get(`${bucket}/images/${key.replace('.png', '.embed.jpg')}`)).toBe(1)
+    expect((await fetch(`${srv.url}/api/v1/images/${'1'.repeat(32)}.png`, { redirect: 'manual' })).status).toBe(404)
+  })
+
+  it('a bucket that is gone: /readyz says so, new batches get 503 storage_unavailable, a page whose PUT fails is failed, not completed', async () => {
+    const t = await tempDir()
+    cleanups.push(t.cleanup)
+    let release!: () => void
+    const gate = new Promise<void>(r => { release = r })
+    const base = scriptedProvider(async () => { await gate; return okImage() })
+    const srv = await startTestServer({
+      provider: base, dataDir: path.join(t.dir, 'data'), publicDir: await fakePublicDir(t.dir),
+      config: { s3: s3.settings(await s3.createBucket()) },
+    })
+    cleanups.push(() => srv.stop())
+    const created = await postJson(`${srv.url}${BATCHES}`, { template_id: 'nano_banana_1', deck_title: 'gone', pages: pages(1), options: { style_chain: false } })
+    expect(created.status).toBe(202)
+    const id = created.body.batch_id as string
+    await waitUntil(() => base.calls.length === 1)
+    // the bucket's store disappears while the upstream call runs
+    // (moto's reset drops every bucket; this is the file's last test)
+    await fetch(`${s3.endpoint}/moto-api/reset`, { method: 'POST' })
+    release()
+    await waitUntil(async () => (await getJson(`${srv.url}${BATCHES}/${id}/progress`)).body.status === 'failed', 15_000)
+    const result = (await getJson(`${srv.url}${BATCHES}/${id}/progress`)).body.results[0]
+    expect(result).toMatchObject({ status: 'failed', error_code: 'storage_unavailable' })
+    const ready = await getJson(`${srv.url}/readyz`)
+    expect(ready.status).toBe(503)
+    expect(ready.body.checks.s3.ok).toBe(false)
+    // the routes keep the storage verdict for 1 s (it was taken when this batch was created)
+    await new Promise(r => setTimeout(r, 1100))
+    const refused = await postJson(`${srv.url}${BATCHES}`, { template_id: 'nano_banana_1', deck_title: 'gone', pages: pages(1), options: { style_chain: false } })
+    expect(refused.status).toBe(503)
+    expect(refused.body.error.code).toBe('storage_unavailable')
+  })
+})
