@@ -12,8 +12,9 @@
 //                             completes (rows below), p50 / p95                              goal p95 ≤ 100 ms
 //   thumbnail                 page saved → thumbnail on disk (waits for a free core) and the decode +
 //                             resize + encode + write alone, p50 / p95
-//   page done → thumbnail     SSE event received → the client's GET of the thumbnail answered (the route
-//                             waits for a thumbnail still being made), p50 / p95
+//   page done → thumbnail     SSE event received → the client's GET of the thumbnail answered 200 (a thumbnail
+//                             still being made is answered 404 not_ready and asked for again after the
+//                             extension's pauses, 1 s, 2 s, …), p50 / p95
 //   proxy CPU per page        CPU time of the proxy process / pages, thumbnails included (wall times above
 //                             grow when the machine is busy; this does not)
 //   peak RSS                  the proxy process (the fake runs in a child)                 goal ≤ 300 MB
@@ -27,6 +28,7 @@ import { createLogger } from '../../server/logger.js'
 import { createProvider } from '../../server/providers/index.js'
 import type { PageTiming } from '../../server/batches.js'
 import { percentile, startFakeInChild } from './shared.js'
+import { THUMBNAIL_RETRY_DELAYS_MS } from '../../plugin/composables/useThumbnailRetry.js'
 
 const PAGES = 40
 const CONCURRENCY = 5
@@ -59,6 +61,8 @@ async function main(): Promise<void> {
     while (!done()) await new Promise(resolve => setTimeout(resolve, 5))
   }
 
+  /** thumbnail requests answered 404 not_ready (asked again later) */
+  let notReady = 0
   const run = async (label: string, pages: number) => {
     const body = {
       template_id: 'nano_banana_1', deck_title: `bench ${label}`,
@@ -91,11 +95,19 @@ async function main(): Promise<void> {
         if (at !== undefined) deliveries.push(now - at)
         const thumb = /"thumbnail_url":"([^"]+)"/.exec(block)?.[1]
         if (at !== undefined && thumb) {
-          thumbnailFetches.push(fetch(`${srv.url}${thumb}`).then(async r => {
-            const bytes = await r.arrayBuffer()
-            if (r.status !== 200 || bytes.byteLength === 0) throw new Error(`thumbnail ${thumb}: HTTP ${r.status}`)
-            return performance.now() - now
-          }))
+          // like the extension: a thumbnail still being made is answered 404 not_ready at once and asked
+          // for again after the extension's pauses (plugin/composables/useThumbnailRetry.ts)
+          thumbnailFetches.push((async () => {
+            for (let attempt = 0; ; attempt++) {
+              const r = await fetch(`${srv.url}${thumb}${attempt ? `?try=${attempt}` : ''}`)
+              const bytes = await r.arrayBuffer()
+              if (r.status === 200 && bytes.byteLength > 0) return performance.now() - now
+              const pause = THUMBNAIL_RETRY_DELAYS_MS[attempt]
+              if (r.status !== 404 || pause === undefined) throw new Error(`thumbnail ${thumb}: HTTP ${r.status}`)
+              notReady++
+              await new Promise(resolve => setTimeout(resolve, pause))
+            }
+          })())
         }
         if (/^event: done$/m.test(block)) makespan = now - started
       }
@@ -143,7 +155,7 @@ async function main(): Promise<void> {
     const t0 = all[0][1]
     console.log(all.map(([k, t]) => `${k}@${Math.round(t - t0)}`).join(' '))
   }
-  console.log(`(${timings.length} pages timed, ${deliveries.length} SSE deliveries, ${thumbnailServed.length} thumbnails fetched, upstream requests ${stats.requests}, max in flight ${stats.maxInFlight}; load average ${os.loadavg().map(l => l.toFixed(1)).join(' ')} on ${os.availableParallelism()} cores)\n`)
+  console.log(`(${timings.length} pages timed, ${deliveries.length} SSE deliveries, ${thumbnailServed.length} thumbnails fetched (${notReady} answers not_ready, asked again), upstream requests ${stats.requests}, max in flight ${stats.maxInFlight}; load average ${os.loadavg().map(l => l.toFixed(1)).join(' ')} on ${os.availableParallelism()} cores)\n`)
   const w = [44, 40, 12]
   console.log(`${'metric'.padEnd(w[0])}${'measured'.padEnd(w[1])}${'goal'.padEnd(w[2])}measured/goal`)
   for (const [a, b, c, d] of rows) console.log(`${a.padEnd(w[0])}${b.padEnd(w[1])}${c.padEnd(w[2])}${d}`)
