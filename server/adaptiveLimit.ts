@@ -57,6 +57,26 @@ interface EpochCall {
   limited: boolean
 }
 
+/**
+ * The whole learned state as plain JSON (ms since the epoch; null for "never"), so several
+ * processes can share one AdaptiveLimit kept in a store (server/engine/sharedLimit.ts).
+ */
+export interface AdaptiveLimitState {
+  limit: number
+  holdUntil: number
+  spacing: number | null
+  lastStart: number | null
+  lastDecreaseAt: number | null
+  noInfoStreak: number
+  epochStart: number | null
+  epoch: EpochCall[]
+  cleanSinceChange: number
+  learnedWindow: number
+  latencyMs: number | null
+  started: number
+  rateLimited: number
+}
+
 export class AdaptiveLimit {
   private limit: number
   private holdUntil = 0
@@ -86,6 +106,36 @@ export class AdaptiveLimit {
     this.probe = opts.probe ?? 1.15
   }
 
+  /** The learned state as JSON (see fromState). */
+  toState(): AdaptiveLimitState {
+    return {
+      limit: this.limit, holdUntil: this.holdUntil, spacing: this.spacing,
+      lastStart: Number.isFinite(this.lastStart) ? this.lastStart : null,
+      lastDecreaseAt: Number.isFinite(this.lastDecreaseAt) ? this.lastDecreaseAt : null,
+      noInfoStreak: this.noInfoStreak, epochStart: this.epochStart, epoch: this.epoch,
+      cleanSinceChange: this.cleanSinceChange, learnedWindow: this.learnedWindow, latencyMs: this.latencyMs,
+      started: this.counts.started, rateLimited: this.counts.rateLimited,
+    }
+  }
+
+  /** An AdaptiveLimit that continues from a state saved by toState() (the options are not part of it). */
+  static fromState(opts: AdaptiveLimitOptions, state: AdaptiveLimitState): AdaptiveLimit {
+    const l = new AdaptiveLimit(opts)
+    l.limit = Math.min(opts.maxConcurrency, state.limit)
+    l.holdUntil = state.holdUntil
+    l.spacing = state.spacing
+    l.lastStart = state.lastStart ?? -Infinity
+    l.lastDecreaseAt = state.lastDecreaseAt ?? -Infinity
+    l.noInfoStreak = state.noInfoStreak
+    l.epochStart = state.epochStart
+    l.epoch = state.epoch
+    l.cleanSinceChange = state.cleanSinceChange
+    l.learnedWindow = state.learnedWindow
+    l.latencyMs = state.latencyMs
+    l.counts = { started: state.started, rateLimited: state.rateLimited }
+    return l
+  }
+
   /** May a call start at `now` with `running` calls in flight? */
   decide(now: number, running: number): LimitDecision {
     if (now < this.holdUntil) return { ok: false, waitMs: this.holdUntil - now, holding: true }
@@ -102,7 +152,7 @@ export class AdaptiveLimit {
     this.lastStart = now
     if (this.epochStart === null) this.epochStart = now
     this.epoch.push({ startedAt: now, limited: false })
-    if (this.epoch.length > 10_000) this.epoch.shift()
+    if (this.epoch.length > 2000) this.epoch.shift()
   }
 
   /** A call that started at `startedAt` got an answer that was not a rate limit (success or another failure). */

@@ -135,7 +135,7 @@ export class AttemptFlow {
     let holdUntil: number | undefined
     if (out.kind === 'image') feedback?.answered()
     else if (out.kind === 'error') {
-      if (isRateLimit(out.error)) holdUntil = feedback?.rateLimited(out.error.retryAfterMs)
+      if (isRateLimit(out.error)) holdUntil = await feedback?.rateLimited(out.error.retryAfterMs)
       else if (out.error instanceof ProviderError && out.error.status !== undefined) feedback?.answered()
     }
     if (out.kind === 'cached') return this.complete(batchId, n, ctrl, out.stored, started, null)

@@ -13,10 +13,22 @@
 //     behind a 100-page one gets its pages at ranks 1–3, ahead of the big deck's ranks 4–100. It
 //     is the memory scheduler's round-robin by lane without a dispatcher process, and nothing is
 //     lost if a replica dies between two steps (the order lives in the one queue).
+//   - quota (429 / RESOURCE_EXHAUSTED): one AdaptiveLimit shared through Redis (SharedLimit). The
+//     replica that hears a rate limit holds the whole queue for every replica until the quota frees
+//     (Queue.rateLimit: BullMQ's limiter key with the hold as its expiry) and tells the others
+//     (pub/sub: "waiting for quota" in their batches' progress); the learned concurrency and rate
+//     become the queue's global concurrency and global rate limit. The rate-limited page goes back
+//     with the priority it had, so pages keep their order, and no retry is used (the page runner
+//     decides; RATE_LIMIT_MAX_WAIT bounds the wait).
+//     BullMQ only honours the limiter key while a rate limit is set (getRateLimitTTL needs a max), so
+//     without UPSTREAM_RPM or a learned rate the queue carries a limit no batch reaches
+//     (UNBOUNDED_RATE).
 import { Queue, Worker, type Job } from 'bullmq'
 import type { Redis } from 'ioredis'
+import type { LimitSnapshot } from '../adaptiveLimit.js'
 import type { Logger } from '../logger.js'
-import type { AttemptJob, AttemptRunner, EnqueueOptions, Scheduler, SchedulerStats } from './scheduler.js'
+import type { AttemptJob, AttemptRunner, EnqueueOptions, QuotaState, Scheduler, SchedulerStats, UpstreamFeedback } from './scheduler.js'
+import { SharedLimit } from './sharedLimit.js'
 
 interface JobData {
   batchId: string
@@ -25,6 +37,8 @@ interface JobData {
 
 /** BullMQ's highest priority value (lower runs first; 0 would mean "no priority", ahead of all) */
 const MAX_PRIORITY = 2_097_151
+/** a global rate limit no batch reaches (1 000 000 starts per second): lets Queue.rateLimit hold the queue */
+const UNBOUNDED_RATE = { max: 1_000_000, durationMs: 1000 }
 
 export interface BullSchedulerOptions {
   /** commands (ranks, job sets) */
@@ -40,6 +54,8 @@ export interface BullSchedulerOptions {
   lockDurationMs?: number
   /** how often each replica looks for stalled jobs (default lockDuration / 2) */
   stalledIntervalMs?: number
+  /** RATE_LIMIT_MAX_WAIT in ms: no hold after a rate limit is longer (default 10 min) */
+  maxHoldMs?: number
 }
 
 export class BullScheduler implements Scheduler {
@@ -50,11 +66,32 @@ export class BullScheduler implements Scheduler {
   private _concurrency: number
   private readonly ready: Promise<void>
   private closed = false
+  private rpm: number | null
+  private readonly shared: SharedLimit
+  /** what this replica last set on the queue (the learned limits) */
+  private applied = { concurrency: 0, rate: '' }
+  /** the hold every replica heard of (ms since the epoch) and the learned spacing */
+  private hold = { until: 0, spacingMs: null as number | null, timer: null as ReturnType<typeof setTimeout> | null, waiting: false }
+  private readonly holdListeners = new Set<(waiting: boolean) => void>()
+  /** priority of the job each page running here came from (a rate-limited page goes back with it) */
+  private readonly priorities = new Map<string, number>()
 
   constructor(private readonly opts: BullSchedulerOptions) {
     this._concurrency = opts.concurrency
+    this.rpm = opts.rpm ?? null
     this.queue = new Queue<JobData>('attempts', { connection: this.conn(), prefix: opts.prefix })
-    this.ready = this.setLimits({ concurrency: opts.concurrency, rpm: opts.rpm ?? null })
+    this.shared = new SharedLimit({ redis: this.conn(), key: this.k('quota'), limit: { maxConcurrency: opts.concurrency, maxHoldMs: opts.maxHoldMs } })
+    this.ready = this.setLimits({ concurrency: opts.concurrency, rpm: this.rpm }).then(() => this.listen())
+  }
+
+  quota(): QuotaState {
+    const holdMs = Math.max(0, this.hold.until - Date.now())
+    return { waiting: this.hold.waiting, holdMs, spacingMs: this.hold.spacingMs }
+  }
+
+  onQuotaWait(listener: (waiting: boolean) => void): () => void {
+    this.holdListeners.add(listener)
+    return () => this.holdListeners.delete(listener)
   }
 
   get concurrency(): number {
@@ -73,11 +110,15 @@ export class BullScheduler implements Scheduler {
   async setLimits(limits: { concurrency?: number; rpm?: number | null }): Promise<void> {
     if (limits.concurrency !== undefined) {
       this._concurrency = limits.concurrency
+      this.applied.concurrency = limits.concurrency
       await this.queue.setGlobalConcurrency(limits.concurrency)
       if (this.worker) this.worker.concurrency = limits.concurrency
     }
-    if (limits.rpm === null) await this.queue.removeGlobalRateLimit()
-    else if (limits.rpm !== undefined) await this.queue.setGlobalRateLimit(limits.rpm, 60_000)
+    if (limits.rpm !== undefined) {
+      this.rpm = limits.rpm
+      this.applied.rate = ''
+      await this.applyRate(null)
+    }
   }
 
   start(run: AttemptRunner): void {
@@ -85,15 +126,22 @@ export class BullScheduler implements Scheduler {
     this.worker = new Worker<JobData>('attempts', async (job: Job<JobData>) => {
       const redelivered = job.attemptsStarted > 1 || job.stalledCounter > 0
       if (redelivered) this.opts.logger.warn('page attempt taken over from a replica that stopped (it may be paid twice)', { batch: job.data.batchId, page: job.data.pageNumber })
+      const pageKey = `${job.data.batchId}:${job.data.pageNumber}`
+      this.priorities.set(pageKey, job.priority)
+      const feedback = await this.feedback()
       try {
-        await run({ batchId: job.data.batchId, pageNumber: job.data.pageNumber, redelivered })
+        await run({ batchId: job.data.batchId, pageNumber: job.data.pageNumber, redelivered }, feedback.feedback)
       } finally {
+        this.priorities.delete(pageKey)
+        await feedback.settled()
         await this.opts.redis.srem(this.k('jobs', job.data.batchId), job.id!).catch(() => 0)
       }
     }, {
       connection: this.conn(), prefix: this.opts.prefix, concurrency: this._concurrency,
       lockDuration, stalledInterval: this.opts.stalledIntervalMs ?? Math.max(500, Math.floor(lockDuration / 2)),
       maxStalledCount: 3,
+      // a worker held by the quota looks again every second (a stopping replica waits no longer than that)
+      maximumRateLimitDelay: 1000,
     })
     this.worker.on('error', err => this.opts.logger.error('queue worker error', { error: err.message }))
   }
@@ -105,9 +153,11 @@ export class BullScheduler implements Scheduler {
     await this.opts.redis.expire(this.k('rank', job.batchId), 7 * 24 * 3600)
     const jobId = `${job.batchId}-${job.pageNumber}-${rank}`
     await this.opts.redis.sadd(this.k('jobs', job.batchId), jobId)
+    // a page going back (rate limited, retry) keeps the place it had among its batch's pages
+    const kept = opts.front ? this.priorities.get(`${job.batchId}:${job.pageNumber}`) : undefined
     await this.queue.add('attempt', { batchId: job.batchId, pageNumber: job.pageNumber }, {
       jobId,
-      priority: Math.min(MAX_PRIORITY, opts.front ? Math.max(1, rank - 1) : rank),
+      priority: kept ?? Math.min(MAX_PRIORITY, opts.front ? Math.max(1, rank - 1) : rank),
       ...(opts.delayMs ? { delay: opts.delayMs } : {}),
       removeOnComplete: true,
       removeOnFail: 1000,
@@ -138,8 +188,105 @@ export class BullScheduler implements Scheduler {
     // the running attempts still re-queue their pages while the worker winds down
     await this.worker?.close()
     this.closed = true
+    if (this.hold.timer) clearTimeout(this.hold.timer)
     await this.queue.close()
     for (const c of this.connections) c.disconnect()
+  }
+
+  /**
+   * A call starts: it counts in the shared limit; what the runner reports is applied to the queue
+   * before the job ends (so a freed slot never goes straight into the next 429).
+   */
+  private async feedback(): Promise<{ feedback: UpstreamFeedback; settled: () => Promise<void> }> {
+    const pending: Array<Promise<unknown>> = []
+    let startedAt = Date.now()
+    try {
+      startedAt = (await this.shared.update((l, now) => {
+        l.started(now)
+        return now
+      })).value
+    } catch (err) {
+      this.opts.logger.warn('could not count an upstream call in the shared quota state', { error: (err as Error).message })
+    }
+    let reported = false
+    const feedback: UpstreamFeedback = {
+      answered: () => {
+        if (reported) return
+        reported = true
+        pending.push(this.shared.update((l, now) => l.succeeded(now, startedAt))
+          .then(r => this.applyLearned(r.snapshot))
+          .catch(err => this.opts.logger.warn('could not update the shared quota state', { error: (err as Error).message })))
+      },
+      rateLimited: async (retryAfterMs?: number) => {
+        reported = true
+        try {
+          const r = await this.shared.update((l, now) => l.rateLimited(now, startedAt, retryAfterMs))
+          const holdMs = r.value - Date.now()
+          // every replica stops taking jobs until then
+          if (holdMs > 0) await this.queue.rateLimit(holdMs)
+          await this.applyLearned(r.snapshot)
+          // this replica knows at once (the page's own progress event says so); the others hear it
+          this.heardHold(r.value, r.snapshot.spacingMs)
+          await this.opts.redis.publish(this.k('quota'), JSON.stringify({ until: r.value, spacingMs: r.snapshot.spacingMs }))
+          return r.value
+        } catch (err) {
+          this.opts.logger.warn('could not hold the queue for quota', { error: (err as Error).message })
+          return Date.now() + (retryAfterMs ?? 0)
+        }
+      },
+    }
+    return { feedback, settled: async () => { await Promise.all(pending) } }
+  }
+
+  /** The learned concurrency and rate become the queue's global limits (for every replica). */
+  private async applyLearned(s: LimitSnapshot): Promise<void> {
+    if (s.concurrency !== this.applied.concurrency) {
+      this.applied.concurrency = s.concurrency
+      await this.queue.setGlobalConcurrency(s.concurrency)
+    }
+    await this.applyRate(s.spacingMs)
+  }
+
+  /** The tighter of UPSTREAM_RPM and the learned spacing (one start per spacing), or UNBOUNDED_RATE. */
+  private async applyRate(spacingMs: number | null): Promise<void> {
+    let rate = UNBOUNDED_RATE
+    if (this.rpm !== null) rate = { max: this.rpm, durationMs: 60_000 }
+    if (spacingMs !== null && (this.rpm === null || spacingMs > 60_000 / this.rpm)) rate = { max: 1, durationMs: Math.max(1, Math.ceil(spacingMs)) }
+    const key = `${rate.max}/${rate.durationMs}`
+    if (key === this.applied.rate) return
+    this.applied.rate = key
+    await this.queue.setGlobalRateLimit(rate.max, rate.durationMs)
+  }
+
+  /** Hears every replica's holds: "waiting for quota" begins now and ends when the hold does. */
+  private async listen(): Promise<void> {
+    const sub = this.conn()
+    sub.on('message', (_channel: string, message: string) => {
+      try {
+        const m = JSON.parse(message) as { until: number; spacingMs: number | null }
+        this.heardHold(m.until, m.spacingMs)
+      } catch { /* not ours */ }
+    })
+    await sub.subscribe(this.k('quota'))
+  }
+
+  private heardHold(until: number, spacingMs: number | null): void {
+    this.hold.spacingMs = spacingMs
+    if (until <= this.hold.until || until <= Date.now() || this.closed) return
+    this.hold.until = until
+    if (this.hold.timer) clearTimeout(this.hold.timer)
+    this.hold.timer = setTimeout(() => {
+      this.hold.timer = null
+      this.setWaiting(false)
+    }, until - Date.now())
+    this.hold.timer.unref?.()
+    this.setWaiting(true)
+  }
+
+  private setWaiting(waiting: boolean): void {
+    if (this.hold.waiting === waiting) return
+    this.hold.waiting = waiting
+    for (const l of [...this.holdListeners]) l(waiting)
   }
 
   private conn(): Redis {

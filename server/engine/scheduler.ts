@@ -38,7 +38,7 @@ export interface UpstreamFeedback {
   /** the upstream answered with anything but a rate limit */
   answered(): void
   /** the upstream said "rate limited" (429 / RESOURCE_EXHAUSTED); returns when calls go out again (ms, Date.now clock) */
-  rateLimited(retryAfterMs?: number): number
+  rateLimited(retryAfterMs?: number): number | Promise<number>
 }
 
 /** The scheduler's view of the upstream quota, for progress and estimates. */
@@ -69,7 +69,7 @@ export interface Scheduler {
   stats(): Promise<SchedulerStats>
   /** upstream calls allowed at once */
   readonly concurrency: number
-  /** quota-aware set-ups (the memory scheduler) only */
+  /** the quota-aware view (both set-ups) */
   quota?(): QuotaState
   /** called with true when a hold after a rate limit begins, false when it ends */
   onQuotaWait?(listener: (waiting: boolean) => void): () => void

@@ -115,7 +115,7 @@ export function createEngine(opts: EngineOptions): Engine {
     bus = new RedisEventBus({ redis, subscriber: connect(), prefix, logger })
     scheduler = new BullScheduler({
       redis, connection: connect, prefix, concurrency: opts.concurrency, rpm: opts.rpm, logger,
-      lockDurationMs: opts.redis.lockDurationMs, stalledIntervalMs: opts.redis.stalledIntervalMs,
+      lockDurationMs: opts.redis.lockDurationMs, stalledIntervalMs: opts.redis.stalledIntervalMs, maxHoldMs: opts.maxQuotaWaitMs,
     })
   } else {
     store = new MemoryStateStore({ persistence: opts.storage, logger, now: opts.now, eventRetentionMs: opts.eventRetentionMs, cacheTtlMs: cacheTtl })

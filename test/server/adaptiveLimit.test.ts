@@ -57,4 +57,23 @@ describe('AdaptiveLimit', () => {
     l.started(320)
     expect(l.rateLimited(330, 320)).toBe(680) // capped at 350
   })
+
+  it('a state saved as JSON and restored (shared through Redis) continues the same learning', () => {
+    const a = new AdaptiveLimit({ maxConcurrency: 4 })
+    for (let t = 0; t <= 900; t += 100) {
+      a.started(t)
+      a.succeeded(t + 50, t)
+    }
+    a.started(1000)
+    a.rateLimited(1010, 1000, 990)
+    const b = AdaptiveLimit.fromState({ maxConcurrency: 4 }, JSON.parse(JSON.stringify(a.toState())))
+    expect(b.snapshot(1500)).toEqual(a.snapshot(1500))
+    expect(b.decide(1500, 0)).toEqual({ ok: false, waitMs: 500, holding: true })
+    // the same next steps give the same results: an in-flight 429 is not new evidence in either
+    b.started(2000)
+    a.started(2000)
+    expect(b.rateLimited(2010, 1000)).toBe(a.rateLimited(2010, 1000))
+    expect(b.snapshot(2100)).toEqual(a.snapshot(2100))
+    expect(b.snapshot(2100).concurrency).toBe(2)
+  })
 })
