@@ -27,6 +27,59 @@ export interface FollowEventsOptions {
   /** consecutive failed (re)connections before we give up on SSE */
   maxFailures?: number
   retryDelayMs?: number
+  /**
+   * A stream (or its opening) that brings no byte for this long is taken as lost and opened again
+   * (default 45 s: the proxy writes `: ping` every 15 s, api.md). A connection that silently went
+   * away (sleep, a NAT or VPN dropping it) would otherwise leave the float frozen.
+   */
+  stallTimeoutMs?: number
+}
+
+const STALL_TIMEOUT_MS = 45_000
+
+/**
+ * `fetch` whose request is aborted when no byte arrives for `stallMs` (headers or body); the
+ * caller's own abort still goes through. fetch-event-source then sees an error and reconnects.
+ */
+export function stallWatchedFetch(base: typeof fetch, stallMs: number): typeof fetch {
+  return async (input, init) => {
+    const inner = new AbortController()
+    const outer = init?.signal
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const stop = () => clearTimeout(timer)
+    const arm = () => {
+      stop()
+      timer = setTimeout(() => inner.abort(new DOMException('no data from the event stream', 'TimeoutError')), stallMs)
+    }
+    const onOuterAbort = () => {
+      stop()
+      inner.abort(outer?.reason)
+    }
+    if (outer?.aborted) onOuterAbort()
+    else outer?.addEventListener('abort', onOuterAbort, { once: true })
+    arm()
+    let response: Response
+    try {
+      response = await base(input, { ...init, signal: inner.signal })
+    }
+    catch (error) {
+      stop()
+      throw error
+    }
+    if (!response.body) {
+      stop()
+      return response
+    }
+    arm()
+    const body = response.body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        arm()
+        controller.enqueue(chunk)
+      },
+      flush: stop,
+    }), { signal: inner.signal })
+    return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers })
+  }
 }
 
 class StreamUnavailable extends Error {}
@@ -62,7 +115,7 @@ export async function followBatchEvents(options: FollowEventsOptions): Promise<S
       headers,
       signal: controller.signal,
       openWhenHidden: true,
-      fetch: options.fetchImpl,
+      fetch: stallWatchedFetch(options.fetchImpl ?? ((input, init) => fetch(input, init)), options.stallTimeoutMs ?? STALL_TIMEOUT_MS),
       // fetch-event-source wants a Promise back; nothing to await here (PPTist's lint: require-await)
       // eslint-disable-next-line require-await
       async onopen(response) {

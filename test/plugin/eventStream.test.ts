@@ -43,6 +43,19 @@ describe('followBatchEvents', () => {
     expect(calls[0].headers.accept).toBe('text/event-stream')
   })
 
+  it('a stream that silently stops bringing data (not even pings) is taken as lost and opened again', async () => {
+    const { fetchImpl, calls } = scriptedSseFetch([
+      { events: [{ id: '4', event: 'page', data: page(1, 'generating') }], keepOpen: true }, // then nothing, ever
+      { events: [{ id: '5', event: 'done', data: { status: 'completed', completed_pages: 1, failed_pages: 0 } }] },
+    ])
+    const connection: string[] = []
+    const run = follow(fetchImpl, { stallTimeoutMs: 50, onConnection: state => connection.push(state) })
+    expect(await run.outcome).toBe('done')
+    expect(calls).toHaveLength(2)
+    expect(calls[1].headers['last-event-id']).toBe('4')
+    expect(connection).toEqual(['open', 'lost', 'open'])
+  })
+
   it('reconnects after a dropped stream with Last-Event-ID', async () => {
     const { fetchImpl, calls } = scriptedSseFetch([
       { events: [{ id: '7', event: 'page', data: page(1, 'completed') }] }, // server dropped us
