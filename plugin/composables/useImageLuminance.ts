@@ -1,9 +1,10 @@
 // Reads a generated image's pixels in the browser to know what is under each text box, region by
 // region (background mode, see host/readableText.ts). The proxy serves images with CORS, so a
-// crossOrigin='anonymous' load keeps the canvas readable; if it is tainted anyway, or the image does
+// fetch (or a crossOrigin='anonymous' load) keeps the canvas readable; if it is tainted anyway, or the image does
 // not load, the caller gets null and leaves the text as it is.
 import type { Box } from '../host/extractText'
 import { relativeLuminance, type Rgb } from '../host/contrast'
+import { embedVariantUrl } from './useEmbedImage'
 
 export interface ImagePixels {
   /** RGBA bytes, row by row */
@@ -100,7 +101,48 @@ export function regionsUnder(pixels: ImagePixels, box: Box, slideWidth: number, 
 
 /** The image's pixels (downscaled), or null if it cannot be loaded or read (tainted canvas). */
 export function loadImagePixels(src: string, timeoutMs = LOAD_TIMEOUT_MS): Promise<ImagePixels | null> {
-  if (typeof document === 'undefined' || typeof Image === 'undefined') return Promise.resolve(null)
+  if (typeof document === 'undefined') return Promise.resolve(null)
+  if (typeof createImageBitmap === 'function' && typeof fetch === 'function') {
+    // the proxy's compact JPEG of the same picture (≈ 1/100 of a 2K PNG's bytes, same framing) is
+    // plenty for a 320 px sample; the full image only when there is none (older proxy, other URLs)
+    const variant = embedVariantUrl(src)
+    const fromVariant = variant ? loadPixelsOffThread(variant, timeoutMs) : Promise.resolve(null)
+    return fromVariant.then(pixels => pixels ?? loadPixelsOffThread(src, timeoutMs))
+  }
+  return loadPixelsWithImage(src, timeoutMs)
+}
+
+/**
+ * fetch → Blob → createImageBitmap shrunk to SAMPLE_WIDTH: the browser decodes the image off the main
+ * thread (an <img> drawn on a canvas decodes the full 2K/4K image on it, a long task per page), and
+ * only the small bitmap is drawn. The proxy serves images with CORS; a data URL needs none.
+ */
+async function loadPixelsOffThread(src: string, timeoutMs: number): Promise<ImagePixels | null> {
+  try {
+    const response = await fetch(src, { mode: 'cors', credentials: 'omit', signal: AbortSignal.timeout(timeoutMs) })
+    if (!response.ok) return null
+    const bitmap = await createImageBitmap(await response.blob(), { resizeWidth: SAMPLE_WIDTH, resizeQuality: 'low' })
+    try {
+      const canvas = document.createElement('canvas')
+      canvas.width = bitmap.width
+      canvas.height = bitmap.height
+      const context = canvas.getContext('2d')
+      if (!context) return null
+      context.drawImage(bitmap, 0, 0)
+      const { data } = context.getImageData(0, 0, bitmap.width, bitmap.height)
+      return { data, width: bitmap.width, height: bitmap.height }
+    }
+    finally {
+      bitmap.close()
+    }
+  }
+  catch {
+    return null
+  }
+}
+
+function loadPixelsWithImage(src: string, timeoutMs: number): Promise<ImagePixels | null> {
+  if (typeof Image === 'undefined') return Promise.resolve(null)
   return new Promise(resolve => {
     const image = new Image()
     image.crossOrigin = 'anonymous'

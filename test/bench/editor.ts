@@ -19,8 +19,8 @@
 //   … --latency ms                             upstream latency per page (default 6000)
 //   undo             one Ctrl+Z after the batch brings every slide's old background back (yes/no)
 //
-//   npm run bench:editor                       all four runs
-//   tsx test/bench/editor.ts 40-embed 80-url   some of them
+//   npm run bench:editor                       all four runs (full-slide mode)
+//   tsx test/bench/editor.ts 40-embed 80-url   some of them; any <slides>-url|embed, -bg for background mode
 //   … --no-build                               reuse dist/ (the demo already built)
 //   … --shots                                  screenshots of an 80-slide embed run into test/artifacts/
 //   … --trace                                  what the main thread did inside its long tasks (Chrome trace)
@@ -33,6 +33,8 @@ interface Run {
   name: string
   slides: number
   embed: boolean
+  /** "background only" mode (the extension samples each image to keep text readable) */
+  background?: boolean
 }
 
 const RUNS: Run[] = [
@@ -123,6 +125,7 @@ async function measure(browser: Browser, baseUrl: string, run: Run, shots: boole
   // tsx (esbuild keepNames) wraps named functions in __name(…), also inside page.evaluate callbacks
   await context.addInitScript('globalThis.__name = globalThis.__name || (f => f)')
   await context.addInitScript(() => {
+    performance.setResourceTimingBufferSize(10_000)
     window.__nbLongTasks = []
     new PerformanceObserver(list => {
       for (const e of list.getEntries()) window.__nbLongTasks.push({ start: e.startTime, duration: e.duration })
@@ -140,6 +143,7 @@ async function measure(browser: Browser, baseUrl: string, run: Run, shots: boole
   const dialog = page.getByRole('dialog')
   await dialog.waitFor()
   await dialog.getByRole('listbox').getByRole('option').first().click()
+  if (run.background) await dialog.getByRole('radio', { name: '仅背景' }).click()
   const embedSwitch = dialog.getByRole('switch', { name: '图片嵌入文档' })
   if ((await embedSwitch.getAttribute('aria-checked')) !== String(run.embed)) await embedSwitch.click()
   // let the dialog settle (health, estimate) so its own work is not counted
@@ -174,8 +178,17 @@ async function measure(browser: Browser, baseUrl: string, run: Run, shots: boole
     const latencies = [...updated].map(([pageNumber, at]) => at - (events.get(pageNumber) ?? at))
     const ownLatencies = [...updated].map(([pageNumber, at]) => at - (ready.get(pageNumber) ?? at))
     const tasks = window.__nbLongTasks.filter(t => t.start >= startAt && t.start <= end + closingMs)
-    return { end, latencies, ownLatencies, tasks, updated: updated.size }
+    // what the browser fetched from the image route during the run, by kind: requests and MB
+    const fetched: Record<string, [number, number]> = {}
+    for (const entry of performance.getEntriesByType('resource') as PerformanceResourceTiming[]) {
+      const kind = /\/api\/v1\/images\/[a-f0-9]{32}(\.thumb\.jpg|\.embed\.jpg|\.png|\.jpg)/.exec(entry.name)?.[1]
+      if (!kind || entry.startTime < startAt) continue
+      const [n, bytes] = fetched[kind] ?? [0, 0]
+      fetched[kind] = [n + 1, bytes + entry.encodedBodySize]
+    }
+    return { end, latencies, ownLatencies, tasks, updated: updated.size, fetched }
   }, { startAt: start, closingMs: CLOSING_MS })
+  console.log(`${run.name}: fetched ${Object.entries(figures.fetched).map(([kind, [n, bytes]]) => `${kind} ${n}× ${(bytes / 1e6).toFixed(1)} MB`).join(', ')}`)
   if (trace) {
     const contents = longTaskContents(await browser.stopTracing())
     console.log(`${run.name}: inside long tasks (ms): ${contents.map(([name, ms]) => `${name} ${ms.toFixed(0)}`).join(', ')}`)
@@ -219,7 +232,7 @@ async function main(): Promise<void> {
   const wanted = args.filter(a => !a.startsWith('-'))
   // any "<slides>-url|embed" (e.g. 10-url for a quick look)
   const runs = wanted.length
-    ? wanted.map(name => /^(\d+)-(url|embed)$/.exec(name)).filter(m => !!m).map(m => ({ name: m[0], slides: Number(m[1]), embed: m[2] === 'embed' }))
+    ? wanted.map(name => /^(\d+)-(url|embed)(-bg)?$/.exec(name)).filter(m => !!m).map(m => ({ name: m[0], slides: Number(m[1]), embed: m[2] === 'embed', background: !!m[3] }))
     : RUNS
   if (!args.includes('--no-build')) buildDemo()
   const { realisticImage, slideImageSize } = await import('../fakes/images.js')
