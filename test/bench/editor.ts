@@ -4,8 +4,9 @@
 // test/fakes/images.ts). A deck of 40 and of 80 slides is generated in URL mode and in embed mode
 // ("embed images": the proxy's compact JPEG read into a data URL); the main thread is watched with
 // a PerformanceObserver for 'longtask' entries (tasks over 50 ms), and the extension's User Timing
-// marks (nb:page-event when a completed page reaches the controller, nb:slide-updated once its slide
-// changed, plugin/composables/useBatchGeneration.ts) give the event → slide latency.
+// marks (nb:page-event when a completed page reaches the controller, nb:image-ready once its image is
+// in the browser, nb:slide-updated once its slide changed, plugin/composables/useBatchGeneration.ts)
+// give the event → slide latency.
 //
 // Prints per run:
 //   batch            start clicked → last slide updated (s)
@@ -16,12 +17,13 @@
 //                    wait for the image (embed: the proxy's JPEG fetched and read; URL mode: the
 //                    full image loaded by the browser, as the extension never blanks a slide)
 //   loaded→slide     p95 of the editor's own part: image in the browser → slide updated
-//   … --latency ms                             upstream latency per page (default 6000)
 //   undo             one Ctrl+Z after the batch brings every slide's old background back (yes/no)
+//   fetched          what the browser fetched from the image route, by kind (requests, MB)
 //
 //   npm run bench:editor                       all four runs (full-slide mode)
 //   tsx test/bench/editor.ts 40-embed 80-url   some of them; any <slides>-url|embed, -bg for background mode
 //   … --no-build                               reuse dist/ (the demo already built)
+//   … --latency ms                             upstream latency per page (default 6000)
 //   … --shots                                  screenshots of an 80-slide embed run into test/artifacts/
 //   … --trace                                  what the main thread did inside its long tasks (Chrome trace)
 import os from 'node:os'
