@@ -60,6 +60,8 @@ async function main(): Promise<void> {
     concurrency: config.maxConcurrentGenerations,
     data_dir: config.dataDir,
     proxy_token: config.proxyToken ? 'required' : 'off',
+    // what is deleted when (README: Data directory, retention)
+    retention: `finished batches ${config.retention.batchHours ? `${config.retention.batchHours} h` : 'forever'}, images ${config.retention.imageHours ? `${config.retention.imageHours} h` : 'forever'}`,
   })
   // safe defaults: say plainly what is open (README: running it in public)
   const exposure = describeExposure(config)
