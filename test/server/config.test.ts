@@ -63,6 +63,15 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ RATE_LIMIT_MAX_WAIT: '0' })).toThrow(/RATE_LIMIT_MAX_WAIT must be between 1 and 1440/)
   })
 
+  it('reads BATCH_RETENTION_HOURS and IMAGE_RETENTION_HOURS; images are never kept shorter than batches', () => {
+    expect(loadConfig({}).retention).toEqual({ batchHours: 168, imageHours: 720 })
+    expect(loadConfig({ BATCH_RETENTION_HOURS: '0', IMAGE_RETENTION_HOURS: '0' }).retention).toEqual({ batchHours: 0, imageHours: 0 })
+    expect(loadConfig({ BATCH_RETENTION_HOURS: '24', IMAGE_RETENTION_HOURS: '0' }).retention).toEqual({ batchHours: 24, imageHours: 0 })
+    expect(() => loadConfig({ BATCH_RETENTION_HOURS: '200', IMAGE_RETENTION_HOURS: '100' })).toThrow(/IMAGE_RETENTION_HOURS \(100\) must be 0 \(keep forever\) or at least BATCH_RETENTION_HOURS \(200\)/)
+    expect(() => loadConfig({ BATCH_RETENTION_HOURS: '0' })).toThrow(/IMAGE_RETENTION_HOURS/)
+    expect(() => loadConfig({ BATCH_RETENTION_HOURS: 'week' })).toThrow(/BATCH_RETENTION_HOURS must be a whole number/)
+  })
+
   it('uses NANO_BANANA_MODEL for openai-chat relays', () => {
     const c = loadConfig({ IMAGE_PROVIDER: 'openai-chat', OPENAI_API_KEY: 'k', NANO_BANANA_MODEL: 'google/gemini-3-pro-image' })
     expect(c.provider.model).toBe('google/gemini-3-pro-image')
