@@ -219,6 +219,17 @@ export function readableOnBackground(elements: SlideElement[], sampleRegions: Sa
 }
 
 /**
+ * The colour a run of `sizePx` (bold or not) should be drawn in over `regions` (colours from
+ * regionsUnder): `color` when it reaches WCAG AA against the worst region, else whichever of
+ * near-black, white and black gets furthest (no scrim: for callers that cannot add one, e.g. the
+ * PPTX export). A colour that is not understood is returned as it is.
+ */
+export function readableColorOver(regions: Rgb[], color: string, sizePx: number, bold: boolean): string {
+  const run: TextRun = { text: '', color, owner: 'default', inherited: false, background: null, sizePx, bold }
+  return chooseColors([run], { regions }, color).colors.get('default') ?? color
+}
+
+/**
  * The colour text should switch to on a background of one mean luminance (≥ 3:1), or null when
  * `currentColor` already reads or is not understood. For callers without regions (PPTX export).
  */

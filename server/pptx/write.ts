@@ -4,11 +4,12 @@
 //   full:       the image carries the text; the slide's own text is appended to the notes (as the extension does).
 //   background: the text boxes, tables, charts and pictures are re-created on top as real, editable
 //               objects at their positions and sizes; text colours that would not read against the image
-//               under their box switch to near-black or white (the extension's rule, plugin/host/readableText.ts).
+//               under their box (WCAG AA against the worst region) switch to near-black, white or black (the
+//               extension's rule, plugin/host/readableText.ts; no scrim here).
 import PptxGenJS from 'pptxgenjs'
 import sharp from 'sharp'
-import { luminanceUnder, type ImagePixels } from '../../plugin/composables/useImageLuminance.js'
-import { pickReadableTextColor } from '../../plugin/host/readableText.js'
+import { regionsUnder, type ImagePixels } from '../../plugin/composables/useImageLuminance.js'
+import { readableColorOver } from '../../plugin/host/readableText.js'
 import type { GenerationMode } from '../../plugin/types/api.js'
 import type { Deck, DeckChart, DeckParagraph, DeckSlide, DeckTextBox } from './deck.js'
 
@@ -53,13 +54,16 @@ export function slideNotes(slide: DeckSlide, mode: GenerationMode, rendered: boo
 }
 
 async function pixelsOf(image: Buffer): Promise<ImagePixels> {
-  const { data, info } = await sharp(image).resize({ width: 320, withoutEnlargement: true }).ensureAlpha().raw().toBuffer({ resolveWithObject: true })
+  const { data, info } = await sharp(image).resize({ width: 640, withoutEnlargement: true }).ensureAlpha().raw().toBuffer({ resolveWithObject: true })
   return { data: new Uint8ClampedArray(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height }
 }
 
 type TextRun = PptxGenJS.TextProps
 
-function runsOf(paragraphs: DeckParagraph[], recolor: (color: string) => string): TextRun[] {
+/** `recolor(color, sizePt, bold)` adapts a run's colour (size in points, 0 when the run names none) */
+type Recolor = (color: string, sizePt: number, bold: boolean) => string
+
+function runsOf(paragraphs: DeckParagraph[], recolor: Recolor): TextRun[] {
   const runs: TextRun[] = []
   const kept = paragraphs.filter(p => p.runs.some(r => r.text.trim()))
   kept.forEach((p, pi) => {
@@ -71,7 +75,7 @@ function runsOf(paragraphs: DeckParagraph[], recolor: (color: string) => string)
           ...(r.bold ? { bold: true } : {}),
           ...(r.italic ? { italic: true } : {}),
           ...(r.underline ? { underline: { style: 'sng' } } : {}),
-          color: hex(recolor(r.color ?? '#000000')),
+          color: hex(recolor(r.color ?? '#000000', r.fontSize ?? 0, !!r.bold)),
           ...(r.fontSize ? { fontSize: r.fontSize } : {}),
           ...(r.fontFace ? { fontFace: r.fontFace } : {}),
           ...(p.align ? { align: p.align } : {}),
@@ -84,7 +88,7 @@ function runsOf(paragraphs: DeckParagraph[], recolor: (color: string) => string)
   return runs
 }
 
-function addTextBox(slide: PptxGenJS.Slide, box: DeckTextBox, recolor: (color: string) => string): void {
+function addTextBox(slide: PptxGenJS.Slide, box: DeckTextBox, recolor: Recolor): void {
   slide.addText(runsOf(box.paragraphs, recolor), {
     x: inch(box.x), y: inch(box.y), w: inch(box.w), h: inch(box.h),
     valign: box.valign,
@@ -113,11 +117,11 @@ function addChart(pptx: PptxGenJS, slide: PptxGenJS.Slide, chart: DeckChart, tex
 }
 
 /** The original look of a slide's objects; `recolor` adapts text colours to a new background. */
-function addObjects(pptx: PptxGenJS, slide: PptxGenJS.Slide, s: DeckSlide, recolorAt: ((box: { x: number; y: number; w: number; h: number }, color: string) => string) | null): void {
+function addObjects(pptx: PptxGenJS, slide: PptxGenJS.Slide, s: DeckSlide, recolorAt: ((box: { x: number; y: number; w: number; h: number }, color: string, sizePt?: number, bold?: boolean) => string) | null): void {
   for (const p of s.pictures) slide.addImage({ data: p.data, x: inch(p.x), y: inch(p.y), w: inch(p.w), h: inch(p.h) })
   for (const t of s.tables) {
     if (!t.rows.length) continue
-    const color = recolorAt ? recolorAt(t, '#000000') : '#000000'
+    const color = recolorAt ? recolorAt(t, '#000000', 14) : '#000000'
     slide.addTable(t.rows.map(r => r.map(text => ({ text }))), {
       x: inch(t.x), y: inch(t.y), w: inch(t.w), color: hex(color), fontSize: 14,
       border: { type: 'solid', pt: 0.75, color: hex(color) },
@@ -126,7 +130,7 @@ function addObjects(pptx: PptxGenJS, slide: PptxGenJS.Slide, s: DeckSlide, recol
   for (const c of s.charts) addChart(pptx, slide, c, recolorAt ? recolorAt(c, '#333333') : null)
   for (const box of s.textBoxes) {
     // text on a box with its own fill keeps its colours: it does not sit on the new background
-    const recolor = recolorAt && !box.fill ? (color: string) => recolorAt(box, color) : (color: string) => color
+    const recolor: Recolor = recolorAt && !box.fill ? (color, sizePt, bold) => recolorAt(box, color, sizePt || box.fontSize || 18, bold) : color => color
     addTextBox(slide, box, recolor)
   }
 }
@@ -148,9 +152,10 @@ export async function writeDeck(deck: Deck, options: WriteDeckOptions): Promise<
       slide.background = { data: `${image.mime};base64,${image.data.toString('base64')}` }
       if (options.mode === 'background') {
         const pixels = await pixelsOf(image.data)
-        addObjects(pptx, slide, s, (box, color) => {
-          const lum = luminanceUnder(pixels, { left: box.x, top: box.y, width: box.w, height: box.h }, deck.width, deck.height)
-          return lum === null ? color : pickReadableTextColor(lum, color) ?? color
+        // sizes in points: WCAG's large text is 18 pt, or 14 pt bold (× 4/3 in CSS px)
+        addObjects(pptx, slide, s, (box, color, sizePt = 14, bold = false) => {
+          const regions = regionsUnder(pixels, { left: box.x, top: box.y, width: box.w, height: box.h }, deck.width, deck.height, deck.width / 50)
+          return regions ? readableColorOver(regions, color, sizePt * 4 / 3, bold) : color
         })
       }
     }

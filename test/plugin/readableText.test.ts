@@ -5,7 +5,7 @@ import {
 } from '../../plugin/host/contrast'
 import { recolorTags, textRuns } from '../../plugin/host/richTextRuns'
 import {
-  DARK_TEXT, LIGHT_TEXT, measureRuns, pickReadableTextColor, readableElement, readableOnBackground,
+  DARK_TEXT, LIGHT_TEXT, measureRuns, pickReadableTextColor, readableColorOver, readableElement, readableOnBackground,
 } from '../../plugin/host/readableText'
 import { boxToPixelRect, luminanceUnder, regionsUnder, type ImagePixels } from '../../plugin/composables/useImageLuminance'
 import type { Slide, TextElement } from '../../plugin/host/types'
@@ -211,6 +211,18 @@ describe('readable text by measure', () => {
     expect(result.map(el => (el as TextElement).defaultColor)).toEqual([DARK_TEXT, '#ffffff', '#ffffff', '#ffffff', '#ffffff', undefined])
     expect(result[5]).toBe(elements[5])
     expect(readableOnBackground(elements, () => [[0, 0, 0]])).toBeNull()
+  })
+})
+
+describe('readableColorOver (one run, no scrim: the PPTX export)', () => {
+  it('keeps a colour that reaches AA over the worst region, else the best of near-black, white and black', () => {
+    expect(readableColorOver([NAVY, [28, 52, 100]], '#8a8f99', 16, false)).toBe(LIGHT_TEXT)
+    expect(readableColorOver([NAVY], '#a9b4c8', 28, false)).toBe('#a9b4c8')
+    expect(readableColorOver([GOLD], '#ffffff', 32, true)).toBe(DARK_TEXT)
+    // black and white stripes: nothing passes for body text; a mid grey gets furthest (2.9:1), so it stays
+    expect(readableColorOver([[250, 250, 250], [15, 15, 15]], '#8a8f99', 16, false)).toBe('#8a8f99')
+    expect(readableColorOver([[250, 250, 250], [15, 15, 15]], '#ffffff', 16, false)).not.toBe('#ffffff')
+    expect(readableColorOver([[255, 255, 255]], 'var(--x)', 16, false)).toBe('var(--x)')
   })
 })
 
