@@ -64,7 +64,7 @@ describe('install', () => {
     expect(pkg.dependencies).not.toHaveProperty('vitest')
     expect(Object.keys(pkg.dependencies)).toEqual([...Object.keys(pkg.dependencies)].sort())
     expect(result.stdout).toContain(`@vueuse/core@${ours.dependencies['@vueuse/core']}`)
-    expect(result.stdout).toContain('npm install')
+    expect(result.stdout).toContain('added to package.json and package-lock.json): run `npm ci`')
 
     const config = evaluateConfig(read(target, CONFIG), {})
     expect(config).toEqual({ enabled: true, serverUrl: 'http://localhost:8787', token: undefined })
