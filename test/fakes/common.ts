@@ -12,6 +12,8 @@ export interface FakeStats {
   maxInFlight: number
   /** how many requests got each fault ('ok' for plain successes) */
   byFault: Record<string, number>
+  /** in-flight requests per API key (x-goog-api-key, or the Authorization header): which caller holds calls */
+  inFlightByKey: Record<string, number>
   /** the fake Gemini's last 'oversized' answer: bytes it got to write before the client went away */
   oversizedSent?: number
 }
@@ -105,14 +107,21 @@ export function sendGarbage(res: ServerResponse): void {
 export async function startFakeHttp(
   handle: (req: IncomingMessage, res: ServerResponse, raw: Buffer, record: RecordedRequest) => Promise<void>,
 ): Promise<FakeServer & { server: Server }> {
-  const stats: FakeStats = { requests: 0, inFlight: 0, maxInFlight: 0, byFault: {} }
+  const stats: FakeStats = { requests: 0, inFlight: 0, maxInFlight: 0, byFault: {}, inFlightByKey: {} }
   const lastRequests: RecordedRequest[] = []
   const server = createServer((req, res) => {
     stats.requests++
     stats.inFlight++
     stats.maxInFlight = Math.max(stats.maxInFlight, stats.inFlight)
+    const caller = String(req.headers['x-goog-api-key'] ?? req.headers.authorization ?? '')
+    stats.inFlightByKey[caller] = (stats.inFlightByKey[caller] ?? 0) + 1
     let done = false
-    const finish = () => { if (!done) { done = true; stats.inFlight-- } }
+    const finish = () => {
+      if (done) return
+      done = true
+      stats.inFlight--
+      stats.inFlightByKey[caller]--
+    }
     res.once('finish', finish)
     res.once('close', finish)
     void (async () => {
