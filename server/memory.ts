@@ -5,8 +5,8 @@
 // disk writes) to reach the old generation, which V8 collects rarely while the heap itself is small:
 // measured with the realistic benchmark, RSS stayed at its batch peak (e.g. 292 → 476 MB for five 4K
 // pages) long after the batch, and went back to 297 MB with one full collection. So after a burst of
-// large answers, once none has arrived for IDLE_MS, one full collection runs (~10–30 ms, when nothing
-// is in flight that could be delayed by it). Node has no API for this; `--expose-gc` set at run time
+// large answers, once none has arrived for IDLE_MS and none is being read, one full collection runs
+// (~10–30 ms on a quiet machine; upstream calls may still be waiting, which it does not delay). Node has no API for this; `--expose-gc` set at run time
 // with a fresh context's `gc` is the documented V8 flag route (node:v8 setFlagsFromString). Where it
 // is not available nothing happens (V8 collects on its own schedule, as before).
 import v8 from 'node:v8'
@@ -20,6 +20,8 @@ export const MIN_BYTES = 48 * 1024 * 1024
 let collect: (() => void) | null | undefined
 let pendingBytes = 0
 let timer: NodeJS.Timeout | null = null
+/** answers being read now: a collection waits until none is (it would delay their chunks) */
+let reading = 0
 
 function fullGc(): (() => void) | null {
   if (collect === undefined) {
@@ -44,10 +46,24 @@ function fullGc(): (() => void) | null {
  */
 export function noteLargeAllocation(bytes: number): void {
   pendingBytes += bytes
+  arm()
+}
+
+/** An answer body starts (+1) or stops (-1) being read; collections wait for none to be read. */
+export function noteReading(delta: 1 | -1): void {
+  reading += delta
+  if (delta === 1 && timer) {
+    clearTimeout(timer)
+    timer = null
+  }
+  if (reading === 0 && pendingBytes >= MIN_BYTES) arm()
+}
+
+function arm(): void {
   if (timer) clearTimeout(timer)
   timer = setTimeout(() => {
     timer = null
-    if (pendingBytes < MIN_BYTES) return
+    if (pendingBytes < MIN_BYTES || reading > 0) return
     pendingBytes = 0
     fullGc()?.()
   }, IDLE_MS)

@@ -14,7 +14,7 @@
 // base64 on the way. The scanner only needs to track strings, escapes and keys (~100 lines).
 
 import { ResponseTooLargeError } from '../net/safeHttp.js'
-import { noteLargeAllocation } from '../memory.js'
+import { noteLargeAllocation, noteReading } from '../memory.js'
 
 // the cap's error is the one the SSRF-filtered download client throws (one mapping to image_too_large)
 export { ResponseTooLargeError }
@@ -75,15 +75,21 @@ export async function readJsonWithBlobs(body: ReadableStream<Uint8Array> | null,
   let size = 0
   if (body) {
     const reader = body.getReader()
-    for (;;) {
-      const { done, value } = await reader.read()
-      if (done) break
-      size += value.byteLength
-      if (size > maxBytes) {
-        await reader.cancel().catch(() => {})
-        throw new ResponseTooLargeError(maxBytes)
+    noteReading(1)
+    try {
+      for (;;) {
+        const { done, value } = await reader.read()
+        if (done) break
+        size += value.byteLength
+        if (size > maxBytes) {
+          await reader.cancel().catch(() => {})
+          throw new ResponseTooLargeError(maxBytes)
+        }
+        scanner.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength))
       }
-      scanner.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength))
+    }
+    finally {
+      noteReading(-1)
     }
   }
   return { ...scanner.end(), size }
