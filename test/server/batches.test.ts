@@ -466,12 +466,18 @@ describe.each(SETUPS)('BatchManager (%s)', setupName => {
   })
 
   it('shares the concurrency limit fairly: a 3-page batch after a 30-page one finishes early, never above the limit', async () => {
-    const provider = scriptedProvider(() => okImage(), { delayMs: 15 })
+    // the first three calls wait at a gate until the small batch is queued, so no big page can start
+    // while create() runs (under load, polling for "3 in flight" on 15 ms calls could miss it, and
+    // big pages started during a slow create() were counted against the small batch)
+    let openGate = () => {}
+    const gate = new Promise<void>(resolve => { openGate = resolve })
+    const provider = scriptedProvider(async () => { await gate; return okImage() }, { delayMs: 15 })
     const { manager } = await setup(provider, { concurrency: 3 })
     const big = (await manager.create(input(30, { deck_title: 'big' }))).batch_id
     await waitUntil(() => provider.stats.inFlight === 3)
     const callsBefore = provider.calls.length
     const small = (await manager.create(input(3, { deck_title: 'small' }))).batch_id
+    openGate()
     await finished(manager, small)
     await finished(manager, big)
     // judged by the order of upstream calls, not by timing: taking turns, the small batch's three
