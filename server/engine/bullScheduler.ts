@@ -128,7 +128,7 @@ export class BullScheduler implements Scheduler {
       if (redelivered) this.opts.logger.warn('page attempt taken over from a replica that stopped (it may be paid twice)', { batch: job.data.batchId, page: job.data.pageNumber })
       const pageKey = `${job.data.batchId}:${job.data.pageNumber}`
       this.priorities.set(pageKey, job.priority)
-      const feedback = await this.feedback()
+      const feedback = this.feedback()
       try {
         await run({ batchId: job.data.batchId, pageNumber: job.data.pageNumber, redelivered }, feedback.feedback)
       } finally {
@@ -197,17 +197,11 @@ export class BullScheduler implements Scheduler {
    * A call starts: it counts in the shared limit; what the runner reports is applied to the queue
    * before the job ends (so a freed slot never goes straight into the next 429).
    */
-  private async feedback(): Promise<{ feedback: UpstreamFeedback; settled: () => Promise<void> }> {
-    const pending: Array<Promise<unknown>> = []
-    let startedAt = Date.now()
-    try {
-      startedAt = (await this.shared.update((l, now) => {
-        l.started(now)
-        return now
-      })).value
-    } catch (err) {
-      this.opts.logger.warn('could not count an upstream call in the shared quota state', { error: (err as Error).message })
-    }
+  private feedback(): { feedback: UpstreamFeedback; settled: () => Promise<void> } {
+    const startedAt = Date.now()
+    // not awaited: this process's updates run in order, so the start is stored before its outcome
+    const pending: Array<Promise<unknown>> = [this.shared.update(l => l.started(startedAt))
+      .catch(err => this.opts.logger.warn('could not count an upstream call in the shared quota state', { error: (err as Error).message }))]
     let reported = false
     const feedback: UpstreamFeedback = {
       answered: () => {

@@ -19,6 +19,10 @@
 //                             grow when the machine is busy; this does not)
 //   peak RSS                  the proxy process (the fake runs in a child)                 goal ≤ 300 MB
 //   page done → SSE delivered p95                                                          goal ≤ 50 ms
+//
+// `--redis`: the same run in the Redis set-up (state, events and the BullMQ queue in the Redis at
+// BENCH_REDIS_URL, default redis://127.0.0.1:6379, under a key prefix of its own, deleted after).
+import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -27,13 +31,15 @@ import { loadConfig } from '../../server/config.js'
 import { createLogger } from '../../server/logger.js'
 import { createProvider } from '../../server/providers/index.js'
 import type { PageTiming } from '../../server/batches.js'
-import { percentile, startFakeInChild } from './shared.js'
+import { dropKeys, percentile, startFakeInChild } from './shared.js'
 import { THUMBNAIL_RETRY_DELAYS_MS } from '../../plugin/composables/useThumbnailRetry.js'
 
 const PAGES = 40
 const CONCURRENCY = 5
 const LATENCY_MS = 300
 const GOALS = { makespanRatio: 1.10, overheadP95Ms: 100, peakRssMb: 300, sseP95Ms: 50 }
+const REDIS_URL = process.argv.includes('--redis') ? (process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379') : undefined
+const REDIS_PREFIX = `nbbench-${randomBytes(5).toString('hex')}`
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'nb-bench-'))
@@ -41,6 +47,7 @@ async function main(): Promise<void> {
   const config = loadConfig({
     GEMINI_API_KEY: 'bench-key', GEMINI_BASE_URL: fake.url, MAX_CONCURRENT_GENERATIONS: String(CONCURRENCY),
     DATA_DIR: path.join(dir, 'data'), DEFAULT_RESOLUTION: '2K',
+    ...(REDIS_URL ? { REDIS_URL, REDIS_PREFIX } : {}),
   })
   const timings: PageTiming[] = []
   let record = false
@@ -148,7 +155,7 @@ async function main(): Promise<void> {
     ['peak RSS of the proxy process', `${(peakRss / 1024 / 1024).toFixed(0)} MB (${(baselineRss / 1024 / 1024).toFixed(0)} MB before the run)`, `≤ ${GOALS.peakRssMb} MB`, (peakRss / 1024 / 1024 / GOALS.peakRssMb).toFixed(2)],
     ['page done → SSE delivered p95', `${percentile(deliveries, 95).toFixed(1)} ms (p50 ${percentile(deliveries, 50).toFixed(1)})`, `≤ ${GOALS.sseP95Ms} ms`, (percentile(deliveries, 95) / GOALS.sseP95Ms).toFixed(2)],
   ]
-  console.log(`\nProxy benchmark: ${PAGES} pages, concurrency ${CONCURRENCY}, ${LATENCY_MS} ms fake Gemini latency, 2K PNG (2752×1536), no faults`)
+  console.log(`\nProxy benchmark${REDIS_URL ? ' (Redis set-up: BullMQ queue, state and events in Redis)' : ''}: ${PAGES} pages, concurrency ${CONCURRENCY}, ${LATENCY_MS} ms fake Gemini latency, 2K PNG (2752×1536), no faults`)
   const stats = await fake.stats()
   if (process.env.BENCH_DEBUG) {
     const all = [...((globalThis as any).__dbg as Array<[string, number]>), ...((stats as any).dbg as Array<[string, number]>)].sort((a, b) => a[1] - b[1])
@@ -163,6 +170,7 @@ async function main(): Promise<void> {
 
   await srv.stop()
   await fake.close()
+  if (REDIS_URL) await dropKeys(REDIS_URL, REDIS_PREFIX)
   await rm(dir, { recursive: true, force: true })
 }
 
