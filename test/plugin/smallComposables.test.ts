@@ -244,7 +244,7 @@ describe('mergeRemembered', () => {
 })
 
 describe('thumbnail retry (a thumbnail still being made is answered 404 at once)', () => {
-  it('asks again under a new URL after each pause, then gives up', () => {
+  it('hides a failed thumbnail, asks again under a new URL after each pause, then gives up', () => {
     const timers: Array<{ run: () => void; ms: number }> = []
     const retry = createThumbnailRetry([1000, 2000], (run, ms) => timers.push({ run, ms }), () => undefined)
     const url = 'http://h/api/v1/images/ab.thumb.jpg'
@@ -252,10 +252,11 @@ describe('thumbnail retry (a thumbnail still being made is answered 404 at once)
     retry.failed(url)
     retry.failed(url) // the same failure reported twice waits once
     expect(timers.map(t => t.ms)).toEqual([1000])
-    expect(retry.src(url)).toBe(url)
+    expect(retry.src(url)).toBeNull() // no broken-image icon while waiting
     timers[0].run()
     expect(retry.src(url)).toBe(`${url}?try=1`)
     retry.failed(url)
+    expect(retry.src(url)).toBeNull()
     timers[1].run()
     expect(retry.src(url)).toBe(`${url}?try=2`)
     retry.failed(url)
