@@ -1,6 +1,6 @@
 // A real S3-compatible server for the tests: moto's server mode (`python3 -m moto.server`, moto 5,
 // which this machine image ships with its pip packages) as a child process on 127.0.0.1 and a free
-// port, in memory. Chosen over s3rver (npm, wire-compatible but unmaintained since 2021, no
+// port, in memory. Chosen over s3rver (npm 3.7.1, wire-compatible but old: Koa 2, busboy 0.3, no
 // conditional writes or checksum headers) and fauxqs (needs Node ≥ 22.5): moto implements the S3
 // REST API the SDK speaks — signatures, HeadBucket, conditional and checksummed PUTs, DeleteObjects —
 // and is what the AWS SDKs' own users test against. MinIO is not packaged for Debian or npm.
