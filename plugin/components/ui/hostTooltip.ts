@@ -25,7 +25,14 @@ function plainText(host: ObjectDirective<HTMLElement, TooltipValue>): ObjectDire
   const plain = (binding: DirectiveBinding<TooltipValue>) => ({ ...binding, value: escapeHtml(binding.value ?? '') })
   return {
     ...host,
-    mounted: host.mounted && ((el, binding, vnode, prev) => host.mounted?.(el, plain(binding), vnode, prev)),
+    mounted: host.mounted && ((el, binding, vnode, prev) => {
+      host.mounted?.(el, plain(binding), vnode, prev)
+      // PPTist's tippy also opens on focus; our 🍌 button gets focus back when the dialog closes, and
+      // the tooltip then stayed open over the progress float. Hover only (the button has an aria-label).
+      // tippy keeps its instance on the element as `_tippy` (documented: atomiks.github.io/tippyjs/v6/tippy-instance/).
+      const tippy = (el as HTMLElement & { _tippy?: { setProps: (props: { trigger: string }) => void } })._tippy
+      tippy?.setProps({ trigger: 'mouseenter' })
+    }),
     updated: host.updated && ((el, binding, vnode, prev) => host.updated?.(el, plain(binding), vnode, prev)),
   }
 }
