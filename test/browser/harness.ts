@@ -12,7 +12,9 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const ARTIFACTS = path.join(ROOT, 'test', 'artifacts')
 const BIN = path.join(ROOT, 'node_modules', '.bin')
 
+/** Builds the demo host into dist/ (vite build), unless the browser project's global set-up already did. */
 export function buildDemo(): void {
+  if (process.env.NB_DEMO_BUILT === '1') return
   execFileSync(path.join(BIN, 'vite'), ['build', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'pipe', timeout: 120_000 })
 }
 
