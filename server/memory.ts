@@ -4,17 +4,18 @@
 // collects the small Buffer object holding it. Those objects usually live long enough (network,
 // disk writes) to reach the old generation, which V8 collects rarely while the heap itself is small:
 // measured with the realistic benchmark, RSS stayed at its batch peak (e.g. 292 → 476 MB for five 4K
-// pages) long after the batch, and went back to 297 MB with one full collection. So after a burst of
-// large answers, once none has arrived for IDLE_MS and none is being read, one full collection runs
+// pages) long after the batch, and went back to 297 MB with one full collection. So once images have
+// been stored (their buffers are garbage) and for IDLE_MS no other was and no answer is being read,
+// one full collection runs
 // (~10–30 ms on a quiet machine; upstream calls may still be waiting, which it does not delay). Node has no API for this; `--expose-gc` set at run time
 // with a fresh context's `gc` is the documented V8 flag route (node:v8 setFlagsFromString). Where it
 // is not available nothing happens (V8 collects on its own schedule, as before).
 import v8 from 'node:v8'
 import vm from 'node:vm'
 
-/** quiet time after the last large answer before collecting, ms */
+/** quiet time after the last image was stored before collecting, ms */
 export const IDLE_MS = 2000
-/** large answers below this total since the last collection are left to V8 */
+/** images below this total since the last collection are left to V8 */
 export const MIN_BYTES = 48 * 1024 * 1024
 
 let collect: (() => void) | null | undefined
@@ -41,10 +42,10 @@ function fullGc(): (() => void) | null {
 }
 
 /**
- * Notes that `bytes` of large buffers (a decoded image) were allocated; IDLE_MS after the last such
- * note, if at least MIN_BYTES were noted, one full collection runs. The timer never keeps the process alive.
+ * Notes that an image of `bytes` was stored and its buffer dropped; IDLE_MS after the last such note,
+ * if at least MIN_BYTES were noted, one full collection runs. The timer never keeps the process alive.
  */
-export function noteLargeAllocation(bytes: number): void {
+export function noteImageDropped(bytes: number): void {
   pendingBytes += bytes
   arm()
 }

@@ -12,6 +12,7 @@ import { isRateLimit, type Decision, type PageRunner } from './pageRunner.js'
 import { countsOf, emitPage, emitProgress, isFinal, settlePage, type BatchRecord, type CacheEntry, type EstimateContext, type Settled } from './records.js'
 import type { AttemptJob, EnqueueOptions, Scheduler, UpstreamFeedback } from './scheduler.js'
 import type { StateStore } from './stateStore.js'
+import { noteImageDropped } from '../memory.js'
 
 export interface AttemptFlowDeps {
   store: StateStore
@@ -150,6 +151,8 @@ export class AttemptFlow {
       try {
         const { stored, thumbnail } = await this.deps.runner.store(image!, cacheKey, providerMs)
         image = null
+        // its memory comes back at a full collection once the proxy is idle (server/memory.ts)
+        noteImageDropped(imageBytes)
         this.track(thumbnail)
         if (ctrl.signal.aborted) return this.release(batchId, n, ctrl)
         await this.complete(batchId, n, ctrl, stored, started, imageBytes)

@@ -14,7 +14,7 @@
 // base64 on the way. The scanner only needs to track strings, escapes and keys (~100 lines).
 
 import { ResponseTooLargeError } from '../net/safeHttp.js'
-import { noteLargeAllocation, noteReading } from '../memory.js'
+import { noteReading } from '../memory.js'
 
 // the cap's error is the one the SSRF-filtered download client throws (one mapping to image_too_large)
 export { ResponseTooLargeError }
@@ -201,8 +201,6 @@ export class BlobScanner {
   }
 
   end(): { json: Buffer<ArrayBuffer>; blobs: Buffer[] } {
-    // its memory comes back at a full collection once the proxy is idle (server/memory.ts)
-    if (this.arena && this.arena.length >= 1024 * 1024) noteLargeAllocation(this.arena.length)
     // a body cut off inside a blob: its JSON is left unterminated, which JSON.parse reports
     const json = Buffer.concat(this.out)
     this.out = []
