@@ -147,14 +147,17 @@ describe('three proxy processes, one Redis, one S3 bucket', () => {
       expect(res.headers.get('content-type')).toMatch(/^image\//)
     }
 
-    // cancel: a small batch whose calls hang; A must hold some; the cancel goes to C
+    // cancel: a small batch whose calls hang, created on A; the cancel goes to C while A holds calls
+    // (in the rare draw where C's worker took all of them, it goes to A instead: still another replica)
     hang = true
     const small = await postJson(`${a.url}${BATCHES}`, { template_id: 'nano_banana_1', deck_title: 'cancel', pages: pageList(8, 'c'), options: { style_chain: false, resolution: '1K' } })
     const smallId = small.body.batch_id as string
-    await waitUntil(() => fake.stats.inFlight === LIMIT && (fake.stats.inFlightByKey[a.key] ?? 0) > 0, 15_000, 5)
+    await waitUntil(() => fake.stats.inFlight === LIMIT, 15_000, 5)
+    const [holder, canceller] = (fake.stats.inFlightByKey[a.key] ?? 0) > 0 ? [a, c] : [c, a]
+    expect(fake.stats.inFlightByKey[holder.key]).toBeGreaterThan(0)
     const requestsBefore = fake.stats.requests
     const sent = Date.now()
-    const cancelled = await postJson(`${c.url}${BATCHES}/${smallId}/cancel`, {})
+    const cancelled = await postJson(`${canceller.url}${BATCHES}/${smallId}/cancel`, {})
     expect(cancelled.body.status).toBe('cancelled')
     await waitUntil(() => fake.stats.inFlight === 0, 5000, 5)
     // issue #12: a cancel sent to any replica stops the calls running on another within 1.5 s
