@@ -86,9 +86,9 @@ async function setup(provider: ImageProvider, over: Partial<EngineOptions> & { d
   return { manager, queue: engine.scheduler, sleeps, dir, logLines: logger.lines, prefix: redis?.prefix, close }
 }
 
-/** DATA_DIR of a local set-up (its images are files there) */
-function storageDir(manager: BatchManager): string {
-  return (manager['deps'].images as unknown as { dataDir: string }).dataDir
+/** DATA_DIR of a set-up made by setup() (its images are files there: no S3_BUCKET in these tests) */
+function storageDir(dir: string): string {
+  return path.join(dir, 'data')
 }
 
 function input(n: number, over: Record<string, unknown> = {}) {
@@ -333,7 +333,7 @@ describe.each(SETUPS)('BatchManager (%s)', setupName => {
       while (hold) await new Promise(r => setTimeout(r, 2))
       return { bytes: await solidPng(64, 36, attempt === 1 ? '#111111' : '#eeeeee'), mime: 'image/png' as const }
     })
-    const { manager } = await setup(provider)
+    const { manager, dir } = await setup(provider)
     const { batch_id } = await manager.create(input(2))
     const before = await finished(manager, batch_id)
     const oldKey = before.results[0].image_url!.split('/').pop()!
@@ -357,7 +357,7 @@ describe.each(SETUPS)('BatchManager (%s)', setupName => {
     const call = provider.calls[2]
     expect(call.req.prompt).toContain('Make the title larger')
     expect(call.req.references.map(r => r.role)).toEqual(['template', 'previous'])
-    const prev = await readFile(path.join(storageDir(manager), 'images', oldKey))
+    const prev = await readFile(path.join(storageDir(dir), 'images', oldKey))
     expect(call.req.references[1].bytes.equals((await toReference(prev, 'previous')).bytes)).toBe(true)
 
     // a retry without instruction makes a fresh call (no cache hit) and sends no previous image
@@ -371,7 +371,7 @@ describe.each(SETUPS)('BatchManager (%s)', setupName => {
   it('a revision that failed keeps the last good image as the reference for the next one', async () => {
     let fail = false
     const provider = scriptedProvider(() => (fail ? new ProviderError('refused', 'safety_refused', 'refused') : okImage()))
-    const { manager } = await setup(provider)
+    const { manager, dir } = await setup(provider)
     const { batch_id } = await manager.create(input(1))
     const good = (await finished(manager, batch_id)).results[0].image_url!
     fail = true
@@ -380,7 +380,7 @@ describe.each(SETUPS)('BatchManager (%s)', setupName => {
     fail = false
     await manager.retryPage(batch_id, 1, 'second try')
     await finished(manager, batch_id)
-    const prevBytes = await readFile(path.join(storageDir(manager), 'images', good.split('/').pop()!))
+    const prevBytes = await readFile(path.join(storageDir(dir), 'images', good.split('/').pop()!))
     const last = provider.calls.at(-1)!
     expect(last.req.references.map(r => r.role)).toEqual(['template', 'previous'])
     expect(last.req.references[1].bytes.equals((await toReference(prevBytes, 'previous')).bytes)).toBe(true)
