@@ -87,6 +87,29 @@ describe.each(SETUPS)('quota-aware scheduling (%s)', setup => {
     expect(flags).toContain(true)
   })
 
+  it.runIf(setup === 'redis')('two replicas on one Redis behind one quota: every page completes, 429s at most 15 % of calls', async () => {
+    const prefix = `nbq-${randomBytes(6).toString('hex')}`
+    cleanups.push(() => dropRedisPrefix(prefix))
+    const { srv, fake } = await harness(setup, { latencyMs: 150, quota: { requests: 10, windowMs: 1500 } }, { REDIS_PREFIX: prefix })
+    // a second replica on the same Redis prefix and the same upstream (its own DATA_DIR: images are not read back here)
+    const t = await tempDir('nb-quota-b-')
+    cleanups.push(t.cleanup)
+    const config = loadConfig({
+      GEMINI_API_KEY: 'quota-key', GEMINI_BASE_URL: fake.url, MAX_CONCURRENT_GENERATIONS: '5', MAX_RETRIES: '3', REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: prefix,
+      DATA_DIR: path.join(t.dir, 'data'), IMAGE_THUMBNAIL_SIZE: '64x36', DEFAULT_RESOLUTION: '1K',
+    })
+    const bLogger = createMemoryLogger()
+    const b = await startServer({ config, logger: bLogger, provider: createProvider(config.provider), publicDir: await fakePublicDir(t.dir), pingIntervalMs: 50 })
+    cleanups.push(() => b.stop())
+    const { events } = await runBatch(srv, 30)
+    expect(events.at(-1)).toMatchObject({ event: 'done', data: { status: 'completed', completed_pages: 30, failed_pages: 0 } })
+    const limited = fake.stats.byFault['429_quota'] ?? 0
+    expect(fake.stats.requests - limited).toBe(30)
+    expect(limited / fake.stats.requests).toBeLessThanOrEqual(0.15)
+    // the second replica did take pages (the batch was created on the first)
+    expect(bLogger.lines.some(l => l.includes('page started'))).toBe(true)
+  })
+
   it('a page still rate limited after RATE_LIMIT_MAX_WAIT fails naming the quota; MAX_RETRIES=0 does not stop quota waits', async () => {
     // every call is refused with a 61 s RetryInfo (longer than the 1 min bound): fail at once, no waiting
     const { srv, fake } = await harness(setup, { faultRate: 1, faults: ['429'], retryDelay: '61s' }, { RATE_LIMIT_MAX_WAIT: '1', MAX_RETRIES: '0' })
