@@ -15,6 +15,7 @@ import { parseCssRgba, requiredContrast, worstContrast } from '../../plugin/host
 import { regionsUnder, type ImagePixels } from '../../plugin/composables/useImageLuminance'
 import { artifactPath, buildDemo, launchChromium, startProxy, type RunningProxy } from './harness'
 import { busyBackground } from './busyBackgrounds'
+import { floatOf, startRun, waitForRunEnd } from './demoPage'
 import { startFakeGemini } from '../fakes/geminiServer'
 import type { FakeServer } from '../fakes/common'
 
@@ -119,20 +120,12 @@ function contrastOf(run: MeasuredRun, color: string, pixels: ImagePixels): numbe
 }
 
 async function runBackgroundBatch(page: Page, templateIndex: number): Promise<void> {
-  await page.locator('.editor-header .extensions').getByRole('button').first().click()
-  const dialog = page.getByRole('dialog')
-  await dialog.waitFor()
-  const templates = dialog.getByRole('listbox').getByRole('option')
-  await expect.poll(() => templates.count(), { timeout: 10_000 }).toBeGreaterThan(templateIndex)
-  await templates.nth(templateIndex).click()
-  await dialog.getByRole('radio', { name: '仅背景' }).click()
-  await dialog.getByRole('radio', { name: '1K' }).click() // the smallest images: the measure is the same
-  await dialog.getByRole('button', { name: '开始生成' }).click()
-  await dialog.waitFor({ state: 'detached' })
-  const float = page.getByRole('region', { name: '🍌 生成进度' })
-  await expect.poll(() => float.getByRole('progressbar').getAttribute('aria-valuenow'), { timeout: 60_000 }).toBe('100')
-  await expect.poll(() => float.locator('.summary').textContent(), { timeout: 10_000 }).toBe('2 页完成')
-  await float.locator('.close-action').click()
+  await startRun(page, templateIndex, async dialog => {
+    await dialog.getByRole('radio', { name: '仅背景' }).click()
+    await dialog.getByRole('radio', { name: '1K' }).click() // the smallest images: the measure is the same
+  })
+  await waitForRunEnd(page, '2 页完成')
+  await floatOf(page).locator('.close-action').click()
 }
 
 async function showSlide(page: Page, index: number, src: string): Promise<void> {

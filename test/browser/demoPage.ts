@@ -26,16 +26,27 @@ export async function importSlides(page: Page, slides: Slide[]): Promise<void> {
 
 export const floatOf = (page: Page): Locator => page.getByRole('region', { name: '🍌 生成进度' })
 
-/** Opens the 🍌 dialog, picks the template at `templateIndex` and starts; returns once the dialog closed. */
-export async function startRun(page: Page, templateIndex = 0): Promise<void> {
+/**
+ * Opens the 🍌 dialog, picks the template at `templateIndex`, lets `choose` set the dialog's other
+ * options (mode, resolution, …) and starts; returns once the dialog closed.
+ */
+export async function startRun(page: Page, templateIndex = 0, choose?: (dialog: Locator) => Promise<void>): Promise<void> {
   await page.locator('.editor-header .extensions').getByRole('button').first().click()
   const dialog = page.getByRole('dialog')
   await dialog.waitFor()
   const templates = dialog.getByRole('listbox').getByRole('option')
   await expect.poll(() => templates.count(), { timeout: 10_000 }).toBeGreaterThan(templateIndex)
   await templates.nth(templateIndex).click()
+  await choose?.(dialog)
   await dialog.getByRole('button', { name: '开始生成' }).click()
   await dialog.waitFor({ state: 'detached' })
+}
+
+/** Waits until the float's progress bar is full and its summary reads `summary` (e.g. '3 页完成'). */
+export async function waitForRunEnd(page: Page, summary: string): Promise<void> {
+  const float = floatOf(page)
+  await expect.poll(() => float.getByRole('progressbar').getAttribute('aria-valuenow'), { timeout: 60_000 }).toBe('100')
+  await expect.poll(() => float.locator('.summary').textContent(), { timeout: 10_000 }).toBe(summary)
 }
 
 /**

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import type { PPTistDeckFile } from '../../src/types/slides'
 import { artifactPath, buildDemo, launchChromium, startProxy, type RunningProxy } from './harness'
+import { startRun, waitForRunEnd } from './demoPage'
 import { startFakeGemini } from '../fakes/geminiServer'
 import type { FakeServer } from '../fakes/common'
 
@@ -49,17 +50,8 @@ function prompts(): string[] {
 const textSection = (prompt: string) => prompt.slice(prompt.indexOf('Text: render exactly'), prompt.indexOf('\n\nOutput:'))
 
 async function runBatch(page: Page, templateIndex: number): Promise<void> {
-  await page.locator('.editor-header .extensions').getByRole('button').first().click()
-  const dialog = page.getByRole('dialog')
-  await dialog.waitFor()
-  const templates = dialog.getByRole('listbox').getByRole('option')
-  await expect.poll(() => templates.count(), { timeout: 10_000 }).toBeGreaterThan(templateIndex)
-  await templates.nth(templateIndex).click()
-  await dialog.getByRole('button', { name: '开始生成' }).click()
-  await dialog.waitFor({ state: 'detached' })
-  const float = page.getByRole('region', { name: '🍌 生成进度' })
-  await expect.poll(() => float.getByRole('progressbar').getAttribute('aria-valuenow'), { timeout: 60_000 }).toBe('100')
-  await expect.poll(() => float.locator('.summary').textContent(), { timeout: 10_000 }).toBe('3 页完成')
+  await startRun(page, templateIndex)
+  await waitForRunEnd(page, '3 页完成')
 }
 
 describe('iterating without losing anything (demo editor, fake Gemini)', () => {
