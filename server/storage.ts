@@ -19,7 +19,8 @@ import PQueue from 'p-queue'
 import sharp, { type Sharp } from 'sharp'
 import { ProviderError, type ImageMime } from './providers/types.js'
 import { sniffImageMime } from './providers/sniff.js'
-import { coalescingWriter, createBatchFiles, type FinishedBatchFile } from './batchFiles.js'
+import { coalescingWriter, createBatchFiles } from './batchFiles.js'
+import type { StatePersistence } from './engine/stateStore.js'
 import { sweepImageDir } from './imageSweep.js'
 
 // Every image is processed once (verify + thumbnail), so libvips' operation cache only holds memory.
@@ -318,7 +319,8 @@ export async function prepareImage(input: Buffer): Promise<PreparedImage> {
   return { bytes, mime, width, height, imageKey: `${id}.${mime === 'image/png' ? 'png' : 'jpg'}`, thumbnailKey: `${id}.thumb.jpg` }
 }
 
-export interface Storage {
+/** Images on disk, and the state files the memory state store persists (batch state files: server/batchFiles.ts; finished ones are read on demand only). */
+export interface Storage extends StatePersistence {
   readonly dataDir: string
   /**
    * Verifies (structurally) and stores the image once, then makes its thumbnail in the background
@@ -339,15 +341,6 @@ export interface Storage {
   readImage(key: string): Promise<Buffer | null>
   /** Deletes images stored before `cutoffMs` with their variants (ImageStore); returns how many. */
   deleteOlderThan(cutoffMs: number): Promise<number>
-  saveJson(name: 'cache', data: unknown): Promise<void>
-  loadJson(name: 'cache'): Promise<unknown>
-  /** batch state files (server/batchFiles.ts): finished ones are read on demand only */
-  saveBatch(id: string, state: unknown, finished?: boolean): Promise<void>
-  loadBatch(id: string): Promise<unknown | null>
-  liveBatchIds(): Promise<string[]>
-  markFinished(id: string): Promise<void>
-  finishedBatches(): Promise<FinishedBatchFile[]>
-  deleteBatch(id: string): Promise<void>
 }
 
 export interface StorageOptions {

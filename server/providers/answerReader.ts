@@ -33,21 +33,30 @@ export function blobOf(value: string | undefined, blobs: readonly Buffer[]): Buf
  * connection, so the rest is never received) and ResponseTooLargeError is thrown.
  */
 export async function readCapped(body: ReadableStream<Uint8Array> | null, maxBytes: number): Promise<Buffer<ArrayBuffer>> {
-  if (!body) return Buffer.concat([])
   const chunks: Uint8Array[] = []
+  const size = await forEachChunkCapped(body, maxBytes, chunk => { chunks.push(chunk) })
+  return Buffer.concat(chunks, size)
+}
+
+/**
+ * Reads `body` to its end, handing each chunk to `onChunk`; returns the bytes read (0 for no body).
+ * Past `maxBytes` it cancels the body (the connection closes, the rest is never read) and throws
+ * ResponseTooLargeError.
+ */
+async function forEachChunkCapped(body: ReadableStream<Uint8Array> | null, maxBytes: number, onChunk: (chunk: Uint8Array) => void): Promise<number> {
+  if (!body) return 0
   let size = 0
   const reader = body.getReader()
   for (;;) {
     const { done, value } = await reader.read()
-    if (done) break
+    if (done) return size
     size += value.byteLength
     if (size > maxBytes) {
       await reader.cancel().catch(() => {})
       throw new ResponseTooLargeError(maxBytes)
     }
-    chunks.push(value)
+    onChunk(value)
   }
-  return Buffer.concat(chunks, size)
 }
 
 export interface JsonWithBlobs {
@@ -74,19 +83,9 @@ export async function readJsonWithBlobs(body: ReadableStream<Uint8Array> | null,
   const scanner = new BlobScanner(blobKeys, contentLength !== undefined && contentLength <= maxBytes ? contentLength : undefined)
   let size = 0
   if (body) {
-    const reader = body.getReader()
     noteReading(1)
     try {
-      for (;;) {
-        const { done, value } = await reader.read()
-        if (done) break
-        size += value.byteLength
-        if (size > maxBytes) {
-          await reader.cancel().catch(() => {})
-          throw new ResponseTooLargeError(maxBytes)
-        }
-        scanner.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength))
-      }
+      size = await forEachChunkCapped(body, maxBytes, value => scanner.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength)))
     }
     finally {
       noteReading(-1)
