@@ -147,7 +147,7 @@ export async function streamBatch(req: Request, res: Response, source: SseSource
     // catch up on anything a lost bus message did not bring (another process died after committing)
     chain = chain.then(async () => {
       const missing = closed ? null : await source.since(sent).catch(() => null)
-      if (missing) for (const m of missing) if (m.id > sent) write(m)
+      if (missing) missing.forEach((m, i) => { if (m.id > sent) write(m, i === missing.length - 1) })
     }).catch(() => close())
   }, opts.pingIntervalMs)
   ping.unref?.()
@@ -162,11 +162,12 @@ export async function streamBatch(req: Request, res: Response, source: SseSource
   }
   res.on('close', close)
 
-  const write = (e: LoggedEvent) => {
+  // a `done` closes the stream unless newer events follow it (a page retry reopened the batch)
+  const write = (e: LoggedEvent, last = true) => {
     if (closed) return
     res.write(formatEvent(e))
     sent = Math.max(sent, e.id)
-    if (e.event === 'done') close()
+    if (e.event === 'done' && last) close()
   }
 
   const deliver = async (e: LoggedEvent) => {
@@ -174,7 +175,7 @@ export async function streamBatch(req: Request, res: Response, source: SseSource
     if (e.id === sent + 1) return write(e)
     const missing = await source.since(sent).catch(() => null)
     if (missing) {
-      for (const m of missing) if (m.id > sent && m.id <= e.id) write(m)
+      for (const m of missing) if (m.id > sent && m.id < e.id) write(m, false)
     }
     if (e.id > sent) write(e)
   }
@@ -185,7 +186,7 @@ export async function streamBatch(req: Request, res: Response, source: SseSource
   res.write('retry: 3000\n\n')
   if (replay) {
     sent = lastId!
-    for (const e of replay) write(e)
+    replay.forEach((e, i) => write(e, i === replay!.length - 1))
   } else if (snap) {
     // The snapshot carries the id of the latest event it already reflects, so a reconnect from it
     // replays only newer events.

@@ -46,6 +46,7 @@ describe('SSE /events', () => {
   let gated = false
   const provider = scriptedProvider(async (page, _attempt, req) => {
     if (req.page.deckTitle === 'flaky' && page === 2 && _attempt === 1) return new ProviderError('retryable', 'upstream_unavailable', 'busy')
+    if (req.page.deckTitle === 'reopened' && _attempt === 1) return new ProviderError('fatal', 'safety_refused', 'refused')
     if (gated) await new Promise<void>(resolve => gates.set(`${req.page.deckTitle}#${page}`, resolve))
     return okImage()
   })
@@ -178,6 +179,31 @@ describe('SSE /events', () => {
     expect(evts.map(e => e.event)).toEqual(['snapshot', 'done'])
     checkIds(evts)
     expect(evts[0].data).toMatchObject({ status: 'completed', progress: { completed_pages: 2 } })
+  })
+
+  it('a replay that passes an earlier done (a retry reopened the batch) goes on to the latest done', async () => {
+    const created = await postJson(`${srv.url}${BATCHES}`, { template_id: 'nano_banana_1', deck_title: 'reopened', pages: pages(1), options: { style_chain: false } })
+    const id = created.body.batch_id
+    const release = () => {
+      for (const [k, r] of gates) {
+        gates.delete(k)
+        r()
+      }
+    }
+    await waitUntil(async () => { release(); return (await srv.batches.progress(id)).status === 'failed' })
+    const retried = await postJson(`${srv.url}${BATCHES}/${id}/pages/1/retry`, {})
+    expect(retried.status).toBe(202)
+    await waitUntil(async () => { release(); return (await srv.batches.progress(id)).status === 'completed' })
+    const full = (await srv.batches.eventsSince(id, 0))!
+    const dones = full.filter(e => e.event === 'done')
+    expect(dones).toHaveLength(2)
+    // a client that last saw the first event: the replay carries the first done and everything after it
+    const sse = await openSse(`${srv.url}${BATCHES}/${id}/events`, { 'Last-Event-ID': String(full[0].id) })
+    await sse.closed
+    const replayed = sse.events.filter(e => e.event !== 'comment')
+    checkIds(replayed)
+    expect(replayed.map(e => e.id)).toEqual(full.slice(1).map(e => e.id))
+    expect(replayed.at(-1)).toMatchObject({ event: 'done', data: { status: 'completed' } })
   })
 
   it('an unknown or pre-restart Last-Event-ID gets a fresh snapshot', async () => {
