@@ -31,7 +31,8 @@ import { loadConfig } from '../../server/config.js'
 import { createLogger } from '../../server/logger.js'
 import { createProvider } from '../../server/providers/index.js'
 import type { PageTiming } from '../../server/batches.js'
-import { dropKeys, percentile, startFakeInChild } from './shared.js'
+import { dropRedisPrefix } from '../server/setups.js'
+import { percentile, startFakeInChild } from './shared.js'
 import { THUMBNAIL_RETRY_DELAYS_MS } from '../../plugin/composables/useThumbnailRetry.js'
 
 const PAGES = 40
@@ -169,7 +170,7 @@ async function main(): Promise<void> {
 
   await srv.stop()
   await fake.close()
-  if (REDIS_URL) await dropKeys(REDIS_URL, REDIS_PREFIX)
+  if (REDIS_URL) await dropRedisPrefix(REDIS_PREFIX, REDIS_URL)
   await rm(dir, { recursive: true, force: true })
 }
 

@@ -16,7 +16,8 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { dropKeys, startFakeInChild } from './shared.js'
+import { dropRedisPrefix } from '../server/setups.js'
+import { startFakeInChild } from './shared.js'
 
 const PAGES = 40
 const CONCURRENCY = 5
@@ -95,7 +96,7 @@ async function measure(replicas: number, fakeUrl: string): Promise<{ makespan: n
       r.child.once('exit', () => resolve())
       r.child.send('stop')
     })))
-    await dropKeys(REDIS_URL, prefix)
+    await dropRedisPrefix(prefix, REDIS_URL)
     await rm(dir, { recursive: true, force: true })
   }
 }

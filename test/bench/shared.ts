@@ -2,7 +2,6 @@
 // work — making and sending realistic images — is not counted against the proxy's CPU or RSS).
 import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { Redis } from 'ioredis'
 import type { FakeStats } from '../fakes/common.js'
 
 /** Nearest-rank percentile p (0–100) of values; NaN for none. */
@@ -29,20 +28,5 @@ export async function startFakeInChild(opts: object) {
       child.once('exit', () => resolve())
       child.send('close')
     }),
-  }
-}
-
-/** Deletes every key under `prefix:` in the Redis at url (a bench run's own keys). */
-export async function dropKeys(url: string, prefix: string): Promise<void> {
-  const r = new Redis(url, { maxRetriesPerRequest: 1 })
-  try {
-    let cursor = '0'
-    do {
-      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500)
-      cursor = next
-      if (keys.length) await r.del(...keys)
-    } while (cursor !== '0')
-  } finally {
-    r.disconnect()
   }
 }

@@ -15,9 +15,9 @@ export function redisSetup(prefix = `nbt-${randomBytes(6).toString('hex')}`): Re
   return { url: TEST_REDIS_URL, prefix, lockDurationMs: 2000, stalledIntervalMs: 500 }
 }
 
-/** Deletes every key under the prefix. */
-export async function dropRedisPrefix(prefix: string): Promise<void> {
-  const r = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 })
+/** Deletes every key under `prefix:` in the Redis at url (a test's or a bench run's own keys). */
+export async function dropRedisPrefix(prefix: string, url = TEST_REDIS_URL): Promise<void> {
+  const r = new Redis(url, { maxRetriesPerRequest: 1 })
   try {
     let cursor = '0'
     do {
