@@ -24,7 +24,7 @@ import type { PageRunner } from './engine/pageRunner.js'
 import { AttemptFlow } from './engine/attempts.js'
 import type { BatchLifecycle } from './engine/lifecycle.js'
 import {
-  countsOf, doneEvent, emitPage, emitProgress, estimateRemaining, finalStatus, isFinal, resultOf, waitingForQuota,
+  countsOf, doneEvent, emitPage, emitProgress, estimateRemaining, finalStatus, isFinal, pendingPage, resultOf, waitingForQuota,
   type BatchRecord, type EstimateContext,
 } from './engine/records.js'
 import type { Scheduler } from './engine/scheduler.js'
@@ -153,24 +153,14 @@ export class BatchManager {
       chain_held: chained,
       ...(input.callback_url ? { callback_url: input.callback_url } : {}),
       ...(opts.client ? { client: opts.client } : {}),
-      pages: input.pages.map((p, i) => ({
+      pages: input.pages.map((p, i) => pendingPage({
         page_number: i + 1,
         slide_id: p.slide_id,
         page_type: p.page_type ?? (i === 0 ? 'cover' : 'content'),
         title: p.title,
         content: p.content,
-        ...(p.notes !== undefined ? { notes: p.notes } : {}),
-        ...(p.text_boxes?.length ? { text_boxes: p.text_boxes } : {}),
-        status: 'pending',
-        image_key: null,
-        thumbnail_key: null,
-        error_message: null,
-        error_code: null,
-        retry_count: 0,
-        auto_retries: 0,
-        instruction: null,
-        previous_image_key: null,
-        bypass_cache: false,
+        notes: p.notes,
+        text_boxes: p.text_boxes,
       })),
     }
     await this.deps.store.create(state)

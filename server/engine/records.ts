@@ -39,6 +39,32 @@ export interface PageRecord {
   bypass_cache: boolean
 }
 
+/** The page's own fields: what the client sent, numbered. */
+export type PageSource = Pick<PageRecord, 'page_number' | 'slide_id' | 'page_type' | 'title' | 'content' | 'notes' | 'text_boxes'>
+
+/** A page not yet generated: its source, status pending, no image, no error, no retries. */
+export function pendingPage(src: PageSource): PageRecord {
+  return {
+    page_number: src.page_number,
+    slide_id: src.slide_id,
+    page_type: src.page_type,
+    title: src.title,
+    content: src.content,
+    ...(src.notes !== undefined ? { notes: src.notes } : {}),
+    ...(src.text_boxes?.length ? { text_boxes: src.text_boxes } : {}),
+    status: 'pending',
+    image_key: null,
+    thumbnail_key: null,
+    error_message: null,
+    error_code: null,
+    retry_count: 0,
+    auto_retries: 0,
+    instruction: null,
+    previous_image_key: null,
+    bypass_cache: false,
+  }
+}
+
 export interface BatchRecord {
   version: 1
   batch_id: string

@@ -2,7 +2,7 @@
 // retention test and the start-up bench: finished batches of a few pages with page text, image keys
 // and a last progress line, like a day of use leaves behind.
 import { randomBytes } from 'node:crypto'
-import type { BatchRecord, PageRecord } from '../../server/engine/records.js'
+import { pendingPage, type BatchRecord, type PageRecord } from '../../server/engine/records.js'
 
 export const newBatchId = (): string => `b_${randomBytes(12).toString('hex')}`
 
@@ -16,22 +16,17 @@ export function batchRecord(id: string, pages = 8, opts: { unfinished?: boolean;
     const done = !opts.unfinished || i === 0
     const key = randomBytes(16).toString('hex')
     return {
-      page_number: i + 1,
-      slide_id: `slide-${i + 1}-${randomBytes(4).toString('hex')}`,
-      page_type: i === 0 ? 'cover' : 'content',
-      title: `第 ${i + 1} 页：季度经营回顾与下一步计划`,
-      content: '本季度收入同比增长 18%，新客户数量创新高。重点项目按计划推进，交付周期缩短两周。'.repeat(4),
-      notes: 'Speaker notes: walk through the numbers, then the plan for next quarter.',
+      ...pendingPage({
+        page_number: i + 1,
+        slide_id: `slide-${i + 1}-${randomBytes(4).toString('hex')}`,
+        page_type: i === 0 ? 'cover' : 'content',
+        title: `第 ${i + 1} 页：季度经营回顾与下一步计划`,
+        content: '本季度收入同比增长 18%，新客户数量创新高。重点项目按计划推进，交付周期缩短两周。'.repeat(4),
+        notes: 'Speaker notes: walk through the numbers, then the plan for next quarter.',
+      }),
       status: done ? 'completed' : 'pending',
       image_key: done ? `${key}.png` : null,
       thumbnail_key: done ? `${key}.thumb.jpg` : null,
-      error_message: null,
-      error_code: null,
-      retry_count: 0,
-      auto_retries: 0,
-      instruction: null,
-      previous_image_key: null,
-      bypass_cache: false,
     }
   })
   return {
