@@ -16,6 +16,10 @@
 //   failed             pages that did not complete
 //   loop max           the longest event-loop stall (monitorEventLoopDelay) during the batch
 //   SSE p95            page completed in the proxy → its event read by the client
+//   answer / save / variants   per page, p50 and max: upstream call incl. reading the answer; verify +
+//                      write (the page completes right after); page saved → its embed JPEG and thumbnail on disk
+//
+//   --cpu-prof         writes a V8 CPU profile of each scenario's process to ./prof (node --cpu-prof)
 //
 //   npm run bench                              all scenarios
 //   tsx test/bench/realistic.ts 2k-quota 4k    some of them
@@ -25,6 +29,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
+import type { PageTiming } from '../../server/batches.js'
 import { percentile, startFakeInChild } from './shared.js'
 
 interface Scenario {
@@ -64,6 +69,10 @@ export interface ScenarioResult {
   rateLimited: number
   loopMaxMs: number
   sseP95Ms: number
+  /** per page, ms: [p50, max] */
+  answerMs: [number, number]
+  saveMs: [number, number]
+  variantsMs: [number, number]
 }
 
 /** One scenario in this process: proxy in-process, fake in a child. */
@@ -79,7 +88,13 @@ async function runScenario(sc: Scenario): Promise<ScenarioResult> {
     GEMINI_API_KEY: 'bench-key', GEMINI_BASE_URL: fake.url, MAX_CONCURRENT_GENERATIONS: String(sc.concurrency),
     DATA_DIR: path.join(dir, 'data'), DEFAULT_RESOLUTION: sc.resolution, LOG_LEVEL: 'silent',
   })
-  const srv = await startServer({ config, provider: createProvider(config.provider), logger: createLogger({ write: () => {} }) })
+  const timings: PageTiming[] = []
+  let recordTimings = false
+  const srv = await startServer({
+    config, provider: createProvider(config.provider), logger: createLogger({ write: () => {} }),
+    // reported once the page's variants are made (after the page completed)
+    onPageTiming: t => { if (recordTimings) timings.push(t) },
+  })
 
   const run = async (label: string, pages: number) => {
     const body = {
@@ -134,6 +149,7 @@ async function runScenario(sc: Scenario): Promise<ScenarioResult> {
   const loop = monitorEventLoopDelay({ resolution: 5 })
   loop.enable()
   const cpuBefore = process.cpuUsage()
+  recordTimings = true
   const { makespan, deliveries, failed } = await run('measured', sc.pages)
   loop.disable()
   // thumbnails still being made count too; then see whether memory comes back
@@ -154,11 +170,13 @@ async function runScenario(sc: Scenario): Promise<ScenarioResult> {
   await fake.close()
   await rm(dir, { recursive: true, force: true })
   const mb = (b: number) => b / 1024 / 1024
+  const p50max = (values: number[]): [number, number] => [percentile(values, 50), Math.max(...values)]
   return {
     name: sc.name, pages: sc.pages, failed, makespanMs: makespan, idealMs: ideal,
     cpuPerPageMs: (cpu.user + cpu.system) / 1000 / sc.pages,
     startRssMb: mb(startRss), peakRssMb: mb(peakRss), afterRssMb: mb(afterRss), afterGcRssMb: mb(afterGcRss),
     calls, rateLimited: limited, loopMaxMs: loop.max / 1e6, sseP95Ms: percentile(deliveries, 95),
+    answerMs: p50max(timings.map(t => t.providerMs)), saveMs: p50max(timings.map(t => t.saveMs)), variantsMs: p50max(timings.map(t => t.thumbnailReadyMs)),
   }
 }
 
@@ -182,10 +200,11 @@ async function main(): Promise<void> {
     await realisticImage(size.width, size.height)
     await realisticImage(Math.round(size.width / 4), Math.round(size.height / 4), 'draft')
   }
-  const header = ['scenario', 'pages', 'C', 'L ms', 'quota', 'makespan/ideal (goal)', 'CPU/page', 'RSS start→peak→+3s→GC MB', '429s', 'failed', 'loop max', 'SSE p95']
+  const header = ['scenario', 'pages', 'C', 'L ms', 'quota', 'makespan/ideal (goal)', 'CPU/page', 'RSS start→peak→+3s→GC MB', '429s', 'failed', 'loop max', 'SSE p95', 'answer p50/max', 'save p50/max', 'variants p50/max']
+  const profile = process.argv.includes('--cpu-prof')
   const rows: string[][] = []
   for (const sc of list) {
-    const child = fork(fileURLToPath(import.meta.url), ['--scenario', sc.name], { execArgv: ['--import', 'tsx', '--expose-gc'] })
+    const child = fork(fileURLToPath(import.meta.url), ['--scenario', sc.name], { execArgv: ['--import', 'tsx', '--expose-gc', ...(profile ? ['--cpu-prof', '--cpu-prof-dir=prof'] : [])] })
     const r = await new Promise<ScenarioResult>((resolve, reject) => {
       child.once('message', m => resolve(m as ScenarioResult))
       child.once('exit', code => reject(new Error(`scenario ${sc.name} exited (${code})`)))
@@ -199,6 +218,7 @@ async function main(): Promise<void> {
       `${r.startRssMb.toFixed(0)}→${r.peakRssMb.toFixed(0)}→${r.afterRssMb.toFixed(0)}→${r.afterGcRssMb.toFixed(0)}`,
       `${r.rateLimited}/${r.calls} (${((r.rateLimited / Math.max(1, r.calls)) * 100).toFixed(0)} %)`,
       String(r.failed), `${r.loopMaxMs.toFixed(0)} ms`, `${r.sseP95Ms.toFixed(0)} ms`,
+      ...[r.answerMs, r.saveMs, r.variantsMs].map(([p50, max]) => `${p50.toFixed(0)}/${max.toFixed(0)} ms`),
     ])
     console.log(rows.at(-1)!.join(' | '))
   }

@@ -13,7 +13,9 @@ export function percentile(values: number[], p: number): number {
 
 /** Starts test/bench/fakeGeminiProcess.ts with opts (the fake's options as JSON); resolves once it listens. */
 export async function startFakeInChild(opts: object) {
-  const child = fork(fileURLToPath(new URL('./fakeGeminiProcess.ts', import.meta.url)), [JSON.stringify(opts)], { execArgv: ['--import', 'tsx'] })
+  // a profiled bench process (--cpu-prof) has its fake profiled too
+  const profile = process.execArgv.filter(a => a.startsWith('--cpu-prof'))
+  const child = fork(fileURLToPath(new URL('./fakeGeminiProcess.ts', import.meta.url)), [JSON.stringify(opts)], { execArgv: ['--import', 'tsx', ...profile] })
   const url = await new Promise<string>((resolve, reject) => {
     child.once('message', m => resolve((m as { url: string }).url))
     child.once('exit', code => reject(new Error(`fake Gemini exited (${code})`)))
