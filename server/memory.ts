@@ -18,6 +18,9 @@ export const IDLE_MS = 2000
 /** images below this total since the last collection are left to V8 */
 export const MIN_BYTES = 48 * 1024 * 1024
 
+/** run at an idle collection before it: each drops what it keeps for reuse and returns the bytes dropped */
+const idleHooks = new Set<() => number>()
+
 let collect: (() => void) | null | undefined
 let pendingBytes = 0
 let timer: NodeJS.Timeout | null = null
@@ -60,11 +63,23 @@ export function noteReading(delta: 1 | -1): void {
   if (reading === 0 && pendingBytes >= MIN_BYTES) arm()
 }
 
+/**
+ * Registers `hook` to run when the proxy goes idle, just before the collection (e.g. a buffer pool
+ * dropping its free buffers, so they are given back with the rest): it returns the bytes it dropped,
+ * which count towards MIN_BYTES. Returns a function that unregisters it.
+ */
+export function onIdle(hook: () => number): () => void {
+  idleHooks.add(hook)
+  return () => idleHooks.delete(hook)
+}
+
 function arm(): void {
   if (timer) clearTimeout(timer)
   timer = setTimeout(() => {
     timer = null
-    if (pendingBytes < MIN_BYTES || reading > 0) return
+    if (reading > 0) return
+    for (const hook of idleHooks) pendingBytes += hook()
+    if (pendingBytes < MIN_BYTES) return
     pendingBytes = 0
     fullGc()?.()
   }, IDLE_MS)

@@ -70,6 +70,8 @@ export interface StoredImage {
   height: number
   /** settles (never rejects) once the thumbnail is written or has failed; a failure is not the page's */
   thumbnail: Promise<ThumbnailOutcome>
+  /** the store reads the bytes saveImage() was given until this settles (never rejects); absent: until saveImage() resolved */
+  inputHeld?: Promise<unknown>
 }
 
 export class InvalidImageError extends Error {

@@ -140,6 +140,9 @@ export class PageRunner {
     const saveStarted = performance.now()
     const saved: StoredImage = await this.deps.images.saveImage(image.bytes)
     const saveMs = performance.now() - saveStarted
+    // the bytes may be a view of a pooled buffer (providers/bufferPool.ts): handed back once the store
+    // has stopped reading them — never after a failed save, whose writes may still be under way
+    if (image.release) void Promise.resolve(saved.inputHeld).finally(image.release)
     // the thumbnail is made after the page completes; its failure is logged, never the page's
     const thumbnail = saved.thumbnail.then(t => {
       if (!t.ok) this.deps.logger.warn('thumbnail could not be made (it is retried when requested)', { image: saved.imageKey, error: t.error })

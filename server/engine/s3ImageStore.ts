@@ -103,7 +103,7 @@ export class S3ImageStore implements ImageStore {
     }
     // the image's bytes are held until its variants are made (the disk store re-reads its file instead)
     const thumbnail = this.makeVariants(imageKey.slice(0, 32), bytes)
-    return { imageKey, thumbnailKey, mime, width, height, thumbnail }
+    return { imageKey, thumbnailKey, mime, width, height, thumbnail, inputHeld: thumbnail }
   }
 
   async resolveImage(key: string): Promise<{ mime: ImageMime; size: number } | null> {

@@ -15,6 +15,7 @@
 
 import { ResponseTooLargeError } from '../net/safeHttp.js'
 import { noteReading } from '../memory.js'
+import type { BufferPool, Lease } from './bufferPool.js'
 
 // the cap's error is the one the SSRF-filtered download client throws (one mapping to image_too_large)
 export { ResponseTooLargeError }
@@ -66,6 +67,11 @@ export interface JsonWithBlobs {
   blobs: Buffer[]
   /** bytes received */
   size: number
+  /**
+   * Hands the buffers the blobs are views of back to the pool (when one was given): call it once
+   * nothing reads any blob any more; calling it again does nothing; not calling it costs only the reuse.
+   */
+  release: () => void
 }
 
 const QUOTE = 0x22
@@ -77,21 +83,27 @@ const MAX_KEY = 64
  * Reads a JSON body (at most `maxBytes`, see readCapped), decoding the base64 string value of every key
  * in `blobKeys` as it arrives (escapes `\/` and whitespace tolerated). The JSON itself is not validated
  * here: JSON.parse of `json` reports a truncated or garbled answer. `contentLength` (the header, when
- * sent) sizes the one buffer all blobs are decoded into, so nothing is copied or grown.
+ * sent) sizes the one buffer all blobs are decoded into, so nothing is copied or grown; with a `pool`
+ * that buffer is a reused one (see JsonWithBlobs.release). On an error the buffers are released here.
  */
-export async function readJsonWithBlobs(body: ReadableStream<Uint8Array> | null, maxBytes: number, blobKeys: ReadonlySet<string>, contentLength?: number): Promise<JsonWithBlobs> {
-  const scanner = new BlobScanner(blobKeys, contentLength !== undefined && contentLength <= maxBytes ? contentLength : undefined)
+export async function readJsonWithBlobs(body: ReadableStream<Uint8Array> | null, maxBytes: number, blobKeys: ReadonlySet<string>, contentLength?: number, pool?: BufferPool): Promise<JsonWithBlobs> {
+  const scanner = new BlobScanner(blobKeys, contentLength !== undefined && contentLength <= maxBytes ? contentLength : undefined, pool)
   let size = 0
   if (body) {
     noteReading(1)
     try {
       size = await forEachChunkCapped(body, maxBytes, value => scanner.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength)))
     }
+    catch (err) {
+      // nothing has seen the blobs yet
+      scanner.release()
+      throw err
+    }
     finally {
       noteReading(-1)
     }
   }
-  return { ...scanner.end(), size }
+  return { ...scanner.end(), size, release: () => scanner.release() }
 }
 
 type State = 'value' | 'string' | 'blob'
@@ -114,9 +126,21 @@ export class BlobScanner {
   private used = 0
   private blobStart = 0
   private carry = ''
+  /** the pooled buffers the arenas are (blobs are views of them) */
+  private leases: Lease[] = []
 
-  /** expectedBytes: the body's size when known (Content-Length): the arena is allocated once, at 3/4 of it */
-  constructor(private readonly blobKeys: ReadonlySet<string>, private readonly expectedBytes?: number) {}
+  /**
+   * expectedBytes: the body's size when known (Content-Length): the arena is allocated once, at 3/4 of
+   * it. pool: where arenas come from (else fresh buffers); release() hands them back.
+   */
+  constructor(private readonly blobKeys: ReadonlySet<string>, private readonly expectedBytes?: number, private readonly pool?: BufferPool) {}
+
+  /** Gives the arenas back to the pool: no blob may be read afterwards. Idempotent. */
+  release(): void {
+    const leases = this.leases
+    this.leases = []
+    for (const lease of leases) lease.release()
+  }
 
   push(chunk: Buffer): void {
     let pos = 0
@@ -225,7 +249,13 @@ export class BlobScanner {
     if (!this.arena || this.used + need > this.arena.length) {
       const hinted = this.arena ? 0 : Math.ceil(((this.expectedBytes ?? 0) * 3) / 4)
       const size = Math.max(hinted, need + (this.used - this.blobStart), this.arena ? this.arena.length * 2 : 4 * 1024 * 1024)
-      const next = Buffer.allocUnsafe(size)
+      let next: Buffer
+      if (this.pool) {
+        const lease = this.pool.acquire(size)
+        this.leases.push(lease)
+        next = lease.buffer
+      }
+      else next = Buffer.allocUnsafe(size)
       // earlier blobs keep their views of the old arena; only the blob being read moves
       if (this.arena) this.arena.copy(next, 0, this.blobStart, this.used)
       this.used -= this.blobStart

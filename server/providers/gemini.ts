@@ -10,6 +10,7 @@ import { fromThrown, isRecord, parseDurationMs, upstreamText } from './errors.js
 import { callSignal } from './signals.js'
 import { blobOf, readCapped, readJsonWithBlobs } from './answerReader.js'
 import { DEFAULT_MAX_DOWNLOAD_BYTES } from './download.js'
+import type { BufferPool } from './bufferPool.js'
 import { modelInfo, retiredMessage } from '../models.js'
 
 export interface GeminiProviderOptions {
@@ -24,6 +25,8 @@ export interface GeminiProviderOptions {
   /** cap on one answer's body, bytes (MAX_UPSTREAM_RESPONSE_MB; default 64 MB): beyond it `image_too_large` */
   maxResponseBytes?: number
   fetch?: typeof fetch
+  /** where answers' images are decoded into (reused once released, see GeneratedImage.release); fresh buffers without */
+  buffers?: BufferPool
 }
 
 const SOURCE = 'Gemini'
@@ -70,10 +73,10 @@ export function createGeminiProvider(opts: GeminiProviderOptions): ImageProvider
     // the answer is read here, not by the SDK: capped, and its image decoded as it arrives (answerReader.ts);
     // the SDK parses what is left (a few KB). The SDK also drops a candidate's finishMessage (the model's
     // explanation of a refusal): it is noted here so it can be shown.
-    const seen: AnswerSeen = { blobs: [] }
+    const seen: AnswerSeen = { blobs: [], release: () => {} }
     const maxBytes = opts.maxResponseBytes ?? DEFAULT_MAX_DOWNLOAD_BYTES
     const readingFetch: typeof fetch = async (input, init) => readAnswer(
-      await (opts.fetch ? opts.fetch(input, init) : fetch(input, { ...init, dispatcher: NO_TIMEOUT_DISPATCHER } as RequestInit)), seen, maxBytes)
+      await (opts.fetch ? opts.fetch(input, init) : fetch(input, { ...init, dispatcher: NO_TIMEOUT_DISPATCHER } as RequestInit)), seen, maxBytes, opts.buffers)
     try {
       response = await ai.models.generateContent({
         model: opts.model,
@@ -89,14 +92,22 @@ export function createGeminiProvider(opts: GeminiProviderOptions): ImageProvider
       })
     }
     catch (err) {
+      seen.release()
       if (err instanceof ApiError && !req.signal.aborted) throw classifyGeminiApiError(err, opts.model, secrets)
       throw fromThrown(err, { signal: req.signal, timedOut: call.timedOut(), timeoutMs, source: SOURCE, secrets })
     }
     finally {
       call.dispose()
     }
-    if (req.signal.aborted) throw new ProviderError('aborted', 'aborted', 'The request was cancelled')
-    return imageFromResponse(response, secrets, seen.finishMessage, seen.blobs)
+    try {
+      if (req.signal.aborted) throw new ProviderError('aborted', 'aborted', 'The request was cancelled')
+      // the image is a view of the answer's buffer: whoever stores it hands the buffer back
+      return { ...await imageFromResponse(response, secrets, seen.finishMessage, seen.blobs), release: seen.release }
+    }
+    catch (err) {
+      seen.release()
+      throw err
+    }
   }
 
   return { name: 'gemini', model: opts.model, generate }
@@ -118,6 +129,8 @@ interface AnswerSeen {
   finishMessage?: string
   /** the decoded images of the answer, referenced from its JSON as "#blob:<n>" */
   blobs: Buffer[]
+  /** hands the blobs' buffer back to the pool (nothing may read a blob afterwards) */
+  release: () => void
 }
 
 /** JSON keys whose string values are base64 images (Part.inlineData.data). */
@@ -128,13 +141,14 @@ const IMAGE_KEYS: ReadonlySet<string> = new Set(['data'])
  * A 2xx answer's images are decoded into `seen.blobs` and the first candidate's finishMessage noted;
  * returns a Response with the same status and headers and the (small) JSON for the SDK to parse.
  */
-export async function readAnswer(res: Response, seen: AnswerSeen, maxBytes: number): Promise<Response> {
+export async function readAnswer(res: Response, seen: AnswerSeen, maxBytes: number, pool?: BufferPool): Promise<Response> {
   const init = { status: res.status, statusText: res.statusText, headers: res.headers }
   if (!res.ok) return new Response(await readCapped(res.body, maxBytes), init)
   // the body's size, when it is known (not compressed): the decoded images get one buffer of the right size
   const length = res.headers.get('content-encoding') ? NaN : Number(res.headers.get('content-length') ?? NaN)
-  const { json, blobs } = await readJsonWithBlobs(res.body, maxBytes, IMAGE_KEYS, Number.isFinite(length) ? length : undefined)
+  const { json, blobs, release } = await readJsonWithBlobs(res.body, maxBytes, IMAGE_KEYS, Number.isFinite(length) ? length : undefined, pool)
   seen.blobs = blobs
+  seen.release = release
   try {
     const parsed: unknown = JSON.parse(json.toString('utf8'))
     const candidate = isRecord(parsed) && Array.isArray(parsed.candidates) && isRecord(parsed.candidates[0]) ? parsed.candidates[0] : undefined

@@ -45,6 +45,13 @@ export interface GeneratedImage {
   mime: ImageMime
   /** the provider knows the image does not show all of the page's text (preview: a line ended with "…") */
   shortened?: boolean
+  /**
+   * `bytes` may be a view of a pooled buffer (providers/bufferPool.ts): call this once nothing reads
+   * them any more (the image is stored and the store is done with them) so the next answer reuses the
+   * buffer. Idempotent. Not calling it is safe (the buffer is collected, only the reuse is lost); call
+   * it only when every reader is known to be done.
+   */
+  release?: () => void
 }
 
 export interface ImageProvider {

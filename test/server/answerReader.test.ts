@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { BlobScanner, blobOf, readCapped, readJsonWithBlobs } from '../../server/providers/answerReader.js'
 import { ResponseTooLargeError } from '../../server/net/safeHttp.js'
+import { BufferPool } from '../../server/providers/bufferPool.js'
 
 const KEYS = new Set(['data'])
 
@@ -82,5 +83,26 @@ describe('answer reader', () => {
       expect(cancelled).toBe(true)
     }
     expect((await readCapped(streamOf(chunks.slice(0, 10)), 10_000)).length).toBe(10_000)
+  })
+
+  it('decodes into a pooled buffer (grown ones too) and gives every one back on release, or at once when the read fails', async () => {
+    const text = JSON.stringify(answer)
+    const pool = new BufferPool({ poison: 0 })
+    // sized from Content-Length: one buffer; no length and a tiny first guess: grown (the draft keeps the first)
+    for (const contentLength of [Buffer.byteLength(text), undefined, 10]) {
+      const { json, blobs, release } = await readJsonWithBlobs(streamOf(split(Buffer.from(text), 5)), 1e6, KEYS, contentLength, pool)
+      const parts = (JSON.parse(json.toString('utf8')) as typeof answer).candidates[0].content.parts
+      const image = blobOf(parts[3].inlineData?.data, blobs)!
+      expect(image.equals(final)).toBe(true)
+      expect(pool.stats().leased).toBeGreaterThan(0)
+      release()
+      expect(pool.stats().leased).toBe(0)
+      // poisoned: the released buffer is the pool's again
+      expect(image.every(b => b === 0)).toBe(true)
+    }
+    expect(pool.stats().reused).toBeGreaterThan(0)
+    const big = Array.from({ length: 100 }, (_, i) => Buffer.from(i === 0 ? '{"data":"' : 'QUJD'.repeat(250)))
+    await expect(readJsonWithBlobs(streamOf(big), 10_500, KEYS, undefined, pool)).rejects.toBeInstanceOf(ResponseTooLargeError)
+    expect(pool.stats().leased).toBe(0)
   })
 })

@@ -4,7 +4,7 @@ import path from 'node:path'
 import { startServer, type RunningServer } from '../../server/app.js'
 import { configSecrets, loadConfig } from '../../server/config.js'
 import { createLogger } from '../../server/logger.js'
-import { createProvider } from '../../server/providers/index.js'
+import { createProvider, type ProviderDeps } from '../../server/providers/index.js'
 import type { BatchProgress } from '../../plugin/types/api.js'
 import { fakePublicDir, getJson, postJson, tempDir, waitUntil } from './helpers.js'
 
@@ -16,14 +16,14 @@ export interface ProxyRun {
   stop(): Promise<void>
 }
 
-/** The proxy with `env` (MAX_RETRIES 3, short backoff), images under a fresh temp DATA_DIR. */
-export async function startProxy(env: Record<string, string>): Promise<ProxyRun> {
+/** The proxy with `env` (MAX_RETRIES 3, short backoff), images under a fresh temp DATA_DIR; `providerDeps` go to createProvider. */
+export async function startProxy(env: Record<string, string>, providerDeps: ProviderDeps = {}): Promise<ProxyRun> {
   const t = await tempDir('nb-run-')
   const config = loadConfig({ MAX_RETRIES: '3', NANO_BANANA_TIMEOUT: '20', IMAGE_THUMBNAIL_SIZE: '160x90', DATA_DIR: path.join(t.dir, 'data'), ...env })
   const logLines: string[] = []
   const logger = createLogger({ secrets: configSecrets(config), write: line => { logLines.push(line) } })
   const srv = await startServer({
-    config, logger, provider: createProvider(config.provider), timeouts: config.provider,
+    config, logger, provider: createProvider(config.provider, providerDeps), timeouts: config.provider,
     publicDir: await fakePublicDir(t.dir), backoff: { baseMs: 5, maxMs: 20 },
   })
   return {
