@@ -7,12 +7,18 @@
 //     Retry-After), or a growing default when it named none — a freed slot no longer goes straight
 //     into the next 429;
 //  2. AIMD on the concurrency limit: halved on a new 429, +1/limit per success (≈ +1 per round of
-//     calls), never above the configured maximum — for relays that limit calls in flight;
+//     calls), never above the configured maximum — for relays that limit calls in flight; never below
+//     what the learned rate needs (latency ÷ spacing), or the cut would slow a rate quota further;
 //  3. a learned rate: the calls the upstream let through between the end of the previous hold (or
 //     the first call) and this 429, spread over the time from then until the quota frees again. For a
-//     quota of R calls per sliding window W this is exactly W/R between call starts, so the quota is
-//     never hit again; after each learned window's worth of successes without a 429 the spacing
-//     shrinks by `probe` (probing back up), and it is dropped once concurrency alone is slower.
+//     quota of R calls per sliding window W this is W/R between call starts (plus `margin`: a call
+//     reaches the upstream a little later or earlier than it left, and exactly W/R leaves no room).
+//     Probing back up: after `probeWindows` learned windows' worth of successes without a 429 the
+//     spacing shrinks by `probe`; a 429 after a probe puts back the spacing that held and probes half
+//     as often (so a batch wastes a call per probe, not one per window: the first learned spacing is
+//     usually right, and each step below it would cost a 429). A 429 at a spacing that held before
+//     means the quota shrank (another client, a lower tier): the spacing grows by 10 % at least.
+//     The spacing is dropped once concurrency alone is slower.
 // Only a 429 for a call started after the previous decrease counts as new evidence: the calls that
 // were already in flight when the quota ran out answer 429 too, but say nothing new.
 
@@ -25,8 +31,12 @@ export interface AdaptiveLimitOptions {
   maxHoldMs?: number
   /** multiplicative decrease of the concurrency limit (default 0.5) */
   decrease?: number
-  /** spacing ÷ this after a learned window without a 429 (default 1.15) */
+  /** spacing ÷ this when probing (default 1.05) */
   probe?: number
+  /** the first probe comes after this many learned windows of successes (default 2); doubles after a probe that hit the quota */
+  probeWindows?: number
+  /** learned spacing × (1 + this): room for calls reaching the upstream unevenly (default 0.02) */
+  margin?: number
 }
 
 /** What the scheduler may do now. */
@@ -72,6 +82,10 @@ export interface AdaptiveLimitState {
   epoch: EpochCall[]
   cleanSinceChange: number
   learnedWindow: number
+  /** the last spacing that held (no 429 for a probe period); absent in states saved before it existed */
+  baseSpacing?: number | null
+  /** successes needed before the next probe */
+  probeAfter?: number
   latencyMs: number | null
   started: number
   rateLimited: number
@@ -90,12 +104,17 @@ export class AdaptiveLimit {
   private cleanSinceChange = 0
   /** calls let through in the epoch the spacing was learned from */
   private learnedWindow = 1
+  /** the last spacing that held; spacing < baseSpacing while a probe is on trial */
+  private baseSpacing: number | null = null
+  private probeAfter = 1
   private latencyMs: number | null = null
   private counts = { started: 0, rateLimited: 0 }
   private readonly defaultHoldMs: number
   private readonly maxHoldMs: number
   private readonly decrease: number
   private readonly probe: number
+  private readonly probeWindows: number
+  private readonly margin: number
 
   constructor(readonly opts: AdaptiveLimitOptions) {
     if (!(opts.maxConcurrency >= 1)) throw new RangeError('maxConcurrency must be at least 1')
@@ -103,7 +122,9 @@ export class AdaptiveLimit {
     this.defaultHoldMs = opts.defaultHoldMs ?? 2000
     this.maxHoldMs = opts.maxHoldMs ?? 600_000
     this.decrease = opts.decrease ?? 0.5
-    this.probe = opts.probe ?? 1.15
+    this.probe = opts.probe ?? 1.05
+    this.probeWindows = opts.probeWindows ?? 2
+    this.margin = opts.margin ?? 0.02
   }
 
   /** The learned state as JSON (see fromState). */
@@ -113,7 +134,8 @@ export class AdaptiveLimit {
       lastStart: Number.isFinite(this.lastStart) ? this.lastStart : null,
       lastDecreaseAt: Number.isFinite(this.lastDecreaseAt) ? this.lastDecreaseAt : null,
       noInfoStreak: this.noInfoStreak, epochStart: this.epochStart, epoch: this.epoch,
-      cleanSinceChange: this.cleanSinceChange, learnedWindow: this.learnedWindow, latencyMs: this.latencyMs,
+      cleanSinceChange: this.cleanSinceChange, learnedWindow: this.learnedWindow, baseSpacing: this.baseSpacing,
+      probeAfter: this.probeAfter, latencyMs: this.latencyMs,
       started: this.counts.started, rateLimited: this.counts.rateLimited,
     }
   }
@@ -131,6 +153,8 @@ export class AdaptiveLimit {
     l.epoch = state.epoch
     l.cleanSinceChange = state.cleanSinceChange
     l.learnedWindow = state.learnedWindow
+    l.baseSpacing = state.baseSpacing ?? state.spacing
+    l.probeAfter = state.probeAfter ?? state.learnedWindow
     l.latencyMs = state.latencyMs
     l.counts = { started: state.started, rateLimited: state.rateLimited }
     return l
@@ -152,7 +176,11 @@ export class AdaptiveLimit {
     this.lastStart = now
     if (this.epochStart === null) this.epochStart = now
     this.epoch.push({ startedAt: now, limited: false })
-    if (this.epoch.length > 2000) this.epoch.shift()
+    // a long epoch is learned from its last calls (the state is copied at every step in Redis)
+    if (this.epoch.length > 256) {
+      this.epoch.shift()
+      this.epochStart = this.epoch[0].startedAt
+    }
   }
 
   /** A call that started at `startedAt` got an answer that was not a rate limit (success or another failure). */
@@ -163,12 +191,16 @@ export class AdaptiveLimit {
     this.limit = Math.min(this.opts.maxConcurrency, this.limit + 1 / Math.max(1, this.limit))
     if (this.spacing === null) return
     this.cleanSinceChange++
-    // a learned window's worth of calls went through: probe a little faster
-    if (this.cleanSinceChange >= this.learnedWindow) {
+    if (this.cleanSinceChange >= this.probeAfter) {
+      // the spacing held for a probe period: keep it as the fallback and try a little faster
       this.cleanSinceChange = 0
+      this.baseSpacing = this.spacing
       this.spacing /= this.probe
       // concurrency alone is the tighter limit now: the learned rate no longer matters
-      if (this.latencyMs !== null && this.spacing * this.opts.maxConcurrency < this.latencyMs) this.spacing = null
+      if (this.latencyMs !== null && this.spacing * this.opts.maxConcurrency < this.latencyMs) {
+        this.spacing = null
+        this.baseSpacing = null
+      }
     }
   }
 
@@ -193,14 +225,28 @@ export class AdaptiveLimit {
     if (until > this.holdUntil) this.holdUntil = until
     if (fresh) {
       this.lastDecreaseAt = now
-      this.limit = Math.max(1, Math.floor(this.limit * this.decrease))
-      // learn the rate from this epoch: calls let through before the limited one, over the time until the quota frees
+      // calls let through before the limited one since the epoch began
       const admitted = this.epoch.filter(c => c.startedAt < startedAt && !c.limited).length
-      if (this.epochStart !== null && admitted > 0) {
-        const learned = (this.holdUntil - this.epochStart) / admitted
-        this.spacing = learned
-        this.learnedWindow = admitted
+      if (this.spacing !== null && this.baseSpacing !== null && this.spacing < this.baseSpacing) {
+        // a probe went past the quota: back to the spacing that held, probe half as often
+        this.spacing = this.baseSpacing
+        this.probeAfter = Math.min(1000, this.probeAfter * 2)
+      } else {
+        const learned = this.epochStart !== null && admitted > 0 ? (this.holdUntil - this.epochStart) / admitted * (1 + this.margin) : null
+        // the spacing that held is too fast now (the quota shrank): slower by 10 % at least
+        const spacing = this.spacing === null ? learned : Math.max(learned ?? 0, this.spacing * 1.1)
+        if (spacing !== null) {
+          if (this.spacing === null) {
+            this.learnedWindow = admitted
+            this.probeAfter = admitted * this.probeWindows
+          } else this.probeAfter = Math.min(1000, this.probeAfter * 2)
+          this.spacing = spacing
+          this.baseSpacing = spacing
+        }
       }
+      // the concurrency the learned rate needs stays (a rate quota is not helped by fewer calls in flight)
+      const needed = this.spacing !== null && this.latencyMs !== null ? Math.ceil(this.latencyMs / this.spacing) : 1
+      this.limit = Math.max(1, Math.floor(this.limit * this.decrease), Math.min(this.opts.maxConcurrency, needed))
       this.cleanSinceChange = 0
       this.epochStart = this.holdUntil
       // calls still in flight belong to the window that just ran out

@@ -81,7 +81,12 @@ export class BullScheduler implements Scheduler {
     this.rpm = opts.rpm ?? null
     this.queue = new Queue<JobData>('attempts', { connection: this.conn(), prefix: opts.prefix })
     this.shared = new SharedLimit({ redis: this.conn(), key: this.k('quota'), limit: { maxConcurrency: opts.concurrency, maxHoldMs: opts.maxHoldMs } })
-    this.ready = this.setLimits({ concurrency: opts.concurrency, rpm: this.rpm }).then(() => this.listen())
+    // a replica that starts after others learned the quota starts from what they learned (setLimits alone
+    // would put back the configured limits for every replica)
+    this.ready = this.setLimits({ concurrency: opts.concurrency, rpm: this.rpm })
+      .then(() => this.shared.read())
+      .then(learned => this.applyLearned(learned))
+      .then(() => this.listen())
   }
 
   quota(): QuotaState {
@@ -128,7 +133,21 @@ export class BullScheduler implements Scheduler {
       if (redelivered) this.opts.logger.warn('page attempt taken over from a replica that stopped (it may be paid twice)', { batch: job.data.batchId, page: job.data.pageNumber })
       const pageKey = `${job.data.batchId}:${job.data.pageNumber}`
       this.priorities.set(pageKey, job.priority)
-      const feedback = this.feedback()
+      // the start is counted in the shared limit in the same step that checks the hold: a job taken
+      // between another replica hearing a 429 and the hold reaching BullMQ waits for the hold's end
+      // instead of calling into the spent quota (and its 429 would have been taken for new evidence)
+      const begun = await this.begin()
+      if (begun.holdUntil !== null) {
+        this.heardHold(begun.holdUntil, this.hold.spacingMs)
+        try {
+          await this.enqueue({ batchId: job.data.batchId, pageNumber: job.data.pageNumber, redelivered: false }, { front: true })
+        } finally {
+          this.priorities.delete(pageKey)
+          await this.opts.redis.srem(this.k('jobs', job.data.batchId), job.id!).catch(() => 0)
+        }
+        return
+      }
+      const feedback = this.feedback(begun.startedAt)
       try {
         await run({ batchId: job.data.batchId, pageNumber: job.data.pageNumber, redelivered }, feedback.feedback)
       } finally {
@@ -142,6 +161,10 @@ export class BullScheduler implements Scheduler {
       maxStalledCount: 3,
       // a worker held by the quota looks again every second (a stopping replica waits no longer than that)
       maximumRateLimitDelay: 1000,
+      // an idle worker's blocking wait for new jobs lasts at most 1 s (default 5): a job re-queued while
+      // the queue is held and at its (lowered) global concurrency adds no wake-up marker, and a
+      // worker blocked meanwhile could not fetch anything for the rest of those 5 s
+      drainDelay: 1,
     })
     this.worker.on('error', err => this.opts.logger.error('queue worker error', { error: err.message }))
   }
@@ -155,10 +178,12 @@ export class BullScheduler implements Scheduler {
     await this.opts.redis.sadd(this.k('jobs', job.batchId), jobId)
     // a page going back (rate limited, retry) keeps the place it had among its batch's pages
     const kept = opts.front ? this.priorities.get(`${job.batchId}:${job.pageNumber}`) : undefined
+    // during a hold a job waits as a delayed job until it ends: its due time wakes a worker then
+    const delay = Math.max(opts.delayMs ?? 0, this.hold.until - Date.now())
     await this.queue.add('attempt', { batchId: job.batchId, pageNumber: job.pageNumber }, {
       jobId,
       priority: kept ?? Math.min(MAX_PRIORITY, opts.front ? Math.max(1, rank - 1) : rank),
-      ...(opts.delayMs ? { delay: opts.delayMs } : {}),
+      ...(delay > 0 ? { delay: Math.ceil(delay) } : {}),
       removeOnComplete: true,
       removeOnFail: 1000,
     })
@@ -194,14 +219,11 @@ export class BullScheduler implements Scheduler {
   }
 
   /**
-   * A call starts: it counts in the shared limit; what the runner reports is applied to the queue
-   * before the job ends (so a freed slot never goes straight into the next 429).
+   * A call that started at `startedAt` (counted by begin()): what the runner reports is applied to
+   * the queue before the job ends (so a freed slot never goes straight into the next 429).
    */
-  private feedback(): { feedback: UpstreamFeedback; settled: () => Promise<void> } {
-    const startedAt = Date.now()
-    // not awaited: this process's updates run in order, so the start is stored before its outcome
-    const pending: Array<Promise<unknown>> = [this.shared.update(l => l.started(startedAt))
-      .catch(err => this.opts.logger.warn('could not count an upstream call in the shared quota state', { error: (err as Error).message }))]
+  private feedback(startedAt: number): { feedback: UpstreamFeedback; settled: () => Promise<void> } {
+    const pending: Array<Promise<unknown>> = []
     let reported = false
     const feedback: UpstreamFeedback = {
       answered: () => {
@@ -215,12 +237,13 @@ export class BullScheduler implements Scheduler {
         reported = true
         try {
           const r = await this.shared.update((l, now) => l.rateLimited(now, startedAt, retryAfterMs))
+          // this replica knows at once (its jobs taken from now on wait; the page's own progress
+          // event says so); the others hear it
+          this.heardHold(r.value, r.snapshot.spacingMs)
           const holdMs = r.value - Date.now()
           // every replica stops taking jobs until then
           if (holdMs > 0) await this.queue.rateLimit(holdMs)
           await this.applyLearned(r.snapshot)
-          // this replica knows at once (the page's own progress event says so); the others hear it
-          this.heardHold(r.value, r.snapshot.spacingMs)
           await this.opts.redis.publish(this.k('quota'), JSON.stringify({ until: r.value, spacingMs: r.snapshot.spacingMs }))
           return r.value
         } catch (err) {
@@ -230,6 +253,26 @@ export class BullScheduler implements Scheduler {
       },
     }
     return { feedback, settled: async () => { await Promise.all(pending) } }
+  }
+
+  /**
+   * A call may start unless the shared limit holds: counts the start (startedAt, ms since the epoch)
+   * or returns the hold's end. When the shared state cannot be reached the call starts (BullMQ's
+   * limiter key still holds the queue).
+   */
+  private async begin(): Promise<{ startedAt: number; holdUntil: null } | { startedAt: null; holdUntil: number }> {
+    try {
+      const r = await this.shared.update((l, now) => {
+        const holdMs = l.snapshot(now).holdMs
+        if (holdMs > 0) return { startedAt: null, holdUntil: now + holdMs }
+        l.started(now)
+        return { startedAt: now, holdUntil: null }
+      })
+      return r.value
+    } catch (err) {
+      this.opts.logger.warn('could not count an upstream call in the shared quota state', { error: (err as Error).message })
+      return { startedAt: Date.now(), holdUntil: null }
+    }
   }
 
   /** The learned concurrency and rate become the queue's global limits (for every replica). */

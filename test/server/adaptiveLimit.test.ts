@@ -19,7 +19,8 @@ describe('AdaptiveLimit', () => {
     l.started(1000)
     l.started(1001) // in flight when the quota ran out
     expect(l.rateLimited(1020, 1000, 980)).toBe(2000)
-    expect(l.snapshot(1020)).toMatchObject({ concurrency: 2, holdMs: 980, spacingMs: 200 })
+    // 2000 ms for 10 calls, plus the default 2 % margin
+    expect(l.snapshot(1020)).toMatchObject({ concurrency: 2, holdMs: 980, spacingMs: 204 })
     // the call already in flight answers 429 too: no second decrease
     l.rateLimited(1025, 1001, 975)
     expect(l.snapshot(1025).concurrency).toBe(2)
@@ -27,25 +28,78 @@ describe('AdaptiveLimit', () => {
     // after the hold: one call, then the learned spacing
     expect(l.decide(2000, 0).ok).toBe(true)
     l.started(2000)
-    expect(l.decide(2100, 1)).toMatchObject({ ok: false, waitMs: 100, holding: false })
-    expect(l.decide(2200, 1).ok).toBe(true)
+    expect(l.decide(2100, 1)).toMatchObject({ ok: false, waitMs: 104, holding: false })
+    expect(l.decide(2204, 1).ok).toBe(true)
   })
 
-  it('probes back up: the limit grows by about one per round of successes; the spacing shrinks after a clean window', () => {
-    const l = new AdaptiveLimit({ maxConcurrency: 4, probe: 1.25 })
+  it('probes back up: the limit grows by about one per round of successes; the spacing shrinks after two clean windows', () => {
+    const l = new AdaptiveLimit({ maxConcurrency: 4, probe: 1.25, margin: 0 })
     for (let t = 0; t < 4; t++) l.started(t)
     l.rateLimited(10, 3, 1000) // admitted 3 before it, hold until 1010 → spacing (1010 - 0) / 3
     const learned = l.snapshot(10).spacingMs!
     expect(learned).toBeCloseTo(336.67, 1)
     expect(l.snapshot(10).concurrency).toBe(2)
     let t = 1010
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 5; i++) {
       l.started(t)
       l.succeeded(t + 100, t)
       t += 400
     }
+    // one learned window (3 calls) is not enough: the first probe waits for two
+    expect(l.snapshot(t).spacingMs).toBe(learned)
+    l.started(t)
+    l.succeeded(t + 100, t)
     expect(l.snapshot(t).spacingMs).toBeCloseTo(learned / 1.25, 1)
-    expect(l.snapshot(t).concurrency).toBe(3)
+    expect(l.snapshot(t).concurrency).toBe(4)
+  })
+
+  it('a 429 after a probe puts back the spacing that held and probes half as often; a 429 at that spacing slows down by 10 %', () => {
+    const l = new AdaptiveLimit({ maxConcurrency: 4, probe: 1.25, margin: 0 })
+    for (let t = 0; t < 4; t++) l.started(t)
+    l.rateLimited(10, 3, 1000)
+    const learned = l.snapshot(10).spacingMs!
+    let t = 1010
+    const clean = (n: number) => {
+      for (let i = 0; i < n; i++) {
+        l.started(t)
+        l.succeeded(t + 100, t)
+        t += 400
+      }
+    }
+    clean(6) // two windows of 3: probe
+    expect(l.snapshot(t).spacingMs).toBeCloseTo(learned / 1.25, 1)
+    l.started(t)
+    expect(l.rateLimited(t + 10, t, 50)).toBe(t + 60)
+    expect(l.snapshot(t + 10).spacingMs).toBe(learned)
+    t += 60
+    // the next probe needs twice as many successes (12)
+    clean(11)
+    expect(l.snapshot(t).spacingMs).toBe(learned)
+    clean(1)
+    expect(l.snapshot(t).spacingMs).toBeCloseTo(learned / 1.25, 1)
+    // that one held (12 more): it becomes the spacing to fall back to, and the next probe starts
+    clean(12)
+    expect(l.snapshot(t).spacingMs).toBeCloseTo(learned / 1.25 / 1.25, 1)
+    l.started(t)
+    l.rateLimited(t + 10, t, 50)
+    expect(l.snapshot(t + 10).spacingMs).toBeCloseTo(learned / 1.25, 1)
+    t += 60
+    // a 429 at the spacing that held: the quota shrank; slower by 10 %
+    l.started(t)
+    l.rateLimited(t + 10, t, 50)
+    expect(l.snapshot(t + 10).spacingMs).toBeCloseTo(learned / 1.25 * 1.1, 1)
+  })
+
+  it('the concurrency cut never goes below what the learned rate needs (latency ÷ spacing)', () => {
+    const l = new AdaptiveLimit({ maxConcurrency: 5, margin: 0 })
+    // calls take 1000 ms; 10 let through from 0 to 1000, the quota frees at 4000: a start every 400 ms needs 3 in flight
+    for (let t = 0; t < 5; t++) l.started(t)
+    for (let t = 0; t < 5; t++) l.succeeded(t + 1000, t)
+    for (let t = 1000; t < 1005; t++) l.started(t)
+    for (let t = 1000; t < 1005; t++) l.succeeded(t + 1000, t)
+    l.started(2000)
+    l.rateLimited(2020, 2000, 1980)
+    expect(l.snapshot(2020)).toMatchObject({ spacingMs: 400, concurrency: 3 })
   })
 
   it('without a suggested wait the hold starts at defaultHoldMs and doubles for each 429 in a row', () => {
