@@ -14,9 +14,9 @@ import { createDeckHost, HostNotFoundError, resolveHostStores, type DeckHost } f
 import { createHistoryGroup, type HistoryGroup } from '../host/historyGroup'
 import { trackDeckChanges, type DeckChangeTracker } from '../host/historyTracker'
 import { isTerminalStatus, useNanoBananaStore, type NanoBananaStore } from '../store/nanoBanana'
-import { embedAsJpeg, looksLikeWebp } from './useEmbedImage'
+import { embedAsJpeg, embedVariantUrl, looksLikeWebp } from './useEmbedImage'
 import { loadImagePixels, regionsUnder, type ImagePixels } from './useImageLuminance'
-import { loadWithRetry, preloadImage } from './useImagePreload'
+import { createProgressiveLoader, loadWithRetry, preloadImage } from './useImagePreload'
 import { readableOnBackground } from '../host/readableText'
 import { followBatchEvents, type BatchEvent } from './useEventStream'
 import { API_KEY } from './useProxyApi'
@@ -47,6 +47,11 @@ export interface BatchControllerDeps {
    * are replaced only after that. Absent: apply at once (tests, hosts without a DOM).
    */
   preloadImage?: (src: string) => Promise<void>
+  /**
+   * URL mode with `preloadImage`: loads the proxy's compact JPEG of a page (one try, high priority),
+   * which the slide shows until the full image has loaded. Absent: the slide waits for the full image.
+   */
+  preloadPreview?: (src: string) => Promise<void>
   fetchImpl?: typeof fetch
   pollIntervalMs?: number
   sseRetryDelayMs?: number
@@ -88,8 +93,8 @@ export function pageLimitsOf(health: HealthResponse | null | undefined): PageLim
  * A User Timing mark (what test/bench/editor.ts reads: a page's event arriving → its image loaded in
  * the browser → its slide updated), `detail` the page number. Nothing where the Performance API is missing.
  */
-function mark(name: string, pageNumber: number): void {
-  if (typeof performance !== 'undefined' && typeof performance.mark === 'function') performance.mark(name, { detail: pageNumber })
+function mark(name: string, pageNumber: number, url?: string): void {
+  if (typeof performance !== 'undefined' && typeof performance.mark === 'function') performance.mark(name, { detail: url ? { page: pageNumber, url } : pageNumber })
 }
 
 const clipText = (text: string, max: number) => (text.length > max ? text.slice(0, max) : text)
@@ -109,6 +114,9 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
   let resumes = 0
   // page_number|image_url of results already applied or being applied: replays are no-ops.
   const appliedKeys = new Set<string>()
+  // slides showing a page's preview until its full image has loaded (see swapToFull)
+  const pendingSwaps = new Set<Promise<void>>()
+  const progressiveLoader = deps.preloadImage && deps.preloadPreview ? createProgressiveLoader(deps.preloadImage, deps.preloadPreview) : null
 
   const polling = useProgressPolling({
     intervalMs: deps.pollIntervalMs ?? 2000,
@@ -166,8 +174,8 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
     const key = `${pageNumber}|${imageUrl}`
     if (appliedKeys.has(key)) return
     appliedKeys.add(key)
-    mark('nb:page-event', pageNumber)
     const absolute = resolveServerUrl(deps.serverUrl, imageUrl)
+    mark('nb:page-event', pageNumber, absolute)
     // Fetch/encode outside the chain so pages embed in parallel; apply strictly in arrival order.
     // Embedding that fails falls back to the URL, except for WebP, which must never reach the deck.
     const webp = looksLikeWebp(absolute)
@@ -185,12 +193,16 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
       ? source.then(src => loadPixels(src)).catch(() => null)
       : Promise.resolve(null)
     const preload = deps.preloadImage
-    const loaded = preload ? source.then(src => preload(src)) : Promise.resolve()
+    // URL mode: the proxy's compact JPEG (ready about when the event is sent) shows first, the full
+    // image replaces it once loaded — both before anything is removed from the slide
+    const preview = !embed && !webp ? embedVariantUrl(absolute) : null
+    const progressive = preview && progressiveLoader ? progressiveLoader(absolute, preview) : null
+    const loaded = progressive ? progressive.first : preload ? source.then(src => preload(src).then(() => src)) : source
     loaded.catch(() => undefined)
     applyChain = applyChain.then(async () => {
-      const src = await source
+      let src: string
       try {
-        await loaded
+        src = await loaded
       }
       catch (error) {
         // the image never loaded: the slide stays as it is; a later snapshot may bring it again
@@ -221,10 +233,35 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
         mark('nb:slide-updated', pageNumber)
         await history.record()
         if (update.remark !== undefined) await deck.refreshNotes(slideId)
+        if (progressive && src !== absolute) swapToFull(pageNumber, slideId, src, progressive.full)
       }
     }).catch(error => {
       store.setError(toUserError(error, t, deps.serverUrl))
     })
+  }
+
+  /**
+   * The slide shows `preview`: once `full` has loaded, its background takes the full image, in the
+   * batch's undo step (the batch's end waits for these). Left as is when the background changed
+   * meanwhile (a user edit, a later page, a restore), or when the full image never loads.
+   */
+  function swapToFull(pageNumber: number, slideId: string, preview: string, full: Promise<string>) {
+    const group = history
+    const swap = full.then(src => {
+      const task = applyChain.then(async () => {
+        const deck = host
+        const background = deck?.findSlide(slideId)?.background
+        if (!deck || background?.type !== 'image' || background.image?.src !== preview) return
+        if (deck.updateSlide(slideId, { background: { ...background, image: { ...background.image, src } } })) {
+          mark('nb:full-image', pageNumber)
+          await group.record()
+        }
+      })
+      applyChain = task.catch(error => store.setError(toUserError(error, t, deps.serverUrl)))
+      return applyChain
+    }, () => undefined)
+    pendingSwaps.add(swap)
+    void swap.finally(() => pendingSwaps.delete(swap))
   }
 
   /** A 400 naming `pages.<i>.…`: the slide's number in the deck, in the user's language. */
@@ -252,6 +289,9 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
   function finish(): Promise<void> {
     stopFollowing()
     finishing = finishing.then(async () => {
+      await applyChain
+      // full images still loading for slides that show their preview: the undo step closes with them
+      while (pendingSwaps.size) await Promise.all(pendingSwaps)
       await applyChain
       await history.end()
     })
@@ -500,6 +540,7 @@ export function createControllerFromConfig(config: NanoBananaConfig, store: Nano
     embed: url => embedAsJpeg(url),
     loadPixels: src => loadImagePixels(src),
     preloadImage: src => loadWithRetry(preloadImage, src),
+    preloadPreview: src => preloadImage(src, { priority: 'high', skipDecode: true }),
   })
 }
 

@@ -4,10 +4,21 @@
 
 const LOAD_TIMEOUT_MS = 30_000
 
-/** Resolves when the browser has loaded (and decoded) `src`; rejects on error or after 30 s. */
-export function preloadImage(src: string, timeoutMs = LOAD_TIMEOUT_MS): Promise<void> {
+export interface PreloadOptions {
+  /** ms before giving up (default 30 s) */
+  timeoutMs?: number
+  /** the browser's fetch priority for it (default: the browser's own, low for an image not in the DOM) */
+  priority?: 'high' | 'low' | 'auto'
+  /** resolve once loaded, without waiting for the decode (default: after decode()) */
+  skipDecode?: boolean
+}
+
+/** Resolves when the browser has loaded (and decoded) `src`; rejects on error or after the timeout (30 s). */
+export function preloadImage(src: string, options: PreloadOptions = {}): Promise<void> {
+  const timeoutMs = options.timeoutMs ?? LOAD_TIMEOUT_MS
   return new Promise((resolve, reject) => {
     const img = new Image()
+    if (options.priority) img.fetchPriority = options.priority
     const timer = setTimeout(() => {
       img.src = ''
       reject(new Error(`image did not load within ${timeoutMs / 1000} s`))
@@ -15,7 +26,7 @@ export function preloadImage(src: string, timeoutMs = LOAD_TIMEOUT_MS): Promise<
     img.onload = () => {
       clearTimeout(timer)
       // decode() puts it in the decoded-image cache; a decode failure is still a loaded image
-      const decoded = typeof img.decode === 'function' ? img.decode().catch(() => undefined) : Promise.resolve()
+      const decoded = typeof img.decode === 'function' && !options.skipDecode ? img.decode().catch(() => undefined) : Promise.resolve()
       void decoded.then(() => resolve())
     }
     img.onerror = () => {
@@ -57,4 +68,87 @@ export async function loadWithRetry(load: (src: string) => Promise<void>, src: s
     }
   }
   throw lastError ?? new Error('aborted')
+}
+
+export interface ProgressiveLoad {
+  /** the first of `preview` and `full` the browser has; rejects (with the full image's error) when neither loads */
+  first: Promise<string>
+  /** `full` once loaded; rejects when it never loads */
+  full: Promise<string>
+}
+
+export interface ProgressiveLoaderOptions {
+  /** the longest a full image waits for previews still loading (ms; a preview may hang on a busy proxy) */
+  headStartMs?: number
+  /** the longest one full image holds the lane (ms): a slow or retrying one does not stop the others */
+  maxHoldMs?: number
+}
+
+export type ProgressiveLoader = (full: string, preview: string) => ProgressiveLoad
+
+/**
+ * Loads compact previews of images (the proxy's embed JPEG: tens of KB against 7–30 MB of PNG,
+ * decoded in a few ms) at once, and the images themselves one at a time, each once its own preview
+ * has settled and while no other preview is loading (or after `headStartMs`): the browser takes in an
+ * image's body and decodes it on the main thread, and five 7 MB PNGs arriving together would delay
+ * the previews behind them by a few hundred ms. `loadPreview` gets one try (an older proxy has no
+ * preview); `loadFull` is expected to retry on its own.
+ */
+export function createProgressiveLoader(loadFull: (src: string) => Promise<void>, loadPreview: (src: string) => Promise<void>, options: ProgressiveLoaderOptions = {}): ProgressiveLoader {
+  const headStartMs = options.headStartMs ?? 1000
+  const maxHoldMs = options.maxHoldMs ?? 5000
+  /** previews loading and still within their head start */
+  let previewsLoading = 0
+  let laneBusy = false
+  const waiting: Array<() => void> = []
+  const pump = () => {
+    if (laneBusy || previewsLoading > 0) return
+    const next = waiting.shift()
+    if (!next) return
+    laneBusy = true
+    next()
+  }
+  /** runs `load` when the lane is free; the lane is freed when it settles or after maxHoldMs */
+  const inLane = (load: () => Promise<void>) => new Promise<void>((resolve, reject) => {
+    waiting.push(() => {
+      let released = false
+      const release = () => {
+        if (released) return
+        released = true
+        laneBusy = false
+        pump()
+      }
+      const timer = setTimeout(release, maxHoldMs)
+      load().then(resolve, reject).finally(() => {
+        clearTimeout(timer)
+        release()
+      })
+    })
+    pump()
+  })
+  return (full, preview) => {
+    previewsLoading++
+    const previewLoaded = loadPreview(preview).then(() => preview)
+    const headStart = new Promise<void>(resolve => {
+      let done = false
+      const end = () => {
+        if (done) return
+        done = true
+        clearTimeout(timer)
+        previewsLoading--
+        resolve()
+        pump()
+      }
+      const timer = setTimeout(end, headStartMs)
+      void previewLoaded.then(end, end)
+    })
+    const fullLoaded = headStart.then(() => inLane(() => loadFull(full))).then(() => full)
+    const first = new Promise<string>((resolve, reject) => {
+      fullLoaded.then(resolve, error => previewLoaded.then(resolve, () => reject(error)))
+      previewLoaded.then(resolve, () => undefined)
+    })
+    fullLoaded.catch(() => undefined)
+    first.catch(() => undefined)
+    return { first, full: fullLoaded }
+  }
 }

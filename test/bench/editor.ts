@@ -19,6 +19,9 @@
 //   loaded→slide     p95 of the editor's own part: image in the browser → slide updated
 //   undo             one Ctrl+Z after the batch brings every slide's old background back (yes/no)
 //   fetched          what the browser fetched from the image route, by kind (requests, MB)
+//   phases           p50/p95 of event → request of what the slide first showed (URL mode: the proxy's
+//                    compact JPEG, then the full image replaces it: event → full image), the proxy's
+//                    time to first byte, the body, loaded → nb:image-ready, and event → slide
 //
 //   npm run bench:editor                       all four runs (full-slide mode)
 //   tsx test/bench/editor.ts 40-embed 80-url   some of them; any <slides>-url|embed, -bg for background mode
@@ -26,6 +29,7 @@
 //   … --latency ms                             upstream latency per page (default 6000)
 //   … --shots                                  screenshots of an 80-slide embed run into test/artifacts/
 //   … --trace                                  what the main thread did inside its long tasks (Chrome trace)
+//   … --phases                                 those phases for every page, in order
 import os from 'node:os'
 import type { Browser, Page } from 'playwright-core'
 import { artifactPath, buildDemo, launchChromium, startProxy } from '../browser/harness.js'
@@ -122,7 +126,7 @@ function longTaskContents(trace: Buffer): Array<[string, number]> {
   return [...byName].sort((a, b) => b[1] - a[1]).slice(0, 12)
 }
 
-async function measure(browser: Browser, baseUrl: string, run: Run, shots: boolean, trace: boolean): Promise<Result> {
+async function measure(browser: Browser, baseUrl: string, run: Run, shots: boolean, trace: boolean, phases: boolean): Promise<Result> {
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true })
   // tsx (esbuild keepNames) wraps named functions in __name(…), also inside page.evaluate callbacks
   await context.addInitScript('globalThis.__name = globalThis.__name || (f => f)')
@@ -172,7 +176,10 @@ async function measure(browser: Browser, baseUrl: string, run: Run, shots: boole
   await page.waitForFunction(() => document.querySelector('[role=region] [role=progressbar]')?.getAttribute('aria-valuenow') === '100', undefined, { timeout: 60_000 })
   await page.waitForTimeout(CLOSING_MS)
   const figures = await page.evaluate(({ startAt, closingMs }) => {
-    const marks = (name: string) => new Map(performance.getEntriesByName(name).map(m => [(m as PerformanceMark).detail as number, m.startTime]))
+    type Detail = number | { page: number; url: string }
+    const pageOf = (detail: Detail) => (typeof detail === 'number' ? detail : detail.page)
+    const marks = (name: string) => new Map(performance.getEntriesByName(name).map(m => [pageOf((m as PerformanceMark).detail as Detail), m.startTime]))
+    const urls = new Map(performance.getEntriesByName('nb:page-event').map(m => (m as PerformanceMark).detail as Detail).filter(d => typeof d !== 'number').map(d => [d.page, d.url]))
     const events = marks('nb:page-event')
     const ready = marks('nb:image-ready')
     const updated = marks('nb:slide-updated')
@@ -188,9 +195,28 @@ async function measure(browser: Browser, baseUrl: string, run: Run, shots: boole
       const [n, bytes] = fetched[kind] ?? [0, 0]
       fetched[kind] = [n + 1, bytes + entry.encodedBodySize]
     }
-    return { end, latencies, ownLatencies, tasks, updated: updated.size, fetched }
+    // where event → slide goes, per page: event → the image's request, its download, loaded → ready
+    const image = new Map<number, PerformanceResourceTiming>()
+    const resources = performance.getEntriesByType('resource') as PerformanceResourceTiming[]
+    for (const [pageNumber, url] of urls) {
+      // what the slide first showed: the compact JPEG when fetched (embed mode; URL mode's preview), else the image
+      const id = /[a-f0-9]{32}/.exec(url)?.[0]
+      const r = id ? resources.find(e => e.name.includes(`${id}.embed.jpg`)) ?? resources.find(e => e.name.includes(id) && !e.name.includes('.thumb.')) : undefined
+      if (r && updated.has(pageNumber)) image.set(pageNumber, r)
+    }
+    const phases = [...image].map(([pageNumber, r]) => [r.startTime - events.get(pageNumber)!, r.responseStart - r.startTime, r.responseEnd - r.responseStart, (ready.get(pageNumber) ?? 0) - r.responseEnd, updated.get(pageNumber)! - events.get(pageNumber)!])
+    // URL mode: slides shown with the proxy's compact JPEG first take the full image later
+    const full = marks('nb:full-image')
+    const fullLatencies = [...full].map(([pageNumber, at]) => at - (events.get(pageNumber) ?? at))
+    return { end, latencies, ownLatencies, tasks, updated: updated.size, fetched, phases, fullLatencies }
   }, { startAt: start, closingMs: CLOSING_MS })
   console.log(`${run.name}: fetched ${Object.entries(figures.fetched).map(([kind, [n, bytes]]) => `${kind} ${n}× ${(bytes / 1e6).toFixed(1)} MB`).join(', ')}`)
+  if (figures.fullLatencies.length) console.log(`${run.name}: ${figures.fullLatencies.length} slides showed the compact JPEG first; event → full image p50/p95 ${percentile(figures.fullLatencies, 50).toFixed(0)}/${percentile(figures.fullLatencies, 95).toFixed(0)} ms`)
+  if (figures.phases.length) {
+    const col = (i: number) => figures.phases.map(p => p[i])
+    console.log(`${run.name}: p50/p95 ms — event→request ${percentile(col(0), 50).toFixed(0)}/${percentile(col(0), 95).toFixed(0)}, waiting ${percentile(col(1), 50).toFixed(0)}/${percentile(col(1), 95).toFixed(0)}, body ${percentile(col(2), 50).toFixed(0)}/${percentile(col(2), 95).toFixed(0)}, loaded→ready ${percentile(col(3), 50).toFixed(0)}/${percentile(col(3), 95).toFixed(0)}, event→slide ${percentile(col(4), 50).toFixed(0)}/${percentile(col(4), 95).toFixed(0)}`)
+    if (phases) console.log(figures.phases.map(p => p.map(v => v.toFixed(0)).join(' ')).join('\n'))
+  }
   if (trace) {
     const contents = longTaskContents(await browser.stopTracing())
     console.log(`${run.name}: inside long tasks (ms): ${contents.map(([name, ms]) => `${name} ${ms.toFixed(0)}`).join(', ')}`)
@@ -252,7 +278,7 @@ async function main(): Promise<void> {
   const rows: string[][] = []
   try {
     for (const run of runs) {
-      const r = await measure(browser, proxy.baseUrl, run, args.includes('--shots') && run.name === '80-embed', args.includes('--trace'))
+      const r = await measure(browser, proxy.baseUrl, run, args.includes('--shots') && run.name === '80-embed', args.includes('--trace'), args.includes('--phases'))
       const share = r.longTotalMs / r.batchMs
       const p95Goal = run.embed ? GOALS.p95EmbedMs : GOALS.p95UrlMs
       const ok = r.longestMs <= GOALS.longestMs && share <= GOALS.share && r.p95Ms <= p95Goal && r.undoRestores

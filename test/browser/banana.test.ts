@@ -153,6 +153,9 @@ describe('🍌 in the demo editor (preview provider, real proxy, Chromium)', () 
     const canvasBg = await page.locator('[data-testid="canvas-slide"] .slide-background').evaluate(node => getComputedStyle(node).backgroundImage)
     expect(canvasBg).toContain('/api/v1/images/')
 
+    // each slide showed the proxy's compact JPEG until its full image had loaded: the deck ends on the full images
+    await expect.poll(async () => (await exportDeck(page, 'zh')).slides.filter(s => /\/api\/v1\/images\/[a-f0-9]{32}\.(png|jpg)$/.test(s.background?.image?.src ?? '')).length, { timeout: 10_000 }).toBe(8)
+    expect(await page.evaluate(() => performance.getEntriesByType('resource').filter(e => e.name.endsWith('.embed.jpg')).length)).toBe(8)
     const generated = await exportDeck(page, 'zh')
     for (const slide of generated.slides) {
       expect(slide.background?.type).toBe('image')

@@ -19,7 +19,7 @@ const OPTIONS: BatchOptions = {
 }
 const IDS = ['cover01', 'contents01', 'table01']
 
-function setup(api: ProxyApi, connections: ScriptedConnection[], extra: Partial<Pick<BatchControllerDeps, 'embed' | 'loadPixels' | 'preloadImage'>> = {}) {
+function setup(api: ProxyApi, connections: ScriptedConnection[], extra: Partial<Pick<BatchControllerDeps, 'embed' | 'loadPixels' | 'preloadImage' | 'preloadPreview'>> = {}) {
   const store = useNanoBananaStore()
   const sse = scriptedSseFetch(connections)
   const controller = createBatchController({
@@ -471,6 +471,103 @@ describe('useBatchGeneration controller', () => {
     // never loaded: elements and background as they were
     expect(slidesStore.slides[1].elements).toEqual(before[1].elements)
     expect(slidesStore.slides[1].background).toEqual(before[1].background)
+  })
+
+  describe('URL mode: the proxy\'s compact JPEG first, the full image once loaded', () => {
+    const ID1 = 'a'.repeat(32)
+    const ID2 = 'b'.repeat(32)
+    const full = (id: string) => `${SERVER}/api/v1/images/${id}.png`
+    const preview = (id: string) => `${SERVER}/api/v1/images/${id}.embed.jpg`
+    /** loads that wait until released by src (or fail when asked to) */
+    function gatedLoads(failing: string[] = []) {
+      const asked: string[] = []
+      const gates = new Map<string, () => void>()
+      const load = (src: string) => {
+        asked.push(src)
+        if (failing.includes(src)) return Promise.reject(new Error('image failed to load'))
+        return new Promise<void>(resolve => gates.set(src, resolve))
+      }
+      return { asked, load, release: (src: string) => gates.get(src)?.() }
+    }
+
+    it('the slide changes once the preview is in, takes the full image later, and the batch stays one undo step ending on the full images', async () => {
+      const { slidesStore, snapshotStore } = await setupPptist(deck)
+      const before = JSON.parse(JSON.stringify(slidesStore.slides)) as Slide[]
+      let copies = 0
+      snapshotStore.$onAction(({ name }) => { if (name === 'addSnapshot') copies++ })
+      const { api } = fakeApi()
+      const loads = gatedLoads()
+      const { store, controller } = setup(api, [{
+        events: [
+          ev(1, 'page', pageResult(1, 'cover01', 'completed', { image_url: `/api/v1/images/${ID1}.png` })),
+          ev(2, 'page', pageResult(2, 'contents01', 'completed', { image_url: `/api/v1/images/${ID2}.png` })),
+          done(3, 'completed', 2),
+        ],
+      }], { preloadImage: loads.load, preloadPreview: loads.load })
+      await controller.start({ templateId: 'nano_banana_1', slideIds: IDS.slice(0, 2), options: OPTIONS, embed: false })
+      await vi.waitFor(() => expect(loads.asked).toEqual([preview(ID1), preview(ID2)]))
+      expect(slidesStore.slides[0].elements).toEqual(before[0].elements)
+      loads.release(preview(ID1))
+      loads.release(preview(ID2))
+      await vi.waitFor(() => expect(bgSrc(slidesStore.slides[1])).toBe(preview(ID2)))
+      expect(bgSrc(slidesStore.slides[0])).toBe(preview(ID1))
+      expect(slidesStore.slides[0].elements).toEqual([])
+      // the batch is over, but its undo step waits for the full images
+      await vi.waitFor(() => expect(store.isFinished).toBe(true))
+      await vi.waitFor(() => expect(loads.asked).toContain(full(ID1)))
+      loads.release(full(ID1))
+      await vi.waitFor(() => expect(loads.asked).toContain(full(ID2)))
+      loads.release(full(ID2))
+      await controller.settled()
+      expect(slidesStore.slides.slice(0, 2).map(bgSrc)).toEqual([full(ID1), full(ID2)])
+      expect(copies).toBe(2)
+      expect(snapshotStore.snapshotLength).toBe(2)
+      await snapshotStore.unDo()
+      expect(slidesStore.slides).toEqual(before)
+      await snapshotStore.reDo()
+      expect(slidesStore.slides.slice(0, 2).map(bgSrc)).toEqual([full(ID1), full(ID2)])
+    })
+
+    it('a background changed before the full image loaded stays; a full image that never loads leaves the preview (never a blank slide)', async () => {
+      const { slidesStore } = await setupPptist(deck)
+      const { api } = fakeApi()
+      const loads = gatedLoads([full(ID2)])
+      const { store, controller } = setup(api, [{
+        events: [
+          ev(1, 'page', pageResult(1, 'cover01', 'completed', { image_url: `/api/v1/images/${ID1}.png` })),
+          ev(2, 'page', pageResult(2, 'contents01', 'completed', { image_url: `/api/v1/images/${ID2}.png` })),
+          done(3, 'completed', 2),
+        ],
+      }], { preloadImage: loads.load, preloadPreview: loads.load })
+      await controller.start({ templateId: 'nano_banana_1', slideIds: IDS.slice(0, 2), options: OPTIONS, embed: false })
+      await vi.waitFor(() => expect(loads.asked).toContain(preview(ID2)))
+      loads.release(preview(ID1))
+      loads.release(preview(ID2))
+      await vi.waitFor(() => expect(bgSrc(slidesStore.slides[1])).toBe(preview(ID2)))
+      // the user picks another background meanwhile
+      slidesStore.updateSlide({ background: { type: 'solid', color: '#123456' } }, 'cover01')
+      await vi.waitFor(() => expect(loads.asked).toContain(full(ID1)))
+      loads.release(full(ID1))
+      await finished(controller, store)
+      expect(slidesStore.slides[0].background).toEqual({ type: 'solid', color: '#123456' })
+      expect(bgSrc(slidesStore.slides[1])).toBe(preview(ID2))
+      expect(slidesStore.slides[1].elements).toEqual([])
+      expect(store.error).toBeNull()
+    })
+
+    it('without a preview loader, or in embed mode, no preview is asked for', async () => {
+      await setupPptist(deck)
+      const { api } = fakeApi()
+      const asked: string[] = []
+      const { store, controller } = setup(api, [{ events: [ev(1, 'page', pageResult(1, 'cover01', 'completed', { image_url: `/api/v1/images/${ID1}.png` })), done(2, 'completed', 1)] }], {
+        preloadImage: async src => { asked.push(src) },
+        preloadPreview: async src => { asked.push(src) },
+        embed: async () => 'data:image/jpeg;base64,AA==',
+      })
+      await controller.start({ templateId: 'nano_banana_1', slideIds: ['cover01'], options: OPTIONS, embed: true })
+      await finished(controller, store)
+      expect(asked).toEqual(['data:image/jpeg;base64,AA=='])
+    })
   })
 
   it('revises a finished page with an instruction: the new image replaces the old one, as one more undo step', async () => {
