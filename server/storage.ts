@@ -5,29 +5,22 @@
 // Keys are 128 random bits; only names matching IMAGE_KEY_RE are ever turned into a path.
 //
 // Saving an image is on the page's critical path, so it does only what the page needs: a structural
-// check of the bytes (PNG: every chunk's CRC, IHDR … IDAT … IEND; JPEG: the marker segments from SOI
-// to EOI), which rejects truncated and corrupted images, then the write. The thumbnail needs a full
-// decode (~30 ms of CPU for a 2K PNG) and is made right after, off the critical path, one image at a
-// time per spare core; a request for a thumbnail still being made waits for it, and a missing
-// thumbnail (failed, or lost in a restart) is made on request from the stored image.
+// check of the bytes (server/imageCheck.ts), which rejects truncated and corrupted images, then the
+// durable write. Its variants (embed JPEG, thumbnail: server/imageVariants.ts) need a full decode and
+// are made alongside and after, off the critical path; a request for one still being made waits for
+// it, and a missing one (failed, or lost in a restart) is made on request from the stored image.
 import { randomBytes } from 'node:crypto'
 import { promises as fs } from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
-import { crc32 } from 'node:zlib'
-import PQueue from 'p-queue'
-import sharp, { type Sharp } from 'sharp'
-import { ProviderError, type ImageMime } from './providers/types.js'
-import { sniffImageMime } from './providers/sniff.js'
+import type { ImageMime } from './providers/types.js'
 import { coalescingWriter, createBatchFiles } from './batchFiles.js'
 import type { StatePersistence } from './engine/stateStore.js'
+import { prepareImage } from './imageCheck.js'
+import { isVariantKey, makeVariant, makeVariants, type ThumbnailOutcome, type VariantTarget } from './imageVariants.js'
 import { sweepImageDir } from './imageSweep.js'
 
-// Every image is processed once (verify + thumbnail), so libvips' operation cache only holds memory.
-sharp.cache(false)
+export type { ThumbnailOutcome }
 
-// Decoding a 2K/4K image takes 13–50 MB and a core's worth of CPU. One core is left to the event loop
-// (HTTP, SSE, the SDK's JSON) so a burst of finished pages does not delay the next upstream answers.
 /**
  * How long a state change waits for others to join its file's write: none (group commit — the changes
  * of one turn of the event loop, e.g. the pages of one upstream round, go in one write, and changes
@@ -35,32 +28,7 @@ sharp.cache(false)
  */
 const STATE_WRITE_DELAY_MS = 0
 
-const imageWork = new PQueue({ concurrency: Math.max(1, Math.min(4, os.availableParallelism() - 1)) })
-
-/**
- * Largest image decoded (pixels): a 4K 21:9 slide is 6336×2688 ≈ 17 MP; 40 MP leaves room. A PNG
- * "bomb" (tiny file, huge declared size) is refused from its header instead of taking GBs to decode.
- */
-export const MAX_IMAGE_PIXELS = 40_000_000
-
 export const IMAGE_KEY_RE = /^[a-f0-9]{32}(\.thumb|\.embed)?\.(png|jpg)$/
-
-/** The compact JPEG the extension embeds in a deck ("embed images"): ≤ this wide, this quality. */
-export const EMBED_VARIANT = { maxWidth: 1600, quality: 85 }
-
-/** `<id>.embed.jpg` and `<id>.thumb.jpg` (made after each page, again on request when missing) are derived from `<id>.png|jpg`. */
-export function isVariantKey(key: string): boolean {
-  return key.endsWith('.thumb.jpg') || key.endsWith('.embed.jpg')
-}
-
-export interface ThumbnailOutcome {
-  ok: boolean
-  /** from saveImage() returning to the thumbnail being on disk (includes waiting for a free core) */
-  readyMs: number
-  /** decode, resize, encode and write of this thumbnail alone */
-  workMs: number
-  error?: string
-}
 
 export interface StoredImage {
   imageKey: string
@@ -68,126 +36,23 @@ export interface StoredImage {
   mime: ImageMime
   width: number
   height: number
-  /** settles (never rejects) once the thumbnail is written or has failed; a failure is not the page's */
+  /** settles (never rejects) once the variants (embed JPEG, thumbnail) are stored or have failed; a failure is not the page's */
   thumbnail: Promise<ThumbnailOutcome>
-  /** the store reads the bytes saveImage() was given until this settles (never rejects); absent: until saveImage() resolved */
+  /**
+   * The store reads the bytes saveImage() was given until this settles (never rejects): the variants
+   * may decode them alongside and after the write. Absent: until saveImage() resolved.
+   */
   inputHeld?: Promise<unknown>
-}
-
-export class InvalidImageError extends Error {
-  constructor(message: string) {
-    super(message)
-    this.name = 'InvalidImageError'
-  }
-}
-
-const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])
-/** allowed bit depths per PNG colour type (PNG spec, table 11.1) */
-const PNG_DEPTHS: Record<number, number[]> = { 0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16] }
-const MAX_SIDE = 65535
-
-/**
- * Walks a PNG's chunks: signature, IHDR first and valid, every chunk inside the buffer with a matching
- * CRC, one run of IDAT chunks, IEND. Bytes after IEND are ignored (decoders ignore them too).
- */
-export function verifyPng(bytes: Buffer): { width: number; height: number } {
-  const bad = (why: string) => new InvalidImageError(`The PNG from the model is truncated or corrupt (${why})`)
-  if (bytes.length < 8 || !bytes.subarray(0, 8).equals(PNG_SIGNATURE)) throw bad('bad signature')
-  let pos = 8
-  let width = 0
-  let height = 0
-  let idat: 'none' | 'in' | 'after' = 'none'
-  for (let index = 0; ; index++) {
-    if (pos + 12 > bytes.length) throw bad('ends before IEND')
-    const length = bytes.readUInt32BE(pos)
-    const type = bytes.toString('latin1', pos + 4, pos + 8)
-    if (length > 0x7fffffff || pos + 12 + length > bytes.length) throw bad(`${/^[A-Za-z]{4}$/.test(type) ? type : 'a'} chunk runs past the end`)
-    if (!/^[A-Za-z]{4}$/.test(type)) throw bad('invalid chunk type')
-    if (crc32(bytes.subarray(pos + 4, pos + 8 + length)) !== bytes.readUInt32BE(pos + 8 + length)) throw bad(`CRC mismatch in ${type}`)
-    const data = bytes.subarray(pos + 8, pos + 8 + length)
-    if (index === 0) {
-      if (type !== 'IHDR' || length !== 13) throw bad('IHDR is not the first chunk')
-      width = data.readUInt32BE(0)
-      height = data.readUInt32BE(4)
-      const [depth, colour, compression, filter, interlace] = data.subarray(8)
-      if (width === 0 || height === 0 || width > MAX_SIDE || height > MAX_SIDE) throw bad('invalid size')
-      if (!PNG_DEPTHS[colour]?.includes(depth) || compression !== 0 || filter !== 0 || interlace > 1) throw bad('invalid IHDR')
-    } else if (type === 'IHDR') {
-      throw bad('second IHDR')
-    }
-    if (type === 'IDAT') {
-      if (idat === 'after') throw bad('IDAT chunks are not consecutive')
-      idat = 'in'
-    } else if (idat === 'in') {
-      idat = 'after'
-    }
-    pos += 12 + length
-    if (type === 'IEND') break
-  }
-  if (idat === 'none') throw bad('no image data')
-  return { width, height }
-}
-
-/**
- * Walks a JPEG's marker segments from SOI to EOI, through every scan's entropy-coded data: each
- * segment inside the buffer, a frame header (SOF) with a size before the first scan, and EOI at the end.
- */
-export function verifyJpeg(bytes: Buffer): { width: number; height: number } {
-  const bad = (why: string) => new InvalidImageError(`The JPEG from the model is truncated or corrupt (${why})`)
-  if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8) throw bad('no SOI marker')
-  let pos = 2
-  let width = 0
-  let height = 0
-  let scans = 0
-  for (;;) {
-    if (pos + 2 > bytes.length) throw bad('ends before EOI')
-    if (bytes[pos] !== 0xff) throw bad('expected a marker')
-    while (pos + 1 < bytes.length && bytes[pos + 1] === 0xff) pos++ // fill bytes
-    if (pos + 2 > bytes.length) throw bad('ends before EOI')
-    const marker = bytes[pos + 1]
-    pos += 2
-    if (marker === 0xd9) break // EOI
-    if (marker === 0xd8 || marker === 0x00) throw bad('unexpected marker')
-    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) continue // no length
-    if (pos + 2 > bytes.length) throw bad('ends inside a segment')
-    const length = bytes.readUInt16BE(pos)
-    if (length < 2 || pos + length > bytes.length) throw bad('segment runs past the end')
-    const isSof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc
-    if (isSof) {
-      if (length < 8) throw bad('short frame header')
-      height = bytes.readUInt16BE(pos + 3)
-      width = bytes.readUInt16BE(pos + 5)
-      if (width === 0 || height === 0) throw bad('invalid size')
-    }
-    pos += length
-    if (marker === 0xda) {
-      if (width === 0) throw bad('scan before the frame header')
-      scans++
-      // entropy-coded data: runs until a 0xFF that is neither a stuffed 0x00 nor a restart marker
-      for (;;) {
-        const ff = bytes.indexOf(0xff, pos)
-        if (ff < 0 || ff + 1 >= bytes.length) throw bad('ends inside the image data')
-        const next = bytes[ff + 1]
-        if (next === 0x00 || (next >= 0xd0 && next <= 0xd7) || next === 0xff) {
-          pos = next === 0xff ? ff + 1 : ff + 2
-          continue
-        }
-        pos = ff
-        break
-      }
-    }
-  }
-  if (scans === 0) throw bad('no image data')
-  return { width, height }
 }
 
 /**
  * Writes a file atomically and durably: temp file in the same directory, fsync, rename over the
  * target, fsync of the directory (so the rename itself survives a crash or power loss). A reader or
  * a restart sees the old content or the new one, never a part. Rejects (ENOSPC, EROFS, …) leaving
- * no temp file behind.
+ * no temp file behind. `syncDir: false` skips the directory fsync, for a file that is made again
+ * when a crash loses it (the file's own fsync stays: a rename that survives never names lost data).
  */
-export async function writeFileAtomic(file: string, data: string | Buffer): Promise<void> {
+export async function writeFileAtomic(file: string, data: string | Buffer, opts: { syncDir?: boolean } = {}): Promise<void> {
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
   try {
     const handle = await fs.open(tmp, 'wx')
@@ -202,7 +67,7 @@ export async function writeFileAtomic(file: string, data: string | Buffer): Prom
     await fs.rm(tmp, { force: true }).catch(() => undefined)
     throw err
   }
-  await syncDirGrouped(path.dirname(file))
+  if (opts.syncDir !== false) await syncDirGrouped(path.dirname(file))
 }
 
 /**
@@ -263,64 +128,6 @@ export async function storageProblem(dir: string, minFreeBytes = MIN_FREE_BYTES)
   return null
 }
 
-/** The embed variant (≤ 1600 px wide JPEG, alpha flattened on white) of an image file or its bytes. */
-export function embedJpeg(source: string | Buffer): Sharp {
-  return sharp(source, { sequentialRead: true, limitInputPixels: MAX_IMAGE_PIXELS })
-    .resize({ width: EMBED_VARIANT.maxWidth, withoutEnlargement: true })
-    .flatten({ background: '#ffffff' })
-    .jpeg({ quality: EMBED_VARIANT.quality })
-}
-
-/** The thumbnail (cover-cropped to `size`, JPEG q80, alpha flattened on white) of an image file or its bytes. */
-export function thumbnailJpeg(source: string | Buffer, size: { width: number; height: number }): Sharp {
-  return sharp(source, { sequentialRead: true, limitInputPixels: MAX_IMAGE_PIXELS })
-    .resize(size.width, size.height, { fit: 'cover' })
-    .flatten({ background: '#ffffff' })
-    .jpeg({ quality: 80 })
-}
-
-/** Runs image work (decode, resize, encode) on the shared queue: one job per spare core; priority 1 goes first. */
-export function queueImageWork<T>(job: () => Promise<T>, priority = 0): Promise<T> {
-  return imageWork.add(job, { priority }) as Promise<T>
-}
-
-/** A verified image ready to store: its bytes (WebP already converted to PNG), type, size and fresh keys. */
-export interface PreparedImage {
-  bytes: Buffer
-  mime: ImageMime
-  width: number
-  height: number
-  imageKey: string
-  thumbnailKey: string
-}
-
-/**
- * Sniffs, converts WebP to PNG, verifies the structure (verifyPng / verifyJpeg) and refuses images
- * over MAX_IMAGE_PIXELS from their header; picks a new random key. Shared by every image store.
- * Throws InvalidImageError, or ProviderError image_too_large.
- */
-export async function prepareImage(input: Buffer): Promise<PreparedImage> {
-  let bytes = input
-  let mime = sniffImageMime(bytes)
-  if (mime === null) throw new InvalidImageError('The model returned something that is not a PNG or JPEG image')
-  // WebP breaks PPTX export; keep what the slide needs (PNG) instead (decoding it is its check).
-  if (mime === 'image/webp') {
-    try {
-      bytes = await sharp(bytes, { limitInputPixels: MAX_IMAGE_PIXELS }).png().toBuffer()
-    } catch {
-      throw new InvalidImageError('The WebP image from the model could not be decoded (truncated or corrupt)')
-    }
-    mime = 'image/png'
-  }
-  const { width, height } = mime === 'image/png' ? verifyPng(bytes) : verifyJpeg(bytes)
-  // decompression bombs fail here, from the header alone, before any decode
-  if (width * height > MAX_IMAGE_PIXELS) {
-    throw new ProviderError('fatal', 'image_too_large', `The image from the model is ${width}×${height} pixels, more than the ${Math.round(MAX_IMAGE_PIXELS / 1e6)} megapixels the proxy decodes`)
-  }
-  const id = randomBytes(16).toString('hex')
-  return { bytes, mime, width, height, imageKey: `${id}.${mime === 'image/png' ? 'png' : 'jpg'}`, thumbnailKey: `${id}.thumb.jpg` }
-}
-
 /** Images on disk, and the state files the memory state store persists (batch state files: server/batchFiles.ts; finished ones are read on demand only). */
 export interface Storage extends StatePersistence {
   readonly dataDir: string
@@ -366,13 +173,11 @@ export async function createStorage(opts: StorageOptions): Promise<Storage> {
   /** variants being made, by key: a request for one waits instead of missing it */
   const thumbnailsInProgress = new Map<string, Promise<ThumbnailOutcome>>()
 
-  /**
-   * Makes a thumbnail or an embed variant from the stored image's FILE (a queue of paths, not of
-   * buffers: the image's bytes are not kept in memory while it waits for a core). A variant someone
-   * is waiting for (`requested`) goes ahead of the thumbnails made after each page.
-   */
-  const embedPipeline = embedJpeg
-  const thumbnailPipeline = (source: string | Buffer) => thumbnailJpeg(source, opts.thumbnail)
+  // a variant lost in a crash is made again on request: no directory fsync for it
+  const variants: VariantTarget = {
+    thumbnail: opts.thumbnail,
+    put: (key, jpeg) => writeFileAtomic(path.join(imagesDir, key), jpeg, { syncDir: false }),
+  }
 
   /** Registers a variant being made, so requests for it wait (embed) or are answered not_ready (thumbnail). */
   const track = (key: string, running: Promise<ThumbnailOutcome>) => {
@@ -382,62 +187,10 @@ export async function createStorage(opts: StorageOptions): Promise<Storage> {
     })
   }
 
-  /**
-   * Makes a thumbnail or an embed variant from the stored image's FILE (a queue of paths, not of
-   * buffers: the image's bytes are not kept in memory while it waits for a core). A variant someone
-   * is waiting for (`requested`) goes ahead of the variants made after each page.
-   */
-  const makeThumbnail = (thumbnailKey: string, source: string, queuedAt: number, requested = false): Promise<ThumbnailOutcome> => {
-    const running = imageWork.add(async (): Promise<ThumbnailOutcome> => {
-      const started = performance.now()
-      try {
-        // the full decode; flatten only acts on images with alpha
-        const thumb = await (thumbnailKey.endsWith('.embed.jpg') ? embedPipeline(source) : thumbnailPipeline(source)).toBuffer()
-        // atomic: a reader that did not wait (or a restart) never sees half a thumbnail
-        await writeFileAtomic(path.join(imagesDir, thumbnailKey), thumb)
-        return { ok: true, readyMs: performance.now() - queuedAt, workMs: performance.now() - started }
-      } catch (err) {
-        const error = err instanceof Error ? err.message : String(err)
-        return { ok: false, readyMs: performance.now() - queuedAt, workMs: performance.now() - started, error }
-      }
-    }, { priority: requested ? 1 : 0 }) as Promise<ThumbnailOutcome>
-    track(thumbnailKey, running)
-    return running
-  }
-
-  /**
-   * After each page: the embed variant from the image's one full decode, then the thumbnail from that
-   * JPEG (a 1600 px JPEG decodes in a fraction of a 2K/4K PNG's time), in one job. So the editor's
-   * "embed images" fetch finds its JPEG ready or nearly, and the thumbnail costs no second decode of
-   * the full image. Resolves with the thumbnail's outcome (the embed variant is retried on request).
-   */
-  const makeVariants = (id: string, source: string, queuedAt: number): Promise<ThumbnailOutcome> => {
-    const embedKey = `${id}.embed.jpg`
-    let embedSettled: (outcome: ThumbnailOutcome) => void = () => undefined
-    track(embedKey, new Promise<ThumbnailOutcome>(resolve => { embedSettled = resolve }))
-    const running = imageWork.add(async (): Promise<ThumbnailOutcome> => {
-      const started = performance.now()
-      const outcome = (ok: boolean, error?: string): ThumbnailOutcome => ({ ok, readyMs: performance.now() - queuedAt, workMs: performance.now() - started, ...(error ? { error } : {}) })
-      let embed: Buffer | null = null
-      try {
-        embed = await embedPipeline(source).toBuffer()
-        await writeFileAtomic(path.join(imagesDir, embedKey), embed)
-        embedSettled(outcome(true))
-      } catch (err) {
-        embedSettled(outcome(false, err instanceof Error ? err.message : String(err)))
-      }
-      try {
-        await writeFileAtomic(path.join(imagesDir, `${id}.thumb.jpg`), await thumbnailPipeline(embed ?? source).toBuffer())
-        return outcome(true)
-      } catch (err) {
-        return outcome(false, err instanceof Error ? err.message : String(err))
-      }
-    }).then(o => o as ThumbnailOutcome, (err: unknown) => {
-      const failed: ThumbnailOutcome = { ok: false, readyMs: performance.now() - queuedAt, workMs: 0, error: String(err) }
-      embedSettled(failed)
-      return failed
-    })
-    track(`${id}.thumb.jpg`, running)
+  /** A missing variant asked for: made from the stored image's file, ahead of those made after each page. */
+  const makeThumbnail = (variantKey: string, source: string): Promise<ThumbnailOutcome> => {
+    const running = makeVariant(variantKey, source, variants)
+    track(variantKey, running)
     return running
   }
 
@@ -462,7 +215,7 @@ export async function createStorage(opts: StorageOptions): Promise<Storage> {
         continue
       }
       // another request may have started it while this one looked at the disk
-      return { state: 'making', done: thumbnailsInProgress.get(thumbnailKey) ?? makeThumbnail(thumbnailKey, source, performance.now(), true) }
+      return { state: 'making', done: thumbnailsInProgress.get(thumbnailKey) ?? makeThumbnail(thumbnailKey, source) }
     }
     return { state: 'missing' }
   }
@@ -476,10 +229,15 @@ export async function createStorage(opts: StorageOptions): Promise<Storage> {
   async function saveVerified(input: Buffer): Promise<StoredImage> {
     const { bytes, mime, width, height, imageKey, thumbnailKey } = await prepareImage(input)
     const id = imageKey.slice(0, 32)
+    const file = path.join(imagesDir, imageKey)
     // durable before the page may be reported completed (temp + fsync + rename + dir fsync)
-    await writeFileAtomic(path.join(imagesDir, imageKey), bytes)
-    const thumbnail = makeVariants(id, path.join(imagesDir, imageKey), performance.now())
-    return { imageKey, thumbnailKey, mime, width, height, thumbnail }
+    const written = writeFileAtomic(file, bytes)
+    // started with the write: from the bytes when a core is free now, else from the file once written
+    const jobs = makeVariants(id, { bytes, storedAt: file }, written, variants)
+    track(`${id}.embed.jpg`, jobs.embed)
+    track(thumbnailKey, jobs.thumbnail)
+    await written
+    return { imageKey, thumbnailKey, mime, width, height, thumbnail: jobs.thumbnail, inputHeld: jobs.released }
   }
 
   return {

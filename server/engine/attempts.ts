@@ -149,10 +149,11 @@ export class AttemptFlow {
     let image: GeneratedImage | null = out.image
     const storeAndComplete = async () => {
       try {
-        const { stored, thumbnail } = await this.deps.runner.store(image!, cacheKey, providerMs)
+        const { stored, thumbnail, released } = await this.deps.runner.store(image!, cacheKey, providerMs)
         image = null
-        // its memory comes back at a full collection once the proxy is idle (server/memory.ts)
-        noteImageDropped(imageBytes)
+        // its memory comes back at a full collection once the proxy is idle (server/memory.ts), after
+        // the variants' decode that may have started from it
+        void released.then(() => noteImageDropped(imageBytes))
         this.track(thumbnail)
         if (ctrl.signal.aborted) return this.release(batchId, n, ctrl)
         await this.complete(batchId, n, ctrl, stored, started, imageBytes)

@@ -10,7 +10,8 @@ import type { Logger } from '../logger.js'
 import type { PromptInput } from '../prompts.js'
 import { ProviderError, type GeneratedImage, type GenerateRequest, type ImageProvider, type ReferenceImage } from '../providers/types.js'
 import { toReference, type TemplateReferences } from '../references.js'
-import { InvalidImageError, type StoredImage } from '../storage.js'
+import { InvalidImageError } from '../imageCheck.js'
+import type { StoredImage } from '../storage.js'
 import { BUDGET_WAIT } from '../spend.js'
 import { ImageStoreError, type ImageStore } from './imageStore.js'
 import type { BatchRecord, CacheEntry, PageRecord } from './records.js'
@@ -134,15 +135,17 @@ export class PageRunner {
 
   /**
    * Stores the image durably (then it enters the duplicate cache); the thumbnail follows in the
-   * background and `thumbnail` settles when it is made. Throws InvalidImageError or a storage error.
+   * background and `thumbnail` settles when it is made; `released` when the store no longer reads the
+   * image's bytes (the variants may decode them after the write). Throws InvalidImageError or a storage error.
    */
-  async store(image: GeneratedImage, cacheKey: string, providerMs: number): Promise<{ stored: CacheEntry; thumbnail: Promise<void> }> {
+  async store(image: GeneratedImage, cacheKey: string, providerMs: number): Promise<{ stored: CacheEntry; thumbnail: Promise<void>; released: Promise<void> }> {
     const saveStarted = performance.now()
     const saved: StoredImage = await this.deps.images.saveImage(image.bytes)
     const saveMs = performance.now() - saveStarted
     // the bytes may be a view of a pooled buffer (providers/bufferPool.ts): handed back once the store
     // has stopped reading them — never after a failed save, whose writes may still be under way
-    if (image.release) void Promise.resolve(saved.inputHeld).finally(image.release)
+    const released = Promise.resolve(saved.inputHeld).then(() => undefined, () => undefined)
+    if (image.release) void released.finally(image.release)
     // the thumbnail is made after the page completes; its failure is logged, never the page's
     const thumbnail = saved.thumbnail.then(t => {
       if (!t.ok) this.deps.logger.warn('thumbnail could not be made (it is retried when requested)', { image: saved.imageKey, error: t.error })
@@ -151,7 +154,7 @@ export class PageRunner {
     const stored: CacheEntry = { image_key: saved.imageKey, thumbnail_key: saved.thumbnailKey, ...(image.shortened ? { shortened: true } : {}) }
     this.recordDuration(providerMs)
     await this.deps.store.cacheSet(cacheKey, stored)
-    return { stored, thumbnail }
+    return { stored, thumbnail, released }
   }
 
   /**

@@ -5,16 +5,19 @@
 //
 // Durability: saveImage() resolves only after PutObject answered 200 (S3 acknowledges a PUT once the
 // object is stored), so a page is never reported completed before its image is in the bucket.
-// The variants are made as the disk store makes them (server/storage.ts: the embed JPEG from the one
-// full decode, the thumbnail from that JPEG, on the shared image-work queue) and PUT next to the
-// image; a missing one is made on request from the image. "Being made" is known per replica only: a
+// The variants are made as the disk store makes them (server/imageVariants.ts: the embed JPEG from the
+// one full decode, started alongside the image's PUT, the thumbnail from that JPEG, on the shared
+// image-work queue) and PUT next to the image once it is stored; the image's bytes are held until then
+// (there is no local file to read back). A missing variant is made on request from the image. "Being made" is known per replica only: a
 // thumbnail asked of another replica while it is made is made there too (one extra PUT of that key).
 import { Readable } from 'node:stream'
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3'
 import type { ImageMime } from '../providers/types.js'
 import type { ReadinessCheck } from '../probes.js'
 import type { S3Settings } from '../s3Config.js'
-import { embedJpeg, IMAGE_KEY_RE, isVariantKey, prepareImage, queueImageWork, thumbnailJpeg, type StoredImage, type ThumbnailOutcome } from '../storage.js'
+import { prepareImage } from '../imageCheck.js'
+import { isVariantKey, makeVariant, makeVariants, type ThumbnailOutcome, type VariantTarget } from '../imageVariants.js'
+import { IMAGE_KEY_RE, type StoredImage } from '../storage.js'
 import { ImageStoreError, type ImageStore, type OpenedImage } from './imageStore.js'
 
 const CACHE_CONTROL = 'public, max-age=31536000, immutable'
@@ -69,9 +72,11 @@ export class S3ImageStore implements ImageStore {
   private readonly bucket: string
   /** variants being made here, by key: a request for one waits instead of making it again */
   private readonly variantsInProgress = new Map<string, Promise<ThumbnailOutcome>>()
+  private readonly variantTarget: VariantTarget
 
   constructor(private readonly opts: S3ImageStoreOptions) {
     this.bucket = opts.settings.bucket
+    this.variantTarget = { thumbnail: opts.thumbnail, put: (key, jpeg) => this.put(key, jpeg, 'image/jpeg') }
     this.readiness = [{
       name: 's3',
       check: async () => {
@@ -95,15 +100,19 @@ export class S3ImageStore implements ImageStore {
 
   async saveImage(input: Buffer): Promise<StoredImage> {
     const { bytes, mime, width, height, imageKey, thumbnailKey } = await prepareImage(input)
+    const id = imageKey.slice(0, 32)
     // durable before the page may be reported completed: PutObject answers 200 once S3 stored it
+    const stored = this.put(imageKey, bytes, mime)
+    // the variants' decode runs alongside the PUT; they are PUT only once the image is stored
+    const jobs = makeVariants(id, { bytes, storedAt: bytes }, stored, this.variantTarget)
+    this.track(`${id}.embed.jpg`, jobs.embed)
+    this.track(thumbnailKey, jobs.thumbnail)
     try {
-      await this.put(imageKey, bytes, mime)
+      await stored
     } catch (err) {
       throw new ImageStoreError(`The image could not be stored in the S3 bucket ${this.bucket} (${err instanceof Error ? err.message || err.name : String(err)}); try the page again later`, { cause: err })
     }
-    // the image's bytes are held until its variants are made (the disk store re-reads its file instead)
-    const thumbnail = this.makeVariants(imageKey.slice(0, 32), bytes)
-    return { imageKey, thumbnailKey, mime, width, height, thumbnail, inputHeld: thumbnail }
+    return { imageKey, thumbnailKey, mime, width, height, thumbnail: jobs.thumbnail, inputHeld: jobs.released }
   }
 
   async resolveImage(key: string): Promise<{ mime: ImageMime; size: number } | null> {
@@ -216,52 +225,9 @@ export class S3ImageStore implements ImageStore {
     })
   }
 
-  /** After each page: the embed JPEG from the image's one full decode, the thumbnail from it; both PUT. Resolves with the thumbnail's outcome. */
-  private makeVariants(id: string, source: Buffer): Promise<ThumbnailOutcome> {
-    const queuedAt = performance.now()
-    let embedSettled: (o: ThumbnailOutcome) => void = () => undefined
-    this.track(`${id}.embed.jpg`, new Promise<ThumbnailOutcome>(resolve => { embedSettled = resolve }))
-    const running = queueImageWork(async (): Promise<ThumbnailOutcome> => {
-      const started = performance.now()
-      const outcome = (ok: boolean, err?: unknown): ThumbnailOutcome => ({
-        ok, readyMs: performance.now() - queuedAt, workMs: performance.now() - started, ...(err !== undefined ? { error: err instanceof Error ? err.message : String(err) } : {}),
-      })
-      let embed: Buffer | undefined
-      try {
-        embed = await embedJpeg(source).toBuffer()
-        await this.put(`${id}.embed.jpg`, embed, 'image/jpeg')
-        embedSettled(outcome(true))
-      } catch (err) {
-        embedSettled(outcome(false, err))
-      }
-      try {
-        await this.put(`${id}.thumb.jpg`, await thumbnailJpeg(embed ?? source, this.opts.thumbnail).toBuffer(), 'image/jpeg')
-        return outcome(true)
-      } catch (err) {
-        return outcome(false, err)
-      }
-    }).catch((err: unknown): ThumbnailOutcome => {
-      const failed = { ok: false, readyMs: performance.now() - queuedAt, workMs: 0, error: String(err) }
-      embedSettled(failed)
-      return failed
-    })
-    this.track(`${id}.thumb.jpg`, running)
-    return running
-  }
-
-  /** One variant, asked for (ahead of the variants made after each page). */
+  /** One variant, asked for while missing (ahead of the variants made after each page). */
   private makeVariant(variantKey: string, source: Buffer): Promise<ThumbnailOutcome> {
-    const queuedAt = performance.now()
-    const running = queueImageWork(async (): Promise<ThumbnailOutcome> => {
-      const started = performance.now()
-      try {
-        const jpeg = await (variantKey.endsWith('.embed.jpg') ? embedJpeg(source) : thumbnailJpeg(source, this.opts.thumbnail)).toBuffer()
-        await this.put(variantKey, jpeg, 'image/jpeg')
-        return { ok: true, readyMs: performance.now() - queuedAt, workMs: performance.now() - started }
-      } catch (err) {
-        return { ok: false, readyMs: performance.now() - queuedAt, workMs: performance.now() - started, error: err instanceof Error ? err.message : String(err) }
-      }
-    }, 1)
+    const running = makeVariant(variantKey, source, this.variantTarget)
     this.track(variantKey, running)
     return running
   }

@@ -51,7 +51,7 @@ describe('pooled answer buffers', () => {
     const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#123' } }).png().toBuffer()
     let held: () => void = () => {}
     let saves: Array<() => Promise<StoredImage>> = []
-    const thumbnail = Promise.resolve<ThumbnailOutcome>({ ok: true, readyMs: 0, workMs: 0 })
+    const thumbnail = Promise.resolve<ThumbnailOutcome>({ ok: true, from: 'stored', readyMs: 0, workMs: 0 })
     const base = { imageKey: `${'a'.repeat(32)}.png`, thumbnailKey: `${'a'.repeat(32)}.thumb.jpg`, mime: 'image/png' as const, width: 8, height: 8, thumbnail }
     saves = [
       async () => base,

@@ -3,7 +3,8 @@ import path from 'node:path'
 import { crc32, deflateSync } from 'node:zlib'
 import sharp from 'sharp'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createStorage, IMAGE_KEY_RE, InvalidImageError, verifyJpeg, verifyPng } from '../../server/storage.js'
+import { createStorage, IMAGE_KEY_RE } from '../../server/storage.js'
+import { InvalidImageError, verifyJpeg, verifyPng, verifyPngSliced } from '../../server/imageCheck.js'
 import { sniffImageMime as sniffImage } from '../../server/providers/sniff.js'
 import { tempDir } from './helpers.js'
 
@@ -107,6 +108,27 @@ describe('storage', () => {
     const badSegment = Buffer.from(jpeg)
     badSegment[2] = 0x12 // not a marker where the first segment should start
     expect(() => verifyJpeg(badSegment)).toThrow(/expected a marker/)
+  })
+
+  it('checks a large PNG in slices, returning to the event loop between them, with the same verdicts', async () => {
+    const png = await noisy('png', 512)
+    let turns = 0
+    let checking = true
+    const tick = () => {
+      turns++
+      if (checking) setImmediate(tick)
+    }
+    setImmediate(tick)
+    expect(await verifyPngSliced(png, 8192)).toEqual({ width: 512, height: 512 })
+    checking = false
+    // other callbacks ran between the slices (one slice per 8 KB of CRC work)
+    expect(turns).toBeGreaterThanOrEqual(Math.floor(png.length / 8192) - 1)
+    // a bit flipped inside a chunk that is summed in several slices is still found
+    const flipped = Buffer.from(png)
+    flipped[Math.floor(png.length / 2)] ^= 0x40
+    await expect(verifyPngSliced(flipped, 1000)).rejects.toThrow(/CRC mismatch in IDAT/)
+    await expect(verifyPngSliced(png.subarray(0, png.length - 12), 1000)).rejects.toThrow(/ends before IEND/)
+    expect(await verifyPngSliced(png, 7)).toEqual({ width: 512, height: 512 })
   })
 
   it('saves truncated or corrupted JPEGs and PNGs as invalid, never to disk', async () => {
