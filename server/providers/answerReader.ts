@@ -79,15 +79,26 @@ const BACKSLASH = 0x5c
 const COLON = 0x3a
 const MAX_KEY = 64
 
+export interface ReadJsonOptions {
+  /** the Content-Length header, when sent (sizes the buffer the blobs are decoded into) */
+  contentLength?: number
+  /** where that buffer comes from (a fresh one without) */
+  pool?: BufferPool
+  /** keys whose values are diverted only when they are base64 data URLs (see BlobScanner) */
+  dataUrlKeys?: ReadonlySet<string>
+}
+
 /**
  * Reads a JSON body (at most `maxBytes`, see readCapped), decoding the base64 string value of every key
- * in `blobKeys` as it arrives (escapes `\/` and whitespace tolerated). The JSON itself is not validated
+ * in `blobKeys` (plain base64 or a base64 data URL; and data URLs under `dataUrlKeys`) as it arrives
+ * (escapes `\/` and whitespace tolerated). The JSON itself is not validated
  * here: JSON.parse of `json` reports a truncated or garbled answer. `contentLength` (the header, when
  * sent) sizes the one buffer all blobs are decoded into, so nothing is copied or grown; with a `pool`
  * that buffer is a reused one (see JsonWithBlobs.release). On an error the buffers are released here.
  */
-export async function readJsonWithBlobs(body: ReadableStream<Uint8Array> | null, maxBytes: number, blobKeys: ReadonlySet<string>, contentLength?: number, pool?: BufferPool): Promise<JsonWithBlobs> {
-  const scanner = new BlobScanner(blobKeys, contentLength !== undefined && contentLength <= maxBytes ? contentLength : undefined, pool)
+export async function readJsonWithBlobs(body: ReadableStream<Uint8Array> | null, maxBytes: number, blobKeys: ReadonlySet<string>, opts: ReadJsonOptions = {}): Promise<JsonWithBlobs> {
+  const { contentLength, pool, dataUrlKeys } = opts
+  const scanner = new BlobScanner(blobKeys, contentLength !== undefined && contentLength <= maxBytes ? contentLength : undefined, pool, dataUrlKeys)
   let size = 0
   if (body) {
     noteReading(1)
@@ -106,7 +117,11 @@ export async function readJsonWithBlobs(body: ReadableStream<Uint8Array> | null,
   return { ...scanner.end(), size, release: () => scanner.release() }
 }
 
-type State = 'value' | 'string' | 'blob'
+type State = 'value' | 'string' | 'sniff' | 'blob'
+
+/** how much of a candidate string is looked at to find a data URL's `;base64,` */
+const MAX_SNIFF = 256
+const DATA_URL = /^data:[^,"]*;base64,$/i
 
 /** The streaming scanner behind readJsonWithBlobs (exported for tests with arbitrary chunk splits). */
 export class BlobScanner {
@@ -128,12 +143,18 @@ export class BlobScanner {
   private carry = ''
   /** the pooled buffers the arenas are (blobs are views of them) */
   private leases: Lease[] = []
+  /** sniff state: the first bytes of a candidate string (raw, escapes included) and its key */
+  private sniffed: number[] = []
+  private sniffKey = ''
 
   /**
-   * expectedBytes: the body's size when known (Content-Length): the arena is allocated once, at 3/4 of
-   * it. pool: where arenas come from (else fresh buffers); release() hands them back.
+   * blobKeys: keys whose string values are base64, or a base64 data URL (`data:<type>;base64,…`);
+   * dataUrlKeys: keys whose string values are diverted only when they are a base64 data URL (any other
+   * value, e.g. a link, stays in the JSON as it was). expectedBytes: the body's size when known
+   * (Content-Length): the arena is allocated once, at 3/4 of it. pool: where arenas come from (else
+   * fresh buffers); release() hands them back.
    */
-  constructor(private readonly blobKeys: ReadonlySet<string>, private readonly expectedBytes?: number, private readonly pool?: BufferPool) {}
+  constructor(private readonly blobKeys: ReadonlySet<string>, private readonly expectedBytes?: number, private readonly pool?: BufferPool, private readonly dataUrlKeys: ReadonlySet<string> = new Set()) {}
 
   /** Gives the arenas back to the pool: no blob may be read afterwards. Idempotent. */
   release(): void {
@@ -161,6 +182,28 @@ export class BlobScanner {
         pos = end // the closing quote is emitted with the rest
         emitFrom = end
         pos++
+        continue
+      }
+      if (this.state === 'sniff') {
+        const b = chunk[pos]
+        if (b === QUOTE && !this.escaped) {
+          // the value ended before it could be a blob: it stays as it was; the string state takes its closing quote
+          this.keepSniffed()
+          emitFrom = pos
+          continue
+        }
+        this.sniffed.push(b)
+        this.escaped = !this.escaped && b === BACKSLASH
+        pos++
+        const verdict = this.sniffVerdict()
+        if (verdict === 'keep') {
+          this.keepSniffed()
+          emitFrom = pos
+        }
+        else if (verdict !== 'wait') {
+          this.startBlob(verdict)
+          emitFrom = pos
+        }
         continue
       }
       if (this.state === 'string') {
@@ -196,13 +239,13 @@ export class BlobScanner {
         const key = this.pendingKey
         this.pendingKey = null
         this.lastString = null
-        if (key !== null && this.blobKeys.has(key)) {
-          // emit up to and including the opening quote, then the placeholder; the base64 is not emitted
+        if (key !== null && (this.blobKeys.has(key) || this.dataUrlKeys.has(key))) {
+          // emit up to and including the opening quote; its first bytes decide whether it is a blob
           this.out.push(Buffer.from(chunk.subarray(emitFrom, pos + 1)))
-          this.out.push(Buffer.from(`${BLOB_PREFIX}${this.blobs.length}`, 'latin1'))
-          this.state = 'blob'
-          this.blobStart = this.used
-          this.carry = ''
+          this.state = 'sniff'
+          this.sniffKey = key
+          this.sniffed = []
+          this.escaped = false
           pos++
           emitFrom = pos
           continue
@@ -220,11 +263,49 @@ export class BlobScanner {
       }
       pos++
     }
-    if (this.state !== 'blob' && emitFrom < chunk.length) this.out.push(Buffer.from(chunk.subarray(emitFrom)))
+    if (this.state !== 'blob' && this.state !== 'sniff' && emitFrom < chunk.length) this.out.push(Buffer.from(chunk.subarray(emitFrom)))
+  }
+
+  /**
+   * From the first bytes of a candidate value: 'wait' (too few yet), 'keep' (not a blob), or the index
+   * in `sniffed` where its base64 starts (after a data URL's `;base64,`, else 0).
+   */
+  private sniffVerdict(): 'wait' | 'keep' | number {
+    // JSON may escape the "/" of the media type as "\/"
+    const text = Buffer.from(this.sniffed).toString('latin1').replace(/\\\//g, '/')
+    const plain = this.blobKeys.has(this.sniffKey)
+    if (!text.startsWith('data:')) {
+      if ('data:'.startsWith(text)) return 'wait'
+      return plain ? 0 : 'keep'
+    }
+    const comma = this.sniffed.indexOf(0x2c)
+    if (comma < 0) return this.sniffed.length >= MAX_SNIFF ? 'keep' : 'wait'
+    return DATA_URL.test(text.slice(0, text.indexOf(',') + 1)) ? comma + 1 : 'keep'
+  }
+
+  /** A sniffed value is an ordinary string: its bytes so far go out as they were; the string state reads on. */
+  private keepSniffed(): void {
+    this.out.push(Buffer.from(this.sniffed))
+    this.sniffed = []
+    this.state = 'string'
+    this.key = null
+  }
+
+  /** A sniffed value is a blob whose base64 starts at sniffed[from]: the placeholder goes out instead. */
+  private startBlob(from: number): void {
+    this.out.push(Buffer.from(`${BLOB_PREFIX}${this.blobs.length}`, 'latin1'))
+    this.state = 'blob'
+    this.escaped = false
+    this.blobStart = this.used
+    this.carry = ''
+    const base64 = Buffer.from(this.sniffed.slice(from))
+    this.sniffed = []
+    this.decode(base64.toString('latin1'), hasEscapeOrSpace(base64))
   }
 
   end(): { json: Buffer<ArrayBuffer>; blobs: Buffer[] } {
     // a body cut off inside a blob: its JSON is left unterminated, which JSON.parse reports
+    if (this.state === 'sniff') this.keepSniffed()
     const json = Buffer.concat(this.out)
     this.out = []
     return { json, blobs: this.blobs }

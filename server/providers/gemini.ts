@@ -146,7 +146,7 @@ export async function readAnswer(res: Response, seen: AnswerSeen, maxBytes: numb
   if (!res.ok) return new Response(await readCapped(res.body, maxBytes), init)
   // the body's size, when it is known (not compressed): the decoded images get one buffer of the right size
   const length = res.headers.get('content-encoding') ? NaN : Number(res.headers.get('content-length') ?? NaN)
-  const { json, blobs, release } = await readJsonWithBlobs(res.body, maxBytes, IMAGE_KEYS, Number.isFinite(length) ? length : undefined, pool)
+  const { json, blobs, release } = await readJsonWithBlobs(res.body, maxBytes, IMAGE_KEYS, { contentLength: Number.isFinite(length) ? length : undefined, pool })
   seen.blobs = blobs
   seen.release = release
   try {

@@ -36,7 +36,7 @@ export function createProvider(settings: ProviderSettings, deps: ProviderDeps = 
       const apiKey = settings.openai.apiKey?.trim()
       if (!apiKey) throw new Error(`IMAGE_PROVIDER=${settings.provider} needs OPENAI_API_KEY (and usually OPENAI_BASE_URL)`)
       const opts = { apiKey, baseUrl: settings.openai.baseUrl || DEFAULT_OPENAI_BASE_URL, model: settings.model, timeoutMs: settings.timeoutMs, timeoutMs4K: settings.timeoutMs4K, fetch: deps.fetch,
-        maxDownloadBytes: settings.maxResponseBytes, imageHosts: settings.imageHosts }
+        maxDownloadBytes: settings.maxResponseBytes, imageHosts: settings.imageHosts, buffers: deps.buffers ?? answerBuffers }
       return settings.provider === 'openai-chat' ? createOpenAIChatProvider(opts) : createOpenAIImagesProvider(opts)
     }
     case 'preview':

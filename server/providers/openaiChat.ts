@@ -9,6 +9,8 @@ import { DEFAULT_DOWNLOAD_TIMEOUT_MS, DEFAULT_MAX_DOWNLOAD_BYTES, downloadImage 
 import { postOpenAI, type OpenAICallContext } from './openaiHttp.js'
 import { callSignal } from './signals.js'
 import { GEMINI_REFUSALS } from './gemini.js'
+import { blobOf } from './answerReader.js'
+import type { BufferPool } from './bufferPool.js'
 
 export interface OpenAIProviderOptions {
   apiKey: string
@@ -25,6 +27,8 @@ export interface OpenAIProviderOptions {
   /** destinations an image link may point at (default: public addresses only; ALLOW_PRIVATE_IMAGE_HOSTS) */
   imageHosts?: HostPolicy
   downloadTimeoutMs?: number
+  /** where answers' inline images are decoded into (reused once released, see GeneratedImage.release) */
+  buffers?: BufferPool
 }
 
 /** Where the image is: bytes already decoded, or a URL to download. */
@@ -35,11 +39,14 @@ const DATA_URL_START = /data:image\/[\w.+-]+;base64,/g
 const BARE_HTTP_URL = /https?:\/\/[^\s<>"'()\]]+/g
 
 /**
- * A data URL, an http(s) URL, or — with `base` — a path on the relay's own origin (`/media/x.webp`,
- * as some Images-API relays answer), resolved against the base URL.
+ * A data URL (or one the answer reader decoded: "#blob:<n>" in `blobs`), an http(s) URL, or — with
+ * `base` — a path on the relay's own origin (`/media/x.webp`, as some Images-API relays answer),
+ * resolved against the base URL.
  */
-function fromUrlString(value: unknown, base?: string): FoundImage | null {
+function fromUrlString(value: unknown, base?: string, blobs: readonly Buffer[] = []): FoundImage | null {
   if (typeof value !== 'string' || !value) return null
+  const blob = blobOf(value, blobs)
+  if (blob) return blob.length ? { bytes: blob } : null
   const trimmed = value.trim()
   if (/^data:/i.test(trimmed)) {
     const bytes = decodeDataUrl(trimmed)
@@ -87,9 +94,9 @@ export function bareDataUrls(content: string): string[] {
   return out
 }
 
-function fromBase64(value: unknown): FoundImage | null {
+function fromBase64(value: unknown, blobs: readonly Buffer[]): FoundImage | null {
   if (typeof value !== 'string' || !value) return null
-  const dataUrl = fromUrlString(value)
+  const dataUrl = fromUrlString(value, undefined, blobs)
   if (dataUrl) return dataUrl
   const bytes = Buffer.from(value.replace(/\s+/g, ''), 'base64')
   return bytes.length ? { bytes } : null
@@ -103,29 +110,30 @@ function lastOf<T>(items: Array<T | null>): T | null {
   return null
 }
 
-function imageUrlOf(part: Record<string, unknown>, base?: string): FoundImage | null {
+function imageUrlOf(part: Record<string, unknown>, base: string | undefined, blobs: readonly Buffer[]): FoundImage | null {
   const imageUrl = part.image_url
-  return fromUrlString(isRecord(imageUrl) ? imageUrl.url : imageUrl, base)
+  return fromUrlString(isRecord(imageUrl) ? imageUrl.url : imageUrl, base, blobs)
 }
 
 /**
  * The image of a chat completion, looked for in the order of upstream.md §2. `base` (the relay's
- * base URL) resolves links that are paths on the relay's own origin.
+ * base URL) resolves links that are paths on the relay's own origin; `blobs`: the images the answer
+ * reader decoded, referenced as "#blob:<n>" (OpenAIAnswer).
  */
-export function findChatImage(body: Record<string, unknown>, base?: string): FoundImage | null {
+export function findChatImage(body: Record<string, unknown>, base?: string, blobs: readonly Buffer[] = []): FoundImage | null {
   const choice = Array.isArray(body.choices) && isRecord(body.choices[0]) ? body.choices[0] : undefined
   const message = choice && isRecord(choice.message) ? choice.message : undefined
   if (message) {
     // 1. OpenRouter: message.images[].image_url.url (data URL)
     if (Array.isArray(message.images)) {
-      const found = lastOf(message.images.filter(isRecord).map(part => imageUrlOf(part, base)))
+      const found = lastOf(message.images.filter(isRecord).map(part => imageUrlOf(part, base, blobs)))
       if (found) return found
     }
     // 2. content as parts: {type:'image_url', image_url:{url}} or {type:'image', image:{base64}}
     if (Array.isArray(message.content)) {
       const found = lastOf(message.content.filter(isRecord).map(part => {
-        if (part.type === 'image_url' || part.image_url) return imageUrlOf(part, base)
-        if (part.type === 'image' && isRecord(part.image)) return fromBase64(part.image.base64 ?? part.image.data ?? part.image.b64_json)
+        if (part.type === 'image_url' || part.image_url) return imageUrlOf(part, base, blobs)
+        if (part.type === 'image' && isRecord(part.image)) return fromBase64(part.image.base64 ?? part.image.data ?? part.image.b64_json, blobs)
         return null
       }))
       if (found) return found
@@ -143,7 +151,7 @@ export function findChatImage(body: Record<string, unknown>, base?: string): Fou
   }
   // 5. Images-API shaped { data: [{ b64_json | url }] }
   if (Array.isArray(body.data) && isRecord(body.data[0])) {
-    return fromBase64(body.data[0].b64_json) ?? fromUrlString(body.data[0].url, base)
+    return fromBase64(body.data[0].b64_json, blobs) ?? fromUrlString(body.data[0].url, base, blobs)
   }
   return null
 }
@@ -164,6 +172,20 @@ export async function resolveFoundImage(found: FoundImage, req: GenerateRequest,
   }
   finally {
     call.dispose()
+  }
+}
+
+/**
+ * The image `make` returns, carrying `release` (its bytes may be a view of the answer's pooled
+ * buffer: whoever stores it hands the buffer back); when `make` throws, released at once.
+ */
+export async function withRelease(release: () => void, make: () => Promise<GeneratedImage>): Promise<GeneratedImage> {
+  try {
+    return { ...await make(), release }
+  }
+  catch (err) {
+    release()
+    throw err
   }
 }
 
@@ -193,7 +215,7 @@ function noImageError(body: Record<string, unknown>, source: string, secrets: st
 export function createOpenAIChatProvider(opts: OpenAIProviderOptions): ImageProvider {
   const fetchImpl = opts.fetch ?? fetch
   const source = 'The chat relay'
-  const baseCtx: OpenAICallContext = { source, model: opts.model, keyEnv: 'OPENAI_API_KEY', modelEnv: 'NANO_BANANA_MODEL', apiKey: opts.apiKey, timeoutMs: opts.timeoutMs, fetch: fetchImpl, maxResponseBytes: opts.maxDownloadBytes }
+  const baseCtx: OpenAICallContext = { source, model: opts.model, keyEnv: 'OPENAI_API_KEY', modelEnv: 'NANO_BANANA_MODEL', apiKey: opts.apiKey, timeoutMs: opts.timeoutMs, fetch: fetchImpl, maxResponseBytes: opts.maxDownloadBytes, buffers: opts.buffers }
   const url = `${opts.baseUrl.replace(/\/+$/, '')}/chat/completions`
 
   async function generate(req: GenerateRequest): Promise<GeneratedImage> {
@@ -209,9 +231,11 @@ export function createOpenAIChatProvider(opts: OpenAIProviderOptions): ImageProv
       image_config: { aspect_ratio: req.aspectRatio, image_size: req.resolution },
     })
     const answer = await postOpenAI(url, body, req.signal, ctx)
-    const found = findChatImage(answer, opts.baseUrl)
-    if (!found) throw noImageError(answer, source, [opts.apiKey])
-    return resolveFoundImage(found, req, { source, hosts: opts.imageHosts, maxDownloadBytes: opts.maxDownloadBytes, downloadTimeoutMs: opts.downloadTimeoutMs, secrets: [opts.apiKey] })
+    return withRelease(answer.release, async () => {
+      const found = findChatImage(answer.body, opts.baseUrl, answer.blobs)
+      if (!found) throw noImageError(answer.body, source, [opts.apiKey])
+      return resolveFoundImage(found, req, { source, hosts: opts.imageHosts, maxDownloadBytes: opts.maxDownloadBytes, downloadTimeoutMs: opts.downloadTimeoutMs, secrets: [opts.apiKey] })
+    })
   }
 
   return { name: 'openai-chat', model: opts.model, generate }

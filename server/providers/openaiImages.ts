@@ -5,8 +5,8 @@ import type { AspectRatio, Resolution } from '../../plugin/types/api.js'
 import { ProviderError, timeoutFor, type GeneratedImage, type GenerateRequest, type ImageProvider } from './types.js'
 import { answerShape, isRecord } from './errors.js'
 import { cropToAspect, safeAreaNote } from './fitAspect.js'
-import { postOpenAI, type OpenAICallContext } from './openaiHttp.js'
-import { findChatImage, resolveFoundImage, type OpenAIProviderOptions } from './openaiChat.js'
+import { postOpenAI, type OpenAIAnswer, type OpenAICallContext } from './openaiHttp.js'
+import { findChatImage, resolveFoundImage, withRelease, type OpenAIProviderOptions } from './openaiChat.js'
 
 /** Models that only accept the three fixed sizes (gpt-image-1, gpt-image-1-mini, gpt-image-1.5, dall-e-*). */
 export function hasFixedSizes(model: string): boolean {
@@ -51,7 +51,7 @@ export function imagesApiQuality(model: string, resolution: Resolution): string 
 export function createOpenAIImagesProvider(opts: OpenAIProviderOptions): ImageProvider {
   const fetchImpl = opts.fetch ?? fetch
   const source = 'The image API'
-  const baseCtx: OpenAICallContext = { source, model: opts.model, keyEnv: 'OPENAI_API_KEY', modelEnv: 'OPENAI_IMAGE_MODEL', apiKey: opts.apiKey, timeoutMs: opts.timeoutMs, fetch: fetchImpl, maxResponseBytes: opts.maxDownloadBytes }
+  const baseCtx: OpenAICallContext = { source, model: opts.model, keyEnv: 'OPENAI_API_KEY', modelEnv: 'OPENAI_IMAGE_MODEL', apiKey: opts.apiKey, timeoutMs: opts.timeoutMs, fetch: fetchImpl, maxResponseBytes: opts.maxDownloadBytes, buffers: opts.buffers }
   const base = opts.baseUrl.replace(/\/+$/, '')
 
   async function generate(req: GenerateRequest): Promise<GeneratedImage> {
@@ -62,7 +62,7 @@ export function createOpenAIImagesProvider(opts: OpenAIProviderOptions): ImagePr
     const prompt = req.prompt + safeAreaNote(size, req.aspectRatio)
     // dall-e answers with a URL unless asked for base64; gpt-image models always answer base64
     const responseFormat = /dall-e/i.test(opts.model) ? { response_format: 'b64_json' } : {}
-    let answer: Record<string, unknown>
+    let answer: OpenAIAnswer
     if (req.references.length === 0) {
       const body = JSON.stringify({ model: opts.model, prompt, size, quality, n: 1, ...responseFormat })
       answer = await postOpenAI(`${base}/images/generations`, body, req.signal, ctx)
@@ -81,15 +81,18 @@ export function createOpenAIImagesProvider(opts: OpenAIProviderOptions): ImagePr
       })
       answer = await postOpenAI(`${base}/images/edits`, form, req.signal, ctx)
     }
-    const first = Array.isArray(answer.data) && isRecord(answer.data[0]) ? answer.data[0] : undefined
-    const found = first ? findChatImage({ data: [first] }, opts.baseUrl) : null
-    if (!found) {
-      const revised = typeof first?.revised_prompt === 'string' ? ` (${first.revised_prompt.slice(0, 120)})` : ''
-      throw new ProviderError('retryable', 'no_image', `${source} answered without an image${revised}`, { answerShape: answerShape(answer) })
-    }
-    const image = await resolveFoundImage(found, req, { source, hosts: opts.imageHosts, maxDownloadBytes: opts.maxDownloadBytes, downloadTimeoutMs: opts.downloadTimeoutMs, secrets: [opts.apiKey] })
-    // the stored image has the slide's ratio (within 1 %), whatever size the model drew
-    return cropToAspect(image, req.aspectRatio, source)
+    const { body: answerBody, blobs } = answer
+    return withRelease(answer.release, async () => {
+      const first = Array.isArray(answerBody.data) && isRecord(answerBody.data[0]) ? answerBody.data[0] : undefined
+      const found = first ? findChatImage({ data: [first] }, opts.baseUrl, blobs) : null
+      if (!found) {
+        const revised = typeof first?.revised_prompt === 'string' ? ` (${first.revised_prompt.slice(0, 120)})` : ''
+        throw new ProviderError('retryable', 'no_image', `${source} answered without an image${revised}`, { answerShape: answerShape(answerBody) })
+      }
+      const image = await resolveFoundImage(found, req, { source, hosts: opts.imageHosts, maxDownloadBytes: opts.maxDownloadBytes, downloadTimeoutMs: opts.downloadTimeoutMs, secrets: [opts.apiKey] })
+      // the stored image has the slide's ratio (within 1 %), whatever size the model drew
+      return cropToAspect(image, req.aspectRatio, source)
+    })
   }
 
   return { name: 'openai-images', model: opts.model, generate }

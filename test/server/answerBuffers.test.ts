@@ -6,6 +6,9 @@ import { createHash } from 'node:crypto'
 import sharp from 'sharp'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { startFakeGemini } from '../fakes/geminiServer.js'
+import { startFakeOpenAI, type ChatShape } from '../fakes/openaiServer.js'
+import { createOpenAIChatProvider } from '../../server/providers/openaiChat.js'
+import { dimensions, makeRequest } from './providers.helpers.js'
 import { BufferPool } from '../../server/providers/bufferPool.js'
 import { PageRunner } from '../../server/engine/pageRunner.js'
 import type { ImageStore } from '../../server/engine/imageStore.js'
@@ -78,5 +81,23 @@ describe('pooled answer buffers', () => {
     await expect(runner.store({ bytes: png, mime: 'image/png', release: failed }, 'k3', 10)).rejects.toThrow('disk full')
     await new Promise(resolve => setImmediate(resolve))
     expect(failed).not.toHaveBeenCalled()
+  })
+
+  it('a relay\'s inline image (every shape with base64) is decoded as the answer arrives, into a pooled buffer the image hands back', async () => {
+    const shapes: ChatShape[] = ['openrouter', 'content_image_url', 'content_image_b64', 'images_api', 'event_stream']
+    const pool = new BufferPool({ poison: 0 })
+    for (const shape of shapes) {
+      const relay = await startFakeOpenAI({ validKey: 'sk-buffers', shape })
+      cleanups.push(() => relay.close())
+      const provider = createOpenAIChatProvider({ apiKey: 'sk-buffers', baseUrl: `${relay.url}/v1`, model: 'google/gemini-3-pro-image', timeoutMs: 10_000, buffers: pool })
+      const image = await provider.generate(await makeRequest({ resolution: '2K' }))
+      expect(await dimensions(image.bytes), shape).toMatchObject({ width: 2752, height: 1536, format: 'png' })
+      // the bytes are the pool's: released, they are poisoned
+      expect(pool.stats().leased, shape).toBe(1)
+      image.release?.()
+      expect(pool.stats().leased, shape).toBe(0)
+      expect(image.bytes.every(b => b === 0), shape).toBe(true)
+    }
+    expect(pool.stats().reused).toBe(shapes.length - 1)
   })
 })

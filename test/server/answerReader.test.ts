@@ -55,7 +55,7 @@ describe('answer reader', () => {
     expect(text).toContain('\\/')
     // the arena sized from Content-Length, grown from nothing, or grown from a wrong (too small) size
     for (const [seed, contentLength] of [[1, undefined], [2, Buffer.byteLength(text)], [3, 100], [7, Buffer.byteLength(text)], [42, undefined]] as const) {
-      const { json, blobs, size } = await readJsonWithBlobs(streamOf(split(Buffer.from(text), seed)), 1e6, KEYS, contentLength)
+      const { json, blobs, size } = await readJsonWithBlobs(streamOf(split(Buffer.from(text), seed)), 1e6, KEYS, { contentLength })
       expect(size).toBe(Buffer.byteLength(text))
       const parsed = JSON.parse(json.toString('utf8')) as typeof answer
       const parts = parsed.candidates[0].content.parts
@@ -90,7 +90,7 @@ describe('answer reader', () => {
     const pool = new BufferPool({ poison: 0 })
     // sized from Content-Length: one buffer; no length and a tiny first guess: grown (the draft keeps the first)
     for (const contentLength of [Buffer.byteLength(text), undefined, 10]) {
-      const { json, blobs, release } = await readJsonWithBlobs(streamOf(split(Buffer.from(text), 5)), 1e6, KEYS, contentLength, pool)
+      const { json, blobs, release } = await readJsonWithBlobs(streamOf(split(Buffer.from(text), 5)), 1e6, KEYS, { contentLength, pool })
       const parts = (JSON.parse(json.toString('utf8')) as typeof answer).candidates[0].content.parts
       const image = blobOf(parts[3].inlineData?.data, blobs)!
       expect(image.equals(final)).toBe(true)
@@ -102,7 +102,32 @@ describe('answer reader', () => {
     }
     expect(pool.stats().reused).toBeGreaterThan(0)
     const big = Array.from({ length: 100 }, (_, i) => Buffer.from(i === 0 ? '{"data":"' : 'QUJD'.repeat(250)))
-    await expect(readJsonWithBlobs(streamOf(big), 10_500, KEYS, undefined, pool)).rejects.toBeInstanceOf(ResponseTooLargeError)
+    await expect(readJsonWithBlobs(streamOf(big), 10_500, KEYS, { pool })).rejects.toBeInstanceOf(ResponseTooLargeError)
     expect(pool.stats().leased).toBe(0)
+  })
+
+  it('diverts data URLs under url-like keys and plain base64 under base64 keys; links, other data URLs and short strings stay as they were', async () => {
+    const png = randomBytes(3000)
+    const relay = {
+      choices: [{ message: {
+        content: [{ type: 'text', text: 'data: "url" as text' }, { type: 'image_url', image_url: { url: `data:image/png;base64,${png.toString('base64')}` } }],
+        images: [{ image_url: { url: 'https://cdn.example/a.png' } }, { image_url: { url: 'data:image/svg+xml,<svg/>' } }, { image_url: { url: 'dat' } }, { image_url: '' }],
+      } }],
+      data: [{ b64_json: draft.toString('base64'), url: '/files/x.png' }],
+      meta: { data: 'QUJD' }, // under a data-URL-only key, plain base64 is left alone
+    }
+    // PHP-style encoders escape every "/" as "\/", the media type's too
+    const text = JSON.stringify(relay).replace(/\//g, '\\/')
+    for (const seed of [1, 2, 3, 11]) {
+      const { json, blobs } = await readJsonWithBlobs(streamOf(split(Buffer.from(text), seed)), 1e6, new Set(['b64_json']), { dataUrlKeys: new Set(['url', 'image_url', 'data']) })
+      const parsed = JSON.parse(json.toString('utf8')) as typeof relay
+      const message = parsed.choices[0].message
+      expect(blobOf((message.content[1] as { image_url: { url: string } }).image_url.url, blobs)?.equals(png)).toBe(true)
+      expect(blobOf(parsed.data[0].b64_json, blobs)?.equals(draft)).toBe(true)
+      // everything else parses back to what was sent
+      expect({ ...parsed, choices: [{ message: { ...message, content: [message.content[0]] } }], data: [{ url: parsed.data[0].url }] })
+        .toEqual({ ...relay, choices: [{ message: { ...relay.choices[0].message, content: [relay.choices[0].message.content[0]] } }], data: [{ url: '/files/x.png' }] })
+      expect(blobs).toHaveLength(2)
+    }
   })
 })
