@@ -57,7 +57,8 @@ export async function embedAsJpeg(url: string, deps: EmbedDeps = {}): Promise<st
   const doFetch = deps.fetchImpl ?? fetch
   const variant = embedVariantUrl(url)
   if (variant) {
-    const ready = await doFetch(variant, { mode: 'cors', credentials: 'omit' }).catch(() => null)
+    // high: a slide waits for it, while thumbnails and other images share the six connections
+    const ready = await doFetch(variant, { mode: 'cors', credentials: 'omit', priority: 'high' }).catch(() => null)
     if (ready?.ok && ready.headers.get('content-type')?.startsWith('image/jpeg')) {
       const jpeg = await ready.blob()
       return blobToDataUrl(jpeg.type === 'image/jpeg' ? jpeg : new Blob([jpeg], { type: 'image/jpeg' }))

@@ -80,11 +80,13 @@ describe('embedAsJpeg', () => {
 
   it('takes the proxy\'s compact JPEG variant as it is, without decoding or re-encoding', async () => {
     const id = 'ab'.repeat(16)
-    const fetchImpl = vi.fn(async (_url: string) => new Response(new Blob([new Uint8Array([0xff, 0xd8, 0xff, 0xd9])], { type: 'image/jpeg' }), { headers: { 'Content-Type': 'image/jpeg' } }))
+    const fetchImpl = vi.fn(async (_url: string, _init?: RequestInit) => new Response(new Blob([new Uint8Array([0xff, 0xd8, 0xff, 0xd9])], { type: 'image/jpeg' }), { headers: { 'Content-Type': 'image/jpeg' } }))
     const encoder = vi.fn()
     const result = await embedAsJpeg(`http://127.0.0.1:8787/api/v1/images/${id}.png`, { fetchImpl: fetchImpl as unknown as typeof fetch, encoder })
     expect(fetchImpl).toHaveBeenCalledTimes(1)
     expect(fetchImpl.mock.calls[0][0]).toBe(`http://127.0.0.1:8787/api/v1/images/${id}.embed.jpg`)
+    // a slide waits for it: ahead of the thumbnails in the browser's queue
+    expect(fetchImpl.mock.calls[0][1]).toMatchObject({ priority: 'high' })
     expect(encoder).not.toHaveBeenCalled()
     expect(result).toBe('data:image/jpeg;base64,/9j/2Q==')
   })
