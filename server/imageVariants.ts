@@ -66,6 +66,8 @@ export interface VariantTarget {
 
 /** The jobs started for one saved image. Every promise settles; none rejects. */
 export interface VariantJobs {
+  /** 'bytes': the decode started at once from the bytes, alongside the image's write */
+  from: ThumbnailOutcome['from']
   embed: Promise<ThumbnailOutcome>
   thumbnail: Promise<ThumbnailOutcome>
   /** once the image's bytes (when they were the source) are no longer read */
@@ -90,7 +92,7 @@ export function makeVariants(id: string, image: { bytes: Buffer; storedAt: strin
   const storedAt = image.storedAt
   // only these two are captured below, so a queued job never keeps the bytes it does not decode
   let source: Buffer | null = imageWorkerIdle() ? image.bytes : null
-  const from = source ? 'bytes' : 'stored'
+  const from: ThumbnailOutcome['from'] = source ? 'bytes' : 'stored'
   const wroteImage = stored.then(() => true, () => false)
   let workMs = 0
   const outcome = (ok: boolean, err?: unknown): ThumbnailOutcome => ({
@@ -134,7 +136,7 @@ export function makeVariants(id: string, image: { bytes: Buffer; storedAt: strin
   })
   // the bytes are read only by the job: once it has run (or when they were never its source), they are free
   const released = (from === 'bytes' || typeof storedAt !== 'string') ? encoded.then(() => undefined, () => undefined) : Promise.resolve()
-  return { embed, thumbnail: Promise.all([embed, thumbnail]).then(([, t]) => t), released }
+  return { from, embed, thumbnail: Promise.all([embed, thumbnail]).then(([, t]) => t), released }
 }
 
 /**

@@ -237,6 +237,10 @@ export async function createStorage(opts: StorageOptions): Promise<Storage> {
     track(`${id}.embed.jpg`, jobs.embed)
     track(thumbnailKey, jobs.thumbnail)
     await written
+    // being made from the bytes alongside the write: the page completes with its embed JPEG on disk,
+    // so the editor's fetch at the page event finds it (a page whose variants wait in the queue does
+    // not wait for them)
+    if (jobs.from === 'bytes') await jobs.embed
     return { imageKey, thumbnailKey, mime, width, height, thumbnail: jobs.thumbnail, inputHeld: jobs.released }
   }
 

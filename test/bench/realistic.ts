@@ -16,6 +16,8 @@
 //   failed             pages that did not complete
 //   loop max           the longest event-loop stall (monitorEventLoopDelay) during the batch
 //   SSE p95            page completed in the proxy → its event read by the client
+//   embed p95          page event read → its embed JPEG received (asked for at the event, as the
+//                      editor does; the proxy answers once it is made)
 //   answer / save / variants   per page, p50 and max: upstream call incl. reading the answer; verify +
 //                      write (the page completes right after); page saved → its embed JPEG and thumbnail on disk
 //
@@ -69,6 +71,7 @@ export interface ScenarioResult {
   rateLimited: number
   loopMaxMs: number
   sseP95Ms: number
+  embedP95Ms: number
   /** per page, ms: [p50, max] */
   answerMs: [number, number]
   saveMs: [number, number]
@@ -111,6 +114,8 @@ async function runScenario(sc: Scenario): Promise<ScenarioResult> {
     })
     const deliveries: number[] = []
     const thumbs: Array<Promise<void>> = []
+    /** page event read → its embed JPEG received (what the editor's embed mode waits for) */
+    const embedWaits: number[] = []
     let failed = 0
     const stream = await fetch(`${srv.url}/api/v1/slide-generations/batches/${id}/events`, { headers: { Accept: 'text/event-stream' } })
     const decoder = new TextDecoder()
@@ -127,7 +132,10 @@ async function runScenario(sc: Scenario): Promise<ScenarioResult> {
         const at = eid ? appendedAt.get(Number(eid)) : undefined
         if (at !== undefined) deliveries.push(now - at)
         const thumb = /"thumbnail_url":"([^"]+)"/.exec(block)?.[1]
-        if (at !== undefined && thumb) thumbs.push(fetch(`${srv.url}${thumb}`).then(r => r.arrayBuffer()).then(() => undefined))
+        if (at !== undefined && thumb) {
+          thumbs.push(fetch(`${srv.url}${thumb}`).then(r => r.arrayBuffer()).then(() => undefined))
+          thumbs.push(fetch(`${srv.url}${thumb.replace('.thumb.jpg', '.embed.jpg')}`).then(r => r.arrayBuffer()).then(() => { embedWaits.push(performance.now() - now) }))
+        }
         const done = /^event: done$/m.test(block) ? /"failed_pages":(\d+)/.exec(block) : null
         if (done) {
           makespan = now - started
@@ -136,7 +144,7 @@ async function runScenario(sc: Scenario): Promise<ScenarioResult> {
       }
     }
     await Promise.all(thumbs)
-    return { makespan, deliveries, failed }
+    return { makespan, deliveries, failed, embedWaits }
   }
 
   // warm-up: sharp, the SDK, connections (a quota scenario's warm-up uses no quota: it runs without one)
@@ -150,7 +158,7 @@ async function runScenario(sc: Scenario): Promise<ScenarioResult> {
   loop.enable()
   const cpuBefore = process.cpuUsage()
   recordTimings = true
-  const { makespan, deliveries, failed } = await run('measured', sc.pages)
+  const { makespan, deliveries, failed, embedWaits } = await run('measured', sc.pages)
   loop.disable()
   // thumbnails still being made count too; then see whether memory comes back
   await srv.engine.batches.flush()
@@ -175,7 +183,7 @@ async function runScenario(sc: Scenario): Promise<ScenarioResult> {
     name: sc.name, pages: sc.pages, failed, makespanMs: makespan, idealMs: ideal,
     cpuPerPageMs: (cpu.user + cpu.system) / 1000 / sc.pages,
     startRssMb: mb(startRss), peakRssMb: mb(peakRss), afterRssMb: mb(afterRss), afterGcRssMb: mb(afterGcRss),
-    calls, rateLimited: limited, loopMaxMs: loop.max / 1e6, sseP95Ms: percentile(deliveries, 95),
+    calls, rateLimited: limited, loopMaxMs: loop.max / 1e6, sseP95Ms: percentile(deliveries, 95), embedP95Ms: percentile(embedWaits, 95),
     answerMs: p50max(timings.map(t => t.providerMs)), saveMs: p50max(timings.map(t => t.saveMs)), variantsMs: p50max(timings.map(t => t.thumbnailReadyMs)),
   }
 }
@@ -200,7 +208,7 @@ async function main(): Promise<void> {
     await realisticImage(size.width, size.height)
     await realisticImage(Math.round(size.width / 4), Math.round(size.height / 4), 'draft')
   }
-  const header = ['scenario', 'pages', 'C', 'L ms', 'quota', 'makespan/ideal (goal)', 'CPU/page', 'RSS start→peak→+3s→GC MB', '429s', 'failed', 'loop max', 'SSE p95', 'answer p50/max', 'save p50/max', 'variants p50/max']
+  const header = ['scenario', 'pages', 'C', 'L ms', 'quota', 'makespan/ideal (goal)', 'CPU/page', 'RSS start→peak→+3s→GC MB', '429s', 'failed', 'loop max', 'SSE p95', 'embed p95', 'answer p50/max', 'save p50/max', 'variants p50/max']
   const profile = process.argv.includes('--cpu-prof')
   const rows: string[][] = []
   for (const sc of list) {
@@ -217,7 +225,7 @@ async function main(): Promise<void> {
       `${r.cpuPerPageMs.toFixed(0)} ms`,
       `${r.startRssMb.toFixed(0)}→${r.peakRssMb.toFixed(0)}→${r.afterRssMb.toFixed(0)}→${r.afterGcRssMb.toFixed(0)}`,
       `${r.rateLimited}/${r.calls} (${((r.rateLimited / Math.max(1, r.calls)) * 100).toFixed(0)} %)`,
-      String(r.failed), `${r.loopMaxMs.toFixed(0)} ms`, `${r.sseP95Ms.toFixed(0)} ms`,
+      String(r.failed), `${r.loopMaxMs.toFixed(0)} ms`, `${r.sseP95Ms.toFixed(0)} ms`, `${r.embedP95Ms.toFixed(0)} ms`,
       ...[r.answerMs, r.saveMs, r.variantsMs].map(([p50, max]) => `${p50.toFixed(0)}/${max.toFixed(0)} ms`),
     ])
     console.log(rows.at(-1)!.join(' | '))

@@ -184,11 +184,11 @@ describe('storage', () => {
     const saved = await storage.saveImage(big)
     const key = saved.imageKey.replace('.png', '.embed.jpg')
     expect(IMAGE_KEY_RE.test(key)).toBe(true)
-    // being made right after the save: a request waits for it instead of missing it
-    expect(await storage.variantReady(key)).toBe('making')
+    // the queue was idle: made from the bytes alongside the write, on disk once the save resolved
+    expect(await storage.variantReady(key)).toBe('ready')
+    expect(await saved.thumbnail).toMatchObject({ ok: true, from: 'bytes' })
     const early = await storage.resolveImage(key)
     expect(early).toMatchObject({ mime: 'image/jpeg' })
-    await saved.thumbnail
     expect((await readdir(path.join(dir, 'images'))).sort()).toEqual([saved.imageKey, saved.thumbnailKey, key].sort())
     const meta = await sharp(early!.file).metadata()
     expect([meta.format, meta.width, meta.height, meta.hasAlpha]).toEqual(['jpeg', 1600, 893, false])
@@ -208,6 +208,15 @@ describe('storage', () => {
     expect(await storage.resolveImage('0'.repeat(32) + '.embed.jpg')).toBeNull()
     expect(await storage.variantReady('0'.repeat(32) + '.embed.jpg')).toBe('missing')
     await small.thumbnail
+    // several at once (more than the queue runs together): those queued are made from the stored
+    // file after the save, and a request for one still being made waits for it instead of missing it
+    const burst = await Promise.all(Array.from({ length: 6 }, () => storage.saveImage(big)))
+    const embedKeys = burst.map(b => b.imageKey.replace('.png', '.embed.jpg'))
+    const states = await Promise.all(embedKeys.map(k => storage.variantReady(k)))
+    expect(states).toContain('making')
+    const waited = await storage.resolveImage(embedKeys[states.lastIndexOf('making')])
+    expect((await sharp(waited!.file).metadata()).width).toBe(1600)
+    expect(new Set((await Promise.all(burst.map(b => b.thumbnail))).map(o => o.from))).toEqual(new Set(['bytes', 'stored']))
   })
 
   it('a thumbnail that cannot be made does not lose the image; it is 404 rather than an error', async () => {
