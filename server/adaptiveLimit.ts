@@ -8,19 +8,22 @@
 //     into the next 429;
 //  2. AIMD on the concurrency limit: halved on a new 429, +1/limit per success (≈ +1 per round of
 //     calls), never above the configured maximum — for relays that limit calls in flight; never below
-//     what the learned rate needs (latency ÷ spacing), or the cut would slow a rate quota further;
-//  3. a learned rate: the calls the upstream let through between the end of the previous hold (or
-//     the first call) and this 429, spread over the time from then until the quota frees again. For a
-//     quota of R calls per sliding window W this is W/R between call starts (plus `margin`: a call
-//     reaches the upstream a little later or earlier than it left, and exactly W/R leaves no room).
-//     Probing back up: after `probeWindows` learned windows' worth of successes without a 429 the
-//     spacing shrinks by `probe`; a 429 after a probe puts back the spacing that held and probes half
-//     as often (so a batch wastes a call per probe, not one per window: the first learned spacing is
-//     usually right, and each step below it would cost a 429). A 429 at a spacing that held before
-//     means the quota shrank (another client, a lower tier): the spacing grows by 10 % at least.
-//     The spacing is dropped once concurrency alone is slower.
+//     what the learned rate needs (latency ÷ spacing, + 1), or the cut would slow a rate quota further;
+//  3. a learned window: the calls the upstream let through between the end of the previous hold (or
+//     the first call) and the first 429 (R), and the time from then until the quota frees again (W,
+//     plus `margin`: a call reaches the upstream a little later or earlier than it left, and exactly
+//     the quota leaves no room). decide() mirrors the upstream's sliding window: a call starts when
+//     fewer than R of the calls not refused started in the last W — so when a window frees, R calls
+//     may go together, as the upstream allows, not one per W/R. A scheduler that can only space
+//     calls (BullMQ's limiter) uses spacing = W/R: also safe, a little slower.
+//     Probing back up: after `probeWindows` windows' worth of successes without a 429, one more call
+//     per window; a 429 on that trial puts back the R that held and probes half as often (so a batch
+//     wastes a call per probe, not one per window). A 429 at an R that held means the quota shrank
+//     (another client, a lower tier): one call fewer per window and W 5 % longer. The window is
+//     dropped once concurrency alone is slower.
 // Only a 429 for a call started after the previous decrease counts as new evidence: the calls that
-// were already in flight when the quota ran out answer 429 too, but say nothing new.
+// were already in flight when the quota ran out answer 429 too, but say nothing new — except that a
+// call started before the refused one and counted as let through turns out refused too (R − 1).
 
 export interface AdaptiveLimitOptions {
   /** the configured ceiling (MAX_CONCURRENT_GENERATIONS) */
@@ -31,11 +34,9 @@ export interface AdaptiveLimitOptions {
   maxHoldMs?: number
   /** multiplicative decrease of the concurrency limit (default 0.5) */
   decrease?: number
-  /** spacing ÷ this when probing (default 1.05) */
-  probe?: number
   /** the first probe comes after this many learned windows of successes (default 2); doubles after a probe that hit the quota */
   probeWindows?: number
-  /** learned spacing × (1 + this): room for calls reaching the upstream unevenly (default 0.02) */
+  /** learned window × (1 + this): room for calls reaching the upstream unevenly (default 0.02) */
   margin?: number
 }
 
@@ -43,7 +44,7 @@ export interface AdaptiveLimitOptions {
 export interface LimitDecision {
   /** a call may start now */
   ok: boolean
-  /** when not ok and not simply full: ms until one may start (hold or spacing) */
+  /** when not ok and not simply full: ms until one may start (hold or learned window) */
   waitMs: number
   /** the wait is a hold after a rate limit (the UI says "waiting for quota") */
   holding: boolean
@@ -55,7 +56,7 @@ export interface LimitSnapshot {
   maxConcurrency: number
   /** ms until the hold ends (0 when not holding) */
   holdMs: number
-  /** learned ms between call starts, or null when no rate has been learned (or it was dropped) */
+  /** learned ms between call starts on average (window ÷ calls per window), or null when no rate has been learned (or it was dropped) */
   spacingMs: number | null
   /** 429s answered so far / calls started */
   rateLimited: number
@@ -67,6 +68,15 @@ interface EpochCall {
   limited: boolean
 }
 
+/** where the window was learned from (so calls refused after it, but started before, correct it) */
+interface Learning {
+  from: number
+  until: number
+  admitted: number
+  /** start of the refused call it was learned from */
+  limitedAt: number
+}
+
 /**
  * The whole learned state as plain JSON (ms since the epoch; null for "never"), so several
  * processes can share one AdaptiveLimit kept in a store (server/engine/sharedLimit.ts).
@@ -74,45 +84,50 @@ interface EpochCall {
 export interface AdaptiveLimitState {
   limit: number
   holdUntil: number
-  spacing: number | null
-  lastStart: number | null
   lastDecreaseAt: number | null
   noInfoStreak: number
   epochStart: number | null
   epoch: EpochCall[]
+  /** learned window (ms, margin included) and calls per window; the R that held */
+  windowMs: number | null
+  windowCalls: number
+  baseCalls: number
   cleanSinceChange: number
-  learnedWindow: number
-  /** the last spacing that held (no 429 for a probe period); absent in states saved before it existed */
-  baseSpacing?: number | null
   /** successes needed before the next probe */
-  probeAfter?: number
+  probeAfter: number
+  /** starts of the last calls not refused, oldest first */
+  recent: number[]
+  learning: Learning | null
   latencyMs: number | null
   started: number
   rateLimited: number
 }
 
+/** the learned window counts at most this many calls */
+const RECENT_MAX = 256
+
 export class AdaptiveLimit {
   private limit: number
   private holdUntil = 0
-  private spacing: number | null = null
-  private lastStart = -Infinity
   private lastDecreaseAt = -Infinity
   private noInfoStreak = 0
   /** calls started since the epoch began (the last hold's end, or the first call) */
   private epochStart: number | null = null
   private epoch: EpochCall[] = []
+  private windowMs: number | null = null
+  /** calls per learned window (R); more than baseCalls while a probe is on trial */
+  private windowCalls = 1
+  private baseCalls = 1
   private cleanSinceChange = 0
-  /** calls let through in the epoch the spacing was learned from */
-  private learnedWindow = 1
-  /** the last spacing that held; spacing < baseSpacing while a probe is on trial */
-  private baseSpacing: number | null = null
   private probeAfter = 1
+  /** starts of the last calls not refused, oldest first: what the upstream's window holds */
+  private recent: number[] = []
+  private learning: Learning | null = null
   private latencyMs: number | null = null
   private counts = { started: 0, rateLimited: 0 }
   private readonly defaultHoldMs: number
   private readonly maxHoldMs: number
   private readonly decrease: number
-  private readonly probe: number
   private readonly probeWindows: number
   private readonly margin: number
 
@@ -122,7 +137,6 @@ export class AdaptiveLimit {
     this.defaultHoldMs = opts.defaultHoldMs ?? 2000
     this.maxHoldMs = opts.maxHoldMs ?? 600_000
     this.decrease = opts.decrease ?? 0.5
-    this.probe = opts.probe ?? 1.05
     this.probeWindows = opts.probeWindows ?? 2
     this.margin = opts.margin ?? 0.02
   }
@@ -130,13 +144,12 @@ export class AdaptiveLimit {
   /** The learned state as JSON (see fromState). */
   toState(): AdaptiveLimitState {
     return {
-      limit: this.limit, holdUntil: this.holdUntil, spacing: this.spacing,
-      lastStart: Number.isFinite(this.lastStart) ? this.lastStart : null,
+      limit: this.limit, holdUntil: this.holdUntil,
       lastDecreaseAt: Number.isFinite(this.lastDecreaseAt) ? this.lastDecreaseAt : null,
       noInfoStreak: this.noInfoStreak, epochStart: this.epochStart, epoch: this.epoch,
-      cleanSinceChange: this.cleanSinceChange, learnedWindow: this.learnedWindow, baseSpacing: this.baseSpacing,
-      probeAfter: this.probeAfter, latencyMs: this.latencyMs,
-      started: this.counts.started, rateLimited: this.counts.rateLimited,
+      windowMs: this.windowMs, windowCalls: this.windowCalls, baseCalls: this.baseCalls,
+      cleanSinceChange: this.cleanSinceChange, probeAfter: this.probeAfter, recent: this.recent, learning: this.learning,
+      latencyMs: this.latencyMs, started: this.counts.started, rateLimited: this.counts.rateLimited,
     }
   }
 
@@ -145,16 +158,18 @@ export class AdaptiveLimit {
     const l = new AdaptiveLimit(opts)
     l.limit = Math.min(opts.maxConcurrency, state.limit)
     l.holdUntil = state.holdUntil
-    l.spacing = state.spacing
-    l.lastStart = state.lastStart ?? -Infinity
     l.lastDecreaseAt = state.lastDecreaseAt ?? -Infinity
     l.noInfoStreak = state.noInfoStreak
     l.epochStart = state.epochStart
     l.epoch = state.epoch
+    // a state saved before the window existed starts learning again
+    l.windowMs = state.windowMs ?? null
+    l.windowCalls = state.windowCalls ?? 1
+    l.baseCalls = state.baseCalls ?? 1
     l.cleanSinceChange = state.cleanSinceChange
-    l.learnedWindow = state.learnedWindow
-    l.baseSpacing = state.baseSpacing ?? state.spacing
-    l.probeAfter = state.probeAfter ?? state.learnedWindow
+    l.probeAfter = state.probeAfter ?? 1
+    l.recent = state.recent ?? []
+    l.learning = state.learning ?? null
     l.latencyMs = state.latencyMs
     l.counts = { started: state.started, rateLimited: state.rateLimited }
     return l
@@ -164,23 +179,25 @@ export class AdaptiveLimit {
   decide(now: number, running: number): LimitDecision {
     if (now < this.holdUntil) return { ok: false, waitMs: this.holdUntil - now, holding: true }
     if (running >= Math.floor(this.limit)) return { ok: false, waitMs: 0, holding: false }
-    if (this.spacing !== null && now < this.lastStart + this.spacing) {
-      return { ok: false, waitMs: this.lastStart + this.spacing - now, holding: false }
-    }
+    const waitMs = this.windowWaitMs(now)
+    if (waitMs > 0) return { ok: false, waitMs, holding: false }
     return { ok: true, waitMs: 0, holding: false }
   }
 
   /** A call started (call after decide() said ok). */
   started(now: number): void {
     this.counts.started++
-    this.lastStart = now
     if (this.epochStart === null) this.epochStart = now
     this.epoch.push({ startedAt: now, limited: false })
     // a long epoch is learned from its last calls (the state is copied at every step in Redis)
-    if (this.epoch.length > 256) {
+    if (this.epoch.length > RECENT_MAX) {
       this.epoch.shift()
       this.epochStart = this.epoch[0].startedAt
     }
+    this.recent.push(now)
+    // replicas' clocks and steps interleave: keep the log in order
+    if (this.recent.length > 1 && this.recent[this.recent.length - 2] > now) this.recent.sort((a, b) => a - b)
+    if (this.recent.length > RECENT_MAX) this.recent.shift()
   }
 
   /** A call that started at `startedAt` got an answer that was not a rate limit (success or another failure). */
@@ -189,18 +206,16 @@ export class AdaptiveLimit {
     const latency = now - startedAt
     this.latencyMs = this.latencyMs === null ? latency : this.latencyMs * 0.8 + latency * 0.2
     this.limit = Math.min(this.opts.maxConcurrency, this.limit + 1 / Math.max(1, this.limit))
-    if (this.spacing === null) return
+    if (this.windowMs === null) return
     this.cleanSinceChange++
     if (this.cleanSinceChange >= this.probeAfter) {
-      // the spacing held for a probe period: keep it as the fallback and try a little faster
+      // the window held for a probe period: keep its R as the fallback and try one call more
       this.cleanSinceChange = 0
-      this.baseSpacing = this.spacing
-      this.spacing /= this.probe
+      this.baseCalls = this.windowCalls
+      this.windowCalls = Math.min(RECENT_MAX, this.windowCalls + 1)
+      this.learning = null
       // concurrency alone is the tighter limit now: the learned rate no longer matters
-      if (this.latencyMs !== null && this.spacing * this.opts.maxConcurrency < this.latencyMs) {
-        this.spacing = null
-        this.baseSpacing = null
-      }
+      if (this.latencyMs !== null && this.spacing()! * this.opts.maxConcurrency < this.latencyMs) this.windowMs = null
     }
   }
 
@@ -212,6 +227,9 @@ export class AdaptiveLimit {
     this.counts.rateLimited++
     const call = this.epoch.find(c => c.startedAt === startedAt && !c.limited)
     if (call) call.limited = true
+    // a refused call does not use the quota
+    const i = this.recent.lastIndexOf(startedAt)
+    if (i >= 0) this.recent.splice(i, 1)
     let wait: number
     if (retryAfterMs !== undefined && retryAfterMs >= 0) {
       this.noInfoStreak = 0
@@ -223,29 +241,38 @@ export class AdaptiveLimit {
     const until = now + Math.min(this.maxHoldMs, wait)
     const fresh = startedAt >= this.lastDecreaseAt
     if (until > this.holdUntil) this.holdUntil = until
+    const l = this.learning
+    if (!fresh && l && startedAt >= l.from && startedAt < l.limitedAt && l.admitted > 1) {
+      // counted as let through (it started before the refused call, but was still in flight): refused too
+      l.admitted--
+      this.windowCalls = this.baseCalls = l.admitted
+      this.probeAfter = l.admitted * this.probeWindows
+    }
     if (fresh) {
       this.lastDecreaseAt = now
       // calls let through before the limited one since the epoch began
       const admitted = this.epoch.filter(c => c.startedAt < startedAt && !c.limited).length
-      if (this.spacing !== null && this.baseSpacing !== null && this.spacing < this.baseSpacing) {
-        // a probe went past the quota: back to the spacing that held, probe half as often
-        this.spacing = this.baseSpacing
+      if (this.windowMs !== null && this.windowCalls > this.baseCalls) {
+        // a probe went past the quota: back to the R that held, probe half as often
+        this.windowCalls = this.baseCalls
         this.probeAfter = Math.min(1000, this.probeAfter * 2)
-      } else {
-        const learned = this.epochStart !== null && admitted > 0 ? (this.holdUntil - this.epochStart) / admitted * (1 + this.margin) : null
-        // the spacing that held is too fast now (the quota shrank): slower by 10 % at least
-        const spacing = this.spacing === null ? learned : Math.max(learned ?? 0, this.spacing * 1.1)
-        if (spacing !== null) {
-          if (this.spacing === null) {
-            this.learnedWindow = admitted
-            this.probeAfter = admitted * this.probeWindows
-          } else this.probeAfter = Math.min(1000, this.probeAfter * 2)
-          this.spacing = spacing
-          this.baseSpacing = spacing
-        }
+      } else if (this.windowMs !== null) {
+        // the R that held is too many now (the quota shrank, or another client shares it). Not learned
+        // from this epoch: since the last hold it spans several windows
+        this.windowCalls = this.baseCalls = Math.max(1, this.windowCalls - 1)
+        this.windowMs *= 1.05
+        this.probeAfter = Math.min(1000, this.probeAfter * 2)
+        this.learning = null
+      } else if (this.epochStart !== null && admitted > 0) {
+        this.windowMs = (this.holdUntil - this.epochStart) * (1 + this.margin)
+        this.windowCalls = this.baseCalls = Math.min(RECENT_MAX, admitted)
+        this.probeAfter = admitted * this.probeWindows
+        this.learning = { from: this.epochStart, until: this.holdUntil, admitted: this.windowCalls, limitedAt: startedAt }
       }
-      // the concurrency the learned rate needs stays (a rate quota is not helped by fewer calls in flight)
-      const needed = this.spacing !== null && this.latencyMs !== null ? Math.ceil(this.latencyMs / this.spacing) : 1
+      // the concurrency the learned rate needs stays (a rate quota is not helped by fewer calls in
+      // flight): latency ÷ spacing on average, one more for a freed window's burst
+      const spacing = this.spacing()
+      const needed = spacing !== null && this.latencyMs !== null ? Math.min(this.windowCalls, Math.ceil(this.latencyMs / spacing) + 1) : 1
       this.limit = Math.max(1, Math.floor(this.limit * this.decrease), Math.min(this.opts.maxConcurrency, needed))
       this.cleanSinceChange = 0
       this.epochStart = this.holdUntil
@@ -257,7 +284,8 @@ export class AdaptiveLimit {
 
   /** Calls per second the upstream is expected to take now (for estimates), or null when unknown. */
   ratePerSecond(): number | null {
-    const byRate = this.spacing !== null ? 1000 / this.spacing : Infinity
+    const spacing = this.spacing()
+    const byRate = spacing !== null ? 1000 / spacing : Infinity
     const byConcurrency = this.latencyMs !== null && this.latencyMs > 0 ? Math.floor(this.limit) * 1000 / this.latencyMs : Infinity
     const r = Math.min(byRate, byConcurrency)
     return Number.isFinite(r) ? r : null
@@ -268,9 +296,20 @@ export class AdaptiveLimit {
       concurrency: Math.floor(this.limit),
       maxConcurrency: this.opts.maxConcurrency,
       holdMs: Math.max(0, this.holdUntil - now),
-      spacingMs: this.spacing,
+      spacingMs: this.spacing(),
       rateLimited: this.counts.rateLimited,
       started: this.counts.started,
     }
+  }
+
+  /** learned ms per call (window ÷ calls per window), or null */
+  private spacing(): number | null {
+    return this.windowMs === null ? null : this.windowMs / this.windowCalls
+  }
+
+  /** ms until the learned window has room for one more start; 0 when it has or none was learned. */
+  private windowWaitMs(now: number): number {
+    if (this.windowMs === null || this.recent.length < this.windowCalls) return 0
+    return Math.max(0, this.recent[this.recent.length - this.windowCalls] + this.windowMs - now)
   }
 }

@@ -25,17 +25,40 @@ describe('AdaptiveLimit', () => {
     l.rateLimited(1025, 1001, 975)
     expect(l.snapshot(1025).concurrency).toBe(2)
     expect(l.decide(1500, 0)).toEqual({ ok: false, waitMs: 500, holding: true })
-    // after the hold: one call, then the learned spacing
-    expect(l.decide(2000, 0).ok).toBe(true)
-    l.started(2000)
-    expect(l.decide(2100, 1)).toMatchObject({ ok: false, waitMs: 104, holding: false })
-    expect(l.decide(2204, 1).ok).toBe(true)
+    // after the hold, the learned window (10 calls per 2040 ms): the call of 0 ms leaves it at 2040,
+    // the one of 100 ms at 2140
+    expect(l.decide(2000, 0)).toEqual({ ok: false, waitMs: 40, holding: false })
+    expect(l.decide(2040, 0).ok).toBe(true)
+    l.started(2040)
+    expect(l.decide(2100, 1)).toMatchObject({ ok: false, waitMs: 40, holding: false })
+    expect(l.decide(2140, 1).ok).toBe(true)
   })
 
-  it('probes back up: the limit grows by about one per round of successes; the spacing shrinks after two clean windows', () => {
-    const l = new AdaptiveLimit({ maxConcurrency: 4, probe: 1.25, margin: 0 })
+  it('the learned window lets a burst go when it frees, as the upstream\'s sliding window does (not one call per W/R)', () => {
+    const l = new AdaptiveLimit({ maxConcurrency: 5, margin: 0 })
+    // 5 calls at 0 and 5 at 1000 let through (1000 ms each), the 11th refused; the quota frees at 4000
+    for (let t = 0; t < 5; t++) l.started(t)
+    for (let t = 0; t < 5; t++) l.succeeded(t + 1000, t)
+    for (let t = 1000; t < 1005; t++) l.started(t)
+    for (let t = 1000; t < 1005; t++) l.succeeded(t + 1000, t)
+    for (let t = 2000; t < 2005; t++) l.started(t)
+    l.rateLimited(2020, 2000, 1980)
+    for (let t = 2001; t < 2005; t++) l.rateLimited(2020, t, 1980)
+    expect(l.snapshot(2020).spacingMs).toBe(400)
+    expect(l.decide(3990, 0)).toEqual({ ok: false, waitMs: 10, holding: true })
+    // the refused calls do not count; at 4004 the five of 0–4 ms have left the window: five may start together
+    for (let i = 0; i < 5; i++) {
+      expect(l.decide(4004, 0).ok).toBe(true)
+      l.started(4004)
+    }
+    // the window holds 10 again (1000–1004 and the five at 4004): the next start when 1000 leaves
+    expect(l.decide(4500, 0)).toEqual({ ok: false, waitMs: 500, holding: false })
+  })
+
+  it('probes back up: the limit grows by about one per round of successes; one call more per window after two clean windows', () => {
+    const l = new AdaptiveLimit({ maxConcurrency: 4, margin: 0 })
     for (let t = 0; t < 4; t++) l.started(t)
-    l.rateLimited(10, 3, 1000) // admitted 3 before it, hold until 1010 → spacing (1010 - 0) / 3
+    l.rateLimited(10, 3, 1000) // admitted 3 before it, hold until 1010 → 3 calls per 1010 ms
     const learned = l.snapshot(10).spacingMs!
     expect(learned).toBeCloseTo(336.67, 1)
     expect(l.snapshot(10).concurrency).toBe(2)
@@ -49,15 +72,14 @@ describe('AdaptiveLimit', () => {
     expect(l.snapshot(t).spacingMs).toBe(learned)
     l.started(t)
     l.succeeded(t + 100, t)
-    expect(l.snapshot(t).spacingMs).toBeCloseTo(learned / 1.25, 1)
+    expect(l.snapshot(t).spacingMs).toBeCloseTo(1010 / 4, 1)
     expect(l.snapshot(t).concurrency).toBe(4)
   })
 
-  it('a 429 after a probe puts back the spacing that held and probes half as often; a 429 at that spacing slows down by 10 %', () => {
-    const l = new AdaptiveLimit({ maxConcurrency: 4, probe: 1.25, margin: 0 })
+  it('a 429 after a probe puts back the window that held and probes half as often; a 429 at that window slows down', () => {
+    const l = new AdaptiveLimit({ maxConcurrency: 4, margin: 0 })
     for (let t = 0; t < 4; t++) l.started(t)
     l.rateLimited(10, 3, 1000)
-    const learned = l.snapshot(10).spacingMs!
     let t = 1010
     const clean = (n: number) => {
       for (let i = 0; i < n; i++) {
@@ -66,40 +88,59 @@ describe('AdaptiveLimit', () => {
         t += 400
       }
     }
-    clean(6) // two windows of 3: probe
-    expect(l.snapshot(t).spacingMs).toBeCloseTo(learned / 1.25, 1)
+    clean(6) // two windows of 3: probe with 4
+    expect(l.snapshot(t).spacingMs).toBeCloseTo(1010 / 4, 1)
     l.started(t)
     expect(l.rateLimited(t + 10, t, 50)).toBe(t + 60)
-    expect(l.snapshot(t + 10).spacingMs).toBe(learned)
+    expect(l.snapshot(t + 10).spacingMs).toBeCloseTo(1010 / 3, 1)
     t += 60
     // the next probe needs twice as many successes (12)
     clean(11)
-    expect(l.snapshot(t).spacingMs).toBe(learned)
+    expect(l.snapshot(t).spacingMs).toBeCloseTo(1010 / 3, 1)
     clean(1)
-    expect(l.snapshot(t).spacingMs).toBeCloseTo(learned / 1.25, 1)
-    // that one held (12 more): it becomes the spacing to fall back to, and the next probe starts
+    expect(l.snapshot(t).spacingMs).toBeCloseTo(1010 / 4, 1)
+    // that one held (12 more): 4 becomes the R to fall back to, and the next probe tries 5
     clean(12)
-    expect(l.snapshot(t).spacingMs).toBeCloseTo(learned / 1.25 / 1.25, 1)
+    expect(l.snapshot(t).spacingMs).toBeCloseTo(1010 / 5, 1)
     l.started(t)
     l.rateLimited(t + 10, t, 50)
-    expect(l.snapshot(t + 10).spacingMs).toBeCloseTo(learned / 1.25, 1)
+    expect(l.snapshot(t + 10).spacingMs).toBeCloseTo(1010 / 4, 1)
     t += 60
-    // a 429 at the spacing that held: the quota shrank; slower by 10 %
+    // a 429 at the window that held: the quota shrank; one call fewer, the window 5 % longer
     l.started(t)
     l.rateLimited(t + 10, t, 50)
-    expect(l.snapshot(t + 10).spacingMs).toBeCloseTo(learned / 1.25 * 1.1, 1)
+    expect(l.snapshot(t + 10).spacingMs).toBeCloseTo(1010 * 1.05 / 3, 1)
+  })
+
+  it('a call counted as let through but refused after the first 429 (it was still in flight) corrects the learned window', () => {
+    const l = new AdaptiveLimit({ maxConcurrency: 5, margin: 0 })
+    // 5 calls at 0 let through; the next round starts at 1000 while the quota (5 per 4000 ms) is spent
+    for (let t = 0; t < 5; t++) l.started(t)
+    for (let t = 0; t < 5; t++) l.succeeded(t + 1000, t)
+    for (let t = 1000; t < 1005; t++) l.started(t)
+    // the call of 1003 is answered first: 1000–1002 started before it and are taken as let through
+    l.rateLimited(1020, 1003, 2980)
+    expect(l.snapshot(1020).spacingMs).toBe(4000 / 8)
+    // then they are refused too: the window held 5
+    for (const t of [1000, 1001, 1002, 1004]) l.rateLimited(1025, t, 2975)
+    expect(l.snapshot(1025).spacingMs).toBe(4000 / 5)
+    // the window mirror: 5 starts per 4000 ms, the five of 0–4 ms leave at 4000–4004
+    expect(l.decide(4004, 0).ok).toBe(true)
+    for (let i = 0; i < 5; i++) l.started(4004)
+    expect(l.decide(4100, 0)).toEqual({ ok: false, waitMs: 3904, holding: false })
   })
 
   it('the concurrency cut never goes below what the learned rate needs (latency ÷ spacing)', () => {
     const l = new AdaptiveLimit({ maxConcurrency: 5, margin: 0 })
-    // calls take 1000 ms; 10 let through from 0 to 1000, the quota frees at 4000: a start every 400 ms needs 3 in flight
+    // calls take 1000 ms; 10 let through from 0 to 1000, the quota frees at 4000: a start every 400 ms needs 3 in flight on average
     for (let t = 0; t < 5; t++) l.started(t)
     for (let t = 0; t < 5; t++) l.succeeded(t + 1000, t)
     for (let t = 1000; t < 1005; t++) l.started(t)
     for (let t = 1000; t < 1005; t++) l.succeeded(t + 1000, t)
     l.started(2000)
     l.rateLimited(2020, 2000, 1980)
-    expect(l.snapshot(2020)).toMatchObject({ spacingMs: 400, concurrency: 3 })
+    // 1000 ms ÷ 400 ms = 2.5 → 3, + 1 for a freed window's burst
+    expect(l.snapshot(2020)).toMatchObject({ spacingMs: 400, concurrency: 4 })
   })
 
   it('without a suggested wait the hold starts at defaultHoldMs and doubles for each 429 in a row', () => {
