@@ -277,6 +277,8 @@ export class BullScheduler implements Scheduler {
 
   /** The learned concurrency and rate become the queue's global limits (for every replica). */
   private async applyLearned(s: LimitSnapshot): Promise<void> {
+    // the progress window's estimate uses the learned rate (also on a replica that never saw the 429)
+    this.hold.spacingMs = s.spacingMs
     if (s.concurrency !== this.applied.concurrency) {
       this.applied.concurrency = s.concurrency
       await this.queue.setGlobalConcurrency(s.concurrency)
