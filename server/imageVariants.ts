@@ -34,7 +34,7 @@ export interface ThumbnailOutcome {
   ok: boolean
   /** from the image being handed over to the variant being stored (includes waiting for a free core) */
   readyMs: number
-  /** decode, resize, encode and write of this variant (after a page: both) */
+  /** decode, resize and encode (after a page: of both variants; their writes come after) */
   workMs: number
   /** what was decoded: the image's bytes in memory (the queue was idle) or the stored image */
   from: 'bytes' | 'stored'

@@ -33,9 +33,9 @@ export interface PageTiming {
   providerMs: number
   /** storage.saveImage(): structural verify + write; the page completes right after */
   saveMs: number
-  /** page saved → its thumbnail on disk (made off the critical path; includes waiting for a core) */
+  /** image handed to the store → its variants stored (off the critical path; includes waiting for a core) */
   thumbnailReadyMs: number
-  /** the thumbnail's own decode + resize + encode + write */
+  /** the variants' own decode + resize + encode (their writes excluded) */
   thumbnailWorkMs: number
   thumbnailOk: boolean
 }
