@@ -4,14 +4,16 @@
 // missing (failed, lost in a restart).
 //
 // The work is one full decode of the image (2K PNG ~60 ms of a core, 4K ~240 ms, 13–50 MB), on a
-// queue with one job per spare core (on 2 cores: one), so one core stays with the event loop (HTTP,
-// SSE, reading the next answers). After a page the embed JPEG comes from the decode and the thumbnail
-// from that JPEG (~5 ms), so each page costs one full decode. When the queue is idle as a page is
-// saved, the decode starts from the image's bytes still in memory, alongside its write and fsync, so
-// the embed JPEG is ready about when the page is reported completed (the editor's embed mode fetches
-// it on that event); when the queue is busy the job waits with the stored image's path instead of its
-// bytes (a queue of ~100-byte entries, not of 7–30 MB buffers). Variants are written only once the
-// image itself is stored.
+// queue with one job per core (at most four). Pages arrive in bursts (the calls of one round answer
+// together), after which the event loop is mostly idle: with one job at a time on 2 cores the fifth
+// page of a 2K burst waited ~400 ms for its embed JPEG while a core idled (realistic bench: embed p95
+// 269 → 164 ms with two; 4K at 10 s latency unchanged, loop stalls still ≤ ~50 ms). After a page the
+// embed JPEG comes from the decode and the thumbnail from that JPEG (~5 ms), so each page costs one
+// full decode. When a job can start at once as a page is saved, the decode starts from the image's
+// bytes still in memory, alongside its write and fsync, so the embed JPEG (which the editor fetches
+// on the page's event, in both modes) is ready about when the page completes; otherwise the job waits
+// with the stored image's path instead of its bytes (a queue of ~100-byte entries, not of 7–30 MB
+// buffers). Variants are written only once the image itself is stored.
 import os from 'node:os'
 import PQueue from 'p-queue'
 import sharp, { type Sharp } from 'sharp'
@@ -20,7 +22,7 @@ import { MAX_IMAGE_PIXELS } from './imageCheck.js'
 // Every image is decoded once for its variants, so libvips' operation cache only holds memory.
 sharp.cache(false)
 
-const imageWork = new PQueue({ concurrency: Math.max(1, Math.min(4, os.availableParallelism() - 1)) })
+const imageWork = new PQueue({ concurrency: Math.max(1, Math.min(4, os.availableParallelism())) })
 
 /** The compact JPEG the extension embeds in a deck ("embed images"): ≤ this wide, this quality. */
 export const EMBED_VARIANT = { maxWidth: 1600, quality: 85 }
@@ -66,8 +68,6 @@ export interface VariantTarget {
 
 /** The jobs started for one saved image. Every promise settles; none rejects. */
 export interface VariantJobs {
-  /** 'bytes': the decode started at once from the bytes, alongside the image's write */
-  from: ThumbnailOutcome['from']
   embed: Promise<ThumbnailOutcome>
   thumbnail: Promise<ThumbnailOutcome>
   /** once the image's bytes (when they were the source) are no longer read */
@@ -136,7 +136,7 @@ export function makeVariants(id: string, image: { bytes: Buffer; storedAt: strin
   })
   // the bytes are read only by the job: once it has run (or when they were never its source), they are free
   const released = (from === 'bytes' || typeof storedAt !== 'string') ? encoded.then(() => undefined, () => undefined) : Promise.resolve()
-  return { from, embed, thumbnail: Promise.all([embed, thumbnail]).then(([, t]) => t), released }
+  return { embed, thumbnail: Promise.all([embed, thumbnail]).then(([, t]) => t), released }
 }
 
 /**

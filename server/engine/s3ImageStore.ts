@@ -112,8 +112,6 @@ export class S3ImageStore implements ImageStore {
     } catch (err) {
       throw new ImageStoreError(`The image could not be stored in the S3 bucket ${this.bucket} (${err instanceof Error ? err.message || err.name : String(err)}); try the page again later`, { cause: err })
     }
-    // as on disk: an embed JPEG made alongside the PUT is stored before the page completes
-    if (jobs.from === 'bytes') await jobs.embed
     return { imageKey, thumbnailKey, mime, width, height, thumbnail: jobs.thumbnail, inputHeld: jobs.released }
   }
 

@@ -51,7 +51,7 @@ describe('image variants after a page', () => {
     const bytes = await png(2400, 1350)
     const target = recorder()
     const stored = Promise.resolve()
-    // one job per spare core, at most four: the fifth waits
+    // one job per core, at most four: the fifth waits
     const first = Array.from({ length: 4 }, (_, i) => makeVariants(String(i).repeat(32), { bytes, storedAt: bytes }, stored, target))
     // the bytes handed over here are never decoded: only what storedAt names, read once stored
     const other = await png(800, 450)

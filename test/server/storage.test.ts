@@ -184,9 +184,9 @@ describe('storage', () => {
     const saved = await storage.saveImage(big)
     const key = saved.imageKey.replace('.png', '.embed.jpg')
     expect(IMAGE_KEY_RE.test(key)).toBe(true)
-    // the queue was idle: made from the bytes alongside the write, on disk once the save resolved
-    expect(await storage.variantReady(key)).toBe('ready')
+    // the queue was idle: made from the bytes, alongside the write
     expect(await saved.thumbnail).toMatchObject({ ok: true, from: 'bytes' })
+    expect(await storage.variantReady(key)).toBe('ready')
     const early = await storage.resolveImage(key)
     expect(early).toMatchObject({ mime: 'image/jpeg' })
     expect((await readdir(path.join(dir, 'images'))).sort()).toEqual([saved.imageKey, saved.thumbnailKey, key].sort())
