@@ -26,7 +26,7 @@
 //   npm run bench:editor                       all four runs (full-slide mode)
 //   tsx test/bench/editor.ts 40-embed 80-url   some of them; any <slides>-url|embed, -bg for background mode
 //   … --no-build                               reuse dist/ (the demo already built)
-//   … --latency ms                             upstream latency per page (default 6000)
+//   … --latency ms|min-max                     upstream latency per page (default 6000; a range spreads the pages out)
 //   … --shots                                  screenshots of an 80-slide embed run into test/artifacts/
 //   … --trace                                  what the main thread did inside its long tasks (Chrome trace)
 //   … --phases                                 those phases for every page, in order
@@ -211,6 +211,8 @@ async function measure(browser: Browser, baseUrl: string, run: Run, shots: boole
     return { end, latencies, ownLatencies, tasks, updated: updated.size, fetched, phases, fullLatencies }
   }, { startAt: start, closingMs: CLOSING_MS })
   console.log(`${run.name}: fetched ${Object.entries(figures.fetched).map(([kind, [n, bytes]]) => `${kind} ${n}× ${(bytes / 1e6).toFixed(1)} MB`).join(', ')}`)
+  const over = figures.tasks.filter(t => t.duration > GOALS.longestMs)
+  if (over.length) console.log(`${run.name}: tasks over ${GOALS.longestMs} ms at (s after the click): ${over.map(t => `${((t.start - start) / 1000).toFixed(1)} (${t.duration.toFixed(0)} ms)`).join(', ')}; last slide updated at ${((figures.end - start) / 1000).toFixed(1)} s`)
   if (figures.fullLatencies.length) console.log(`${run.name}: ${figures.fullLatencies.length} slides showed the compact JPEG first; event → full image p50/p95 ${percentile(figures.fullLatencies, 50).toFixed(0)}/${percentile(figures.fullLatencies, 95).toFixed(0)} ms`)
   if (figures.phases.length) {
     const col = (i: number) => figures.phases.map(p => p[i])
@@ -256,7 +258,11 @@ async function measure(browser: Browser, baseUrl: string, run: Run, shots: boole
 async function main(): Promise<void> {
   const args = process.argv.slice(2)
   const latencyArg = args.indexOf('--latency')
-  const LATENCY_MS = latencyArg >= 0 ? Number(args.splice(latencyArg, 2)[1]) : DEFAULT_LATENCY_MS
+  // a number, or min-max: each call's latency drawn in that range (pages then arrive spread out, not in bursts)
+  const latencySpec = latencyArg >= 0 ? args.splice(latencyArg, 2)[1] : String(DEFAULT_LATENCY_MS)
+  const range = /^(\d+)-(\d+)$/.exec(latencySpec)
+  const LATENCY_MS: number | [number, number] = range ? [Number(range[1]), Number(range[2])] : Number(latencySpec)
+  const latencyText = Array.isArray(LATENCY_MS) ? `${LATENCY_MS[0]}–${LATENCY_MS[1]}` : String(LATENCY_MS)
   const wanted = args.filter(a => !a.startsWith('-'))
   // any "<slides>-url|embed" (e.g. 10-url for a quick look)
   const runs = wanted.length
@@ -274,7 +280,7 @@ async function main(): Promise<void> {
     MAX_CONCURRENT_GENERATIONS: String(CONCURRENCY),
   })
   const browser = await launchChromium()
-  console.log(`\nEditor measurement: demo editor in Chromium, realistic 2K PNGs (≈ 7.4 MB), upstream ${LATENCY_MS} ms × concurrency ${CONCURRENCY}; load average ${os.loadavg().map(l => l.toFixed(1)).join(' ')} on ${os.availableParallelism()} cores\n`)
+  console.log(`\nEditor measurement: demo editor in Chromium, realistic 2K PNGs (≈ 7.4 MB), upstream ${latencyText} ms × concurrency ${CONCURRENCY}; load average ${os.loadavg().map(l => l.toFixed(1)).join(' ')} on ${os.availableParallelism()} cores\n`)
   const rows: string[][] = []
   try {
     for (const run of runs) {
