@@ -16,15 +16,13 @@
 //   - quota (429 / RESOURCE_EXHAUSTED): one AdaptiveLimit shared through Redis (SharedLimit). The
 //     replica that hears a rate limit holds the whole queue for every replica until the quota frees
 //     (Queue.rateLimit: BullMQ's limiter key with the hold as its expiry) and tells the others
-//     (pub/sub: "waiting for quota" in their batches' progress); the learned concurrency becomes the
-//     queue's global concurrency. The learned window (R calls per W) is checked where each job starts,
-//     in the same shared step that counts the start: a job taken while it is full goes back as a
-//     delayed job due when it frees, and the queue is held until then (Queue.rateLimit) — BullMQ's own
-//     limiter is a fixed window from its first job, which can let 2R through in one sliding W. The
-//     rate-limited page goes back with the priority it had, so pages keep their order, and no retry
-//     is used (the page runner decides; RATE_LIMIT_MAX_WAIT bounds the wait).
+//     (pub/sub: "waiting for quota" in their batches' progress); the learned concurrency and rate
+//     become the queue's global concurrency and global rate limit. The rate-limited page goes back
+//     with the priority it had, so pages keep their order, and no retry is used (the page runner
+//     decides; RATE_LIMIT_MAX_WAIT bounds the wait).
 //     BullMQ only honours the limiter key while a rate limit is set (getRateLimitTTL needs a max), so
-//     without UPSTREAM_RPM the queue carries a limit no batch reaches (UNBOUNDED_RATE).
+//     without UPSTREAM_RPM or a learned rate the queue carries a limit no batch reaches
+//     (UNBOUNDED_RATE).
 import { Queue, Worker, type Job } from 'bullmq'
 import type { Redis } from 'ioredis'
 import type { LimitSnapshot } from '../adaptiveLimit.js'
@@ -124,7 +122,7 @@ export class BullScheduler implements Scheduler {
     if (limits.rpm !== undefined) {
       this.rpm = limits.rpm
       this.applied.rate = ''
-      await this.applyRate()
+      await this.applyRate(null)
     }
   }
 
@@ -135,16 +133,14 @@ export class BullScheduler implements Scheduler {
       if (redelivered) this.opts.logger.warn('page attempt taken over from a replica that stopped (it may be paid twice)', { batch: job.data.batchId, page: job.data.pageNumber })
       const pageKey = `${job.data.batchId}:${job.data.pageNumber}`
       this.priorities.set(pageKey, job.priority)
-      // the start is counted in the shared limit in the same step that checks the hold and the learned
-      // window: a job taken while either says "not yet" (a hold not yet in BullMQ, a full window) waits
-      // as a delayed job until then, and every worker stops taking jobs until then too
+      // the start is counted in the shared limit in the same step that checks the hold: a job taken
+      // between another replica hearing a 429 and the hold reaching BullMQ waits for the hold's end
+      // instead of calling into the spent quota (and its 429 would have been taken for new evidence)
       const begun = await this.begin()
-      if (begun.startedAt === null) {
-        if (begun.holding) this.heardHold(begun.until, this.hold.spacingMs)
+      if (begun.holdUntil !== null) {
+        this.heardHold(begun.holdUntil, this.hold.spacingMs)
         try {
-          const waitMs = Math.ceil(begun.until - Date.now())
-          if (waitMs > 0 && !begun.holding) await this.queue.rateLimit(waitMs)
-          await this.enqueue({ batchId: job.data.batchId, pageNumber: job.data.pageNumber, redelivered: false }, { front: true, delayMs: Math.max(0, waitMs) })
+          await this.enqueue({ batchId: job.data.batchId, pageNumber: job.data.pageNumber, redelivered: false }, { front: true })
         } finally {
           this.priorities.delete(pageKey)
           await this.opts.redis.srem(this.k('jobs', job.data.batchId), job.id!).catch(() => 0)
@@ -260,27 +256,26 @@ export class BullScheduler implements Scheduler {
   }
 
   /**
-   * A call may start unless the shared limit holds or its learned window is full: counts the start
-   * (startedAt, ms since the epoch) or returns when one may start (`holding`: a hold after a 429).
-   * When the shared state cannot be reached the call starts (BullMQ's limiter key still holds the queue).
+   * A call may start unless the shared limit holds: counts the start (startedAt, ms since the epoch)
+   * or returns the hold's end. When the shared state cannot be reached the call starts (BullMQ's
+   * limiter key still holds the queue).
    */
-  private async begin(): Promise<{ startedAt: number } | { startedAt: null; until: number; holding: boolean }> {
+  private async begin(): Promise<{ startedAt: number; holdUntil: null } | { startedAt: null; holdUntil: number }> {
     try {
       const r = await this.shared.update((l, now) => {
-        // BullMQ's global concurrency limits the calls in flight: only the hold and the window here
-        const d = l.decide(now, 0)
-        if (!d.ok) return { startedAt: null, until: now + d.waitMs, holding: d.holding }
+        const holdMs = l.snapshot(now).holdMs
+        if (holdMs > 0) return { startedAt: null, holdUntil: now + holdMs }
         l.started(now)
-        return { startedAt: now }
+        return { startedAt: now, holdUntil: null }
       })
       return r.value
     } catch (err) {
       this.opts.logger.warn('could not count an upstream call in the shared quota state', { error: (err as Error).message })
-      return { startedAt: Date.now() }
+      return { startedAt: Date.now(), holdUntil: null }
     }
   }
 
-  /** The learned concurrency becomes the queue's global concurrency (for every replica). */
+  /** The learned concurrency and rate become the queue's global limits (for every replica). */
   private async applyLearned(s: LimitSnapshot): Promise<void> {
     // the progress window's estimate uses the learned rate (also on a replica that never saw the 429)
     this.hold.spacingMs = s.spacingMs
@@ -288,13 +283,14 @@ export class BullScheduler implements Scheduler {
       this.applied.concurrency = s.concurrency
       await this.queue.setGlobalConcurrency(s.concurrency)
     }
-    // the learned window is checked at each start (begin); BullMQ's limiter keeps UPSTREAM_RPM and the holds
-    await this.applyRate()
+    await this.applyRate(s.spacingMs)
   }
 
-  /** UPSTREAM_RPM as the queue's global rate limit, or UNBOUNDED_RATE. */
-  private async applyRate(): Promise<void> {
-    const rate = this.rpm !== null ? { max: this.rpm, durationMs: 60_000 } : UNBOUNDED_RATE
+  /** The tighter of UPSTREAM_RPM and the learned spacing (one start per spacing), or UNBOUNDED_RATE. */
+  private async applyRate(spacingMs: number | null): Promise<void> {
+    let rate = UNBOUNDED_RATE
+    if (this.rpm !== null) rate = { max: this.rpm, durationMs: 60_000 }
+    if (spacingMs !== null && (this.rpm === null || spacingMs > 60_000 / this.rpm)) rate = { max: 1, durationMs: Math.max(1, Math.ceil(spacingMs)) }
     const key = `${rate.max}/${rate.durationMs}`
     if (key === this.applied.rate) return
     this.applied.rate = key
