@@ -212,7 +212,9 @@ async function main(): Promise<void> {
   const profile = process.argv.includes('--cpu-prof')
   const rows: string[][] = []
   for (const sc of list) {
-    const child = fork(fileURLToPath(import.meta.url), ['--scenario', sc.name], { execArgv: ['--import', 'tsx', '--expose-gc', ...(profile ? ['--cpu-prof', '--cpu-prof-dir=prof'] : [])] })
+    // glibc's arena count as the production start sets it (npm run serve, the systemd unit)
+    const env = { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' }
+    const child = fork(fileURLToPath(import.meta.url), ['--scenario', sc.name], { env, execArgv: ['--import', 'tsx', '--expose-gc', ...(profile ? ['--cpu-prof', '--cpu-prof-dir=prof'] : [])] })
     const r = await new Promise<ScenarioResult>((resolve, reject) => {
       child.once('message', m => resolve(m as ScenarioResult))
       child.once('exit', code => reject(new Error(`scenario ${sc.name} exited (${code})`)))
