@@ -12,7 +12,7 @@ import { computeSlideUpdate, restoreSlideUpdate } from '../host/applyResult'
 import { DEFAULT_PAGE_LIMITS, slideToPageInput, type PageLimits } from '../host/extractText'
 import { createDeckHost, HostNotFoundError, resolveHostStores, type DeckHost } from '../host/pptistHost'
 import { createHistoryGroup, type HistoryGroup } from '../host/historyGroup'
-import { trackDeckChanges, type DeckChangeTracker } from '../host/historyTracker'
+import { trackDeckChanges, type DeckChangeOptions, type DeckChangeTracker } from '../host/historyTracker'
 import { isTerminalStatus, useNanoBananaStore, type NanoBananaStore } from '../store/nanoBanana'
 import { embedAsJpeg, embedVariantUrl, looksLikeWebp } from './useEmbedImage'
 import { loadImagePixels, regionsUnder, type ImagePixels } from './useImageLuminance'
@@ -384,7 +384,7 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
       try {
         host = deps.host()
         // not watching yet (no 🍌 button mounted): from now on, at least
-        if (!tracker) tracker = trackDeckChanges(host.stores)
+        if (!tracker) tracker = trackDeckChanges(host.stores, trackerOptions(host))
       }
       catch (error) {
         const detail = error instanceof HostNotFoundError ? error.message : String(error)
@@ -508,12 +508,21 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
     watchHistory() {
       if (tracker) return
       const deck = host ?? safeHost(deps.host)
-      if (deck) tracker = trackDeckChanges(deck.stores)
+      if (deck) tracker = trackDeckChanges(deck.stores, trackerOptions(deck))
     },
     dispose() {
       stopFollowing()
       tracker?.stop()
       tracker = null
+    },
+  }
+}
+
+// undo/redo of a batch swaps the notes of the slide on screen: make PPTist's notes panel show them
+function trackerOptions(deck: DeckHost): DeckChangeOptions {
+  return {
+    notesRestored: slideId => {
+      void deck.refreshNotes(slideId)
     },
   }
 }

@@ -2,6 +2,9 @@
 // each edit, but a few paths change the deck without one (its AIPPT dialog writes the new deck with
 // setSlides() alone). A batch's single undo step must land on the deck as it was when the batch
 // started, so the batch records that deck first when it was never snapshotted.
+// It also tells when undo/redo changed the notes of the slide on screen: PPTist's notes editor
+// reloads only when the current slide's id changes, so it would keep showing (and, on the next
+// keystroke, save) the notes of before the undo.
 import { effectScope, watch } from 'vue'
 import type { HostStores } from './pptistHost'
 
@@ -19,7 +22,12 @@ interface ActionContext {
 }
 type OnAction = (callback: (context: ActionContext) => void, detached?: boolean) => () => void
 
-export function trackDeckChanges(stores: HostStores): DeckChangeTracker {
+export interface DeckChangeOptions {
+  /** after an undo or redo that changed the notes (`remark`) of the slide on screen, kept on screen */
+  notesRestored?(slideId: string): void
+}
+
+export function trackDeckChanges(stores: HostStores, opts: DeckChangeOptions = {}): DeckChangeTracker {
   let changed = false
   // detached: the tracker outlives whichever component started it
   const scope = effectScope(true)
@@ -34,8 +42,13 @@ export function trackDeckChanges(stores: HostStores): DeckChangeTracker {
     ? onAction.call(stores.snapshot, ({ name, after }) => {
       // undo/redo change the slides too; once the action is over, history and deck agree again
       if (HISTORY_ACTIONS.has(name)) {
+        const slides = stores.slides
+        const before = slides.slides[slides.slideIndex]
+        const shown = before ? { id: before.id, remark: before.remark ?? '' } : null
         after(() => {
           changed = false
+          const now = slides.slides[slides.slideIndex]
+          if (shown && now && now.id === shown.id && (now.remark ?? '') !== shown.remark && (name === 'unDo' || name === 'reDo')) opts.notesRestored?.(now.id)
         })
       }
     }, true)

@@ -133,6 +133,16 @@ describe('iterating without losing anything (demo editor, fake Gemini)', () => {
     }
     await expect.poll(() => page.getByTestId('remark').textContent()).not.toContain('Nano Banana')
     await page.screenshot({ path: artifactPath('iterate-restored.png') })
+
+    // one Ctrl+Z undoes the restore: the images and the moved notes are back, and the notes panel of
+    // the slide on screen shows them at once (PPTist's reloads only on a slide change)
+    await page.locator('[data-testid="canvas-slide"]').click()
+    await page.keyboard.press('Control+z')
+    await expect.poll(async () => (await exportDeck(page)).slides.every(slide => slide.background?.type === 'image'), { timeout: 5000 }).toBe(true)
+    await expect.poll(() => page.getByTestId('remark').textContent(), { timeout: 5000 }).toContain('Nano Banana')
+    await page.keyboard.press('Control+y')
+    await expect.poll(() => page.getByTestId('remark').textContent(), { timeout: 5000 }).not.toContain('Nano Banana')
+    await page.screenshot({ path: artifactPath('iterate-undo-restore.png') })
     expect(errors).toEqual([])
     await page.close()
   })

@@ -38,6 +38,27 @@ describe('deck changes made without a history snapshot', () => {
     tracker.stop()
   })
 
+  it('tells when undo or redo changed the notes of the slide on screen (PPTist\'s notes panel would not reload)', async () => {
+    const { slidesStore, snapshotStore } = await setupPptist(deck)
+    const restored: string[] = []
+    const tracker = trackDeckChanges(resolveHostStores(undefined), { notesRestored: id => restored.push(id) })
+    const shown = slidesStore.slides[slidesStore.slideIndex].id
+    slidesStore.updateSlide({ remark: 'moved text' }, shown)
+    await snapshotStore.addSnapshot()
+    expect(restored).toEqual([])
+    await snapshotStore.unDo()
+    expect(restored).toEqual([shown])
+    await snapshotStore.reDo()
+    expect(restored).toEqual([shown, shown])
+    // a change of another slide's notes: the panel shows the current slide, nothing to reload
+    const other = slidesStore.slides[2].id
+    slidesStore.updateSlide({ remark: 'elsewhere' }, other)
+    await snapshotStore.addSnapshot()
+    await snapshotStore.unDo()
+    expect(restored).toEqual([shown, shown])
+    tracker.stop()
+  })
+
   it('moving between slides is not a deck change', async () => {
     const { slidesStore } = await setupPptist(deck)
     const tracker = trackDeckChanges(resolveHostStores(undefined))
