@@ -99,6 +99,10 @@ export function restoreUpdate(slide: Slide, exactBlock?: string): Partial<Slide>
     nanoBananaSource: undefined,
   }
   if (source.animations) update.animations = source.animations
-  if (source.mode === 'full') update.remark = removeNotesBlock(slide.remark, exactBlock)
+  if (source.mode === 'full') {
+    const remark = removeNotesBlock(slide.remark, exactBlock)
+    // a slide that had no notes gets none back (not an empty string)
+    update.remark = remark === '' && source.remark === undefined ? undefined : remark
+  }
   return update
 }

@@ -120,6 +120,15 @@ describe('the slide keeps its source', () => {
     expect(restoreSlideUpdate(restored, HEADER)).toBeNull()
   })
 
+  it('restore gives a slide that had no notes none back, not an empty string', () => {
+    const noNotes: Slide = { ...coverSlide }
+    delete noNotes.remark
+    const first = roundTrip(apply(noNotes, 'full'))
+    expect(first.remark).toContain('Nano Banana')
+    const restored = roundTrip({ ...first, ...restoreSlideUpdate(first, HEADER)! })
+    expect(restored).toEqual(roundTrip(noNotes))
+  })
+
   it('restore after a background run brings back the decoration and the old background', () => {
     const after = roundTrip(apply(coverSlide, 'background'))
     const restored = roundTrip({ ...after, ...restoreSlideUpdate(after, HEADER)! })
