@@ -23,13 +23,7 @@
 //                    compact JPEG, then the full image replaces it: event → full image), the proxy's
 //                    time to first byte, the body, loaded → nb:image-ready, and event → slide
 //
-//   npm run bench:editor                       all four runs (full-slide mode)
-//   tsx test/bench/editor.ts 40-embed 80-url   some of them; any <slides>-url|embed, -bg for background mode
-//   … --no-build                               reuse dist/ (the demo already built)
-//   … --latency ms|min-max                     upstream latency per page (default 6000; a range spreads the pages out)
-//   … --shots                                  screenshots of an 80-slide embed run into test/artifacts/
-//   … --trace                                  what the main thread did inside its long tasks (Chrome trace)
-//   … --phases                                 those phases for every page, in order
+//   usage: tsx test/bench/editor.ts --help
 import os from 'node:os'
 import type { Browser, Page } from 'playwright-core'
 import { artifactPath, buildDemo, launchChromium, startProxy } from '../browser/harness.js'
@@ -255,8 +249,26 @@ async function measure(browser: Browser, baseUrl: string, run: Run, shots: boole
   }
 }
 
+const USAGE = [
+  'npm run bench:editor                       all four runs (full-slide mode)',
+  'tsx test/bench/editor.ts 40-embed 80-url   some of them; any <slides>-url|embed, -bg for background mode',
+  '… --no-build                               reuse dist/ (the demo already built)',
+  '… --latency ms|min-max                     upstream latency per page (default 6000; a range spreads the pages out)',
+  '… --shots                                  screenshots of an 80-slide embed run into test/artifacts/',
+  '… --trace                                  what the main thread did inside its long tasks (Chrome trace)',
+  '… --phases                                 those phases for every page, in order',
+].join('\n')
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2)
+  const known = new Set(['--latency', '--no-build', '--shots', '--trace', '--phases', '--help', '-h'])
+  const unknown = args.filter((a, i) => a.startsWith('-') && !known.has(a) && args[i - 1] !== '--latency')
+  const badRuns = args.filter((a, i) => !a.startsWith('-') && args[i - 1] !== '--latency' && !/^\d+-(url|embed)(-bg)?$/.test(a))
+  if (args.includes('--help') || args.includes('-h') || unknown.length || badRuns.length) {
+    if (unknown.length || badRuns.length) console.error(`unknown: ${[...unknown, ...badRuns].join(' ')}`)
+    console.log(USAGE)
+    process.exit(unknown.length || badRuns.length ? 2 : 0)
+  }
   const latencyArg = args.indexOf('--latency')
   // a number, or min-max: each call's latency drawn in that range (pages then arrive spread out, not in bursts)
   const latencySpec = latencyArg >= 0 ? args.splice(latencyArg, 2)[1] : String(DEFAULT_LATENCY_MS)
