@@ -490,6 +490,13 @@ describe('useBatchGeneration controller', () => {
       return { asked, load, release: (src: string) => gates.get(src)?.() }
     }
 
+    // both pages completed, then the batch
+    const twoPagesCompleted = () => [
+      ev(1, 'page', pageResult(1, 'cover01', 'completed', { image_url: `/api/v1/images/${ID1}.png` })),
+      ev(2, 'page', pageResult(2, 'contents01', 'completed', { image_url: `/api/v1/images/${ID2}.png` })),
+      done(3, 'completed', 2),
+    ]
+
     it('the slide changes once the preview is in, takes the full image later, and the batch stays one undo step ending on the full images', async () => {
       const { slidesStore, snapshotStore } = await setupPptist(deck)
       const before = JSON.parse(JSON.stringify(slidesStore.slides)) as Slide[]
@@ -498,11 +505,7 @@ describe('useBatchGeneration controller', () => {
       const { api } = fakeApi()
       const loads = gatedLoads()
       const { store, controller } = setup(api, [{
-        events: [
-          ev(1, 'page', pageResult(1, 'cover01', 'completed', { image_url: `/api/v1/images/${ID1}.png` })),
-          ev(2, 'page', pageResult(2, 'contents01', 'completed', { image_url: `/api/v1/images/${ID2}.png` })),
-          done(3, 'completed', 2),
-        ],
+        events: twoPagesCompleted(),
       }], { preloadImage: loads.load, preloadPreview: loads.load })
       await controller.start({ templateId: 'nano_banana_1', slideIds: IDS.slice(0, 2), options: OPTIONS, embed: false })
       await vi.waitFor(() => expect(loads.asked).toEqual([preview(ID1), preview(ID2)]))
@@ -533,11 +536,7 @@ describe('useBatchGeneration controller', () => {
       const { api } = fakeApi()
       const loads = gatedLoads([full(ID2)])
       const { store, controller } = setup(api, [{
-        events: [
-          ev(1, 'page', pageResult(1, 'cover01', 'completed', { image_url: `/api/v1/images/${ID1}.png` })),
-          ev(2, 'page', pageResult(2, 'contents01', 'completed', { image_url: `/api/v1/images/${ID2}.png` })),
-          done(3, 'completed', 2),
-        ],
+        events: twoPagesCompleted(),
       }], { preloadImage: loads.load, preloadPreview: loads.load })
       await controller.start({ templateId: 'nano_banana_1', slideIds: IDS.slice(0, 2), options: OPTIONS, embed: false })
       await vi.waitFor(() => expect(loads.asked).toContain(preview(ID2)))
