@@ -40,6 +40,8 @@ export class AttemptFlow {
   private readonly writes = new Set<Promise<void>>()
   /** batches queued from this process and not known to be finished (told when a quota wait starts or ends) */
   private readonly open = new Set<string>()
+  /** images being stored after their job freed its upstream slot */
+  private storingDetached = 0
   private closed = false
 
   constructor(private readonly deps: AttemptFlowDeps) {}
@@ -163,9 +165,15 @@ export class AttemptFlow {
     }
     // A durable job is held until the outcome is committed (another replica takes it over if this
     // one dies meanwhile). Otherwise the upstream call is over: free the slot now and store the image
-    // alongside the next call (MAX_CONCURRENT_GENERATIONS limits upstream calls, not local image work).
-    if (this.deps.scheduler.durable) await storeAndComplete()
-    else this.track(storeAndComplete())
+    // alongside the next call (MAX_CONCURRENT_GENERATIONS limits upstream calls, not local image work)
+    // — but no more images wait to be stored than calls may run: when storing is slower than the
+    // upstream (a loaded machine, a slow disk), the job keeps its slot until its image is stored, so
+    // answered images (each holding its bytes) do not pile up.
+    if (this.deps.scheduler.durable || this.storingDetached >= this.deps.scheduler.concurrency) await storeAndComplete()
+    else {
+      this.storingDetached++
+      this.track(storeAndComplete().finally(() => { this.storingDetached-- }))
+    }
   }
 
   /** true when the page's call does not fit the spend budget now: the job is put back, delayed, without claiming the page. */

@@ -4,6 +4,7 @@ import { crc32, deflateSync } from 'node:zlib'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { BatchManager, PageTiming } from '../../server/batches.js'
 import { createEngine, type EngineOptions } from '../../server/engine/setup.js'
+import type { ImageStore } from '../../server/engine/imageStore.js'
 import type { Scheduler } from '../../server/engine/scheduler.js'
 import { ApiError } from '../../server/errors.js'
 import { createMemoryLogger } from '../../server/logger.js'
@@ -27,6 +28,8 @@ interface Setup {
   logLines: string[]
   /** Redis key prefix (redis set-up) */
   prefix?: string
+  /** the engine's image store (a test may wrap its methods) */
+  images: ImageStore
   close(): Promise<void>
 }
 
@@ -83,7 +86,7 @@ async function setup(provider: ImageProvider, over: Partial<EngineOptions> & { d
     await engine.close()
   }
   cleanups.push(close)
-  return { manager, queue: engine.scheduler, sleeps, dir, logLines: logger.lines, prefix: redis?.prefix, close }
+  return { manager, queue: engine.scheduler, sleeps, dir, logLines: logger.lines, prefix: redis?.prefix, images: engine.images, close }
 }
 
 /** DATA_DIR of a set-up made by setup() (its images are files there: no S3_BUCKET in these tests) */
@@ -487,6 +490,31 @@ describe.each(SETUPS)('BatchManager (%s)', setupName => {
     expect(order.lastIndexOf('small')).toBeLessThan(6)
     expect(order.filter(t => t === 'small')).toHaveLength(3)
     expect(provider.stats.maxInFlight).toBe(3)
+  })
+
+  it.runIf(setupName === 'memory')('storing slower than the upstream: answered images waiting to be stored stay within the concurrency (the calls wait)', async () => {
+    const provider = scriptedProvider(() => okImage())
+    const { manager, images } = await setup(provider, { concurrency: 2 })
+    // every save waits until the test lets it through
+    let openGate = () => {}
+    const gate = new Promise<void>(resolve => { openGate = resolve })
+    const save = images.saveImage.bind(images)
+    let saving = 0
+    images.saveImage = async bytes => {
+      saving++
+      await gate
+      return save(bytes)
+    }
+    const { batch_id } = await manager.create(input(8))
+    // two jobs freed their slots and left their images to be stored; the next two keep theirs
+    await waitUntil(() => saving === 4)
+    await new Promise(resolve => setTimeout(resolve, 100))
+    expect(provider.calls).toHaveLength(4)
+    expect(saving).toBe(4)
+    openGate()
+    const done = await finished(manager, batch_id)
+    expect(done.progress.completed_pages).toBe(8)
+    expect(provider.calls).toHaveLength(8)
   })
 
   it('sends a progress event only when progress changed', async () => {
