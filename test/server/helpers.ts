@@ -12,7 +12,8 @@ import { ProviderError, type GenerateRequest, type GeneratedImage, type ImagePro
 
 export async function tempDir(prefix = 'nb-proxy-'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), prefix))
-  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) }
+  // retries: a file a test's background write (variants, state) creates while the tree is removed
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true, maxRetries: 3 }) }
 }
 
 const pngCache = new Map<string, Buffer>()

@@ -39,6 +39,8 @@ describe('memory + disk', () => {
     const reads: string[] = []
     const counted: StatePersistence = { ...storage, loadBatch: id => { reads.push(id); return storage.loadBatch(id) } }
     const store = new MemoryStateStore({ persistence: counted, logger: createMemoryLogger() })
+    // its writes (state, cache) start on the next turn: finish them before the directory goes
+    cleanups.push(() => store.close())
     expect(await store.init()).toEqual([live])
     expect(reads.sort()).toEqual([legacy, live].sort())
     expect(await readdir(path.join(t.dir, 'batches'))).toContain(`${legacy}.done.json`)
@@ -105,6 +107,7 @@ describe('memory + disk', () => {
     const storage = await createStorage({ dataDir: t.dir, thumbnail: { width: 64, height: 36 } })
     let now = Date.now()
     const store = new MemoryStateStore({ persistence: storage, logger: createMemoryLogger(), now: () => now, cacheTtlMs: 23 * DAY })
+    cleanups.push(() => store.close())
     await store.init()
     const entry = { image_key: 'a'.repeat(32) + '.png', thumbnail_key: 'a'.repeat(32) + '.thumb.jpg' }
     await store.cacheSet('h', entry)
