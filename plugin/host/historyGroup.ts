@@ -74,9 +74,15 @@ export function createHistoryGroup(store: SnapshotStoreLike | null, options: His
       if (store && behind && canReplace() && groupCursor !== null) {
         const cursor = store.snapshotCursor as number
         const length = store.snapshotLength as number
-        // replace the batch step with the finished deck; if the user moved history, add a step of its own
-        if (cursor === groupCursor && length === groupCursor + 1) store.setSnapshotCursor!(groupCursor - 1)
-        await store.addSnapshot()
+        // replace the batch step with the finished deck; if the user moved history, add a step of its
+        // own — unless the deck is as their step holds it (a restore during the batch records what
+        // the pages had done first, so a step added now would only repeat theirs: undo would seem dead)
+        if (cursor === groupCursor && length === groupCursor + 1) {
+          store.setSnapshotCursor!(groupCursor - 1)
+          await store.addSnapshot()
+        } else if (!options.changedSinceSnapshot || options.changedSinceSnapshot()) {
+          await store.addSnapshot()
+        }
       }
       dirty = false
       behind = false

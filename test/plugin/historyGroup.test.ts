@@ -1,6 +1,8 @@
 import { beforeEach, describe, expect, it } from 'vitest'
 import { createPinia, setActivePinia } from 'pinia'
 import { createHistoryGroup } from '../../plugin/host/historyGroup'
+import { trackDeckChanges } from '../../plugin/host/historyTracker'
+import { resolveHostStores } from '../../plugin/host/pptistHost'
 import { setupPptist, snapshotTable } from './fakes/pptistStores'
 import { deck } from './fixtures/deck'
 import type { Slide } from '../../plugin/host/types'
@@ -58,6 +60,31 @@ describe('one undo step per batch (against PPTist snapshot semantics)', () => {
     await snapshotStore.unDo()
     expect(slidesStore.slides[4].remark).toBe('user note')
     expect(backgrounds(slidesStore.slides)[1]).toBeNull()
+  })
+
+  it('a restore while the batch step is behind: its end adds no step that repeats the restore, so one unDo brings the images back', async () => {
+    const { slidesStore, snapshotStore } = await setupPptist(deck)
+    const tracker = trackDeckChanges(resolveHostStores(undefined))
+    const options = { changedSinceSnapshot: tracker.changedSinceSnapshot }
+    const history = createHistoryGroup(snapshotStore, options)
+    await history.begin()
+    slidesStore.updateSlide(bg('img0'), 'cover01')
+    await history.record()
+    // a later page (or a full image replacing a preview) lands: the batch step is behind
+    slidesStore.updateSlide(bg('img1'), 'contents01')
+    await history.record()
+    // "restore all editable" meanwhile, as the controller does it: its own group, one step
+    const restore = createHistoryGroup(snapshotStore, options)
+    await restore.begin()
+    slidesStore.updateSlide({ background: { type: 'solid', color: '#ffffff' } }, 'cover01')
+    slidesStore.updateSlide({ background: { type: 'solid', color: '#ffffff' } }, 'contents01')
+    await restore.record()
+    await restore.end()
+    // the batch ends after the restore (its last full images had been loading)
+    await history.end()
+    await snapshotStore.unDo()
+    expect(backgrounds(slidesStore.slides).slice(0, 2)).toEqual(['img0', 'img1'])
+    tracker.stop()
   })
 
   it('history never initialised (cursor -1): the pre-batch deck is recorded first', async () => {
