@@ -32,7 +32,7 @@ import { createLogger } from '../../server/logger.js'
 import { createProvider } from '../../server/providers/index.js'
 import type { PageTiming } from '../../server/batches.js'
 import { dropRedisPrefix } from '../server/setups.js'
-import { percentile, startFakeInChild } from './shared.js'
+import { benchBatch, percentile, startFakeInChild } from './shared.js'
 import { THUMBNAIL_RETRY_DELAYS_MS } from '../../plugin/composables/useThumbnailRetry.js'
 
 const PAGES = 40
@@ -72,11 +72,7 @@ async function main(): Promise<void> {
   /** thumbnail requests answered 404 not_ready (asked again later) */
   let notReady = 0
   const run = async (label: string, pages: number) => {
-    const body = {
-      template_id: 'nano_banana_1', deck_title: `bench ${label}`,
-      pages: Array.from({ length: pages }, (_, i) => ({ slide_id: `${label}-${i + 1}`, title: `${label} page ${i + 1}`, content: `Point one\nPoint two ${i + 1}` })),
-      options: { resolution: '2K', style_chain: false },
-    }
+    const body = benchBatch(label, pages)
     const started = performance.now()
     const res = await fetch(`${srv.url}/api/v1/slide-generations/batches`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
     const { batch_id: id } = await res.json() as { batch_id: string }

@@ -32,7 +32,7 @@ import path from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import type { PageTiming } from '../../server/batches.js'
-import { percentile, startFakeInChild } from './shared.js'
+import { benchBatch, percentile, startFakeInChild } from './shared.js'
 
 interface Scenario {
   name: string
@@ -100,11 +100,7 @@ async function runScenario(sc: Scenario): Promise<ScenarioResult> {
   })
 
   const run = async (label: string, pages: number) => {
-    const body = {
-      template_id: 'nano_banana_1', deck_title: `bench ${label}`,
-      pages: Array.from({ length: pages }, (_, i) => ({ slide_id: `${label}-${i + 1}`, title: `${label} page ${i + 1}`, content: `Point one\nPoint two ${i + 1}` })),
-      options: { resolution: sc.resolution, style_chain: false },
-    }
+    const body = benchBatch(label, pages, sc.resolution)
     const started = performance.now()
     const res = await fetch(`${srv.url}/api/v1/slide-generations/batches`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
     const { batch_id: id } = await res.json() as { batch_id: string }

@@ -17,7 +17,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { dropRedisPrefix } from '../server/setups.js'
-import { startFakeInChild } from './shared.js'
+import { benchBatch, startFakeInChild } from './shared.js'
 
 const PAGES = 40
 const CONCURRENCY = 5
@@ -50,11 +50,7 @@ async function startReplica(env: Record<string, string>): Promise<Replica> {
 }
 
 async function runBatch(create: Replica, follow: Replica, label: string, pages: number): Promise<number> {
-  const body = {
-    template_id: 'nano_banana_1', deck_title: `bench ${label}`,
-    pages: Array.from({ length: pages }, (_, i) => ({ slide_id: `${label}-${i + 1}`, title: `${label} page ${i + 1}`, content: `Point one\nPoint two ${i + 1}` })),
-    options: { resolution: '2K', style_chain: false },
-  }
+  const body = benchBatch(label, pages)
   const started = performance.now()
   const res = await fetch(`${create.url}/api/v1/slide-generations/batches`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
   if (res.status !== 202) throw new Error(`batch not accepted: HTTP ${res.status} ${await res.text()}`)

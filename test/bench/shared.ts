@@ -1,4 +1,4 @@
-// Pieces both proxy benchmarks use: a percentile, and the fake Gemini in a child process (so its
+// Pieces the proxy benchmarks share: a percentile, a batch request, and the fake Gemini in a child process (so its
 // work — making and sending realistic images — is not counted against the proxy's CPU or RSS).
 import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
@@ -30,5 +30,14 @@ export async function startFakeInChild(opts: object) {
       child.once('exit', () => resolve())
       child.send('close')
     }),
+  }
+}
+
+/** A batch request of `pages` short pages labelled `label` (slide ids `<label>-<n>`), no style chain. */
+export function benchBatch(label: string, pages: number, resolution: '1K' | '2K' | '4K' = '2K') {
+  return {
+    template_id: 'nano_banana_1', deck_title: `bench ${label}`,
+    pages: Array.from({ length: pages }, (_, i) => ({ slide_id: `${label}-${i + 1}`, title: `${label} page ${i + 1}`, content: `Point one\nPoint two ${i + 1}` })),
+    options: { resolution, style_chain: false },
   }
 }
