@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { AdaptiveLimit } from '../../server/adaptiveLimit.js'
 
+/** Five calls started at `at`, `at`+1 … `at`+4, each answered (not rate limited) 1000 ms later. */
+function callRound(l: AdaptiveLimit, at: number): void {
+  for (let t = at; t < at + 5; t++) l.started(t)
+  for (let t = at; t < at + 5; t++) l.succeeded(t + 1000, t)
+}
+
 describe('AdaptiveLimit', () => {
   it('lets calls out up to the concurrency limit', () => {
     const l = new AdaptiveLimit({ maxConcurrency: 3 })
@@ -37,10 +43,8 @@ describe('AdaptiveLimit', () => {
   it('the learned window lets a burst go when it frees, as the upstream\'s sliding window does (not one call per W/R)', () => {
     const l = new AdaptiveLimit({ maxConcurrency: 5, margin: 0 })
     // 5 calls at 0 and 5 at 1000 let through (1000 ms each), the 11th refused; the quota frees at 4000
-    for (let t = 0; t < 5; t++) l.started(t)
-    for (let t = 0; t < 5; t++) l.succeeded(t + 1000, t)
-    for (let t = 1000; t < 1005; t++) l.started(t)
-    for (let t = 1000; t < 1005; t++) l.succeeded(t + 1000, t)
+    callRound(l, 0)
+    callRound(l, 1000)
     for (let t = 2000; t < 2005; t++) l.started(t)
     l.rateLimited(2020, 2000, 1980)
     for (let t = 2001; t < 2005; t++) l.rateLimited(2020, t, 1980)
@@ -115,8 +119,7 @@ describe('AdaptiveLimit', () => {
   it('a call counted as let through but refused after the first 429 (it was still in flight) corrects the learned window', () => {
     const l = new AdaptiveLimit({ maxConcurrency: 5, margin: 0 })
     // 5 calls at 0 let through; the next round starts at 1000 while the quota (5 per 4000 ms) is spent
-    for (let t = 0; t < 5; t++) l.started(t)
-    for (let t = 0; t < 5; t++) l.succeeded(t + 1000, t)
+    callRound(l, 0)
     for (let t = 1000; t < 1005; t++) l.started(t)
     // the call of 1003 is answered first: 1000–1002 started before it and are taken as let through
     l.rateLimited(1020, 1003, 2980)
@@ -133,10 +136,8 @@ describe('AdaptiveLimit', () => {
   it('the concurrency cut never goes below what the learned rate needs (latency ÷ spacing)', () => {
     const l = new AdaptiveLimit({ maxConcurrency: 5, margin: 0 })
     // calls take 1000 ms; 10 let through from 0 to 1000, the quota frees at 4000: a start every 400 ms needs 3 in flight on average
-    for (let t = 0; t < 5; t++) l.started(t)
-    for (let t = 0; t < 5; t++) l.succeeded(t + 1000, t)
-    for (let t = 1000; t < 1005; t++) l.started(t)
-    for (let t = 1000; t < 1005; t++) l.succeeded(t + 1000, t)
+    callRound(l, 0)
+    callRound(l, 1000)
     l.started(2000)
     l.rateLimited(2020, 2000, 1980)
     // 1000 ms ÷ 400 ms = 2.5 → 3, + 1 for a freed window's burst
