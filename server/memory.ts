@@ -6,8 +6,8 @@
 // measured with the realistic benchmark, RSS stayed at its batch peak (e.g. 292 → 476 MB for five 4K
 // pages) long after the batch, and went back to 297 MB with one full collection. So once images have
 // been stored (their buffers are garbage) and for IDLE_MS no other was and no answer is being read,
-// one full collection runs
-// (~10–30 ms on a quiet machine; upstream calls may still be waiting, which it does not delay). Node has no API for this; `--expose-gc` set at run time
+// one full collection runs (~10–30 ms on a quiet machine; upstream calls may still be waiting, which
+// it does not delay). Node has no API for this; `--expose-gc` set at run time
 // with a fresh context's `gc` is the documented V8 flag route (node:v8 setFlagsFromString). Where it
 // is not available nothing happens (V8 collects on its own schedule, as before).
 import v8 from 'node:v8'
