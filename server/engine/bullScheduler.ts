@@ -136,23 +136,20 @@ export class BullScheduler implements Scheduler {
       // the start is counted in the shared limit in the same step that checks the hold: a job taken
       // between another replica hearing a 429 and the hold reaching BullMQ waits for the hold's end
       // instead of calling into the spent quota (and its 429 would have been taken for new evidence)
-      const begun = await this.begin()
-      if (begun.holdUntil !== null) {
-        this.heardHold(begun.holdUntil, this.hold.spacingMs)
-        try {
-          await this.enqueue({ batchId: job.data.batchId, pageNumber: job.data.pageNumber, redelivered: false }, { front: true })
-        } finally {
-          this.priorities.delete(pageKey)
-          await this.opts.redis.srem(this.k('jobs', job.data.batchId), job.id!).catch(() => 0)
-        }
-        return
-      }
-      const feedback = this.feedback(begun.startedAt)
+      const attempt = { batchId: job.data.batchId, pageNumber: job.data.pageNumber, redelivered }
+      let feedback: ReturnType<BullScheduler['feedback']> | null = null
       try {
-        await run({ batchId: job.data.batchId, pageNumber: job.data.pageNumber, redelivered }, feedback.feedback)
+        const begun = await this.begin()
+        if (begun.holdUntil !== null) {
+          this.heardHold(begun.holdUntil, this.hold.spacingMs)
+          await this.enqueue({ ...attempt, redelivered: false }, { front: true })
+          return
+        }
+        feedback = this.feedback(begun.startedAt)
+        await run(attempt, feedback.feedback)
       } finally {
         this.priorities.delete(pageKey)
-        await feedback.settled()
+        await feedback?.settled()
         await this.opts.redis.srem(this.k('jobs', job.data.batchId), job.id!).catch(() => 0)
       }
     }, {
