@@ -8,8 +8,9 @@
 // The variants are made as the disk store makes them (server/imageVariants.ts: the embed JPEG from the
 // one full decode, started alongside the image's PUT, the thumbnail from that JPEG, on the shared
 // image-work queue) and PUT next to the image once it is stored; the image's bytes are held until then
-// (there is no local file to read back). A missing variant is made on request from the image. "Being made" is known per replica only: a
-// thumbnail asked of another replica while it is made is made there too (one extra PUT of that key).
+// (there is no local file to read back). A missing variant is made on request from the image.
+// "Being made" is known per replica only: a thumbnail asked of another replica while it is made is
+// made there too (one extra PUT of that key).
 import { Readable } from 'node:stream'
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3'
 import type { ImageMime } from '../providers/types.js'
