@@ -214,10 +214,12 @@ export class BatchManager {
     })
     if (!r) throw notFound('Batch')
     if (!r.value) return this.progressOf(r.record)
-    const dropped = await this.deps.scheduler.dropBatch(batchId)
     const aborted = this.attempts.heldFor(batchId)
-    // every process aborts the upstream calls it holds for this batch (this one synchronously)
+    // every process aborts the upstream calls it holds for this batch (this one synchronously) before
+    // the queued pages are dropped: the calls running are what costs, and a job taken meanwhile finds
+    // the batch cancelled and calls nothing
     this.deps.bus.publishCancel(batchId)
+    const dropped = await this.deps.scheduler.dropBatch(batchId)
     this.deps.bus.publish(batchId, r.events)
     this.deps.runner.forget(batchId)
     const durationMs = Math.max(0, this.now() - Date.parse(r.record.created_at))

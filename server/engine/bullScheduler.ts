@@ -188,16 +188,14 @@ export class BullScheduler implements Scheduler {
 
   async dropBatch(batchId: string): Promise<number> {
     const ids = await this.opts.redis.smembers(this.k('jobs', batchId))
-    let dropped = 0
-    for (const id of ids) {
-      // an active (locked) job is not removed: its attempt is aborted through the event bus
-      const removed = await this.queue.remove(id).catch(() => 0)
-      if (removed) {
-        dropped++
-        await this.opts.redis.srem(this.k('jobs', batchId), id)
-      }
-    }
-    return dropped
+    // all at once (one after another, a 100-page batch's cancel took 100 round trips); an active
+    // (locked) job is not removed: its attempt is aborted through the event bus
+    const removed = await Promise.all(ids.map(async id => {
+      if (!await this.queue.remove(id).catch(() => 0)) return 0
+      await this.opts.redis.srem(this.k('jobs', batchId), id)
+      return 1
+    }))
+    return removed.reduce<number>((a, b) => a + b, 0)
   }
 
   async stats(): Promise<SchedulerStats> {
