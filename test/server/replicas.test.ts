@@ -98,6 +98,34 @@ describe('several replicas on one Redis', () => {
     expect((await fetch(`${b.srv.url}${urls[0]}`)).status).toBe(200)
   })
 
+  it('fair across replicas: a 3-page deck created on B while a 100-page deck from A fills the queue gets the next calls', async () => {
+    // the first calls wait at a gate until the small deck is queued, so the order of the calls after
+    // it says who was served next (not timing)
+    let openGate = () => {}
+    const gate = new Promise<void>(resolve => { openGate = resolve })
+    const base = scriptedProvider(async () => { await gate; return okImage() }, { delayMs: 5 })
+    const c = await cluster(base, { concurrency: 3 })
+    const [a, b, cc] = [await c.start(), await c.start(), await c.start()]
+    const big = await postJson(`${a.srv.url}${BATCHES}`, { template_id: 'nano_banana_1', deck_title: 'big', pages: pages(100), options: { style_chain: false } })
+    expect(big.status).toBe(202)
+    await waitUntil(() => c.tally.inFlight === 3)
+    const callsBefore = base.calls.length
+    const small = await postJson(`${b.srv.url}${BATCHES}`, { template_id: 'nano_banana_1', deck_title: 'small', pages: pages(3, 's').map(p => ({ ...p, content: `Small ${p.content}` })), options: { style_chain: false } })
+    expect(small.status).toBe(202)
+    openGate()
+    const status = async (id: string) => (await getJson(`${cc.srv.url}${BATCHES}/${id}/progress`)).body as { status: string; progress: { completed_pages: number } }
+    await waitUntil(async () => (await status(small.body.batch_id as string)).status === 'completed', 20_000)
+    // the big deck is far from done when the small one is (first come, first served: 100 pages before it)
+    expect((await status(big.body.batch_id as string)).progress.completed_pages).toBeLessThan(50)
+    await waitUntil(async () => (await status(big.body.batch_id as string)).status === 'completed', 60_000)
+    // taking turns page by page: the small deck's three pages are among the next six calls, whichever replica made them
+    const order = base.calls.slice(callsBefore).map(call => call.req.page.deckTitle)
+    expect(order.filter(t => t === 'small')).toHaveLength(3)
+    expect(order.lastIndexOf('small')).toBeLessThan(6)
+    expect(base.calls).toHaveLength(103)
+    expect(c.tally.maxInFlight).toBe(3)
+  }, 90_000)
+
   it('a cancel sent to one replica aborts the upstream calls another replica holds', async () => {
     const base = scriptedProvider(() => 'hang')
     const c = await cluster(base, { concurrency: 2 })
