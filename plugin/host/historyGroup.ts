@@ -80,7 +80,8 @@ export function createHistoryGroup(store: SnapshotStoreLike | null, options: His
         if (cursor === groupCursor && length === groupCursor + 1) {
           store.setSnapshotCursor!(groupCursor - 1)
           await store.addSnapshot()
-        } else if (!options.changedSinceSnapshot || options.changedSinceSnapshot()) {
+        }
+        else if (!options.changedSinceSnapshot || options.changedSinceSnapshot()) {
           await store.addSnapshot()
         }
       }

@@ -21,15 +21,17 @@ function sources(dir: string): string[] {
 
 /** A block statement opened and closed on one line with something in it: after `)`, `=>`, else, try, finally, do. */
 const ONE_LINE_BLOCK = /(\)|=>|\belse|\btry|\bfinally|\bdo)\s*\{\s*[^\s}].*\}/
+/** `} else`, `} catch`, `} finally` on one line: stroustrup wants the keyword on the line after the brace. */
+const CUDDLED_ELSE = /\}\s*(else|catch|finally)\b/
 
 describe('the extension in PPTist\'s lint', () => {
-  it('has no one-line blocks (PPTist\'s brace-style stroustrup would rewrite them with --fix)', () => {
+  it('has no one-line blocks and no `} else` (PPTist\'s brace-style stroustrup would rewrite them with --fix)', () => {
     const offenders: string[] = []
     for (const file of sources(PLUGIN)) {
       readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
         const code = line.replace(/\/\/.*$/, '')
         if (/^\s*(\*|\/\*)/.test(line) || code.includes('${')) return
-        if (ONE_LINE_BLOCK.test(code)) offenders.push(`${relative(REPO_ROOT, file)}:${i + 1}: ${line.trim()}`)
+        if (ONE_LINE_BLOCK.test(code) || CUDDLED_ELSE.test(code)) offenders.push(`${relative(REPO_ROOT, file)}:${i + 1}: ${line.trim()}`)
       })
     }
     expect(offenders).toEqual([])
@@ -37,6 +39,9 @@ describe('the extension in PPTist\'s lint', () => {
 
   it('recognises the shapes PPTist\'s lint rewrote, and not object literals or types', () => {
     for (const bad of ['if (x) { a = 1 }', 'watch(s, () => { changed = true }, {})', '} else { b() }']) expect(ONE_LINE_BLOCK.test(bad)).toBe(true)
+    // seen in the real PPTist checkout: historyGroup.ts's `} else if (…) {` was split by --fix
+    for (const bad of ['} else if (x) {', '} catch (err) {', '} finally {']) expect(CUDDLED_ELSE.test(bad)).toBe(true)
+    for (const fine of ['}', 'else if (x) {', 'const elseWhere = 1']) expect(CUDDLED_ELSE.test(fine)).toBe(false)
     for (const fine of ['const o = { a: 1 }', 'f(x, { deep: 2 })', 'type T = (x: { a: string }) => void', 'if (x) {']) expect(ONE_LINE_BLOCK.test(fine)).toBe(false)
   })
 })
