@@ -231,6 +231,7 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
       // One updateSlide per page: the new background and any text colour changes are one undo step.
       if (deck.updateSlide(slideId, update)) {
         mark('nb:slide-updated', pageNumber)
+        store.markApplied(pageNumber)
         await history.record()
         if (update.remark !== undefined) await deck.refreshNotes(slideId)
         if (progressive && src !== absolute) swapToFull(pageNumber, slideId, src, progressive.full)

@@ -10,6 +10,11 @@ export interface PageView extends Omit<PageResult, 'error_code'> {
   skipped: boolean
   /** the user put the editable slide back (restore): its image is no longer on the slide */
   restored: boolean
+  /**
+   * the slide shows this page's image: set once the browser has loaded it and the slide was updated
+   * (a page the proxy finished is not on the slide yet while its image loads, or cannot be loaded)
+   */
+  applied: boolean
 }
 
 export type Transport = 'sse' | 'polling'
@@ -104,6 +109,7 @@ export const useNanoBananaStore = defineStore('nanoBanana', {
         retry_count: 0,
         skipped: false,
         restored: false,
+        applied: false,
       }))
       this.floatVisible = true
       this.floatMinimised = false
@@ -114,7 +120,7 @@ export const useNanoBananaStore = defineStore('nanoBanana', {
       if (!page) {
         page = {
           page_number: result.page_number, slide_id: result.slide_id, status: result.status,
-          image_url: null, thumbnail_url: null, error_message: null, error_code: null, retry_count: 0, skipped: false, restored: false,
+          image_url: null, thumbnail_url: null, error_message: null, error_code: null, retry_count: 0, skipped: false, restored: false, applied: false,
         }
         this.pages.push(page)
         this.pages.sort((a, b) => a.page_number - b.page_number)
@@ -122,6 +128,8 @@ export const useNanoBananaStore = defineStore('nanoBanana', {
       }
       page.slide_id = result.slide_id || page.slide_id
       page.status = result.status
+      // a new image (a retry, a revision) is not on the slide until it has loaded too
+      if (result.image_url !== page.image_url) page.applied = false
       page.image_url = result.image_url
       page.thumbnail_url = result.thumbnail_url
       page.error_message = result.error_message
@@ -137,11 +145,17 @@ export const useNanoBananaStore = defineStore('nanoBanana', {
       const page = this.pages.find(p => p.page_number === pageNumber)
       if (page) page.restored = true
     },
+    /** the slide now shows the page's image */
+    markApplied(pageNumber: number) {
+      const page = this.pages.find(p => p.page_number === pageNumber)
+      if (page) page.applied = true
+    },
     markPending(pageNumbers: number[]) {
       for (const page of this.pages) {
         if (pageNumbers.includes(page.page_number)) {
           page.status = 'pending'
           page.restored = false
+          page.applied = false
           page.error_message = null
           page.error_code = null
         }

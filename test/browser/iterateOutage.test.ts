@@ -123,8 +123,10 @@ describe('retries and outages (demo editor, fake Gemini)', () => {
     const callsBefore = generateCalls()
 
     await startRun(page, 2)
-    // page 1 finished on the proxy, its image cannot be had: the slide keeps its elements
-    await expect.poll(() => float.locator('.page[data-page="1"] .status-text').textContent(), { timeout: 20_000 }).toBe('已完成')
+    // page 1 finished on the proxy, its image cannot be had: the slide keeps its elements, and the
+    // float says the image is loading rather than done (no restore offered for a slide not changed)
+    await expect.poll(() => float.locator('.page[data-page="1"] .status-text').textContent(), { timeout: 20_000 }).toBe('载入图片中')
+    expect(await float.locator('.page[data-page="1"] .restore-btn').count()).toBe(0)
     const slide1 = (await deckNow(page)).slides[0]
     expect(slide1.elements.length).toBeGreaterThan(0)
     expect(slide1.background?.image?.src ?? '').not.toContain('/api/v1/images/')
@@ -145,6 +147,7 @@ describe('retries and outages (demo editor, fake Gemini)', () => {
     imagesDown = false
     await expect.poll(async () => withImage(await deckNow(page)).length, { timeout: 40_000 }).toBe(3)
     await expect.poll(() => float.locator('.summary').textContent(), { timeout: 10_000 }).toBe('3 页完成')
+    await expect.poll(() => float.locator('.status-text').allTextContents()).toEqual(['已完成', '已完成', '已完成'])
     expect(await float.getByRole('status').count()).toBe(0)
     await float.screenshot({ path: artifactPath('outage-float-back.png') })
     expect(generateCalls() - callsBefore).toBe(3)

@@ -2,8 +2,15 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { VueWrapper } from '@vue/test-utils'
 import GenerationProgressFloat from '../../plugin/components/GenerationProgressFloat.vue'
 import { useNanoBananaStore } from '../../plugin/store/nanoBanana'
+import type { PageResult } from '../../plugin/types/api'
 import { pageResult } from './fakes/proxyApi'
 import { fakeController, flush, mountPlugin, SERVER } from './helpers/mountPlugin'
+
+/** A page the proxy finished whose image the controller has put on its slide. */
+function landed(store: ReturnType<typeof useNanoBananaStore>, result: PageResult) {
+  store.upsertPage(result)
+  store.markApplied(result.page_number)
+}
 
 describe('GenerationProgressFloat', () => {
   let wrapper: VueWrapper | undefined
@@ -16,7 +23,7 @@ describe('GenerationProgressFloat', () => {
     const store = useNanoBananaStore()
     store.startBatch('b1', 'full', ['cover01', 'contents01', 'table01', 'chart01'].map(slide_id => ({ slide_id })))
     store.setStatus('generating')
-    store.upsertPage(pageResult(1, 'cover01', 'completed'))
+    landed(store, pageResult(1, 'cover01', 'completed'))
     store.upsertPage(pageResult(2, 'contents01', 'generating'))
     store.upsertPage(pageResult(3, 'table01', 'failed', { error_code: 'safety_refused', error_message: 'IMAGE_SAFETY' }))
     store.setRemaining(42)
@@ -36,6 +43,22 @@ describe('GenerationProgressFloat', () => {
     expect(statuses()).toEqual(['已完成', '绘制中', '失败', '等待中'])
     expect(wrapper!.find('[data-page="1"] img').attributes('src')).toBe(`${SERVER}/api/v1/images/p1.thumb.jpg`)
     expect(wrapper!.find('[data-page="2"] .spinner').exists()).toBe(true)
+  })
+
+  it('a page the proxy finished says "loading image" and offers no restore until its image is on the slide', async () => {
+    const { store } = await showBatch()
+    store.upsertPage(pageResult(2, 'contents01', 'completed'))
+    await flush()
+    expect(statuses()[1]).toBe('载入图片中')
+    expect(wrapper!.find('[data-page="2"] .restore-btn').exists()).toBe(false)
+    store.markApplied(2)
+    await flush()
+    expect(statuses()[1]).toBe('已完成')
+    expect(wrapper!.find('[data-page="2"] .restore-btn').exists()).toBe(true)
+    // a revision brings a new image: loading again until that one is on the slide
+    store.upsertPage(pageResult(2, 'contents01', 'completed', { image_url: '/api/v1/images/p2-revised.png' }))
+    await flush()
+    expect(statuses()[1]).toBe('载入图片中')
   })
 
   it('while the proxy cannot be reached: "reconnecting", no time left, no spinners; back to normal when it answers', async () => {
@@ -59,8 +82,8 @@ describe('GenerationProgressFloat', () => {
     expect(wrapper!.find('.restore-all-btn').exists()).toBe(false)
     await wrapper!.find('[data-page="1"] .restore-btn').trigger('click')
     expect(controller.restore).toHaveBeenCalledWith([1])
-    store.upsertPage(pageResult(2, 'contents01', 'completed'))
-    store.upsertPage(pageResult(4, 'chart01', 'completed'))
+    landed(store, pageResult(2, 'contents01', 'completed'))
+    landed(store, pageResult(4, 'chart01', 'completed'))
     store.setStatus('partial')
     await flush()
     await wrapper!.find('.restore-all-btn').trigger('click')
@@ -167,8 +190,8 @@ describe('GenerationProgressFloat', () => {
     const { store } = await showBatch()
     expect(wrapper!.find('.close-btn').exists()).toBe(false)
     expect(wrapper!.find('.summary').exists()).toBe(false)
-    store.upsertPage(pageResult(2, 'contents01', 'completed'))
-    store.upsertPage(pageResult(4, 'chart01', 'completed'))
+    landed(store, pageResult(2, 'contents01', 'completed'))
+    landed(store, pageResult(4, 'chart01', 'completed'))
     store.setStatus('partial')
     await flush()
     expect(wrapper!.find('.summary').text()).toBe('3 页完成，1 页失败')
@@ -234,8 +257,8 @@ describe('GenerationProgressFloat', () => {
     store.markSkipped(1)
     await flush()
     expect(statuses()[0]).toBe('页面已删除，已跳过')
-    store.upsertPage(pageResult(2, 'contents01', 'completed'))
-    store.upsertPage(pageResult(4, 'chart01', 'completed'))
+    landed(store, pageResult(2, 'contents01', 'completed'))
+    landed(store, pageResult(4, 'chart01', 'completed'))
     store.setStatus('partial')
     await flush()
     expect(wrapper!.find('.summary').text()).toBe('2 页完成，1 页已跳过，1 页失败')
@@ -249,9 +272,9 @@ describe('GenerationProgressFloat', () => {
       return wrapper!.find('.summary').text()
     }
     // 4 done, nothing else
-    store.upsertPage(pageResult(2, 'contents01', 'completed'))
-    store.upsertPage(pageResult(3, 'table01', 'completed'))
-    store.upsertPage(pageResult(4, 'chart01', 'completed'))
+    landed(store, pageResult(2, 'contents01', 'completed'))
+    landed(store, pageResult(3, 'table01', 'completed'))
+    landed(store, pageResult(4, 'chart01', 'completed'))
     expect(await summary('completed')).toBe('4 页完成')
     // one of them skipped (slide deleted): 3 done, 1 skipped, no "0 failed"
     store.markSkipped(4)
@@ -264,7 +287,7 @@ describe('GenerationProgressFloat', () => {
     store.upsertPage(pageResult(2, 'contents01', 'failed'))
     expect(await summary('partial')).toBe('0 页完成，1 页已跳过，3 页失败')
     // cancelled keeps the same counts behind its prefix
-    store.upsertPage(pageResult(1, 'cover01', 'completed'))
+    landed(store, pageResult(1, 'cover01', 'completed'))
     expect(await summary('cancelled')).toBe('已取消：1 页完成，1 页已跳过，2 页失败')
   })
 
@@ -297,7 +320,7 @@ describe('GenerationProgressFloat', () => {
     expect(wrapper!.find('.percentage').text()).toBe('25%')
     expect(wrapper!.find('.summary').text()).toBe('已取消：1 页完成，1 页失败')
     // the same pages settled without a cancel: every page had its turn
-    store.upsertPage(pageResult(2, 'contents01', 'completed'))
+    landed(store, pageResult(2, 'contents01', 'completed'))
     store.upsertPage(pageResult(4, 'chart01', 'failed', { error_code: 'no_image' }))
     store.setStatus('partial')
     await flush()
@@ -308,7 +331,7 @@ describe('GenerationProgressFloat', () => {
 
   it('English summary: "7 done, 1 skipped"', async () => {
     const { store } = await showBatch('en')
-    for (const [n, id] of [[2, 'contents01'], [3, 'table01'], [4, 'chart01']] as const) store.upsertPage(pageResult(n, id, 'completed'))
+    for (const [n, id] of [[2, 'contents01'], [3, 'table01'], [4, 'chart01']] as const) landed(store, pageResult(n, id, 'completed'))
     store.markSkipped(2)
     store.setStatus('completed')
     await flush()

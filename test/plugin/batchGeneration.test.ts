@@ -462,15 +462,17 @@ describe('useBatchGeneration controller', () => {
     await controller.start({ templateId: 'nano_banana_1', slideIds: IDS.slice(0, 2), options: OPTIONS, embed: false })
     await vi.waitFor(() => expect(loads).toHaveLength(2))
     await new Promise(resolve => setTimeout(resolve, 30))
-    // not loaded yet: the slide is untouched
+    // not loaded yet: the slide is untouched, and the float does not call the page done yet
     expect(slidesStore.slides[0].elements).toEqual(before[0].elements)
+    expect(store.pages.map(p => [p.status, p.applied])).toEqual([['completed', false], ['completed', false]])
     release()
     await finished(controller, store)
     expect(slidesStore.slides[0].elements).toEqual([])
     expect(bgSrc(slidesStore.slides[0])).toBe(`${SERVER}/api/v1/images/p1.png`)
-    // never loaded: elements and background as they were
+    // never loaded: elements and background as they were, and the page is not marked as on its slide
     expect(slidesStore.slides[1].elements).toEqual(before[1].elements)
     expect(slidesStore.slides[1].background).toEqual(before[1].background)
+    expect(store.pages.map(p => p.applied)).toEqual([true, false])
   })
 
   describe('URL mode: the proxy\'s compact JPEG first, the full image once loaded', () => {
