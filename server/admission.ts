@@ -40,17 +40,17 @@ export function createAdmission(deps: AdmissionDeps): Admission {
     const problem = await checked.problem
     if (problem) throw new ApiError(503, 'storage_unavailable', `The proxy cannot store images right now: ${problem}. Ask the administrator`, { headers: { 'Retry-After': '60' } })
   }
-  const admitSpend = (client: string | undefined, resolution: Resolution) => {
-    deps.spend?.admit(client, deps.spend.priceOf(deps.model, resolution))
+  const admitSpend = async (client: string | undefined, resolution: Resolution) => {
+    await deps.spend?.admit(client, deps.spend.priceOf(deps.model, resolution))
   }
   return {
     async newBatch(client, pages, resolution) {
-      admitSpend(client, resolution ?? deps.defaultResolution)
+      await admitSpend(client, resolution ?? deps.defaultResolution)
       await requireStorage()
       if (client) await deps.limits?.takePages(client, pages)
     },
     async retry(client, batchId, page) {
-      admitSpend(client, await deps.batches.resolutionOf(batchId))
+      await admitSpend(client, await deps.batches.resolutionOf(batchId))
       await requireStorage()
       await deps.limits?.takeRetry(batchId, page)
       if (client) await deps.limits?.takePages(client, 1)

@@ -21,7 +21,7 @@ import { WebhookSender, type WebhookSettings } from './webhooks.js'
 import { createMetricsRouter, ProxyMetrics, type PriceFn } from './metrics.js'
 import { createProbeRouter, providerCheck, storageCheck, type ReadinessCheck } from './probes.js'
 import { combineLifecycles, type BatchLifecycle } from './engine/lifecycle.js'
-import { createEngine, type Engine } from './engine/setup.js'
+import { createEngine, createGuardStores, type Engine } from './engine/setup.js'
 import { HOUR_MS } from './engine/retention.js'
 import { TemplateReferences } from './references.js'
 import { createDeckRouter, type DeckLimits } from './deckRoutes.js'
@@ -75,7 +75,7 @@ export interface AppDeps {
   /** more listeners for every upstream call */
   upstreamListeners?: readonly UpstreamListener[]
   /** Redis set-up: queue lock timing (tests shorten how fast a dead replica's attempts are taken over) */
-  redisTiming?: { lockDurationMs?: number; stalledIntervalMs?: number }
+  redisTiming?: { lockDurationMs?: number; stalledIntervalMs?: number; streamLeaseMs?: number }
   /** USD per image for the spend metric (default: the list prices) */
   price?: PriceFn
   /** .pptx upload limits (POST /api/v1/decks); the upload size comes from MAX_UPLOAD_MB */
@@ -147,16 +147,19 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
   // tokens: PROXY_TOKEN alone (tests, older set-ups) is the client `default`
   const tokens = config.tokens ?? (config.proxyToken ? [{ name: 'default', token: config.proxyToken }] : [])
   // spend guard: every upstream call metered at list price; totals survive restarts (DATA_DIR/spend.json)
+  // or, with REDIS_URL, live in Redis so every replica enforces the same budgets and client limits
+  const redisSetup = config.redis ? { ...config.redis, ...deps.redisTiming } : undefined
+  const guards = createGuardStores({ redis: redisSetup, spendFile: path.join(storage.dataDir, 'spend.json'), logger })
   const spend = new SpendGuard({
     price,
     budgetUsdPerDay: config.budget?.perDayUsd,
     budgetUsdPer10Min: config.budget?.per10MinUsd,
     clientBudgets: new Map(tokens.filter(t => t.dailyBudgetUsd !== undefined).map(t => [t.name, t.dailyBudgetUsd!])),
-    file: path.join(storage.dataDir, 'spend.json'),
+    ledger: guards.ledger,
     pollMs: deps.spendPollMs,
   })
   await spend.load()
-  const limits = config.clientLimits ? new ClientLimiter(config.clientLimits) : undefined
+  const limits = config.clientLimits ? new ClientLimiter(config.clientLimits, guards.limits) : undefined
   // metered outside observed: time spent waiting for the budget is not upstream latency
   const upstream = meteredProvider(observeProvider(provider, [providerStatus.listener, metrics.upstreamListener, ...(deps.upstreamListeners ?? [])]), spend)
   let stopping = false
@@ -189,11 +192,12 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
     backoff: deps.backoff,
     sleep: deps.sleep,
     random: deps.random,
-    ...(config.redis ? { redis: { ...config.redis, ...deps.redisTiming } } : {}),
+    ...(redisSetup ? { redis: redisSetup } : {}),
     ...(config.s3 ? { s3: { settings: config.s3, thumbnail: config.thumbnail } } : {}),
     rpm: config.upstreamRpm,
     // a page whose call does not fit a budget waits as a delayed job, holding no upstream slot
-    ...(spend.hasBudgets ? { budgetWaitMs: (client: string | undefined, resolution: Resolution) => spend.recheckMs(client, spend.priceOf(provider.model, resolution)) } : {}),
+    // (the shared ledger unreachable: the page looks again later rather than failing)
+    ...(spend.hasBudgets ? { budgetWaitMs: (client: string | undefined, resolution: Resolution) => spend.recheckMs(client, spend.priceOf(provider.model, resolution)).catch(() => spend.pollMs) } : {}),
   })
   const batches = engine.batches
   await engine.init()
@@ -212,6 +216,7 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
       storageCheck([storage.dataDir, path.join(storage.dataDir, 'images'), path.join(storage.dataDir, 'batches')]),
       providerCheck(() => providerStatus.current()),
       ...engine.readiness,
+      ...guards.readiness,
       ...(deps.readinessChecks ?? []),
     ],
     timeoutMs: deps.readinessTimeoutMs,
@@ -275,6 +280,7 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
       await engine.close()
       await webhooks.close()
       await spend.flush()
+      await guards.close()
     },
   }
 }

@@ -53,7 +53,7 @@ export interface BatchManagerDeps {
   /** told about page and batch events (metrics, webhooks) */
   lifecycle?: BatchLifecycle
   /** the spend guard's wait for a call (AttemptFlowDeps.budgetWaitMs); absent: no budgets */
-  budgetWaitMs?: (client: string | undefined, resolution: Resolution) => number
+  budgetWaitMs?: (client: string | undefined, resolution: Resolution) => number | Promise<number>
 }
 
 const DEFAULT_OPTIONS: Omit<BatchOptions, 'resolution'> = {

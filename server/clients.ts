@@ -1,12 +1,14 @@
 // Clients and their limits. A client is a named token (PROXY_TOKEN, PROXY_TOKENS, PROXY_TOKENS_FILE)
 // or, on a proxy without tokens, the caller's IP address (`ip:…`; behind nginx set TRUST_PROXY so the
 // address is the real client's). Per client: pages accepted per minute, manual retries of one page
-// per hour (rate-limiter-flexible's in-memory limiters), open progress streams (a counter), and —
-// enforced by the batch engine — pages queued at once.
+// per hour (rate-limiter-flexible limiters), open progress streams, and — enforced by the batch
+// engine — pages queued at once. Where the counts live is the LimitStores the set-up chooses
+// (server/engine/setup.ts): this process's memory, or Redis shared by every replica
+// (RateLimiterRedis and server/redisStreamSlots.ts), so N replicas enforce one limit, not N.
 import { readFileSync } from 'node:fs'
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { Request, RequestHandler } from 'express'
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible'
+import { RateLimiterMemory, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible'
 import { ApiError } from './errors.js'
 
 export interface ClientToken {
@@ -121,15 +123,59 @@ function limited(code: string, message: string, res: unknown): ApiError {
   return new ApiError(429, code, `${message}; try again in about ${seconds} s`, { headers: { 'Retry-After': String(seconds) } })
 }
 
-/** Per-client limits other than the queue share (that one is the batch engine's). */
-export class ClientLimiter {
-  private readonly pagesLimiter: RateLimiterMemory
-  private readonly retryLimiter: RateLimiterMemory
+/**
+ * Open progress streams per client. open() takes a slot when fewer than `max` are open and returns
+ * its release (calling it twice is harmless), or null when the client is at `max`.
+ */
+export interface StreamSlots {
+  open(client: string, max: number): Promise<(() => void) | null>
+  /** releases this process's slots and stops any timers */
+  close(): Promise<void>
+}
+
+/** One process's stream counts. */
+export class MemoryStreamSlots implements StreamSlots {
   private readonly streams = new Map<string, number>()
 
-  constructor(readonly limits: ClientLimitsConfig) {
-    this.pagesLimiter = new RateLimiterMemory({ keyPrefix: 'pages', points: limits.pagesPerMinute, duration: 60 })
-    this.retryLimiter = new RateLimiterMemory({ keyPrefix: 'retry', points: limits.retriesPerPagePerHour, duration: 3600 })
+  async open(client: string, max: number): Promise<(() => void) | null> {
+    const n = this.streams.get(client) ?? 0
+    if (n >= max) return null
+    this.streams.set(client, n + 1)
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      const left = (this.streams.get(client) ?? 1) - 1
+      if (left <= 0) this.streams.delete(client)
+      else this.streams.set(client, left)
+    }
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** Where a ClientLimiter keeps its counts (server/engine/setup.ts chooses memory or Redis). */
+export interface LimitStores {
+  /** a rate-limiter-flexible limiter: `points` per `duration` seconds, keys under `keyPrefix` */
+  rateLimiter(opts: { keyPrefix: string; points: number; duration: number }): RateLimiterAbstract
+  streams: StreamSlots
+}
+
+/** This process's memory (one replica). */
+export function memoryLimitStores(): LimitStores {
+  return { rateLimiter: opts => new RateLimiterMemory(opts), streams: new MemoryStreamSlots() }
+}
+
+/** Per-client limits other than the queue share (that one is the batch engine's). */
+export class ClientLimiter {
+  private readonly pagesLimiter: RateLimiterAbstract
+  private readonly retryLimiter: RateLimiterAbstract
+  private readonly streams: StreamSlots
+
+  constructor(readonly limits: ClientLimitsConfig, stores: LimitStores = memoryLimitStores()) {
+    this.pagesLimiter = stores.rateLimiter({ keyPrefix: 'pages', points: limits.pagesPerMinute, duration: 60 })
+    this.retryLimiter = stores.rateLimiter({ keyPrefix: 'retry', points: limits.retriesPerPagePerHour, duration: 3600 })
+    this.streams = stores.streams
   }
 
   /** Takes `pages` from the client's per-minute allowance, or 429 rate_limited with Retry-After. */
@@ -152,20 +198,13 @@ export class ClientLimiter {
     }
   }
 
-  /** Opens a stream for the client (returns its release), or 429 too_many_streams. */
-  openStream(client: string): () => void {
-    const n = this.streams.get(client) ?? 0
-    if (n >= this.limits.maxStreamsPerClient) {
-      throw new ApiError(429, 'too_many_streams', `This client already has ${n} progress streams open (limit ${this.limits.maxStreamsPerClient}); close some`, { headers: { 'Retry-After': '5' } })
+  /** Opens a stream for the client (resolves to its release), or rejects with 429 too_many_streams. */
+  async openStream(client: string): Promise<() => void> {
+    const release = await this.streams.open(client, this.limits.maxStreamsPerClient)
+    if (!release) {
+      const max = this.limits.maxStreamsPerClient
+      throw new ApiError(429, 'too_many_streams', `This client already has ${max} progress streams open (limit ${max}); close some`, { headers: { 'Retry-After': '5' } })
     }
-    this.streams.set(client, n + 1)
-    let released = false
-    return () => {
-      if (released) return
-      released = true
-      const left = (this.streams.get(client) ?? 1) - 1
-      if (left <= 0) this.streams.delete(client)
-      else this.streams.set(client, left)
-    }
+    return release
   }
 }

@@ -99,7 +99,7 @@ export function createApiRouter(deps: RoutesDeps): Router {
         max_instruction_chars: LIMITS.maxInstructionChars,
         max_deck_title_chars: LIMITS.maxDeckTitleChars,
       },
-      ...(deps.spend ? { spend: deps.spend.snapshot() } : {}),
+      ...(deps.spend ? { spend: await deps.spend.snapshot() } : {}),
     }
     res.json(body)
   })
@@ -186,7 +186,7 @@ export function createApiRouter(deps: RoutesDeps): Router {
   r.get('/slide-generations/batches/:batch_id/events', authStream, async (req, res) => {
     const id = await ownBatch(req, res)
     const client = clientOf(res)
-    const release = client && deps.limits ? deps.limits.openStream(client) : undefined
+    const release = client && deps.limits ? await deps.limits.openStream(client) : undefined
     if (release) res.on('close', release)
     try {
       await streamBatch(req, res, await deps.batches.sseSource(id), deps.sse)

@@ -30,7 +30,7 @@ export interface AttemptFlowDeps {
    * for its budget (0: it fits now). A page that must wait goes back as a delayed job before it is
    * claimed, so it holds no upstream slot and other clients' pages go on.
    */
-  budgetWaitMs?: (client: string | undefined, resolution: Resolution) => number
+  budgetWaitMs?: (client: string | undefined, resolution: Resolution) => number | Promise<number>
 }
 
 export class AttemptFlow {
@@ -182,7 +182,7 @@ export class AttemptFlow {
     const s = await this.deps.store.get(job.batchId)
     const page = s?.pages[job.pageNumber - 1]
     if (!s || !page || s.status === 'cancelled' || (page.status !== 'pending' && page.status !== 'generating')) return false
-    const waitMs = this.deps.budgetWaitMs(s.client, s.options.resolution)
+    const waitMs = await this.deps.budgetWaitMs(s.client, s.options.resolution)
     if (waitMs <= 0) return false
     await this.enqueue(job.batchId, job.pageNumber, { front: true, delayMs: waitMs })
     return true

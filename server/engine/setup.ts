@@ -21,6 +21,11 @@ import { BullScheduler } from './bullScheduler.js'
 import { RedisEventBus } from './redisEventBus.js'
 import { RedisStateStore } from './redisStateStore.js'
 import { cacheTtlMs, RetentionSweeper, type RetentionSettings } from './retention.js'
+import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible'
+import { memoryLimitStores, type LimitStores } from '../clients.js'
+import { RedisSpendLedger } from '../redisSpendLedger.js'
+import { RedisStreamSlots } from '../redisStreamSlots.js'
+import { FileSpendLedger, type SpendLedger } from '../spendLedger.js'
 
 /** REDIS_URL set: state, events and queue shared with the other replicas. */
 export interface RedisSetup {
@@ -30,6 +35,8 @@ export interface RedisSetup {
   /** queue job lock; another replica takes a dead one's attempts over after this (default 30 s) */
   lockDurationMs?: number
   stalledIntervalMs?: number
+  /** how long an open progress stream of a replica that died still counts against its client (default 30 s) */
+  streamLeaseMs?: number
 }
 
 export interface EngineOptions {
@@ -66,7 +73,7 @@ export interface EngineOptions {
   /** UPSTREAM_RPM: at most this many upstream call starts in any 60 s */
   rpm?: number
   /** the spend guard's wait for a call (SpendGuard.recheckMs at the call's price); absent: no budgets */
-  budgetWaitMs?: (client: string | undefined, resolution: Resolution) => number
+  budgetWaitMs?: (client: string | undefined, resolution: Resolution) => number | Promise<number>
   /** BATCH_RETENTION_HOURS / IMAGE_RETENTION_HOURS in ms (absent: everything kept forever) */
   retention?: RetentionSettings
   /** removed with images past their retention (e.g. uploaded decks); each returns how many */
@@ -164,6 +171,59 @@ export function createEngine(opts: EngineOptions): Engine {
       await bus.close()
       for (const c of connections) c.disconnect()
       s3?.close()
+    },
+  }
+}
+
+/** Where the spend totals and the per-client limit counts live. */
+export interface GuardStores {
+  ledger: SpendLedger
+  limits: LimitStores
+  /** /readyz check of the guards' own Redis connection (none in the one-process set-up) */
+  readiness: ReadinessCheck[]
+  close(): Promise<void>
+}
+
+/**
+ * The spend ledger and the per-client limit stores for the set-up. One process: memory, the totals in
+ * `spendFile` (DATA_DIR/spend.json). REDIS_URL: everything in Redis under the prefix, shared by every
+ * replica (server/redisSpendLedger.ts, RateLimiterRedis, server/redisStreamSlots.ts), on a connection
+ * of its own.
+ */
+export function createGuardStores(opts: { redis?: RedisSetup; spendFile: string; logger: Logger }): GuardStores {
+  if (!opts.redis) {
+    const ledger = new FileSpendLedger({ file: opts.spendFile })
+    const limits = memoryLimitStores()
+    return { ledger, limits, readiness: [], async close() { await limits.streams.close(); await ledger.close() } }
+  }
+  const { url, prefix } = opts.redis
+  const redis = new Redis(url, { maxRetriesPerRequest: 2 })
+  redis.on('error', err => opts.logger.warn('redis connection error (spend and client limits)', { error: err.message }))
+  const streams = new RedisStreamSlots({
+    redis, prefix, leaseMs: opts.redis.streamLeaseMs,
+    onError: err => opts.logger.warn('progress streams: Redis unreachable (this replica counts its own meanwhile)', { error: err.message }),
+  })
+  return {
+    ledger: new RedisSpendLedger({ redis, prefix }),
+    limits: {
+      // Redis unreachable: rate-limiter-flexible falls back to this replica's own count (insuranceLimiter)
+      rateLimiter: o => new RateLimiterRedis({
+        storeClient: redis, points: o.points, duration: o.duration, keyPrefix: `${prefix}:limit:${o.keyPrefix}`,
+        insuranceLimiter: new RateLimiterMemory({ points: o.points, duration: o.duration, keyPrefix: o.keyPrefix }),
+      }),
+      streams,
+    },
+    readiness: [{
+      name: 'redis-limits',
+      async check() {
+        if (redis.status !== 'ready') throw new Error(`the connection is ${redis.status}`)
+        const pong = await redis.ping()
+        if (pong !== 'PONG') throw new Error(`PING answered ${pong}`)
+      },
+    }],
+    async close() {
+      await streams.close()
+      redis.disconnect()
     },
   }
 }

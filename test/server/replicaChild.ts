@@ -15,7 +15,10 @@ const srv = await startServer({
   config, logger, provider: createProvider(config.provider), timeouts: config.provider, port: 0,
   publicDir: await fakePublicDir(`${config.dataDir}-public`),
   backoff: { baseMs: 10, maxMs: 50 }, pingIntervalMs: 200,
-  redisTiming: { lockDurationMs, stalledIntervalMs: Math.max(100, Math.round(lockDurationMs / 3)) },
+  redisTiming: {
+    lockDurationMs, stalledIntervalMs: Math.max(100, Math.round(lockDurationMs / 3)),
+    ...(process.env.NB_TEST_STREAM_LEASE_MS ? { streamLeaseMs: Number(process.env.NB_TEST_STREAM_LEASE_MS) } : {}),
+  },
 })
 process.stdout.write(`listening ${srv.url}\n`)
 process.on('SIGTERM', () => { void srv.stop().then(() => process.exit(0)) })

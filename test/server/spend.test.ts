@@ -3,6 +3,10 @@
 // two clients sharing the queue; batch ownership; limits on retries and streams.
 import { afterEach, describe, expect, it } from 'vitest'
 import { BUDGET_WAIT, meteredProvider, SpendGuard } from '../../server/spend.js'
+import { FileSpendLedger, type SpendLedger } from '../../server/spendLedger.js'
+import { RedisSpendLedger } from '../../server/redisSpendLedger.js'
+import { Redis } from 'ioredis'
+import { dropRedisPrefix, redisSetup, SETUPS, TEST_REDIS_URL, type SetupName } from './setups.js'
 import { PageRunner } from '../../server/engine/pageRunner.js'
 import { createMemoryLogger } from '../../server/logger.js'
 import type { GenerateRequest } from '../../server/providers/types.js'
@@ -16,59 +20,88 @@ afterEach(async () => {
 
 const body = (n: number, title = 'Deck') => ({ template_id: 'nano_banana_1', deck_title: title, pages: pages(n), options: { style_chain: false } })
 
-describe('SpendGuard windows', () => {
-  it('meters at list price, refuses beyond the 10-minute budget until old charges leave the window, and beyond the day budget until UTC midnight', () => {
+/** A ledger of the set-up: this process's memory, or Redis under a prefix of its own (`prefix` shares one). */
+function ledgerFor(setup: SetupName, prefix?: string): SpendLedger {
+  if (setup === 'memory') return new FileSpendLedger()
+  const p = prefix ?? redisSetup().prefix
+  const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 })
+  cleanups.push(async () => { redis.disconnect() }, () => dropRedisPrefix(p))
+  return new RedisSpendLedger({ redis, prefix: p })
+}
+
+describe.each(SETUPS)('SpendGuard windows (%s ledger)', setup => {
+  it('meters at list price, refuses beyond the 10-minute budget until old charges leave the window, and beyond the day budget until UTC midnight', async () => {
     let now = Date.UTC(2026, 11, 1, 10, 0, 0)
-    const g = new SpendGuard({ price: () => 0.24, budgetUsdPer10Min: 1, budgetUsdPerDay: 2, now: () => now })
-    for (let i = 0; i < 4; i++) { g.charge('a', 0.24); now += 1000 }
-    expect(g.snapshot()).toMatchObject({ today_usd: 0.96, last_10min_usd: 0.96 })
-    expect(() => g.admit('a')).not.toThrow() // 0.96 < 1: still below
-    g.charge('a', 0.24)
+    const g = new SpendGuard({ price: () => 0.24, budgetUsdPer10Min: 1, budgetUsdPerDay: 2, now: () => now, ledger: ledgerFor(setup) })
+    for (let i = 0; i < 4; i++) { await g.charge('a', 0.24); now += 1000 }
+    expect(await g.snapshot()).toMatchObject({ today_usd: 0.96, last_10min_usd: 0.96 })
+    await g.admit('a') // 0.96 < 1: still below
+    await g.charge('a', 0.24)
     let err: unknown
-    try { g.admit('b') } catch (e) { err = e }
+    try { await g.admit('b') } catch (e) { err = e }
     expect(err).toMatchObject({ status: 429, code: 'budget_exhausted' })
     // the first charge leaves the window 10 min after it was made
     const retryAfter = Number((err as { headers: Record<string, string> }).headers['Retry-After'])
     expect(retryAfter).toBeGreaterThan(590)
     expect(retryAfter).toBeLessThanOrEqual(600)
     now += 10 * 60_000
-    expect(() => g.admit('b')).not.toThrow()
-    expect(g.snapshot().today_usd).toBe(1.2)
+    await g.admit('b')
+    expect((await g.snapshot()).today_usd).toBe(1.2)
     // the day budget: 2 USD
-    for (let i = 0; i < 4; i++) g.charge('a', 0.24)
+    for (let i = 0; i < 4; i++) await g.charge('a', 0.24)
     now += 11 * 60_000 // window empty again, the day is not
-    try { g.admit('b') } catch (e) { err = e }
+    err = undefined
+    try { await g.admit('b') } catch (e) { err = e }
     expect(err).toMatchObject({ code: 'budget_exhausted' })
     expect((err as Error).message).toMatch(/daily budget of \$2\.00/)
     now = Date.UTC(2026, 11, 2, 0, 0, 1)
-    expect(() => g.admit('b')).not.toThrow()
-    expect(g.snapshot().today_usd).toBe(0)
+    await g.admit('b')
+    expect((await g.snapshot()).today_usd).toBe(0)
   })
 
-  it('a client with its own daily budget is refused while others go on; a refund takes a charge back', () => {
-    const g = new SpendGuard({ price: () => 0.134, clientBudgets: new Map([['alice', 0.2]]) })
-    const refund = g.charge('alice', 0.134)
-    expect(() => g.admit('alice')).not.toThrow()
-    g.charge('alice', 0.134)
-    expect(() => g.admit('alice')).toThrow(/your daily budget of \$0\.20/)
-    expect(() => g.admit('bob')).not.toThrow()
-    refund()
-    expect(g.clientToday('alice')).toBe(0.134)
+  it('a client with its own daily budget is refused while others go on; a refund takes a charge back', async () => {
+    const g = new SpendGuard({ price: () => 0.134, clientBudgets: new Map([['alice', 0.2]]), ledger: ledgerFor(setup) })
+    const refund = await g.charge('alice', 0.134)
+    await g.admit('alice')
+    await g.charge('alice', 0.134)
+    await expect(g.admit('alice')).rejects.toThrow(/your daily budget of \$0\.20/)
+    await g.admit('bob')
+    await refund()
+    expect(await g.clientToday('alice')).toBe(0.134)
   })
 
+  it('charges that race (two guards on one ledger, as two replicas on one Redis) never pass the budget together; a refund frees room for one more', async () => {
+    const prefix = redisSetup().prefix
+    const [l1, l2] = [ledgerFor(setup, prefix), setup === 'memory' ? undefined : ledgerFor(setup, prefix)]
+    const guards = [new SpendGuard({ price: () => 0.25, budgetUsdPer10Min: 1, ledger: l1 }), new SpendGuard({ price: () => 0.25, budgetUsdPer10Min: 1, ledger: l2 ?? l1 })]
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => guards[i % 2].tryCharge(`c${i % 3}`, 0.25)))
+    const charged = results.filter(r => 'refund' in r)
+    expect(charged).toHaveLength(4)
+    expect(results.filter(r => 'waitMs' in r).every(r => 'waitMs' in r && r.waitMs > 0)).toBe(true)
+    expect(await guards[1].snapshot()).toMatchObject({ last_10min_usd: 1, today_usd: 1 })
+    const refund = (charged[0] as { refund: () => Promise<void> }).refund
+    await refund()
+    await refund() // twice is harmless
+    expect((await guards[0].snapshot()).last_10min_usd).toBe(0.75)
+    expect('refund' in (await guards[1].tryCharge('c9', 0.25))).toBe(true)
+    expect('waitMs' in (await guards[0].tryCharge('c9', 0.25))).toBe(true)
+  })
+})
+
+describe('SpendGuard persistence', () => {
   it('totals survive a restart (DATA_DIR/spend.json)', async () => {
     const t = await tempDir()
     cleanups.push(t.cleanup)
     const file = `${t.dir}/spend.json`
-    const a = new SpendGuard({ price: () => 0.24, budgetUsdPer10Min: 0.5, file })
-    a.charge('x', 0.24)
-    a.charge('x', 0.24)
-    a.charge('x', 0.24)
+    const a = new SpendGuard({ price: () => 0.24, budgetUsdPer10Min: 0.5, ledger: new FileSpendLedger({ file }) })
+    await a.charge('x', 0.24)
+    await a.charge('x', 0.24)
+    await a.charge('x', 0.24)
     await a.flush()
-    const b = new SpendGuard({ price: () => 0.24, budgetUsdPer10Min: 0.5, file })
+    const b = new SpendGuard({ price: () => 0.24, budgetUsdPer10Min: 0.5, ledger: new FileSpendLedger({ file }) })
     await b.load()
-    expect(b.snapshot()).toMatchObject({ today_usd: 0.72, last_10min_usd: 0.72 })
-    expect(() => b.admit('y')).toThrow(/per 10 minutes/)
+    expect(await b.snapshot()).toMatchObject({ today_usd: 0.72, last_10min_usd: 0.72 })
+    await expect(b.admit('y')).rejects.toThrow(/per 10 minutes/)
   })
 })
 
@@ -82,7 +115,7 @@ describe('metered calls that race past the budget check', () => {
     expect(a.status).toBe('fulfilled')
     expect(b).toMatchObject({ status: 'rejected', reason: { code: BUDGET_WAIT, kind: 'retryable', retryAfterMs: 50 } })
     expect(inner.calls).toHaveLength(1)
-    expect(g.snapshot().last_10min_usd).toBe(0.24)
+    expect((await g.snapshot()).last_10min_usd).toBe(0.24)
     const runner = new PageRunner({ provider: metered, logger: createMemoryLogger(), maxRetries: 3 } as unknown as ConstructorParameters<typeof PageRunner>[0])
     expect(runner.decide((b as PromiseRejectedResult).reason, 3, false)).toEqual({ action: 'wait_budget', waitMs: 50 })
   })
