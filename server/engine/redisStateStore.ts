@@ -7,6 +7,9 @@
 //   P:done:{id}     string the batch's final `done` event while nothing happened after it; expires with the batch
 //   P:active        set   batches not finished
 //   P:unfinished    int   pending + generating pages over all batches (admission control)
+//   P:unfinished:clients hash client → its pending + generating pages (MAX_QUEUED_PAGES_PER_CLIENT,
+//                         across replicas); a client at 0 is removed; rebuilt from the active batches
+//                         at start when absent (an older deployment, or every client at 0)
 //   P:cache:{hash}  string duplicate-request cache entry: {image_key, thumbnail_key}; expires `cacheTtlMs`
 //                         after it was stored (IMAGE_RETENTION − BATCH_RETENTION: a reused image outlives its batch)
 // Nothing per batch is left without an expiry once the batch has finished: history does not pile up.
@@ -25,7 +28,7 @@ const COMMIT = `
 if redis.call('HGET', KEYS[1], 'rev') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'rec', ARGV[2], 'rev', tostring(tonumber(ARGV[1]) + 1))
 local n = tonumber(ARGV[8])
-for i = 1, n do redis.call('RPUSH', KEYS[2], ARGV[9 + i]) end
+for i = 1, n do redis.call('RPUSH', KEYS[2], ARGV[10 + i]) end
 if n > 0 then
   if ARGV[6] ~= '' then
     redis.call('SET', KEYS[3], ARGV[6])
@@ -45,8 +48,29 @@ else
     redis.call('PEXPIRE', KEYS[3], ARGV[9])
   end
 end
-if ARGV[5] ~= '0' then redis.call('INCRBY', KEYS[5], ARGV[5]) end
+if ARGV[5] ~= '0' then
+  redis.call('INCRBY', KEYS[5], ARGV[5])
+  if ARGV[10] ~= '' and redis.call('HINCRBY', KEYS[6], ARGV[10], ARGV[5]) <= 0 then redis.call('HDEL', KEYS[6], ARGV[10]) end
+end
 return 1
+`
+
+// KEYS: active set, per-client hash; ARGV[1]: the batch key prefix ("P:batch:")
+const REBUILD_CLIENTS = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
+local ids = redis.call('SMEMBERS', KEYS[1])
+for _, id in ipairs(ids) do
+  local raw = redis.call('HGET', ARGV[1] .. id, 'rec')
+  if raw then
+    local rec = cjson.decode(raw)
+    if type(rec.client) == 'string' then
+      local n = 0
+      for _, p in ipairs(rec.pages) do if p.status == 'pending' or p.status == 'generating' then n = n + 1 end end
+      if n > 0 then redis.call('HINCRBY', KEYS[2], rec.client, n) end
+    end
+  end
+end
+return #ids
 `
 
 export interface RedisStateStoreOptions {
@@ -77,7 +101,8 @@ export class RedisStateStore implements StateStore {
     this.retentionMs = opts.eventRetentionMs ?? 10 * 60_000
     this.batchTtlMs = Math.max(0, Math.round(opts.batchRetentionMs ?? 0))
     this.cacheTtlMs = opts.cacheTtlMs === undefined ? undefined : Math.round(opts.cacheTtlMs)
-    this.r.defineCommand('nbCommit', { numberOfKeys: 5, lua: COMMIT })
+    this.r.defineCommand('nbCommit', { numberOfKeys: 6, lua: COMMIT })
+    this.r.defineCommand('nbRebuildClients', { numberOfKeys: 2, lua: REBUILD_CLIENTS })
   }
 
   /**
@@ -86,16 +111,18 @@ export class RedisStateStore implements StateStore {
    */
   async init(): Promise<string[]> {
     await this.r.unlink(this.k('cache'))
+    await (this.r as unknown as RedisWithCommit).nbRebuildClients(this.k('active'), this.k('unfinished', 'clients'), `${this.k('batch')}:`)
     return []
   }
 
   async create(record: BatchRecord): Promise<void> {
     const id = record.batch_id
-    await this.r.multi()
+    const m = this.r.multi()
       .hset(this.k('batch', id), 'rec', JSON.stringify(record), 'rev', '0')
       .sadd(this.k('active'), id)
       .incrby(this.k('unfinished'), unfinishedPages(record))
-      .exec()
+    if (record.client && unfinishedPages(record) > 0) m.hincrby(this.k('unfinished', 'clients'), record.client, unfinishedPages(record))
+    await m.exec()
   }
 
   async get(batchId: string): Promise<BatchRecord | null> {
@@ -117,9 +144,9 @@ export class RedisStateStore implements StateStore {
       record.updated_at = new Date(this.now()).toISOString()
       const last = events.at(-1)
       const ok = await (this.r as unknown as RedisWithCommit).nbCommit(
-        key, this.k('events', batchId), this.k('done', batchId), this.k('active'), this.k('unfinished'),
+        key, this.k('events', batchId), this.k('done', batchId), this.k('active'), this.k('unfinished'), this.k('unfinished', 'clients'),
         rev, JSON.stringify(record), batchId, isFinal(record) ? '0' : '1', String(unfinishedPages(record) - before),
-        last?.event === 'done' ? JSON.stringify(last) : '', String(this.retentionMs), String(events.length), String(this.batchTtlMs),
+        last?.event === 'done' ? JSON.stringify(last) : '', String(this.retentionMs), String(events.length), String(this.batchTtlMs), record.client ?? '',
         ...events.map(e => JSON.stringify(e)),
       )
       if (ok === 1) return { value, record, events }
@@ -160,8 +187,10 @@ export class RedisStateStore implements StateStore {
     return this.r.scard(this.k('active'))
   }
 
-  async unfinishedPages(): Promise<number> {
-    return Math.max(0, Number(await this.r.get(this.k('unfinished'))) || 0)
+  /** All clients' pending + generating pages, or one client's (across every replica). */
+  async unfinishedPages(client?: string): Promise<number> {
+    const raw = client === undefined ? await this.r.get(this.k('unfinished')) : await this.r.hget(this.k('unfinished', 'clients'), client)
+    return Math.max(0, Number(raw) || 0)
   }
 
   async cacheGet(key: string): Promise<CacheEntry | null> {
@@ -195,4 +224,5 @@ export class RedisStateStore implements StateStore {
 
 interface RedisWithCommit {
   nbCommit(...args: string[]): Promise<number>
+  nbRebuildClients(active: string, clients: string, batchPrefix: string): Promise<number>
 }

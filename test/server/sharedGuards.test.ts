@@ -1,7 +1,7 @@
 // Issue #10's guards across replicas (#12): two proxy replicas on one Redis prefix — each with its own
 // DATA_DIR, as with S3_BUCKET and no shared disk — enforce ONE spend budget and ONE set of per-client
 // limits, not one per replica: the day and 10-minute budgets (counted at the fake Gemini), pages per
-// minute, retries per page per hour, open progress streams; and a replica that
+// minute, retries per page per hour, pages queued at once, open progress streams; and a replica that
 // is SIGKILLed does not hold its client's stream count forever.
 import { spawn } from 'node:child_process'
 import path from 'node:path'
@@ -134,6 +134,25 @@ describe('one set of per-client limits for every replica', () => {
       expect(refused.status).toBe(429)
       expect(refused.body.error).toMatchObject({ code: 'rate_limited', message: expect.stringMatching(/retried too often \(limit 2 per hour\)/) })
     }
+  })
+
+  it('pages queued at once are counted per client across replicas: one client cannot fill the queue through two replicas, another client still gets in', async () => {
+    // every call hangs until cancelled: pages stay queued
+    const c = await cluster({ script: () => 'hang' }, { MAX_QUEUED_PAGES_PER_CLIENT: '5', MAX_CONCURRENT_GENERATIONS: '1' })
+    const [a, b] = [await c.start(), await c.start()]
+    const mine = await postJson(`${a.url}${BATCHES}`, body(4), as('alice'))
+    expect(mine.status).toBe(202)
+    const more = await postJson(`${b.url}${BATCHES}`, body(2), as('alice'))
+    expect(more.status).toBe(429)
+    expect(more.body.error.code).toBe('client_queue_full')
+    expect(more.body.error.message).toMatch(/already has 4 pages waiting/)
+    const bob = await postJson(`${b.url}${BATCHES}`, body(3), as('bob'))
+    expect(bob.status).toBe(202)
+    // cancelling frees her share on every replica
+    await postJson(`${b.url}${BATCHES}/${mine.body.batch_id}/cancel`, {}, as('alice'))
+    const after = await postJson(`${a.url}${BATCHES}`, body(5), as('alice'))
+    expect(after.status).toBe(202)
+    for (const [id, who] of [[bob.body.batch_id, 'bob'], [after.body.batch_id, 'alice']] as const) await postJson(`${a.url}${BATCHES}/${id}/cancel`, {}, as(who))
   })
 
   it('open progress streams are counted per client across replicas, and closing one frees a slot on the other', async () => {
