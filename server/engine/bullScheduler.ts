@@ -1,7 +1,11 @@
 // Scheduler on BullMQ, for several replicas: one queue of attempts in Redis, a Worker in every
 // replica.
 //   - one upstream concurrency limit across all replicas: BullMQ's global concurrency
-//     (Queue.setGlobalConcurrency); each Worker may run up to the same number locally
+//     (Queue.setGlobalConcurrency). Each Worker runs at most its share of it, ceil(limit / live
+//     replicas): a BullMQ worker that finishes a job takes the next one in the same step, so with
+//     the whole limit locally the replica that started first kept every slot while the others (and
+//     their CPUs) idled. Replicas count each other by a heartbeat in a sorted set (Redis's clock);
+//     the shares add up to at least the limit, and a replica that dies drops out within three beats
 //   - UPSTREAM_RPM: BullMQ's global rate limit (Queue.setGlobalRateLimit, max per 60 s)
 //   - a retry backoff is a delayed job (RetryInfo / Retry-After already folded into the delay)
 //   - a replica that dies leaves its active jobs locked; when the lock expires (lockDuration) another
@@ -23,6 +27,7 @@
 //     BullMQ only honours the limiter key while a rate limit is set (getRateLimitTTL needs a max), so
 //     without UPSTREAM_RPM or a learned rate the queue carries a limit no batch reaches
 //     (UNBOUNDED_RATE).
+import { randomBytes } from 'node:crypto'
 import { Queue, Worker, type Job } from 'bullmq'
 import type { Redis } from 'ioredis'
 import type { LimitSnapshot } from '../adaptiveLimit.js'
@@ -39,6 +44,18 @@ interface JobData {
 const MAX_PRIORITY = 2_097_151
 /** a global rate limit no batch reaches (1 000 000 starts per second): lets Queue.rateLimit hold the queue */
 const UNBOUNDED_RATE = { max: 1_000_000, durationMs: 1000 }
+/**
+ * Replica heartbeat: KEYS[1] the sorted set of live replicas (score: when each one's beat runs out,
+ * ms on Redis's clock, so replicas' clocks need not agree), ARGV[1] this replica's id, ARGV[2] how
+ * long its beat lasts (ms). Registers it, drops the replicas past their beat, returns how many are live.
+ */
+const HEARTBEAT_LUA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return redis.call('ZCARD', KEYS[1])`
 
 export interface BullSchedulerOptions {
   /** commands (ranks, job sets) */
@@ -56,6 +73,8 @@ export interface BullSchedulerOptions {
   stalledIntervalMs?: number
   /** RATE_LIMIT_MAX_WAIT in ms: no hold after a rate limit is longer (default 10 min) */
   maxHoldMs?: number
+  /** how often a replica tells the others it is alive (default the smaller of 2 s and the stalled interval); it counts as gone after three */
+  heartbeatMs?: number
 }
 
 export class BullScheduler implements Scheduler {
@@ -75,6 +94,10 @@ export class BullScheduler implements Scheduler {
   private readonly holdListeners = new Set<(waiting: boolean) => void>()
   /** priority of the job each page running here came from (a rate-limited page goes back with it) */
   private readonly priorities = new Map<string, number>()
+  /** this replica in the heartbeat set, and how many replicas are live (its Worker runs its share of the limit) */
+  private readonly replicaId = randomBytes(8).toString('hex')
+  private liveReplicas = 1
+  private heartbeat: ReturnType<typeof setInterval> | null = null
 
   constructor(private readonly opts: BullSchedulerOptions) {
     this._concurrency = opts.concurrency
@@ -86,7 +109,13 @@ export class BullScheduler implements Scheduler {
     this.ready = this.setLimits({ concurrency: opts.concurrency, rpm: this.rpm })
       .then(() => this.shared.read())
       .then(learned => this.applyLearned(learned))
+      .then(() => this.beat())
       .then(() => this.listen())
+  }
+
+  /** Upstream calls this replica's Worker runs at most: its share of the global limit now in force. */
+  get localConcurrency(): number {
+    return Math.max(1, Math.ceil(this.applied.concurrency / this.liveReplicas))
   }
 
   quota(): QuotaState {
@@ -117,7 +146,7 @@ export class BullScheduler implements Scheduler {
       this._concurrency = limits.concurrency
       this.applied.concurrency = limits.concurrency
       await this.queue.setGlobalConcurrency(limits.concurrency)
-      if (this.worker) this.worker.concurrency = limits.concurrency
+      this.shareChanged()
     }
     if (limits.rpm !== undefined) {
       this.rpm = limits.rpm
@@ -127,7 +156,9 @@ export class BullScheduler implements Scheduler {
   }
 
   start(run: AttemptRunner): void {
-    const lockDuration = this.opts.lockDurationMs ?? 30_000
+    const { lockDuration, stalledInterval, beatMs } = this.timing()
+    this.heartbeat = setInterval(() => { void this.beat() }, beatMs)
+    this.heartbeat.unref?.()
     this.worker = new Worker<JobData>('attempts', async (job: Job<JobData>) => {
       const redelivered = job.attemptsStarted > 1 || job.stalledCounter > 0
       if (redelivered) this.opts.logger.warn('page attempt taken over from a replica that stopped (it may be paid twice)', { batch: job.data.batchId, page: job.data.pageNumber })
@@ -153,8 +184,8 @@ export class BullScheduler implements Scheduler {
         await this.opts.redis.srem(this.k('jobs', job.data.batchId), job.id!).catch(() => 0)
       }
     }, {
-      connection: this.conn(), prefix: this.opts.prefix, concurrency: this._concurrency,
-      lockDuration, stalledInterval: this.opts.stalledIntervalMs ?? Math.max(500, Math.floor(lockDuration / 2)),
+      connection: this.conn(), prefix: this.opts.prefix, concurrency: this.localConcurrency,
+      lockDuration, stalledInterval,
       maxStalledCount: 3,
       // a worker held by the quota looks again every second (a stopping replica waits no longer than that)
       maximumRateLimitDelay: 1000,
@@ -209,6 +240,9 @@ export class BullScheduler implements Scheduler {
     await this.worker?.close()
     this.closed = true
     if (this.hold.timer) clearTimeout(this.hold.timer)
+    if (this.heartbeat) clearInterval(this.heartbeat)
+    // the others take up this replica's share at their next beat
+    await this.opts.redis.zrem(this.k('replicas'), this.replicaId).catch(() => 0)
     await this.queue.close()
     for (const c of this.connections) c.disconnect()
   }
@@ -277,6 +311,7 @@ export class BullScheduler implements Scheduler {
     if (s.concurrency !== this.applied.concurrency) {
       this.applied.concurrency = s.concurrency
       await this.queue.setGlobalConcurrency(s.concurrency)
+      this.shareChanged()
     }
     await this.applyRate(s.spacingMs)
   }
@@ -302,6 +337,31 @@ export class BullScheduler implements Scheduler {
       } catch { /* not ours */ }
     })
     await sub.subscribe(this.k('quota'))
+  }
+
+  /** Tells Redis this replica is alive and learns how many are (a failed beat keeps the last count). */
+  private async beat(): Promise<void> {
+    if (this.closed) return
+    try {
+      const live = Number(await this.opts.redis.eval(HEARTBEAT_LUA, 1, this.k('replicas'), this.replicaId, String(this.timing().beatMs * 3)))
+      if (live >= 1 && live !== this.liveReplicas) {
+        this.liveReplicas = live
+        this.shareChanged()
+      }
+    } catch (err) {
+      this.opts.logger.warn('could not count the live replicas', { error: (err as Error).message })
+    }
+  }
+
+  /** the job lock, the stalled-job check and the heartbeat, in ms */
+  private timing(): { lockDuration: number; stalledInterval: number; beatMs: number } {
+    const lockDuration = this.opts.lockDurationMs ?? 30_000
+    const stalledInterval = this.opts.stalledIntervalMs ?? Math.max(500, Math.floor(lockDuration / 2))
+    return { lockDuration, stalledInterval, beatMs: this.opts.heartbeatMs ?? Math.min(2000, stalledInterval) }
+  }
+
+  private shareChanged(): void {
+    if (this.worker && this.worker.concurrency !== this.localConcurrency) this.worker.concurrency = this.localConcurrency
   }
 
   private heardHold(until: number, spacingMs: number | null): void {

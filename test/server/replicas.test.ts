@@ -6,6 +6,7 @@ import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { ImageProvider } from '../../server/providers/types.js'
 import { fakePublicDir, getJson, okImage, openSse, pages, postJson, scriptedProvider, startTestServer, tempDir, waitUntil, type SseEvent, type TestServer } from './helpers.js'
+import { BullScheduler } from '../../server/engine/bullScheduler.js'
 import { dropRedisPrefix, redisSetup } from './setups.js'
 
 const BATCHES = '/api/v1/slide-generations/batches'
@@ -16,13 +17,14 @@ afterEach(async () => {
 })
 
 /** A provider for one replica that counts its own calls and in-flight calls into a shared tally. */
-function replicaProvider(base: ImageProvider, tally: { inFlight: number; maxInFlight: number }, own: { calls: number; inFlight: number }): ImageProvider {
+function replicaProvider(base: ImageProvider, tally: { inFlight: number; maxInFlight: number }, own: { calls: number; inFlight: number; maxInFlight: number }): ImageProvider {
   return {
     name: base.name,
     model: base.model,
     async generate(req) {
       own.calls++
       own.inFlight++
+      own.maxInFlight = Math.max(own.maxInFlight, own.inFlight)
       tally.inFlight++
       tally.maxInFlight = Math.max(tally.maxInFlight, tally.inFlight)
       try {
@@ -44,7 +46,7 @@ async function cluster(base: ImageProvider, opts: { concurrency: number }) {
   cleanups.push(() => dropRedisPrefix(redis.prefix))
   const tally = { inFlight: 0, maxInFlight: 0 }
   const start = async () => {
-    const own = { calls: 0, inFlight: 0 }
+    const own = { calls: 0, inFlight: 0, maxInFlight: 0 }
     const srv: TestServer = await startTestServer({
       provider: replicaProvider(base, tally, own), dataDir, publicDir, pingIntervalMs: 200,
       config: { maxConcurrentGenerations: opts.concurrency, redis: { url: redis.url, prefix: redis.prefix } },
@@ -125,6 +127,26 @@ describe('several replicas on one Redis', () => {
     expect(base.calls).toHaveLength(103)
     expect(c.tally.maxInFlight).toBe(3)
   }, 90_000)
+
+  it('work is spread over the replicas: each runs its share of the one limit, and takes up more when another leaves', async () => {
+    const base = scriptedProvider(() => okImage(), { delayMs: 60 })
+    const c = await cluster(base, { concurrency: 3 })
+    const rs = [await c.start(), await c.start(), await c.start()]
+    const share = (r: typeof rs[number]) => (r.srv.engine.scheduler as BullScheduler).localConcurrency
+    // every replica has heard the others' heartbeats: a third of the limit each
+    await waitUntil(() => rs.every(r => share(r) === 1), 10_000)
+    const created = await postJson(`${rs[0].srv.url}${BATCHES}`, { template_id: 'nano_banana_1', deck_title: 'spread', pages: pages(24), options: { style_chain: false } })
+    const id = created.body.batch_id as string
+    await waitUntil(async () => (await getJson(`${rs[2].srv.url}${BATCHES}/${id}/progress`)).body.status === 'completed', 30_000)
+    // the limit is reached only with all three working, one call each (a BullMQ worker with the
+    // whole limit keeps fetching for itself: the replica that created the batch made most calls)
+    expect(c.tally.maxInFlight).toBe(3)
+    for (const r of rs) expect(r.own.maxInFlight).toBe(1)
+    expect(rs.map(r => r.own.calls).reduce((a, b) => a + b)).toBe(24)
+    // one leaves: the other two run two each
+    await rs[2].srv.stop()
+    await waitUntil(() => share(rs[0]) === 2 && share(rs[1]) === 2, 10_000)
+  })
 
   it('a cancel sent to one replica aborts the upstream calls another replica holds', async () => {
     const base = scriptedProvider(() => 'hang')
