@@ -5,11 +5,12 @@ import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import express, { type Express, type RequestHandler } from 'express'
+import express, { type Express } from 'express'
 import type { BatchManager, BackoffOptions, BuildPrompt, PageTiming } from './batches.js'
 import type { Resolution } from '../plugin/types/api.js'
 import type { AppConfig, HttpLimits } from './config.js'
 import { listenBounded } from './httpServer.js'
+import { corsMiddleware, isLoopbackHost, originGuard } from './cors.js'
 import { ClientLimiter } from './clients.js'
 import { meteredProvider, SpendGuard } from './spend.js'
 import { ApiError, errorMiddleware } from './errors.js'
@@ -84,6 +85,8 @@ export interface AppDeps {
   deckStore?: DeckStore
   /** how often a page waiting for the budget looks again (default 1 s; tests pass less) */
   spendPollMs?: number
+  /** the address the server listens on (startServer): a loopback one without tokens also checks Host (server/cors.ts) */
+  host?: string
 }
 
 export interface ProxyApp {
@@ -98,38 +101,6 @@ export interface ProxyApp {
   spend: SpendGuard
   /** stops in-flight work and flushes state to disk (does not close an HTTP server); /readyz answers 503 from the start */
   close(): Promise<void>
-}
-
-/** An origin matches an entry exactly, or an entry `scheme://host:*` with any port (or none). */
-export function originAllowed(origin: string, allowed: string[]): boolean {
-  for (const o of allowed) {
-    if (o === origin) return true
-    if (o.endsWith(':*')) {
-      const base = o.slice(0, -2)
-      if (origin === base || (origin.startsWith(base + ':') && /^\d{1,5}$/.test(origin.slice(base.length + 1)))) return true
-    }
-  }
-  return false
-}
-
-export function corsMiddleware(origins: '*' | string[]): RequestHandler {
-  return (req, res, next) => {
-    const origin = req.get('Origin')
-    if (origins === '*') res.setHeader('Access-Control-Allow-Origin', '*')
-    else {
-      res.vary('Origin')
-      if (origin && originAllowed(origin, origins)) res.setHeader('Access-Control-Allow-Origin', origin)
-    }
-    res.setHeader('Access-Control-Expose-Headers', 'Retry-After')
-    if (req.method === 'OPTIONS') {
-      res.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS')
-      res.setHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type, Last-Event-ID, Cache-Control')
-      res.setHeader('Access-Control-Max-Age', '600')
-      res.status(204).end()
-      return
-    }
-    next()
-  }
 }
 
 export async function createApp(deps: AppDeps): Promise<ProxyApp> {
@@ -210,6 +181,11 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
   app.set('etag', false)
   app.use(requestLogger(logger))
   app.use(corsMiddleware(config.corsOrigins))
+  // a page on another site cannot start paid work (simple POSTs, DNS rebinding): server/cors.ts
+  app.use(originGuard({
+    corsOrigins: config.corsOrigins,
+    checkHost: tokens.length === 0 && config.corsOrigins !== '*' && deps.host !== undefined && isLoopbackHost(deps.host),
+  }))
 
   app.use(createProbeRouter({
     checks: [
@@ -293,7 +269,7 @@ export interface RunningServer extends ProxyApp {
 }
 
 export async function startServer(deps: AppDeps & { port?: number; host?: string; http?: Partial<HttpLimits>; httpCheckIntervalMs?: number }): Promise<RunningServer> {
-  const proxy = await createApp(deps)
+  const proxy = await createApp({ ...deps, host: deps.host ?? '127.0.0.1' })
   // slow clients: requests must arrive within the limits; responses (SSE streams) are not limited
   const server = await listenBounded(proxy.app, { port: deps.port ?? 0, host: deps.host ?? '127.0.0.1', limits: deps.http, checkIntervalMs: deps.httpCheckIntervalMs })
     .catch(async (error: unknown) => {

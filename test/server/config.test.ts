@@ -1,7 +1,7 @@
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ConfigError, configSecrets, describeExposure, loadConfig } from '../../server/config.js'
-import { originAllowed } from '../../server/app.js'
+import { originAllowed } from '../../server/cors.js'
 
 function expectConfigError(env: Record<string, string>, variable: string) {
   let err: unknown
