@@ -5,11 +5,14 @@
 // that does not reach AA (4.5:1 body, 3:1 large) is replaced by near-black, white or black (the
 // template's colour stays when it passes); where no colour reaches it over the whole box (a busy
 // image), the box gets a quiet scrim — a semi-transparent fill, the least opaque that passes — and
-// is judged again. Pure functions; the image sampling lives in composables/useImageLuminance.ts.
+// is judged again. A rotated box is judged over the image under its whole rotated outline; a box
+// with an opacity below 1 (PPTist's element `opacity`, which fades text and fill together over the
+// image) by the colours actually drawn, its opacity raised (up to opaque) when no colour or scrim
+// reaches AA through it; a faint watermark (opacity ≤ 0.3) is decoration and left alone. Pure functions; the image sampling lives in composables/useImageLuminance.ts.
 import type { Box } from './extractText'
 import type { SlideElement, TextElement } from './types'
 import {
-  AA_LARGE, blend, contrastRatio, parseCssColor, parseCssRgba, relativeLuminance, requiredContrast, toHex,
+  AA_LARGE, blend, contrastOf, contrastRatio, parseCssColor, parseCssRgba, relativeLuminance, requiredContrast, toHex,
   worstContrast, type Rgb,
 } from './contrast'
 import { DEFAULT_FONT_PX, recolorTags, textRuns, type ColorOwner, type TextRun } from './richTextRuns'
@@ -29,6 +32,10 @@ const FALLBACK_TEXT_COLOR = '#333333'
  * scale, another crop of the grid) still measures at or above it.
  */
 export const SAFETY = 1.06
+/** an element this transparent or more is a watermark: not judged */
+const DECORATIVE_OPACITY = 0.3
+/** element opacities tried, least first, when text does not read through the element's own */
+const RAISED_OPACITIES = [0.6, 0.8, 1]
 /** scrim opacities tried, least first; 1 always passes (dark text on white: 16:1) */
 const SCRIM_ALPHAS = [0.3, 0.45, 0.6, 0.72, 0.84, 0.92, 1]
 const SCRIMS: { tone: Rgb; css: string }[] = [
@@ -48,33 +55,66 @@ export interface RunMeasure {
 }
 
 interface Ground {
-  /** the colours text is drawn on, per region (image under the box, through the box's fill) */
+  /**
+   * the colours text is drawn on, per region, inside the element (image under the box, through the
+   * box's fill), as if the element were opaque
+   */
   regions: Rgb[]
+  /** the image's own colours, region for region (what an element with opacity < 1 shows through) */
+  image: Rgb[]
+  /** the element's opacity: text, fill and span backgrounds are composited over the image with it */
+  alpha: number
 }
 
+/** The element's box; for a rotated one the upright box around its rotated outline (the pixels it covers). */
 function boxOf(el: SlideElement): Box {
-  return { left: el.left, top: el.top, width: el.width, height: el.height ?? 0 }
+  const height = el.height ?? 0
+  const angle = ((el.rotate ?? 0) % 180) * Math.PI / 180
+  if (!angle) return { left: el.left, top: el.top, width: el.width, height }
+  const width = Math.abs(el.width * Math.cos(angle)) + Math.abs(height * Math.sin(angle))
+  const tall = Math.abs(el.width * Math.sin(angle)) + Math.abs(height * Math.cos(angle))
+  return { left: el.left + (el.width - width) / 2, top: el.top + (height - tall) / 2, width, height: tall }
 }
 
-/** The image regions as seen through a fill (CSS, possibly semi-transparent). */
-function throughFill(regions: Rgb[], fill: string | undefined): Ground {
+/** PPTist's element opacity, 0..1 (absent: opaque). */
+function opacityOf(el: TextElement): number {
+  const alpha = typeof el.opacity === 'number' && Number.isFinite(el.opacity) ? el.opacity : 1
+  return Math.min(1, Math.max(0, alpha))
+}
+
+/** The image regions as seen through a fill (CSS, possibly semi-transparent), in an element of opacity `alpha`. */
+function throughFill(regions: Rgb[], fill: string | undefined, alpha = 1): Ground {
   const parsed = parseCssRgba(fill)
-  if (!parsed || parsed.alpha <= 0) return { regions }
-  if (parsed.alpha >= 1) return { regions: [parsed.rgb] }
-  return { regions: regions.map(r => blend(parsed.rgb, parsed.alpha, r)) }
+  if (!parsed || parsed.alpha <= 0) return { regions, image: regions, alpha }
+  if (parsed.alpha >= 1) return { regions: alpha >= 1 ? [parsed.rgb] : regions.map(() => parsed.rgb), image: regions, alpha }
+  return { regions: regions.map(r => blend(parsed.rgb, parsed.alpha, r)), image: regions, alpha }
 }
 
-/** What a run is drawn on: its own background (over the ground) or the ground itself. */
+/** What a run is drawn on: its own background (over the ground) or the ground itself (the same array). */
 function backgroundsOf(run: TextRun, ground: Ground): Rgb[] {
   const own = run.background ? parseCssRgba(run.background) : null
   if (!own || own.alpha <= 0) return ground.regions
-  if (own.alpha >= 1) return [own.rgb]
+  if (own.alpha >= 1) return ground.alpha >= 1 ? [own.rgb] : ground.regions.map(() => own.rgb)
   return ground.regions.map(r => blend(own.rgb, own.alpha, r))
 }
 
-/** Contrast of every run of the element against the ground (WCAG, worst region). */
+/**
+ * The worst contrast of `text` over `backgrounds` (colours inside the element, region for region
+ * with ground.image): for an element with opacity < 1 both are composited over the image first.
+ */
+function groundContrast(text: Rgb, backgrounds: Rgb[], ground: Ground): number {
+  if (ground.alpha >= 1) return worstContrast(text, backgrounds)
+  let worst = Infinity
+  backgrounds.forEach((under, i) => {
+    const image = ground.image[i]
+    worst = Math.min(worst, contrastOf(blend(text, ground.alpha, image), blend(under, ground.alpha, image)))
+  })
+  return worst
+}
+
+/** Contrast of every run of the element against the ground (WCAG, worst region; its opacity included). */
 export function measureRuns(el: TextElement, ground: Rgb[]): RunMeasure[] {
-  const g = throughFill(ground, el.fill)
+  const g = throughFill(ground, el.fill, opacityOf(el))
   const defaultColor = el.defaultColor || FALLBACK_TEXT_COLOR
   return textRuns(el.content, defaultColor, DEFAULT_FONT_PX).map(run => {
     const color = run.color ?? defaultColor
@@ -82,7 +122,7 @@ export function measureRuns(el: TextElement, ground: Rgb[]): RunMeasure[] {
     return {
       text: run.text,
       color,
-      contrast: rgb ? worstContrast(rgb, backgroundsOf(run, g)) : NaN,
+      contrast: rgb ? groundContrast(rgb, backgroundsOf(run, g), g) : NaN,
       required: requiredContrast(run.sizePx, run.bold),
     }
   })
@@ -109,7 +149,7 @@ function chooseColors(runs: TextRun[], ground: Ground, defaultColor: string): Ch
     const margin = (rgb: Rgb) => Math.min(...owned.map(run => {
       const backgrounds = backgroundsOf(run, ground)
       const aim = requiredContrast(run.sizePx, run.bold) * (backgrounds === ground.regions ? SAFETY : 1)
-      return worstContrast(rgb, backgrounds) / aim
+      return groundContrast(rgb, backgrounds, ground) / aim
     }))
     const currentRgb = parseCssColor(current)
     // a colour we do not understand, or one that already passes: left alone
@@ -171,25 +211,41 @@ export function readableElement(el: TextElement, regions: Rgb[]): TextElement | 
   const defaultColor = el.defaultColor || FALLBACK_TEXT_COLOR
   const runs = textRuns(el.content, defaultColor, DEFAULT_FONT_PX)
   if (!runs.length || !regions.length) return null
-  const ground = throughFill(regions, el.fill)
+  const opacity = opacityOf(el)
+  // a faint box is a watermark, decoration (WCAG's "incidental" text): left as designed
+  if (opacity <= DECORATIVE_OPACITY) return null
+  const faded = readableAt(el, runs, regions, defaultColor, opacity)
+  if (faded.passes || opacity >= 1) return faded.element
+  // nothing reads through the element's transparency: the least raised opacity that does
+  for (const raised of RAISED_OPACITIES) {
+    if (raised <= opacity) continue
+    const result = readableAt(el, runs, regions, defaultColor, raised)
+    if (result.passes || raised >= 1) return { ...(result.element ?? el), opacity: raised }
+  }
+  return faded.element
+}
+
+/** readableElement for an element of opacity `opacity`: the new element (null: unchanged) and whether it reaches AA. */
+function readableAt(el: TextElement, runs: TextRun[], regions: Rgb[], defaultColor: string, opacity: number): { element: TextElement | null, passes: boolean } {
+  const ground = throughFill(regions, el.fill, opacity)
   const plain = chooseColors(runs, ground, defaultColor)
-  if (plain.passes) return applyColors(el, runs, plain, defaultColor, ground)
+  if (plain.passes) return { element: applyColors(el, runs, plain, defaultColor, ground), passes: true }
   const fill = parseCssRgba(el.fill)
   // an opaque fill of its own: no scrim can help, the colours are the best there is
-  if (fill && fill.alpha >= 1) return applyColors(el, runs, plain, defaultColor, ground)
+  if (fill && fill.alpha >= 1) return { element: applyColors(el, runs, plain, defaultColor, ground), passes: false }
   for (const alpha of SCRIM_ALPHAS) {
     if (fill && fill.alpha >= alpha) continue
     const options = SCRIMS.map(scrim => {
-      const scrimmed = { regions: regions.map(r => blend(scrim.tone, alpha, r)) }
+      const scrimmed = { regions: regions.map(r => blend(scrim.tone, alpha, r)), image: regions, alpha: opacity }
       return { scrim, scrimmed, choice: chooseColors(runs, scrimmed, defaultColor) }
     }).filter(o => o.choice.passes).sort((a, b) => a.choice.changed - b.choice.changed)
     if (options.length) {
       const { scrim, scrimmed, choice } = options[0]
       const recolored = applyColors(el, runs, choice, defaultColor, scrimmed) ?? el
-      return { ...recolored, fill: `rgba(${scrim.css}, ${alpha})` }
+      return { element: { ...recolored, fill: `rgba(${scrim.css}, ${alpha})` }, passes: true }
     }
   }
-  return applyColors(el, runs, plain, defaultColor, ground)
+  return { element: applyColors(el, runs, plain, defaultColor, ground), passes: false }
 }
 
 /** Text elements judged against the image: those without an opaque fill of their own. */
@@ -226,7 +282,7 @@ export function readableOnBackground(elements: SlideElement[], sampleRegions: Sa
  */
 export function readableColorOver(regions: Rgb[], color: string, sizePx: number, bold: boolean): string {
   const run: TextRun = { text: '', color, owner: 'default', inherited: false, background: null, sizePx, bold }
-  return chooseColors([run], { regions }, color).colors.get('default') ?? color
+  return chooseColors([run], { regions, image: regions, alpha: 1 }, color).colors.get('default') ?? color
 }
 
 /**

@@ -25,6 +25,8 @@ export interface TextElement extends BaseElement {
   defaultColor?: string
   /** a fill of its own behind the text */
   fill?: string
+  /** 0..1, text and fill together (absent: opaque) */
+  opacity?: number
 }
 
 export interface ShapeElement extends BaseElement {

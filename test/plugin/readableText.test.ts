@@ -174,7 +174,8 @@ describe('readable text by measure', () => {
       const regions = Array.from({ length: 1 + Math.floor(random() * 12) }, () => [channel(), channel(), channel()] as Rgb)
       const color = `rgb(${channel()}, ${channel()}, ${channel()})`
       const size = [14, 16, 20, 24, 36][Math.floor(random() * 5)]
-      const el = textEl(`<p><span style="font-size: ${size}px">文字</span> <code>x</code></p>`, { defaultColor: color })
+      const opacity = [undefined, undefined, 0.5, 0.85][Math.floor(random() * 4)]
+      const el = textEl(`<p><span style="font-size: ${size}px">文字</span> <code>x</code></p>`, { defaultColor: color, opacity })
       const fixed = readableElement(el, regions) ?? el
       if (fixed.fill) scrims++
       if (fixed.defaultColor !== color) recoloured++
@@ -184,6 +185,36 @@ describe('readable text by measure', () => {
     // both remedies were exercised
     expect(scrims).toBeGreaterThan(10)
     expect(recoloured).toBeGreaterThan(10)
+  })
+
+  it('a box with an opacity below 1 is judged by the colours drawn through it; raised (never past what is needed) when nothing else reads', () => {
+    const NIGHT: Rgb = [16, 32, 80]
+    // white on night blue reads well opaque; at 40 % it is a grey-blue on the same blue
+    expect(worstMargin(textEl('<p>正文</p>'), [NIGHT])).toBeGreaterThan(2)
+    const faded = textEl('<p>正文</p>', { opacity: 0.4 })
+    expect(worstMargin(faded, [NIGHT])).toBeLessThan(1)
+    const fixed = readableElement(faded, [NIGHT])!
+    expect(worstMargin(fixed, [NIGHT])).toBeGreaterThanOrEqual(1)
+    expect(fixed.opacity).toBe(0.6)
+    // a translucent fill fades with the box: white through 40 % of a 90 % black veil over light grey
+    const veiled = textEl('<p>正文</p>', { opacity: 0.4, fill: 'rgba(0, 0, 0, 0.9)' })
+    expect(worstMargin(veiled, [[230, 230, 230]])).toBeLessThan(1)
+    expect(worstMargin(readableElement(veiled, [[230, 230, 230]])!, [[230, 230, 230]])).toBeGreaterThanOrEqual(1)
+    // a faint watermark is decoration: left as designed
+    expect(readableElement(textEl('<p>DRAFT</p>', { opacity: 0.2 }), [[250, 250, 250]])).toBeNull()
+  })
+
+  it('a rotated box is judged over the image under its whole rotated outline', () => {
+    const seen: string[] = []
+    const elements = [textEl('<p>竖排</p>', { rotate: 90 }), textEl('<p>斜</p>', { rotate: -45, left: 500, top: 100, width: 100, height: 100 })]
+    // dark everywhere except the strip a 90° box reaches only when turned (y < 160): light there
+    const result = readableOnBackground(elements, box => {
+      seen.push([box.left, box.top, box.width, box.height].map(n => Math.round(n)).join(','))
+      return box.top < 160 ? [[12, 12, 12], [245, 245, 245]] : [[12, 12, 12]]
+    })!
+    expect(seen).toEqual(['120,120,80,240', '479,79,141,141'])
+    // white over the light strip fails: the rotated box got a remedy, measured over both regions
+    expect(worstMargin(result[0] as TextElement, [[12, 12, 12], [245, 245, 245]])).toBeGreaterThanOrEqual(1)
   })
 
   it('returns null when everything already reads', () => {
