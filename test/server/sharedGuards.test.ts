@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { Redis } from 'ioredis'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startServer, type RunningServer } from '../../server/app.js'
 import { loadConfig, type AppConfig } from '../../server/config.js'
@@ -148,6 +149,15 @@ describe('one set of per-client limits for every replica', () => {
     expect(more.body.error.message).toMatch(/already has 4 pages waiting/)
     const bob = await postJson(`${b.url}${BATCHES}`, body(3), as('bob'))
     expect(bob.status).toBe(202)
+    // a deployment upgraded from a version without the per-client counts: a replica starting rebuilds them from the batches
+    const r = new Redis(c.redis.url, { maxRetriesPerRequest: 1 })
+    await r.del(`${c.redis.prefix}:unfinished:clients`)
+    r.disconnect()
+    const cc = await c.start()
+    const onC = await postJson(`${cc.url}${BATCHES}`, body(2), as('alice'))
+    expect(onC.status).toBe(429)
+    expect(onC.body.error.message).toMatch(/already has 4 pages waiting/)
+    expect((await postJson(`${cc.url}${BATCHES}`, body(2), as('bob'))).status).toBe(202)
     // cancelling frees her share on every replica
     await postJson(`${b.url}${BATCHES}/${mine.body.batch_id}/cancel`, {}, as('alice'))
     const after = await postJson(`${a.url}${BATCHES}`, body(5), as('alice'))
@@ -185,7 +195,7 @@ describe('one set of per-client limits for every replica', () => {
   })
 
   it('a replica that is SIGKILLed does not hold its client\'s streams forever: they stop counting one lease later', async () => {
-    const LEASE_MS = 1500
+    const LEASE_MS = 3000
     const c = await cluster({ script: () => 'hang' }, { MAX_STREAMS_PER_CLIENT: '2' })
     const a = await c.start()
     const id = (await postJson(`${a.url}${BATCHES}`, body(1), as('alice'))).body.batch_id as string
