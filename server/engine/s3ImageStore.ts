@@ -9,8 +9,11 @@
 // one full decode, started alongside the image's PUT, the thumbnail from that JPEG, on the shared
 // image-work queue) and PUT next to the image once it is stored; the image's bytes are held until then
 // (there is no local file to read back). A missing variant is made on request from the image.
-// "Being made" is known per replica only: a thumbnail asked of another replica while it is made is
-// made there too (one extra PUT of that key).
+// "Being made" is known per replica only, so a variant asked of another replica (the editor fetches a
+// page's thumbnail as its event arrives, through any replica) is not made there while its image is
+// fresh — stored less than `variantGraceMs` ago by S3's LastModified: the replica that stored it is
+// making it. The thumbnail answers not_ready meanwhile, an embed waits for it; past the grace (that
+// replica died) the asking replica makes it.
 import { Readable } from 'node:stream'
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3'
 import type { ImageMime } from '../providers/types.js'
@@ -30,6 +33,10 @@ export interface S3ImageStoreOptions {
   thumbnail: { width: number; height: number }
   /** per S3 request, ms (default 30 s; the SDK retries 3 times with its own backoff) */
   requestTimeoutMs?: number
+  /** how long after an image was stored a missing variant is left to the replica that stored it (default 15 s) */
+  variantGraceMs?: number
+  /** how often a variant left to another replica is looked for meanwhile (default 250 ms) */
+  variantPollMs?: number
 }
 
 function mimeOfKey(key: string): ImageMime {
@@ -119,7 +126,8 @@ export class S3ImageStore implements ImageStore {
   async resolveImage(key: string): Promise<{ mime: ImageMime; size: number } | null> {
     if (!IMAGE_KEY_RE.test(key)) return null
     if (isVariantKey(key)) await this.ensureVariant(key)
-    return this.head(key)
+    const found = await this.head(key)
+    return found && { mime: found.mime, size: found.size }
   }
 
   async readImage(key: string): Promise<Buffer | null> {
@@ -207,11 +215,11 @@ export class S3ImageStore implements ImageStore {
     }))
   }
 
-  private async head(key: string): Promise<{ mime: ImageMime; size: number } | null> {
+  private async head(key: string): Promise<{ mime: ImageMime; size: number; storedAt: number } | null> {
     const { client, sdk } = await this.start()
     try {
       const out = await client.send(new sdk.HeadObjectCommand({ Bucket: this.bucket, Key: OBJECT_PREFIX + key }))
-      return { mime: mimeOfKey(key), size: out.ContentLength ?? 0 }
+      return { mime: mimeOfKey(key), size: out.ContentLength ?? 0, storedAt: out.LastModified?.getTime() ?? 0 }
     } catch (err) {
       if (isNotFound(err)) return null
       throw err
@@ -240,12 +248,38 @@ export class S3ImageStore implements ImageStore {
     if (await this.head(variantKey)) return { state: 'ready' }
     const id = variantKey.slice(0, 32)
     for (const ext of ['png', 'jpg']) {
+      const original = await this.head(`${id}.${ext}`)
+      if (!original) continue
+      // stored a moment ago: the replica that stored it is making it (this one waits for it, then
+      // makes it itself if it is still missing at the end of the grace)
+      const graceEnd = original.storedAt + (this.opts.variantGraceMs ?? 15_000)
+      if (Date.now() < graceEnd && !this.variantsInProgress.has(variantKey)) this.track(variantKey, this.awaitVariant(variantKey, `${id}.${ext}`, graceEnd))
+      const inProgress = this.variantsInProgress.get(variantKey)
+      if (inProgress) return { state: 'making', done: inProgress }
       const source = await this.readImage(`${id}.${ext}`)
       if (!source) continue
       // another request may have started it while this one asked S3
       return { state: 'making', done: this.variantsInProgress.get(variantKey) ?? this.makeVariant(variantKey, source) }
     }
     return { state: 'missing' }
+  }
+
+  /** Waits for another replica to store a variant until graceEnd (ms since the epoch), then makes it from the image. */
+  private async awaitVariant(variantKey: string, imageKey: string, graceEnd: number): Promise<ThumbnailOutcome> {
+    const started = Date.now()
+    const failed = (error: string): ThumbnailOutcome => ({ ok: false, readyMs: Date.now() - started, workMs: 0, from: 'stored', error })
+    try {
+      while (Date.now() < graceEnd) {
+        await new Promise(resolve => setTimeout(resolve, Math.min(this.opts.variantPollMs ?? 250, Math.max(1, graceEnd - Date.now()))))
+        if (await this.head(variantKey)) return { ok: true, readyMs: Date.now() - started, workMs: 0, from: 'stored' }
+      }
+      const source = await this.readImage(imageKey)
+      if (!source) return failed('the image is gone')
+      return await makeVariant(variantKey, source, this.variantTarget)
+    } catch (err) {
+      // as makeVariant: an outcome, never a rejection (the request that waits asks S3 again)
+      return failed(err instanceof Error ? err.message : String(err))
+    }
   }
 
   async variantReady(key: string): Promise<'ready' | 'making' | 'missing'> {

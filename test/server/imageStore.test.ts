@@ -176,6 +176,43 @@ describe('S3 image store', () => {
     expect((await fetch(`${srv.url}/api/v1/images/${'1'.repeat(32)}.png`, { redirect: 'manual' })).status).toBe(404)
   })
 
+  it('a variant asked of another replica while the one that stored the image makes it is waited for, not made and PUT twice', async () => {
+    const bucket = await s3.createBucket()
+    const [a, b] = [0, 1].map(() => {
+      const store = new S3ImageStore({ settings: s3.settings(bucket), thumbnail: THUMB })
+      cleanups.push(async () => store.close())
+      return store
+    })
+    // big enough that A's variants are still being made when B is asked (as the editor asks at the page event)
+    const saved = await a.saveImage(await sharp({ create: { width: 2752, height: 1536, channels: 3, background: '#336699' } }).png().toBuffer())
+    const embedKey = saved.imageKey.replace('.png', '.embed.jpg')
+    const [embed, thumbState] = await Promise.all([b.resolveImage(embedKey), b.variantReady(saved.thumbnailKey)])
+    expect(embed).toMatchObject({ mime: 'image/jpeg' })
+    expect(thumbState).not.toBe('missing')
+    expect(await saved.thumbnail).toMatchObject({ ok: true })
+    await waitUntil(async () => (await b.variantReady(saved.thumbnailKey)) === 'ready')
+    expect(s3.putCounts().get(`${bucket}/images/${embedKey}`)).toBe(1)
+    expect(s3.putCounts().get(`${bucket}/images/${saved.thumbnailKey}`)).toBe(1)
+  })
+
+  it('a variant whose maker went away (image stored, variants never PUT) is made by the replica asked once the grace is over', async () => {
+    const bucket = await s3.createBucket()
+    const store = new S3ImageStore({ settings: s3.settings(bucket), thumbnail: THUMB, variantGraceMs: 2000, variantPollMs: 50 })
+    cleanups.push(async () => store.close())
+    // another replica stored the image and died before its variants: PUT the original alone
+    const bytes = await png()
+    const { client, sdk } = await store.start()
+    const id = 'ab'.repeat(16)
+    await client.send(new sdk.PutObjectCommand({ Bucket: bucket, Key: `images/${id}.png`, Body: bytes, ContentType: 'image/png' }))
+    expect(await store.variantReady(`${id}.thumb.jpg`)).toBe('making')
+    const started = Date.now()
+    expect(await store.resolveImage(`${id}.embed.jpg`)).toMatchObject({ mime: 'image/jpeg' })
+    // it waited for the maker first (S3's LastModified has whole seconds: the 2 s grace ends 1–2 s after the PUT)
+    expect(Date.now() - started).toBeGreaterThan(500)
+    await waitUntil(async () => (await store.variantReady(`${id}.thumb.jpg`)) === 'ready', 5000)
+    expect(await sharp((await store.readImage(`${id}.thumb.jpg`))!).metadata()).toMatchObject({ format: 'jpeg', width: THUMB.width, height: THUMB.height })
+  })
+
   it('a bucket that is gone: /readyz says so, new batches get 503 storage_unavailable, a page whose PUT fails is failed, not completed', async () => {
     const t = await tempDir()
     cleanups.push(t.cleanup)
