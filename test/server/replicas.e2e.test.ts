@@ -84,9 +84,12 @@ describe('three proxy processes, one Redis, one S3 bucket', () => {
     const id = created.body.batch_id as string
 
     // progress polled the whole time (on C, or on A if C turns out to be the one killed): completed_pages never goes back
+    // and each completed page's thumbnail asked of C at once, as the editor does at the page event (the
+    // replica that ran the page is still making it: C must not make and PUT it a second time)
     let pollTarget = c
     const polled: number[] = []
     const pollErrors: string[] = []
+    const thumbsAsked = new Set<string>()
     let polling = true
     cleanups.push(async () => { polling = false })
     const poller = (async () => {
@@ -94,6 +97,11 @@ describe('three proxy processes, one Redis, one S3 bucket', () => {
         try {
           const p = await getJson(`${pollTarget.url}${BATCHES}/${id}/progress`)
           polled.push(p.body.progress.completed_pages as number)
+          for (const r of p.body.results as Array<{ status: string; thumbnail_url: string | null }>) {
+            if (r.status !== 'completed' || !r.thumbnail_url || thumbsAsked.has(r.thumbnail_url)) continue
+            thumbsAsked.add(r.thumbnail_url)
+            void fetch(`${pollTarget.url}${r.thumbnail_url}`).then(res => res.arrayBuffer()).catch(() => undefined)
+          }
         } catch (err) {
           pollErrors.push(String(err))
         }
@@ -138,6 +146,7 @@ describe('three proxy processes, one Redis, one S3 bucket', () => {
     }
     expect(pollErrors).toEqual([])
     expect(polled.length).toBeGreaterThan(2)
+    expect(thumbsAsked.size).toBeGreaterThan(PAGES / 2)
     expect(polled).toEqual([...polled].sort((x, y) => x - y))
     const progress = await getJson(`${next.url}${BATCHES}/${id}/progress`)
     expect(progress.body).toMatchObject({ status: 'completed', progress: { completed_pages: PAGES } })
