@@ -6,6 +6,7 @@ import { ConfigError, configSecrets, describeExposure, loadConfig, type AppConfi
 import { createProvider } from './providers/index.js'
 import { startServer, type RunningServer } from './app.js'
 import { retiredMessage } from './models.js'
+import { describeSetUp } from './engine/setup.js'
 
 async function main(): Promise<void> {
   dotenv.config({ quiet: true })
@@ -59,6 +60,8 @@ async function main(): Promise<void> {
     preview: provider.name === 'preview' ? 'yes (offline renderer, no AI)' : undefined,
     concurrency: config.maxConcurrentGenerations,
     data_dir: config.dataDir,
+    // the set-up (README: More than one replica): what is shared through Redis, where images go
+    ...describeSetUp({ redis: config.redis, s3: config.s3, dataDir: config.dataDir, concurrency: config.maxConcurrentGenerations }),
     proxy_token: config.proxyToken ? 'required' : 'off',
     // what is deleted when (README: Data directory, retention)
     retention: `finished batches ${config.retention.batchHours ? `${config.retention.batchHours} h` : 'forever'}, images ${config.retention.imageHours ? `${config.retention.imageHours} h` : 'forever'}`,

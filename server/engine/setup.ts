@@ -1,5 +1,6 @@
 // The one place where the set-up is chosen: the five seams are made here and handed to the batch
 // engine. With nothing configured this is the one-process set-up (memory + DATA_DIR).
+import path from 'node:path'
 import type { Resolution } from '../../plugin/types/api.js'
 import { findTemplate as defaultFind, type SlideTemplate } from '../../plugin/configs/nanoBananaTemplates.js'
 import { BatchManager } from '../batches.js'
@@ -226,4 +227,20 @@ export function createGuardStores(opts: { redis?: RedisSetup; spendFile: string;
       redis.disconnect()
     },
   }
+}
+
+/**
+ * The set-up in one line each, for the start-up log: where batch state, events and the queue live
+ * (`shared`) and where images go (`images`). Never a password (REDIS_URL's is left out).
+ */
+export function describeSetUp(opts: { redis?: { url: string; prefix: string }; s3?: S3Settings; dataDir: string; concurrency: number }): { shared: string; images: string } {
+  let shared = `none: one process (memory and ${opts.dataDir}); ${opts.concurrency} upstream calls at once`
+  if (opts.redis) {
+    const u = new URL(opts.redis.url)
+    shared = `Redis ${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname} prefix "${opts.redis.prefix}": batch state, events and queue shared by every replica with this prefix; ${opts.concurrency} upstream calls at once across all of them`
+  }
+  const images = opts.s3
+    ? `S3 bucket ${opts.s3.bucket} at ${opts.s3.endpoint ?? `AWS ${opts.s3.region}`}${opts.s3.publicBaseUrl ? `, served from ${opts.s3.publicBaseUrl}` : ''}`
+    : `${path.join(opts.dataDir, 'images')}${opts.redis ? ' (every replica must share this directory, or set S3_BUCKET)' : ''}`
+  return { shared, images }
 }

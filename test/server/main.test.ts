@@ -83,7 +83,7 @@ describe('server/index.ts', () => {
       const r = await run({ GEMINI_API_KEY: KEY, GEMINI_BASE_URL: 'http://127.0.0.1:9', PORT: '0', HOST: '127.0.0.1', DATA_DIR: t.dir, NANO_BANANA_MODEL: 'gemini-3-pro-image' }, /"msg":"proxy started"/)
       // stdout is a pipe, not a terminal: JSON lines
       const lines = r.stdout.trim().split('\n').map(l => JSON.parse(l) as Record<string, unknown>)
-      expect(lines.find(l => l.msg === 'proxy started'), r.stdout).toMatchObject({ level: 'info', provider: 'gemini', model: 'gemini-3-pro-image' })
+      expect(lines.find(l => l.msg === 'proxy started'), r.stdout).toMatchObject({ level: 'info', provider: 'gemini', model: 'gemini-3-pro-image', shared: expect.stringMatching(/^none: one process/), images: `${t.dir}/images` })
       expect(String(lines.find(l => l.msg === 'proxy started')!.url)).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
       expect(r.stdout + r.stderr).not.toContain(KEY)
       expect(lines.find(l => l.msg === 'shutting down'), r.stdout + r.stderr).toMatchObject({ signal: 'SIGTERM' })
