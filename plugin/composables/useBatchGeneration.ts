@@ -385,7 +385,7 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
       try {
         host = deps.host()
         // not watching yet (no 🍌 button mounted): from now on, at least
-        if (!tracker) tracker = trackDeckChanges(host.stores, trackerOptions(host))
+        if (!tracker) tracker = trackDeckChanges(host.stores, trackerOptions(host, store))
       }
       catch (error) {
         const detail = error instanceof HostNotFoundError ? error.message : String(error)
@@ -509,7 +509,7 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
     watchHistory() {
       if (tracker) return
       const deck = host ?? safeHost(deps.host)
-      if (deck) tracker = trackDeckChanges(deck.stores, trackerOptions(deck))
+      if (deck) tracker = trackDeckChanges(deck.stores, trackerOptions(deck, store))
     },
     dispose() {
       stopFollowing()
@@ -519,11 +519,18 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
   }
 }
 
-// undo/redo of a batch swaps the notes of the slide on screen: make PPTist's notes panel show them
-function trackerOptions(deck: DeckHost): DeckChangeOptions {
+// undo/redo of a batch swaps the notes of the slide on screen: make PPTist's notes panel show them;
+// undo/redo of a restore (or of the batch) puts images back or takes them away: the float follows
+function trackerOptions(deck: DeckHost, store: NanoBananaStore): DeckChangeOptions {
   return {
     notesRestored: slideId => {
       void deck.refreshNotes(slideId)
+    },
+    historyMoved: () => {
+      store.syncRestored(slideId => {
+        const slide = deck.findSlide(slideId)
+        return slide ? !!slide.nanoBananaSource : null
+      })
     },
   }
 }

@@ -25,6 +25,8 @@ type OnAction = (callback: (context: ActionContext) => void, detached?: boolean)
 export interface DeckChangeOptions {
   /** after an undo or redo that changed the notes (`remark`) of the slide on screen, kept on screen */
   notesRestored?(slideId: string): void
+  /** after any undo or redo (slides may have gone back to, or away from, their generated image) */
+  historyMoved?(): void
 }
 
 export function trackDeckChanges(stores: HostStores, opts: DeckChangeOptions = {}): DeckChangeTracker {
@@ -48,7 +50,9 @@ export function trackDeckChanges(stores: HostStores, opts: DeckChangeOptions = {
         after(() => {
           changed = false
           const now = slides.slides[slides.slideIndex]
-          if (shown && now && now.id === shown.id && (now.remark ?? '') !== shown.remark && (name === 'unDo' || name === 'reDo')) opts.notesRestored?.(now.id)
+          if (name !== 'unDo' && name !== 'reDo') return
+          if (shown && now && now.id === shown.id && (now.remark ?? '') !== shown.remark) opts.notesRestored?.(now.id)
+          opts.historyMoved?.()
         })
       }
     }, true)

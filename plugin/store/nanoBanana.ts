@@ -145,6 +145,17 @@ export const useNanoBananaStore = defineStore('nanoBanana', {
       const page = this.pages.find(p => p.page_number === pageNumber)
       if (page) page.restored = true
     },
+    /**
+     * After undo/redo: a page whose image reached its slide reads "restored" exactly when its slide
+     * no longer holds a kept source (`generated` answers for a slide id; null: the slide is gone).
+     */
+    syncRestored(generated: (slideId: string) => boolean | null) {
+      for (const page of this.pages) {
+        if (page.status !== 'completed' || page.skipped || !page.applied) continue
+        const now = generated(page.slide_id)
+        if (now !== null) page.restored = !now
+      }
+    },
     /** the slide now shows the page's image */
     markApplied(pageNumber: number) {
       const page = this.pages.find(p => p.page_number === pageNumber)

@@ -109,6 +109,8 @@ describe('useBatchGeneration controller', () => {
       { events: [ev(1, 'page', pageResult(1, 'cover01', 'completed')), ev(2, 'page', pageResult(2, 'contents01', 'completed')), done(3, 'completed', 2)] },
       { events: [ev(1, 'page', pageResult(1, 'cover01', 'completed')), ev(2, 'page', pageResult(2, 'contents01', 'completed')), done(3, 'completed', 2)] },
     ])
+    // as the 🍌 button does when it mounts
+    controller.watchHistory()
     await controller.start({ templateId: 'nano_banana_1', slideIds: IDS.slice(0, 2), options: OPTIONS, embed: false })
     await finished(controller, store)
     expect(slidesStore.slides[0].elements).toEqual([])
@@ -134,10 +136,14 @@ describe('useBatchGeneration controller', () => {
     expect(slidesStore.slides[0].remark).toBe(before[0].remark)
     expect(slidesStore.slides[1].elements).toEqual(before[1].elements)
     expect(store.pages.every(p => p.restored)).toBe(true)
-    // one undo takes the whole restore back
+    // one undo takes the whole restore back, and the float follows: done again, restore offered
     await snapshotStore.unDo()
     expect(slidesStore.slides[0].elements).toEqual([])
     expect(slidesStore.slides[1].elements).toEqual([])
+    expect(store.pages.map(p => p.restored)).toEqual([false, false])
+    await snapshotStore.reDo()
+    expect(store.pages.map(p => p.restored)).toEqual([true, true])
+    controller.dispose()
   })
 
   it('follows the proxy\'s "waiting for quota" flag from progress events and snapshots', async () => {
