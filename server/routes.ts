@@ -187,7 +187,11 @@ export function createApiRouter(deps: RoutesDeps): Router {
     const id = await ownBatch(req, res)
     const client = clientOf(res)
     const release = client && deps.limits ? await deps.limits.openStream(client) : undefined
-    if (release) res.on('close', release)
+    // (the client may have gone while the slot was taken: its 'close' has fired already)
+    if (release) {
+      if (res.closed) release()
+      else res.on('close', release)
+    }
     try {
       await streamBatch(req, res, await deps.batches.sseSource(id), deps.sse)
     } catch (err) {
