@@ -194,6 +194,41 @@ describe('one set of per-client limits for every replica', () => {
     await postJson(`${a.url}${BATCHES}/${id}/cancel`, {}, as('alice'))
   })
 
+  it('a client that leaves while its stream\'s slot is being taken does not leave the slot taken', async () => {
+    const c = await cluster({ script: () => 'hang' }, { MAX_STREAMS_PER_CLIENT: '2' })
+    const a = await c.start()
+    const id = (await postJson(`${a.url}${BATCHES}`, body(1), as('alice'))).body.batch_id as string
+    // requests dropped a moment after they were sent: some leave while the proxy awaits Redis for the slot
+    for (let i = 0; i < 30; i++) {
+      const ac = new AbortController()
+      const req = fetch(`${a.url}${BATCHES}/${id}/events`, { headers: as('alice'), signal: ac.signal }).catch(() => undefined)
+      await new Promise(r => setTimeout(r, i % 6))
+      ac.abort()
+      await req
+    }
+    await new Promise(r => setTimeout(r, 300))
+    const open = [await openSse(`${a.url}${BATCHES}/${id}/events`, as('alice')), await openSse(`${a.url}${BATCHES}/${id}/events`, as('alice'))]
+    cleanups.push(async () => { for (const s of open) s.abort() })
+    expect(open.map(s => s.status)).toEqual([200, 200])
+    await postJson(`${a.url}${BATCHES}/${id}/cancel`, {}, as('alice'))
+  })
+
+  it('a replica that stops (SIGTERM) gives its streams\' slots back at once, not a lease later', async () => {
+    const c = await cluster({ script: () => 'hang' }, { MAX_STREAMS_PER_CLIENT: '2' })
+    const [a, b] = [await c.start(), await c.start()]
+    const id = (await postJson(`${a.url}${BATCHES}`, body(1), as('alice'))).body.batch_id as string
+    const onB = [await openSse(`${b.url}${BATCHES}/${id}/events`, as('alice')), await openSse(`${b.url}${BATCHES}/${id}/events`, as('alice'))]
+    cleanups.push(async () => { for (const s of onB) s.abort() })
+    expect(onB.map(s => s.status)).toEqual([200, 200])
+    expect((await fetch(`${a.url}${BATCHES}/${id}/events`, { headers: as('alice') })).status).toBe(429)
+    await b.stop()
+    // the default lease is 30 s: only B's own release can free the slots this soon
+    const onA = [await openSse(`${a.url}${BATCHES}/${id}/events`, as('alice')), await openSse(`${a.url}${BATCHES}/${id}/events`, as('alice'))]
+    cleanups.push(async () => { for (const s of onA) s.abort() })
+    expect(onA.map(s => s.status)).toEqual([200, 200])
+    await postJson(`${a.url}${BATCHES}/${id}/cancel`, {}, as('alice'))
+  })
+
   it('a replica that is SIGKILLed does not hold its client\'s streams forever: they stop counting one lease later', async () => {
     const LEASE_MS = 3000
     const c = await cluster({ script: () => 'hang' }, { MAX_STREAMS_PER_CLIENT: '2' })
