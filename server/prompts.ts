@@ -74,27 +74,28 @@ const ORIENTATION = (ratio: AspectRatio): string => {
   return w > h ? 'landscape' : w < h ? 'portrait' : 'square'
 }
 
-const HTML_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: '\'', nbsp: ' ', '#39': '\'' }
-
 /**
- * Markdown/HTML → plain text lines, so the model sees no syntax to copy: headings' `#`, emphasis
- * markers, code ticks, quote marks and link syntax go; list bullets become "• ".
+ * Markdown → plain text lines, so the model sees no syntax to copy: headings' `#`, paired emphasis
+ * markers, paired code ticks, quote marks and link syntax go; list bullets become "• ".
+ * Page text is plain text (docs/api.md; the extension decodes PPTist's HTML), so `<`, `>` and `&` are
+ * characters the user typed and are kept, as are `**kwargs`, `__init__`, a lone backtick and `> 0` at a
+ * line's start — maths and code slides must reach the model as written.
  */
 export function toPlainText(text: string): string {
   return text
     .replace(/\r\n?/g, '\n')
-    .replace(/<br\s*\/?>/gi, '\n')
-    .replace(/<\/(p|div|li|h[1-6])>/gi, '\n')
-    .replace(/<[^>]+>/g, '')
-    .replace(/&(amp|lt|gt|quot|apos|nbsp|#39);/g, (_, name: string) => HTML_ENTITIES[name])
     .replace(/!\[[^\]]*\]\([^)]*\)/g, '')
     .replace(/\[([^\]]+)\]\([^)]*\)/g, '$1')
     .split('\n')
     .map(line => line
       .replace(/^\s{0,3}#{1,6}\s+/, '')
-      .replace(/^\s*>\s?/, '')
+      .replace(/^\s*>(?!\s*[\d=<>+-])\s?/, '')
       .replace(/^(\s*)[-*+]\s+/, '$1• ')
-      .replace(/\*\*|__|~~|`+/g, '')
+      // paired markers around text that starts and ends with a non-space; `__x__` only when x is not an
+      // identifier (Python's dunders), `**` never alone (`**kwargs`)
+      .replace(/(\*\*|~~)(?=\S)(.+?)(?<=\S)\1/g, '$2')
+      .replace(/__(?=\S)(.+?)(?<=\S)__/g, (whole, inner: string) => (/^\w+$/.test(inner) ? whole : inner))
+      .replace(/`([^`]+)`/g, '$1')
       .replace(/(^|[\s(])[*_]([^*_\s][^*_]*?)[*_](?=[\s).,;:!?，。；：！？]|$)/g, '$1$2')
       .replace(/[ \t]+$/, ''))
     .filter(line => !/^\s*([-*_=])\1{2,}\s*$/.test(line))

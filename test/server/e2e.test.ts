@@ -200,4 +200,23 @@ describe('end to end against the fake Gemini server', () => {
     expect(everything).not.toContain(KEY)
     expect(everything).not.toContain('DISTINCTIVE-KEY')
   })
+
+  it('maths and code reach the upstream as typed: comparison signs, angle brackets, dunders, **kwargs', async () => {
+    const KEY = 'e2e-test-key-0003'
+    const { srv, fake } = await harness(KEY, { latencyMs: 5, validKey: KEY })
+    const content = '-3 < -2 且 0 > -1\n若 a<b, b>c，则 a<c\n在 HTML 里写 <br/> 换行\ndef __init__(self, **kwargs):'
+    const res = await fetch(`${srv.url}${BATCHES}`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ template_id: 'nano_banana_1', pages: [{ slide_id: 'm', title: '比较 a<b 与 b>c', content }], options: { style_chain: false } }),
+    })
+    expect(res.status).toBe(202)
+    const { batch_id: id } = await res.json() as { batch_id: string }
+    const sse = await openSse(`${srv.url}${BATCHES}/${id}/events`)
+    await sse.closed
+    expect(sse.events.at(-1)).toMatchObject({ event: 'done', data: { completed_pages: 1 } })
+    const body = fake.lastRequests.find(r => r.method === 'POST')!.body as { contents: Array<{ parts: Array<{ text?: string }> }> }
+    const prompt = body.contents[0].parts.map(p => p.text ?? '').join('\n')
+    for (const line of content.split('\n')) expect(prompt).toContain(line)
+    expect(prompt).toContain('比较 a<b 与 b>c')
+  })
 })

@@ -19,12 +19,19 @@ function input(overrides: Partial<PromptInput> = {}): PromptInput {
 
 describe('toPlainText', () => {
   it('removes markdown syntax and keeps the words', () => {
-    expect(toPlainText('# Title\n**bold** and __strong__ and `code` and *it*\n> quoted\n- one\n+ two\n---\n[link](https://x.example) ![img](https://x.example/a.png)'))
-      .toBe('Title\nbold and strong and code and it\nquoted\n• one\n• two\nlink')
+    expect(toPlainText('# Title\n**bold** and __strong words__ and `code` and *it*\n> quoted\n- one\n+ two\n---\n[link](https://x.example) ![img](https://x.example/a.png)'))
+      .toBe('Title\nbold and strong words and code and it\nquoted\n• one\n• two\nlink')
   })
 
-  it('strips HTML tags and decodes entities', () => {
-    expect(toPlainText('<p>A &amp; B</p><p>x &lt; y</p>')).toBe('A & B\nx < y')
+  it('keeps comparison signs, angle brackets and entity-like text as typed (page text is plain text)', () => {
+    expect(toPlainText('-3 < -2 且 0 > -1\n若 a<b, b>c\n5 > 3')).toBe('-3 < -2 且 0 > -1\n若 a<b, b>c\n5 > 3')
+    expect(toPlainText('use <div> and <br/> tags\nA &amp; B, x &lt; y')).toBe('use <div> and <br/> tags\nA &amp; B, x &lt; y')
+    expect(toPlainText('> 0 for every x\n>= 5\n> quoted')).toBe('> 0 for every x\n>= 5\nquoted')
+  })
+
+  it('keeps code as written: dunders, **kwargs, a lone backtick', () => {
+    expect(toPlainText('def __init__(self, **kwargs):\nprint(`x) # not a heading')).toBe('def __init__(self, **kwargs):\nprint(`x) # not a heading')
+    expect(toPlainText('a `b` and __two words__ and **x** ~~y~~')).toBe('a b and two words and x y')
   })
 
   it('leaves arithmetic, snake_case and negative numbers alone', () => {
