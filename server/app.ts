@@ -29,7 +29,7 @@ import { createDeckRouter, type DeckLimits } from './deckRoutes.js'
 import { createAdmission } from './admission.js'
 import { createFileDeckStore, type DeckStore } from './pptx/store.js'
 import { createApiRouter } from './routes.js'
-import { createStorage, storageProblem, type Storage } from './storage.js'
+import { createStorage, MIN_FREE_BYTES, storageProblem, type Storage } from './storage.js'
 import { buildPrompt } from './prompts.js'
 import { pricePerImageUsd } from './models.js'
 
@@ -143,6 +143,27 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
     onOutcome: o => metrics.webhook(o),
   })
   const decks = deps.deckStore ?? createFileDeckStore(config.dataDir)
+  // Why new images could not be stored now: DATA_DIR (state, spend) unwritable or almost full, or with
+  // S3_BUCKET the bucket (HeadBucket). Asked by admission (503) and before each upstream call (the page
+  // fails storage_unavailable unpaid); checked at most once a second (it writes a file and stats the disk).
+  let storageChecked: { at: number; problem: Promise<string | null> } | undefined
+  const storageHealth = (): Promise<string | null> => {
+    if (!storageChecked || Date.now() - storageChecked.at > 1000) {
+      storageChecked = {
+        at: Date.now(),
+        problem: (async () => {
+          const local = await storageProblem(storage.dataDir, deps.minFreeBytes)
+          if (local) return local
+          for (const c of engine.images.readiness) {
+            const why = await c.check().then(() => null, (err: unknown) => `S3: ${err instanceof Error ? err.message : String(err)}`)
+            if (why) return why
+          }
+          return null
+        })(),
+      }
+    }
+    return storageChecked.problem
+  }
   const engine = createEngine({
     provider: upstream, storage, logger, templateRefs,
     // absent (tests, embedding): everything is kept; loadConfig always gives it
@@ -166,6 +187,7 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
     ...(redisSetup ? { redis: redisSetup } : {}),
     ...(config.s3 ? { s3: { settings: config.s3, thumbnail: config.thumbnail } } : {}),
     rpm: config.upstreamRpm,
+    storageProblem: storageHealth,
     // a page whose call does not fit a budget waits as a delayed job, holding no upstream slot
     // (the shared ledger unreachable: the page looks again later rather than failing)
     ...(spend.hasBudgets ? { budgetWaitMs: (client: string | undefined, resolution: Resolution) => spend.recheckMs(client, spend.priceOf(provider.model, resolution)).catch(() => spend.pollMs) } : {}),
@@ -189,7 +211,7 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
 
   app.use(createProbeRouter({
     checks: [
-      storageCheck([storage.dataDir, path.join(storage.dataDir, 'images'), path.join(storage.dataDir, 'batches')]),
+      storageCheck([storage.dataDir, path.join(storage.dataDir, 'images'), path.join(storage.dataDir, 'batches')], deps.minFreeBytes ?? MIN_FREE_BYTES),
       providerCheck(() => providerStatus.current()),
       ...engine.readiness,
       ...guards.readiness,
@@ -204,15 +226,7 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
   const admission = createAdmission({
     batches, model: provider.model, defaultResolution: config.defaultResolution, spend, limits,
     // DATA_DIR (state, spend) and, with S3_BUCKET, the bucket (HeadBucket)
-    storageProblem: async () => {
-      const local = await storageProblem(storage.dataDir, deps.minFreeBytes)
-      if (local) return local
-      for (const c of engine.images.readiness) {
-        const why = await c.check().then(() => null, (err: unknown) => `S3: ${err instanceof Error ? err.message : String(err)}`)
-        if (why) return why
-      }
-      return null
-    },
+    storageProblem: storageHealth,
   })
   app.use('/api/v1', createDeckRouter({
     batches, images: engine.images, provider, admission,

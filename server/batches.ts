@@ -54,6 +54,8 @@ export interface BatchManagerDeps {
   lifecycle?: BatchLifecycle
   /** the spend guard's wait for a call (AttemptFlowDeps.budgetWaitMs); absent: no budgets */
   budgetWaitMs?: (client: string | undefined, resolution: Resolution) => number | Promise<number>
+  /** why images cannot be stored now, or null (AttemptFlowDeps.storageProblem) */
+  storageProblem?: () => Promise<string | null>
 }
 
 const DEFAULT_OPTIONS: Omit<BatchOptions, 'resolution'> = {
@@ -79,7 +81,7 @@ export class BatchManager {
     this.attempts = new AttemptFlow({
       store: deps.store, scheduler: deps.scheduler, runner: deps.runner, bus: deps.bus, logger: deps.logger,
       now: this.now, imageUrl: this.imageUrl, estimateContext: () => this.estimateContext(), lifecycle: deps.lifecycle,
-      budgetWaitMs: deps.budgetWaitMs,
+      budgetWaitMs: deps.budgetWaitMs, storageProblem: deps.storageProblem,
     })
     this.offCancel = deps.bus.onCancel(id => this.attempts.abortLocal(id, new ProviderError('aborted', 'cancelled', 'Cancelled')))
     deps.scheduler.start((job, feedback) => this.attempts.attempt(job, feedback))

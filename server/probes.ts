@@ -73,9 +73,11 @@ export async function runChecks(checks: readonly ReadinessCheck[], timeoutMs = 2
 
 /**
  * Storage is writable: in each directory, a small file is written, read back and removed
- * (the same create/write/rename/unlink operations the image store and state writes use).
+ * (the same create/write/rename/unlink operations the image store and state writes use); with
+ * `minFreeBytes`, the first directory's file system has that much free (statfs) — below it new
+ * batches are refused (server/storage.ts storageProblem), so the proxy is not ready either.
  */
-export function storageCheck(dirs: readonly string[]): ReadinessCheck {
+export function storageCheck(dirs: readonly string[], minFreeBytes?: number): ReadinessCheck {
   return {
     name: 'storage',
     async check() {
@@ -91,6 +93,11 @@ export function storageCheck(dirs: readonly string[]): ReadinessCheck {
         } finally {
           await fs.rm(probe, { force: true }).catch(() => undefined)
         }
+      }
+      if (minFreeBytes !== undefined && dirs.length) {
+        const st = await fs.statfs(dirs[0]).catch(() => null)
+        const free = st ? st.bavail * st.bsize : Infinity
+        if (free < minFreeBytes) throw new Error(`${dirs[0]} is almost full (${Math.floor(free / 1024 / 1024)} MB free, needs ${Math.round(minFreeBytes / 1024 / 1024)} MB)`)
       }
     },
   }

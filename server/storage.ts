@@ -166,8 +166,14 @@ export async function createStorage(opts: StorageOptions): Promise<Storage> {
   const dataDir = path.resolve(opts.dataDir)
   const imagesDir = path.join(dataDir, 'images')
   const batchesDir = path.join(dataDir, 'batches')
-  await fs.mkdir(imagesDir, { recursive: true })
-  await fs.mkdir(batchesDir, { recursive: true })
+  for (const dir of [imagesDir, batchesDir]) {
+    await fs.mkdir(dir, { recursive: true }).catch(async (err: NodeJS.ErrnoException) => {
+      // Node's recursive mkdir reports ENOENT on a read-only file system: ask again without it for the cause
+      const cause = await fs.mkdir(dir).then(() => null, (e: NodeJS.ErrnoException) => (e.code === 'EEXIST' ? null : e.code ?? e.message))
+      if (cause === null) return
+      throw new Error(`DATA_DIR (${dataDir}) is not writable (${cause ?? err.code}): ${path.basename(dir)}/ cannot be created there`)
+    })
+  }
 
   // state files: one write at a time per file, only the newest of several (server/batchFiles.ts)
   const writer = coalescingWriter(STATE_WRITE_DELAY_MS, writeFileAtomic)

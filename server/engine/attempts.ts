@@ -31,6 +31,12 @@ export interface AttemptFlowDeps {
    * claimed, so it holds no upstream slot and other clients' pages go on.
    */
   budgetWaitMs?: (client: string | undefined, resolution: Resolution) => number | Promise<number>
+  /**
+   * Why images cannot be stored now (DATA_DIR read-only or full since the batch was accepted), or
+   * null. Asked before each upstream call: a page whose image could not be kept fails
+   * storage_unavailable without being paid for.
+   */
+  storageProblem?: () => Promise<string | null>
 }
 
 export class AttemptFlow {
@@ -129,6 +135,11 @@ export class AttemptFlow {
     const ctrl = new AbortController()
     local.set(n, ctrl)
     const started = this.deps.now()
+    const storageDown = await this.deps.storageProblem?.()
+    if (storageDown) {
+      const err = new ProviderError('fatal', 'storage_unavailable', `The proxy cannot store images right now (${storageDown}), so this page was not generated and nothing was paid for it. Ask the administrator, then retry it`)
+      return this.onError(batchId, n, ctrl, err, started)
+    }
     const out = await this.deps.runner.call(claim.record, claim.record.pages[n - 1], ctrl.signal, req => {
       const f = { ...pageFields(claim.record, claim.record.pages[n - 1], this.deps.runner.model), prompt_length: req.prompt.length }
       this.deps.logger.info('page started', f)

@@ -198,6 +198,12 @@ export class PageRunner {
     if (err instanceof ProviderError) return err
     if (err instanceof InvalidImageError) return new ProviderError('retryable', 'invalid_image', err.message)
     if (err instanceof ImageStoreError) return new ProviderError('fatal', 'storage_unavailable', err.message)
+    // the disk filled up or turned read-only while the image was being written
+    const code = (err as NodeJS.ErrnoException | null)?.code
+    if (code && STORAGE_ERRNOS.has(code)) {
+      this.deps.logger.error('could not store an image', { error: err instanceof Error ? err.message : String(err) })
+      return new ProviderError('fatal', 'storage_unavailable', `The proxy could not store the image (${code === 'ENOSPC' || code === 'EDQUOT' ? 'its disk is full' : 'its storage is not writable'}, ${code}); ask the administrator, then retry this page`)
+    }
     this.deps.logger.error('unexpected error while generating', { error: err instanceof Error ? err.message : String(err) })
     return new ProviderError('fatal', 'internal_error', 'The proxy could not process this page; see its log')
   }
@@ -305,6 +311,9 @@ export class PageRunner {
     return null
   }
 }
+
+/** File-system errors that mean the image store cannot take images now (full, read-only, permissions, I/O). */
+const STORAGE_ERRNOS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'EIO'])
 
 /** A failure meaning "slow down" (429 / RESOURCE_EXHAUSTED, a relay's rate limit), not "this page failed". */
 export function isRateLimit(err: unknown): err is ProviderError {

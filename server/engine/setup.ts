@@ -75,6 +75,8 @@ export interface EngineOptions {
   rpm?: number
   /** the spend guard's wait for a call (SpendGuard.recheckMs at the call's price); absent: no budgets */
   budgetWaitMs?: (client: string | undefined, resolution: Resolution) => number | Promise<number>
+  /** why images cannot be stored now (DATA_DIR unwritable or full), or null: asked before each upstream call (AttemptFlowDeps) */
+  storageProblem?: () => Promise<string | null>
   /** BATCH_RETENTION_HOURS / IMAGE_RETENTION_HOURS in ms (absent: everything kept forever) */
   retention?: RetentionSettings
   /** removed with images past their retention (e.g. uploaded decks); each returns how many */
@@ -141,6 +143,7 @@ export function createEngine(opts: EngineOptions): Engine {
     maxQueuedPages: opts.maxQueuedPages, maxQueuedPagesPerClient: opts.maxQueuedPagesPerClient, defaultResolution: opts.defaultResolution,
     findTemplate: opts.findTemplate, now: opts.now, imageUrl: opts.imageUrl, lifecycle: opts.lifecycle,
     budgetWaitMs: opts.budgetWaitMs,
+    storageProblem: opts.storageProblem,
   })
   const sweeper = new RetentionSweeper({ ...retention, store, images, logger, extra: opts.retentionExtra, now: opts.now })
   const readiness: ReadinessCheck[] = [...images.readiness]

@@ -7,6 +7,8 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import sharp from 'sharp'
 import { afterEach, describe, expect, it } from 'vitest'
+import { PageRunner } from '../../server/engine/pageRunner.js'
+import { createMemoryLogger } from '../../server/logger.js'
 import { getJson, okImage, openSse, pages, postJson, scriptedProvider, startTestServer, tempDir, waitUntil, type TestServer } from './helpers.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
@@ -104,6 +106,72 @@ describe('unwritable or full DATA_DIR', () => {
     expect(provider.calls.length).toBe(calls)
     const before = await getJson(`${server.url}/api/v1/slide-generations/batches/${ok.body.batch_id}/progress`)
     expect(before.body.progress.completed_pages).toBe(2)
+    // not ready either: a load balancer sends new work elsewhere
+    const ready = await getJson(`${server.url}/readyz`)
+    expect(ready.status).toBe(503)
+    expect(ready.body.reason).toMatch(/storage: .* is almost full \(\d+ MB free, needs 1 MB\)/)
+  })
+
+  it('fills up while a batch runs: pages not yet started fail storage_unavailable unpaid, finished ones survive a restart', async (ctx) => {
+    const t = await tempDir()
+    cleanups.push(t.cleanup)
+    const data = path.join(t.dir, 'data')
+    await mkdir(data)
+    if (!tmpfs(data, '4m')) return ctx.skip()
+    let fill: (() => Promise<void>) | undefined
+    // concurrency 1: page 1 is made, then the disk fills while page 2 is being generated
+    const provider = scriptedProvider(async page => {
+      if (page === 2) await fill?.()
+      return okImage()
+    })
+    const server = await startTestServer({ provider, dataDir: data, minFreeBytes: 1024 * 1024, config: { maxConcurrentGenerations: 1 } })
+    cleanups.push(() => server.stop())
+    fill = async () => {
+      await writeFile(path.join(data, 'filler'), Buffer.alloc(3.5 * 1024 * 1024)).catch(() => undefined)
+      await new Promise(r => setTimeout(r, 1100)) // the storage check is cached for 1 s
+    }
+    const created = await postJson(`${server.url}/api/v1/slide-generations/batches`, batchBody(5))
+    expect(created.status).toBe(202)
+    const sse = await openSse(`${server.url}/api/v1/slide-generations/batches/${created.body.batch_id}/events`)
+    await sse.waitFor(e => e.event === 'done', 20_000)
+    const progress = await getJson(`${server.url}/api/v1/slide-generations/batches/${created.body.batch_id}/progress`)
+    const results = progress.body.results as Array<{ status: string; error_code: string | null; error_message: string | null }>
+    expect(results[0].status).toBe('completed')
+    // pages 3–5 were never sent upstream: the disk was full before their call
+    expect(provider.calls.map(c => c.page)).toEqual([1, 2])
+    for (const r of results.slice(2)) {
+      expect(r).toMatchObject({ status: 'failed', error_code: 'storage_unavailable' })
+      expect(r.error_message).toMatch(/almost full.*nothing was paid/)
+    }
+    await server.stop()
+    const again = await startTestServer({ provider: scriptedProvider(() => okImage()), dataDir: data })
+    cleanups.push(() => again.stop())
+    const after = await getJson(`${again.url}/api/v1/slide-generations/batches/${created.body.batch_id}/progress`)
+    expect(after.body.results[0]).toMatchObject({ status: 'completed', image_url: progress.body.results[0].image_url })
+    expect((await fetch(`${again.url}${progress.body.results[0].image_url}`)).status).toBe(200)
+  })
+
+  it('read-only before the first start: one line naming DATA_DIR and the cause, not Node\'s ENOENT', async (ctx) => {
+    const t = await tempDir()
+    cleanups.push(t.cleanup)
+    const data = path.join(t.dir, 'data')
+    await mkdir(data)
+    if (!tmpfs(data, '1m')) return ctx.skip()
+    execFileSync('mount', ['-o', 'remount,ro', data])
+    cleanups.push(() => { execFileSync('mount', ['-o', 'remount,rw', data]) })
+    const err = await startTestServer({ provider: scriptedProvider(() => okImage()), dataDir: data }).then(() => null, (e: Error) => e)
+    expect(err?.message).toBe(`DATA_DIR (${data}) is not writable (EROFS): images/ cannot be created there`)
+  })
+})
+
+describe('an image that cannot be written', () => {
+  it('fails its page storage_unavailable naming the cause (disk full, read-only), not internal_error', () => {
+    const runner = new PageRunner({ provider: scriptedProvider(() => okImage()), logger: createMemoryLogger(), maxRetries: 3 } as unknown as ConstructorParameters<typeof PageRunner>[0])
+    const enospc = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })
+    expect(runner.decide(enospc, 0, false)).toMatchObject({ action: 'fail', code: 'storage_unavailable', kind: 'fatal', message: expect.stringMatching(/disk is full, ENOSPC/) })
+    const erofs = Object.assign(new Error('EROFS: read-only file system, open'), { code: 'EROFS' })
+    expect(runner.decide(erofs, 0, false)).toMatchObject({ action: 'fail', code: 'storage_unavailable', message: expect.stringMatching(/not writable, EROFS/) })
+    expect(runner.decide(new Error('something else'), 0, false)).toMatchObject({ code: 'internal_error' })
   })
 })
 
