@@ -28,6 +28,7 @@ import { TemplateReferences } from './references.js'
 import { createDeckRouter, type DeckLimits } from './deckRoutes.js'
 import { createAdmission } from './admission.js'
 import { createFileDeckStore, type DeckStore } from './pptx/store.js'
+import { createS3DeckStore } from './engine/s3DeckStore.js'
 import { createApiRouter } from './routes.js'
 import { createStorage, MIN_FREE_BYTES, storageProblem, type Storage } from './storage.js'
 import { buildPrompt } from './prompts.js'
@@ -142,7 +143,8 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
     logger,
     onOutcome: o => metrics.webhook(o),
   })
-  const decks = deps.deckStore ?? createFileDeckStore(config.dataDir)
+  // with S3_BUCKET in the bucket, so any replica writes the .pptx of a deck another one took
+  const decks = deps.deckStore ?? (config.s3 ? createS3DeckStore(config.s3) : createFileDeckStore(config.dataDir))
   // Why new images could not be stored now: DATA_DIR (state, spend) unwritable or almost full, or with
   // S3_BUCKET the bucket (HeadBucket). Asked by admission (503) and before each upstream call (the page
   // fails storage_unavailable unpaid); checked at most once a second (it writes a file and stats the disk).
@@ -268,6 +270,7 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
     close: async () => {
       stopping = true
       await engine.close()
+      decks.close?.()
       await webhooks.close()
       await spend.flush()
       await guards.close()

@@ -21,6 +21,8 @@ export interface DeckStore {
   load(batchId: string): Promise<DeckRecord | null>
   /** Retention: removes decks saved before `cutoffMs` (ms since the epoch); returns how many. */
   deleteOlderThan?(cutoffMs: number): Promise<number>
+  /** releases connections (the S3 deck store's client) */
+  close?(): void
 }
 
 const ID_RE = /^b_[a-f0-9]{24}$/

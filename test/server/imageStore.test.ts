@@ -6,10 +6,13 @@ import path from 'node:path'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { diskImageStore, type ImageStore } from '../../server/engine/imageStore.js'
+import { createS3DeckStore } from '../../server/engine/s3DeckStore.js'
 import { S3ImageStore } from '../../server/engine/s3ImageStore.js'
 import { createStorage } from '../../server/storage.js'
 import { fakePublicDir, getJson, okImage, pages, postJson, scriptedProvider, startTestServer, tempDir, waitUntil } from './helpers.js'
+import { fixture } from './pptx/helpers.js'
 import { startTestS3, type TestS3 } from './s3Server.js'
+import { dropRedisPrefix, redisSetup } from './setups.js'
 
 const THUMB = { width: 160, height: 90 }
 const BATCHES = '/api/v1/slide-generations/batches'
@@ -211,6 +214,49 @@ describe('S3 image store', () => {
     expect(Date.now() - started).toBeGreaterThan(500)
     await waitUntil(async () => (await store.variantReady(`${id}.thumb.jpg`)) === 'ready', 5000)
     expect(await sharp((await store.readImage(`${id}.thumb.jpg`))!).metadata()).toMatchObject({ format: 'jpeg', width: THUMB.width, height: THUMB.height })
+  })
+
+  it('a deck uploaded to one replica is written back as .pptx by another (decks in the bucket, not in each DATA_DIR)', async () => {
+    const t = await tempDir()
+    cleanups.push(t.cleanup)
+    const bucket = await s3.createBucket()
+    const redis = redisSetup()
+    cleanups.push(() => dropRedisPrefix(redis.prefix))
+    const publicDir = await fakePublicDir(t.dir)
+    const [a, b] = await Promise.all(['a', 'b'].map(async name => {
+      const srv = await startTestServer({
+        provider: scriptedProvider(() => okImage()), dataDir: path.join(t.dir, `data-${name}`), publicDir,
+        config: { s3: s3.settings(bucket), redis: { url: redis.url, prefix: redis.prefix } },
+        redisTiming: { lockDurationMs: redis.lockDurationMs, stalledIntervalMs: redis.stalledIntervalMs },
+      })
+      cleanups.push(() => srv.stop())
+      return srv
+    }))
+    const f = new FormData()
+    for (const [k, v] of Object.entries({ template_id: 'nano_banana_1', mode: 'background', resolution: '1K' })) f.append(k, v)
+    f.append('file', new Blob([new Uint8Array(fixture('lo-groups-4x3.pptx'))]), 'deck.pptx')
+    const up = await fetch(`${a.url}/api/v1/decks`, { method: 'POST', body: f })
+    expect(up.status).toBe(202)
+    const id = (await up.json() as { batch_id: string }).batch_id
+    await waitUntil(async () => (await getJson(`${b.url}${BATCHES}/${id}/progress`)).body.status === 'completed', 15_000)
+    expect(s3.putCounts().get(`${bucket}/decks/${id}.json`)).toBe(1)
+    const res = await fetch(`${b.url}${BATCHES}/${id}/pptx`)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('x-slides-rendered')).toBe('1,2')
+  })
+
+  it('S3 deck store: load what was saved, null for unknown ids, retention removes decks older than the cutoff', async () => {
+    const store = createS3DeckStore(s3.settings(await s3.createBucket()))
+    cleanups.push(async () => store.close())
+    const record = { deck: { width: 720, height: 405, aspectRatio: '16:9', slides: [] }, fileName: 'a.pptx', mode: 'full' as const, language: '', pageSlides: [1] }
+    const ids = ['b_' + 'a'.repeat(24), 'b_' + 'b'.repeat(24)]
+    for (const id of ids) await store.save(id, record)
+    expect(await store.load(ids[0])).toEqual(record)
+    expect(await store.load('b_' + 'c'.repeat(24))).toBeNull()
+    expect(await store.load('../x')).toBeNull()
+    expect(await store.deleteOlderThan!(0)).toBe(0)
+    expect(await store.deleteOlderThan!(Date.now() + 60_000)).toBe(2)
+    for (const id of ids) expect(await store.load(id)).toBeNull()
   })
 
   it('a bucket that is gone: /readyz says so, new batches get 503 storage_unavailable, a page whose PUT fails is failed, not completed', async () => {
