@@ -58,7 +58,9 @@ export async function embedAsJpeg(url: string, deps: EmbedDeps = {}): Promise<st
   const variant = embedVariantUrl(url)
   if (variant) {
     // high: a slide waits for it, while thumbnails and other images share the six connections
-    const ready = await doFetch(variant, { mode: 'cors', credentials: 'omit', priority: 'high' }).catch(() => null)
+    // (cast: PPTist's TypeScript 5.3 DOM types predate RequestInit.priority)
+    const init = { mode: 'cors', credentials: 'omit', priority: 'high' } as RequestInit
+    const ready = await doFetch(variant, init).catch(() => null)
     if (ready?.ok && ready.headers.get('content-type')?.startsWith('image/jpeg')) {
       const jpeg = await ready.blob()
       return blobToDataUrl(jpeg.type === 'image/jpeg' ? jpeg : new Blob([jpeg], { type: 'image/jpeg' }))

@@ -18,7 +18,8 @@ export function preloadImage(src: string, options: PreloadOptions = {}): Promise
   const timeoutMs = options.timeoutMs ?? LOAD_TIMEOUT_MS
   return new Promise((resolve, reject) => {
     const img = new Image()
-    if (options.priority) img.fetchPriority = options.priority
+    // the attribute, not img.fetchPriority: PPTist's TypeScript 5.3 DOM types predate the property
+    if (options.priority) img.setAttribute('fetchpriority', options.priority)
     const timer = setTimeout(() => {
       img.src = ''
       reject(new Error(`image did not load within ${timeoutMs / 1000} s`))
