@@ -24,7 +24,7 @@ import type { PageRunner } from './engine/pageRunner.js'
 import { AttemptFlow } from './engine/attempts.js'
 import type { BatchLifecycle } from './engine/lifecycle.js'
 import {
-  countsOf, doneEvent, emitPage, emitProgress, estimateRemaining, finalStatus, isFinal, pendingPage, resultOf, waitingForQuota,
+  countsOf, doneEvent, emitPage, emitProgress, estimateRemaining, finalStatus, isFinal, pendingPage, resultOf, waitingForBudget, waitingForQuota,
   type BatchRecord, type EstimateContext,
 } from './engine/records.js'
 import type { Scheduler } from './engine/scheduler.js'
@@ -253,6 +253,7 @@ export class BatchManager {
       page.auto_retries = 0
       delete page.last_answer_shape
       delete page.quota_since
+      delete page.budget_wait
       page.bypass_cache = true
       if (wasFinal) s.status = 'generating'
       emitPage(emit, page, this.imageUrl)
@@ -367,6 +368,7 @@ export class BatchManager {
       results: s.pages.map(p => resultOf(p, this.imageUrl)),
       estimated_remaining_time: estimateRemaining(s, ctx),
       waiting_for_quota: waitingForQuota(s, ctx),
+      waiting_for_budget: waitingForBudget(s),
     }
   }
 }

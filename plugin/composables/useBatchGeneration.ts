@@ -156,6 +156,7 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
     store.setStatus(progress.status)
     store.setRemaining(progress.estimated_remaining_time ?? null)
     store.setWaitingForQuota(!!progress.waiting_for_quota)
+    store.setWaitingForBudget(!!progress.waiting_for_budget)
     for (const result of progress.results) handlePage(result)
   }
 
@@ -165,6 +166,7 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
     else if (event.type === 'progress') {
       store.setRemaining(event.data.estimated_remaining_time ?? null)
       store.setWaitingForQuota(!!event.data.waiting_for_quota)
+      store.setWaitingForBudget(!!event.data.waiting_for_budget)
       if (store.status === 'pending' && event.data.completed_pages + event.data.failed_pages < event.data.total_pages) store.setStatus('generating')
     }
     else if (event.type === 'done') store.setStatus(event.data.status)

@@ -32,6 +32,8 @@ export interface NanoBananaState {
   remainingSeconds: number | null
   /** the proxy holds calls back until the upstream's rate limit frees */
   waitingForQuota: boolean
+  /** pages wait for the proxy's spend budget (they run when it allows) */
+  waitingForBudget: boolean
   transport: Transport | null
   connection: Connection
   error: UserError | null
@@ -54,6 +56,7 @@ export const useNanoBananaStore = defineStore('nanoBanana', {
     pages: [],
     remainingSeconds: null,
     waitingForQuota: false,
+    waitingForBudget: false,
     transport: null,
     connection: 'ok',
     error: null,
@@ -96,6 +99,7 @@ export const useNanoBananaStore = defineStore('nanoBanana', {
       this.error = null
       this.remainingSeconds = null
       this.waitingForQuota = false
+      this.waitingForBudget = false
       this.transport = null
       this.connection = 'ok'
       this.pages = pages.map((page, i) => ({
@@ -181,6 +185,9 @@ export const useNanoBananaStore = defineStore('nanoBanana', {
     },
     setWaitingForQuota(waiting: boolean) {
       this.waitingForQuota = waiting
+    },
+    setWaitingForBudget(waiting: boolean) {
+      this.waitingForBudget = waiting
     },
     setTransport(transport: Transport | null) {
       this.transport = transport

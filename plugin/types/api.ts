@@ -65,6 +65,8 @@ export interface PageResult {
   retry_count: number
   /** present and true when the image could not show all of the page's text (offline preview: ended with "…") */
   shortened?: boolean
+  /** present and true while the page waits (pending) because a spend budget does not allow its call yet */
+  waiting_for_budget?: boolean
 }
 
 export interface ProgressCounts {
@@ -83,12 +85,15 @@ export interface BatchProgress {
   estimated_remaining_time: number
   /** the proxy holds calls back until the upstream's rate limit frees (429); the estimate includes the wait */
   waiting_for_quota?: boolean
+  /** pages of this batch wait for a spend budget (the proxy's per day / 10 minutes, or the client's own); they do not fail */
+  waiting_for_budget?: boolean
 }
 
 export interface ProgressEvent extends ProgressCounts {
   estimated_remaining_time: number
   /** as in BatchProgress */
   waiting_for_quota?: boolean
+  waiting_for_budget?: boolean
 }
 
 export interface DoneEvent {

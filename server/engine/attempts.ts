@@ -120,6 +120,7 @@ export class AttemptFlow {
       if (s.status === 'pending') s.status = 'generating'
       if (page.status === 'pending') {
         page.status = 'generating'
+        delete page.budget_wait
         emitPage(emit, page, this.deps.imageUrl)
         emitProgress(s, emit, ctx)
       }
@@ -187,7 +188,11 @@ export class AttemptFlow {
     }
   }
 
-  /** true when the page's call does not fit the spend budget now: the job is put back, delayed, without claiming the page. */
+  /**
+   * true when the page's call does not fit the spend budget now: the job is put back, delayed, without
+   * claiming the page. The first time, the page says so (pending, waiting_for_budget) and so does the
+   * batch's progress; later looks change nothing the client sees.
+   */
   private async waitsForBudget(job: AttemptJob): Promise<boolean> {
     if (!this.deps.budgetWaitMs) return false
     const s = await this.deps.store.get(job.batchId)
@@ -195,6 +200,20 @@ export class AttemptFlow {
     if (!s || !page || s.status === 'cancelled' || (page.status !== 'pending' && page.status !== 'generating')) return false
     const waitMs = await this.deps.budgetWaitMs(s.client, s.options.resolution)
     if (waitMs <= 0) return false
+    if (!page.budget_wait || page.status !== 'pending') {
+      const ctx = await this.deps.estimateContext()
+      const r = await this.deps.store.mutate(job.batchId, (rec, emit) => {
+        const p = rec.pages[job.pageNumber - 1]
+        if (rec.status === 'cancelled' || (p.status !== 'pending' && p.status !== 'generating')) return false
+        // a retry waiting out its backoff is 'generating': it waits as pending (nothing runs for it)
+        p.status = 'pending'
+        p.budget_wait = true
+        emitPage(emit, p, this.deps.imageUrl)
+        emitProgress(rec, emit, ctx)
+        return true
+      })
+      if (r?.value) this.deps.bus.publish(job.batchId, r.events)
+    }
     await this.enqueue(job.batchId, job.pageNumber, { front: true, delayMs: waitMs })
     return true
   }
@@ -257,7 +276,9 @@ export class AttemptFlow {
       if (d.action === 'wait_budget') {
         // the budget does not allow the call yet: waiting, not failing; no retry used
         page.status = 'pending'
+        page.budget_wait = true
         emitPage(emit, page, this.deps.imageUrl)
+        emitProgress(s, emit, ctx)
         return null
       }
       delete page.quota_since

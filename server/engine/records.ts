@@ -31,6 +31,8 @@ export interface PageRecord {
   last_answer_shape?: string
   /** when the page was first rate limited in its current run (ms since the epoch); cleared by any other answer */
   quota_since?: number
+  /** the spend budget does not allow this page's call yet: it waits, pending, holding no slot; cleared when it is claimed */
+  budget_wait?: boolean
   /** revision instruction of the latest manual retry */
   instruction: string | null
   /** last good image while the page is being regenerated (sent as the 'previous' reference with an instruction) */
@@ -127,6 +129,7 @@ export function resultOf(p: PageRecord, imageUrl: (key: string) => string): Page
     error_code: p.error_code,
     retry_count: p.retry_count,
     ...(p.shortened ? { shortened: true } : {}),
+    ...(p.budget_wait && p.status === 'pending' ? { waiting_for_budget: true } : {}),
   }
 }
 
@@ -183,6 +186,11 @@ export function waitingForQuota(s: BatchRecord, ctx: EstimateContext): boolean {
   return !!ctx.quota?.waiting && !isFinal(s) && unfinishedPages(s) > 0
 }
 
+/** Pages of this batch wait because a spend budget does not allow their calls yet (they do not fail). */
+export function waitingForBudget(s: BatchRecord): boolean {
+  return !isFinal(s) && s.pages.some(p => p.status === 'pending' && p.budget_wait)
+}
+
 /** Emits a page event (inside a mutation). */
 export function emitPage(emit: EmitEvent, page: PageRecord, imageUrl: (key: string) => string): void {
   emit('page', resultOf(page, imageUrl))
@@ -190,7 +198,7 @@ export function emitPage(emit: EmitEvent, page: PageRecord, imageUrl: (key: stri
 
 /** Emits a progress event (inside a mutation) unless it would repeat the last one. */
 export function emitProgress(s: BatchRecord, emit: EmitEvent, ctx: EstimateContext): void {
-  const e = { ...countsOf(s), estimated_remaining_time: estimateRemaining(s, ctx), waiting_for_quota: waitingForQuota(s, ctx) }
+  const e = { ...countsOf(s), estimated_remaining_time: estimateRemaining(s, ctx), waiting_for_quota: waitingForQuota(s, ctx), waiting_for_budget: waitingForBudget(s) }
   const json = JSON.stringify(e)
   if (json === s.last_progress) return
   s.last_progress = json

@@ -111,6 +111,24 @@ describe('GenerationProgressFloat', () => {
     expect(wrapper!.find('.quota').text()).toBe('waiting for quota')
   })
 
+  it('says "waiting for budget" while pages wait for the proxy\'s spend budget (zh and en)', async () => {
+    const { store } = await showBatch()
+    expect(wrapper!.find('.budget').exists()).toBe(false)
+    store.setWaitingForBudget(true)
+    await flush()
+    expect(wrapper!.find('.budget').text()).toBe('等待预算')
+    expect(wrapper!.find('.budget').attributes('title')).toMatch(/预算.*不会因此失败/)
+    store.setStatus('cancelled')
+    await flush()
+    expect(wrapper!.find('.budget').exists()).toBe(false)
+    wrapper!.unmount()
+    const en = await showBatch('en')
+    en.store.setWaitingForBudget(true)
+    await flush()
+    expect(wrapper!.find('.budget').text()).toBe('waiting for budget')
+    expect(wrapper!.find('.budget').attributes('title')).toContain('do not fail')
+  })
+
   it('says why a page failed in words the user can act on', async () => {
     await showBatch()
     expect(wrapper!.find('[data-page="3"] .reason').text()).toBe('模型的安全过滤拒绝了这一页：请改写这页的文字或补充要求后重试。')

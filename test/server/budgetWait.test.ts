@@ -1,0 +1,66 @@
+// Pages waiting for a spend budget wait visibly (issue #10 item 1): the page event and the progress
+// say so (waiting_for_budget), and once the budget allows the call the page runs and the flag goes.
+import { afterEach, describe, expect, it } from 'vitest'
+import { getJson, okImage, openSse, pages, postJson, scriptedProvider, startTestServer, tempDir, waitUntil } from './helpers.js'
+
+const cleanups: Array<() => Promise<void>> = []
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!()
+})
+
+interface PageData { page_number: number; status: string; waiting_for_budget?: boolean }
+interface ProgressData { waiting_for_budget?: boolean; completed_pages: number }
+
+describe('a page waiting for the budget', () => {
+  it('is pending with waiting_for_budget in its page event, progress and snapshot; when the budget allows it, it runs and the flag goes', async () => {
+    const t = await tempDir()
+    cleanups.push(t.cleanup)
+    const provider = scriptedProvider(() => okImage())
+    // 0.24 per image, 0.5 per 10 min: two images fit, the third waits — until the price drops
+    let price = 0.24
+    const server = await startTestServer({ provider, dataDir: t.dir, price: () => price, spendPollMs: 20, config: { budget: { per10MinUsd: 0.5 }, maxConcurrentGenerations: 1 } })
+    cleanups.push(() => server.stop())
+    const base = `${server.url}/api/v1/slide-generations/batches`
+    const created = await postJson(base, { template_id: 'nano_banana_1', deck_title: 'Budget', pages: pages(3), options: { style_chain: false } })
+    expect(created.status).toBe(202)
+    const sse = await openSse(`${base}/${created.body.batch_id}/events`)
+    const waiting = await sse.waitFor(e => e.event === 'page' && (e.data as PageData).page_number === 3 && !!(e.data as PageData).waiting_for_budget)
+    expect(waiting.data).toMatchObject({ status: 'pending', waiting_for_budget: true })
+    await sse.waitFor(e => e.event === 'progress' && (e.data as ProgressData).waiting_for_budget === true)
+    const progress = await getJson(`${base}/${created.body.batch_id}/progress`)
+    expect(progress.body).toMatchObject({ status: 'generating', waiting_for_budget: true, progress: { completed_pages: 2, failed_pages: 0 } })
+    expect(progress.body.results.map((r: PageData) => r.waiting_for_budget ?? false)).toEqual([false, false, true])
+    // looking again (every 20 ms here) sends nothing new
+    const before = sse.events.length
+    await new Promise(r => setTimeout(r, 300))
+    expect(sse.events.length).toBe(before)
+    expect(provider.calls).toHaveLength(2)
+
+    price = 0.01
+    const done = await sse.waitFor(e => e.event === 'done')
+    expect(done.data).toMatchObject({ status: 'completed', completed_pages: 3 })
+    const page3 = sse.events.filter(e => e.event === 'page' && (e.data as PageData).page_number === 3).map(e => e.data as PageData)
+    expect(page3.map(p => `${p.status}${p.waiting_for_budget ? '+budget' : ''}`)).toEqual(['pending+budget', 'generating', 'completed'])
+    const lastProgress = sse.events.filter(e => e.event === 'progress').at(-1)!.data as ProgressData
+    expect(lastProgress.waiting_for_budget).toBe(false)
+    const after = await getJson(`${base}/${created.body.batch_id}/progress`)
+    expect(after.body.waiting_for_budget).toBe(false)
+    expect(after.body.results[2].waiting_for_budget).toBeUndefined()
+  })
+
+  it('a cancelled batch no longer says it waits', async () => {
+    const t = await tempDir()
+    cleanups.push(t.cleanup)
+    const provider = scriptedProvider(() => okImage())
+    const server = await startTestServer({ provider, dataDir: t.dir, price: () => 0.3, spendPollMs: 20, config: { budget: { per10MinUsd: 0.5 } } })
+    cleanups.push(() => server.stop())
+    const base = `${server.url}/api/v1/slide-generations/batches`
+    const created = await postJson(base, { template_id: 'nano_banana_1', deck_title: 'Cancel', pages: pages(2), options: { style_chain: false } })
+    await waitUntil(async () => (await getJson(`${base}/${created.body.batch_id}/progress`)).body.waiting_for_budget === true)
+    const cancelled = await postJson(`${base}/${created.body.batch_id}/cancel`, {})
+    expect(cancelled.body).toMatchObject({ status: 'cancelled', waiting_for_budget: false })
+    expect(cancelled.body.results[1]).toMatchObject({ status: 'cancelled' })
+    expect(cancelled.body.results[1].waiting_for_budget).toBeUndefined()
+    expect(provider.calls).toHaveLength(1)
+  })
+})
