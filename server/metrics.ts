@@ -43,6 +43,7 @@ export class ProxyMetrics {
   private readonly spend: Counter<'model' | 'resolution'>
   private readonly batchDuration: Histogram<'status'>
   private readonly webhooks: Counter<'outcome'>
+  private readonly takenOver: Counter
   private sources: MetricsSources | undefined
 
   constructor(private readonly price: PriceFn, opts: { defaultMetrics?: boolean } = {}) {
@@ -75,6 +76,7 @@ export class ProxyMetrics {
       name: 'nano_banana_batch_duration_seconds', help: 'Batch created → finished, by final status', labelNames: ['status'],
       buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600], registers,
     })
+    this.takenOver = new Counter({ name: 'nano_banana_pages_taken_over_total', help: 'Page attempts taken over from a replica that died mid-call (Redis set-up): each may have been paid twice', registers })
     this.webhooks = new Counter({ name: 'nano_banana_webhook_deliveries_total', help: 'Webhook delivery attempts, by outcome (delivered, retried, given_up, refused)', labelNames: ['outcome'], registers })
   }
 
@@ -101,6 +103,7 @@ export class ProxyMetrics {
     pageCompleted: () => this.pageSettled('completed'),
     pageFailed: f => this.pageSettled('failed', f.error_code),
     pageRetrying: f => this.pageRetried(f.error_code),
+    pageTakenOver: () => this.takenOver.inc(),
     pagesCancelled: (_batch, count) => { if (count > 0) this.pages.inc({ outcome: 'cancelled', error_code: '' }, count) },
     batchFinished: (batch, durationMs) => this.batchFinished(batch.status, durationMs / 1000),
   }

@@ -128,6 +128,8 @@ export class AttemptFlow {
     })
     if (!claim?.value) return
     this.deps.bus.publish(batchId, claim.events)
+    // the scheduler logged it; counted here, where the page is known (metrics: pages taken over)
+    if (job.redelivered) this.deps.lifecycle?.pageTakenOver?.(pageFields(claim.record, claim.record.pages[n - 1], this.deps.runner.model))
     let local = this.controllers.get(batchId)
     if (!local) {
       local = new Map()

@@ -26,6 +26,8 @@ export interface BatchLifecycle {
   /** a transient failure; the page is tried again after delay_ms */
   pageRetrying?(f: PageFields & { error_code: string; delay_ms: number; duration_ms: number }): void
   pageFailed?(f: PageFields & { error_code: string; error_kind: string; duration_ms: number }): void
+  /** a page claimed by a replica that died mid-call, claimed again by this one (Redis set-up): it may be paid twice */
+  pageTakenOver?(f: PageFields): void
   /** pages ended by a cancel (pending or in flight) */
   pagesCancelled?(batch: BatchRecord, count: number): void
   /** the batch reached a final status (a page retry can reopen it; it then finishes again) */
@@ -61,6 +63,7 @@ export function combineLifecycles(list: readonly BatchLifecycle[]): BatchLifecyc
     pageCompleted: each('pageCompleted'),
     pageRetrying: each('pageRetrying'),
     pageFailed: each('pageFailed'),
+    pageTakenOver: each('pageTakenOver'),
     pagesCancelled: each('pagesCancelled'),
     batchFinished: each('batchFinished'),
   }

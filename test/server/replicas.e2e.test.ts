@@ -159,6 +159,15 @@ describe('three proxy processes, one Redis, one S3 bucket', () => {
     expect(takeovers).toBeGreaterThanOrEqual(1)
     expect(fake.stats.requests).toBeGreaterThanOrEqual(PAGES)
     expect(fake.stats.requests).toBeLessThanOrEqual(PAGES + takeovers)
+    // and counted: every upstream call beyond one per page is a page taken over in the replicas' metrics
+    let counted = 0
+    for (const r of [next, other]) {
+      const m = /^nano_banana_pages_taken_over_total (\d+)/m.exec(await (await fetch(`${r.url}/metrics`)).text())
+      counted += Number(m?.[1] ?? NaN)
+    }
+    expect(counted).toBeGreaterThanOrEqual(1)
+    expect(counted).toBeLessThanOrEqual(takeovers)
+    expect(fake.stats.requests - PAGES).toBeLessThanOrEqual(counted)
 
     // no object PUT twice; each page's image is in the bucket and answers on every live replica
     const puts = s3.putCounts()
