@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { computeSlideUpdate, isBackgroundImage, restoreSlideUpdate } from '../../plugin/host/applyResult'
 import { readSlideText, slideToPageInput } from '../../plugin/host/extractText'
+import { htmlToText } from '../../plugin/host/html'
 import { chartSlide, contentsSlide, coverSlide, tableSlide } from './fixtures/deck'
 import type { Slide } from '../../plugin/host/types'
 
@@ -102,6 +103,10 @@ describe('the slide keeps its source', () => {
     expect(page.title).toBe('有理数的大小比较')
     expect(page.content).toBe('七年级数学 · 第一章')
     expect(readSlideText(imported).notes).toBe('开场：先问同学们温度怎么比较。')
+    // through PPTist 2.0.0's own PPTX export (notes as plain text, one line per paragraph) and its
+    // import, as seen in a real PPTist: one paragraph, lines joined by CRLF, entities escaped
+    const viaPptx: Slide = { id: first.id, elements: [], remark: `<p style="text-align:left;">${htmlToText(first.remark).split('\n').join('\r\n')}</p>` }
+    expect(readSlideText(viaPptx)).toMatchObject({ title: '有理数的大小比较', content: '七年级数学 · 第一章', notes: '开场：先问同学们温度怎么比较。' })
     // the same block in English, written by an English editor
     const en: Slide = { id: 'x', elements: [], remark: '<p>Intro</p><p>— Nano Banana: original slide text (before full-slide generation) —</p><p>Title</p><p>Line 1</p><p>Line 2</p>' }
     expect(readSlideText(en)).toMatchObject({ title: 'Title', content: 'Line 1\nLine 2', notes: 'Intro' })
