@@ -7,6 +7,7 @@ import { createProvider } from './providers/index.js'
 import { startServer, type RunningServer } from './app.js'
 import { retiredMessage } from './models.js'
 import { describeSetUp } from './engine/setup.js'
+import { probeRedis } from './redisProbe.js'
 
 async function main(): Promise<void> {
   dotenv.config({ quiet: true })
@@ -31,6 +32,15 @@ async function main(): Promise<void> {
   } catch (err) {
     process.stderr.write(`Configuration error: ${err instanceof Error ? err.message : String(err)}\n`)
     process.exit(1)
+  }
+  if (config.redis) {
+    try {
+      await probeRedis(config.redis.url)
+    }
+    catch (err) {
+      process.stderr.write(`Configuration error: ${err instanceof Error ? err.message : String(err)}\n`)
+      process.exit(1)
+    }
   }
   const retired = retiredMessage(provider.model, provider.name === 'openai-images' ? 'OPENAI_IMAGE_MODEL' : 'NANO_BANANA_MODEL')
   if (retired) logger.warn(`${retired}; every page will fail until then`)

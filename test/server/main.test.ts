@@ -35,6 +35,24 @@ describe('server/index.ts', () => {
     expect(r.stdout).toBe('')
   })
 
+  it('stops with one line when REDIS_URL cannot be reached: names the address, never the password, no stack', async () => {
+    // a port nothing listens on (a server bound and closed again)
+    const probe = createServer()
+    await new Promise<void>(resolve => probe.listen(0, '127.0.0.1', resolve))
+    const port = (probe.address() as AddressInfo).port
+    await new Promise(resolve => probe.close(resolve))
+    const t = await tempDir()
+    try {
+      const r = await run({ REDIS_URL: `redis://:s3cret-redis-pass@127.0.0.1:${port}/2`, PORT: '0', HOST: '127.0.0.1', DATA_DIR: t.dir })
+      expect(r.code).toBe(1)
+      expect(r.stderr.trim().split('\n')).toEqual([`Configuration error: REDIS_URL (127.0.0.1:${port}/2) cannot be reached: connect ECONNREFUSED 127.0.0.1:${port}`])
+      expect(r.stdout).not.toContain('listening')
+      expect(r.stdout + r.stderr).not.toContain('s3cret-redis-pass')
+    } finally {
+      await t.cleanup()
+    }
+  })
+
   it('says in one line why it cannot listen (port in use), no stack', async () => {
     const taken = createServer()
     await new Promise<void>(resolve => taken.listen(0, '127.0.0.1', resolve))

@@ -1,0 +1,49 @@
+// Start-up check of REDIS_URL: one connection, one PING, bounded in time. Without it a proxy whose Redis
+// is down or mistyped neither listened nor exited: its connections retried for ever, logging a few lines a
+// second (ioredis retries by design; BullMQ's connections must, with maxRetriesPerRequest: null).
+import { Redis } from 'ioredis'
+
+/** `host:port/db` of a Redis URL — never its password — for messages. */
+export function redisAddress(url: string): string {
+  try {
+    const u = new URL(url)
+    const db = u.pathname.replace(/^\//, '') || '0'
+    return `${u.hostname}:${u.port || '6379'}/${db}`
+  }
+  catch {
+    return '(an unreadable URL)'
+  }
+}
+
+/**
+ * Resolves once the Redis at `url` answers PING; rejects with an Error whose message names the address
+ * (no password) and the cause ("connect ECONNREFUSED …", "WRONGPASS …", "no answer within 5 s") after one
+ * attempt, within `timeoutMs` (default 5,000 ms).
+ */
+export async function probeRedis(url: string, timeoutMs = 5_000): Promise<void> {
+  const redis = new Redis(url, {
+    lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, enableOfflineQueue: false,
+    retryStrategy: () => null,
+  })
+  // the connection's own error says why ("connect ECONNREFUSED …"); connect() only rejects with
+  // "Connection is closed." once retrying is given up
+  let cause: Error | undefined
+  redis.on('error', (err: Error) => {
+    cause ??= err
+  })
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs)
+  })
+  try {
+    await Promise.race([redis.connect().then(() => redis.ping()), deadline])
+  }
+  catch (err) {
+    const why = cause ?? (err instanceof Error ? err : new Error(String(err)))
+    throw new Error(`REDIS_URL (${redisAddress(url)}) cannot be reached: ${why.message}`)
+  }
+  finally {
+    clearTimeout(timer)
+    redis.disconnect()
+  }
+}
