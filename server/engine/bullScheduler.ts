@@ -66,6 +66,8 @@ export interface BullSchedulerOptions {
   concurrency: number
   /** UPSTREAM_RPM: upstream attempts per minute across replicas (undefined: no limit) */
   rpm?: number
+  /** the window `rpm` counts in, ms (default 60 000; tests shorten it) */
+  rateIntervalMs?: number
   logger: Logger
   /** how long a job's lock lasts without renewal before another replica may take it (default 30 s) */
   lockDurationMs?: number
@@ -319,8 +321,9 @@ export class BullScheduler implements Scheduler {
   /** The tighter of UPSTREAM_RPM and the learned spacing (one start per spacing), or UNBOUNDED_RATE. */
   private async applyRate(spacingMs: number | null): Promise<void> {
     let rate = UNBOUNDED_RATE
-    if (this.rpm !== null) rate = { max: this.rpm, durationMs: 60_000 }
-    if (spacingMs !== null && (this.rpm === null || spacingMs > 60_000 / this.rpm)) rate = { max: 1, durationMs: Math.max(1, Math.ceil(spacingMs)) }
+    const interval = this.opts.rateIntervalMs ?? 60_000
+    if (this.rpm !== null) rate = { max: this.rpm, durationMs: interval }
+    if (spacingMs !== null && (this.rpm === null || spacingMs > interval / this.rpm)) rate = { max: 1, durationMs: Math.max(1, Math.ceil(spacingMs)) }
     const key = `${rate.max}/${rate.durationMs}`
     if (key === this.applied.rate) return
     this.applied.rate = key

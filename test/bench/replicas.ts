@@ -10,6 +10,7 @@
 //   3 replicas / 1 replica                 makespan ratio (spreading adds no delay)      goal ≤ 1.10
 //   upstream max in flight                 the fake's count (global limit 5 across replicas)  goal ≤ 5
 //   proxy CPU per page                     all replicas together
+//   CPU split over the 3 replicas          each one's share of that (the batch's creator and follower included)
 import { fork, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -70,7 +71,7 @@ async function runBatch(create: Replica, follow: Replica, label: string, pages: 
   throw new Error(`${label}: the event stream ended without done`)
 }
 
-async function measure(replicas: number, fakeUrl: string): Promise<{ makespan: number; cpuMsPerPage: number }> {
+async function measure(replicas: number, fakeUrl: string): Promise<{ makespan: number; cpuMsPerPage: number; cpuShares: number[] }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'nb-bench-replicas-'))
   const prefix = `nbbench-${randomBytes(5).toString('hex')}`
   const env = {
@@ -85,8 +86,9 @@ async function measure(replicas: number, fakeUrl: string): Promise<{ makespan: n
     const cpuBefore = await Promise.all(started.map(r => ask<number>(r.child, 'cpu', 'cpuMs')))
     const makespan = await runBatch(started[0], started.at(-1)!, 'measured', PAGES)
     const cpuAfter = await Promise.all(started.map(r => ask<number>(r.child, 'cpu', 'cpuMs')))
-    const cpuMs = cpuAfter.reduce((a, c, i) => a + c - cpuBefore[i], 0)
-    return { makespan, cpuMsPerPage: cpuMs / PAGES }
+    const perReplica = cpuAfter.map((c, i) => c - cpuBefore[i])
+    const cpuMs = perReplica.reduce((a, c) => a + c, 0)
+    return { makespan, cpuMsPerPage: cpuMs / PAGES, cpuShares: perReplica.map(c => c / cpuMs) }
   } finally {
     await Promise.all(started.map(r => new Promise<void>(resolve => {
       r.child.once('exit', () => resolve())
@@ -110,6 +112,8 @@ async function main(): Promise<void> {
       ['3 replicas / 1 replica makespan', (three.makespan / one.makespan).toFixed(3), `≤ ${GOALS.replicasRatio}`, (three.makespan / one.makespan / GOALS.replicasRatio).toFixed(2)],
       ['upstream max in flight (all runs)', String(stats.maxInFlight), `≤ ${CONCURRENCY}`, (stats.maxInFlight / CONCURRENCY).toFixed(2)],
       ['proxy CPU per page, 1 / 3 replicas', `${one.cpuMsPerPage.toFixed(1)} / ${three.cpuMsPerPage.toFixed(1)} ms`, '', ''],
+      // how evenly the work went (each replica runs its share of the global limit)
+      ['CPU split over the 3 replicas', three.cpuShares.map(x => `${Math.round(x * 100)} %`).join(' / '), '', ''],
     ]
     console.log(`\nReplicas benchmark (Redis set-up, child processes): ${PAGES} pages, global concurrency ${CONCURRENCY}, ${LATENCY_MS} ms fake Gemini latency, 2K PNG`)
     console.log(`(upstream requests ${stats.requests}; load average ${os.loadavg().map(l => l.toFixed(1)).join(' ')} on ${os.availableParallelism()} cores)\n`)
