@@ -65,6 +65,33 @@ describe('slow clients', () => {
     expect((await getJson(`${server.url}/api/v1/health`)).status).toBe(200)
   }, 30_000)
 
+  it('closes connections that send nothing, and keep-alive connections left idle after a request', async () => {
+    const t = await tempDir()
+    cleanup = t.cleanup
+    server = await startTestServer({
+      provider: scriptedProvider(() => okImage()), dataDir: t.dir,
+      http: { requestTimeoutMs: 1500, headersTimeoutMs: 1000, keepAliveTimeoutMs: 500 }, httpCheckIntervalMs: 250,
+    })
+    const port = Number(new URL(server.url).port)
+    const open = (send?: string) => new Promise<number>(resolve => {
+      const socket = net.connect(port, '127.0.0.1')
+      const opened = Date.now()
+      socket.on('connect', () => { if (send) socket.write(send) })
+      socket.on('error', () => undefined)
+      socket.resume()
+      socket.on('close', () => resolve(Date.now() - opened))
+    })
+    const silent = Array.from({ length: 50 }, () => open())
+    const idle = Array.from({ length: 20 }, () => open('GET /livez HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'))
+    const silentLives = await Promise.all(silent)
+    const idleLives = await Promise.all(idle)
+    // without the limits both stay open until the client leaves
+    expect(Math.max(...silentLives)).toBeLessThan(10_000)
+    expect(Math.min(...silentLives)).toBeGreaterThanOrEqual(900)
+    expect(Math.max(...idleLives)).toBeLessThan(5_000)
+    expect(Math.min(...idleLives)).toBeGreaterThanOrEqual(400)
+  }, 30_000)
+
   it('does not cut a progress stream that lasts longer than the request timeout', async () => {
     const t = await tempDir()
     cleanup = t.cleanup
