@@ -52,6 +52,7 @@ const PAGE_ERROR_KEYS: Record<string, MessageKey> = {
   upstream_rejected: 'pageErrRejected',
   image_too_large: 'pageErrTooLarge',
   image_url_blocked: 'pageErrUrlBlocked',
+  storage_unavailable: 'pageErrStorage',
   unknown_template: 'pageErrTemplate',
   internal_error: 'pageErrInternal',
   cancelled: 'pageErrCancelled',

@@ -41,6 +41,9 @@ describe('errors in words', () => {
     const storage = httpError(503, { error: { code: 'storage_unavailable', message: 'DATA_DIR is not writable' } })
     expect(toUserError(storage, zh, URL)).toMatchObject({ kind: 'config', message: expect.stringContaining('存储空间不可用'), detail: 'DATA_DIR is not writable' })
     expect(pageErrorText(en, 'image_url_blocked', 'x')).toContain('internal address')
+    // a disk that filled up during the batch: the page says so in the UI's language, not in the proxy's English
+    expect(pageErrorText(zh, 'storage_unavailable', 'The proxy could not store the image (its disk is full, ENOSPC)')).toMatch(/^生成服务的存储空间不可用/)
+    expect(pageErrorText(en, 'storage_unavailable', 'x')).toContain('disk full or read-only')
   })
 
   it('401 asks for the token; a bad upstream key asks for the admin in the UI\'s language, the proxy\'s words kept as detail', () => {
