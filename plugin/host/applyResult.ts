@@ -1,6 +1,6 @@
 // What a finished page does to its slide, as a pure function: slide in, props for updateSlide out.
 import type { GenerationMode } from '../types/api'
-import { readSlideText } from './extractText'
+import { readSlideText, readsFromNotesBlock } from './extractText'
 import { htmlToText } from './html'
 import { notesBlockHtml, removeNotesBlock, restoreUpdate, slideForReading, sourceToKeep } from './slideSource'
 import type { Slide, SlideElement } from './types'
@@ -63,10 +63,14 @@ export function computeSlideUpdate(slide: Slide, options: ApplyOptions): Partial
     // elements the user added after an earlier full run are kept too
     if (source.mode === 'full' && added.length) source = { ...source, elements: [...source.elements, ...added] }
     source = { ...source, mode: 'full' }
-    const preserved = preservedTextHtml(slide, options.remarkHeader)
-    const notes = removeNotesBlock(slide.remark, preserved)
-    const remark = notes + preserved
-    if (remark !== (slide.remark ?? '')) update.remark = remark
+    // text read back from the notes block (a re-imported deck) is in the notes already: a PPTX
+    // import writes the block in its own shape (one paragraph, CRLF lines), so it is not rewritten
+    if (!readsFromNotesBlock(slide)) {
+      const preserved = preservedTextHtml(slide, options.remarkHeader)
+      const notes = removeNotesBlock(slide.remark, preserved)
+      const remark = notes + preserved
+      if (remark !== (slide.remark ?? '')) update.remark = remark
+    }
   }
   else {
     elements = reading.elements.filter(el => keepInBackgroundMode(el, options.viewportWidth, options.viewportRatio))
@@ -94,6 +98,9 @@ export function computeSlideUpdate(slide: Slide, options: ApplyOptions): Partial
 export function restoreSlideUpdate(slide: Slide, remarkHeader: string): Partial<Slide> | null {
   const source = slide.nanoBananaSource
   if (!source) return null
+  const original: Slide = { ...slide, elements: source.elements, remark: source.remark, nanoBananaSource: undefined }
+  // a slide whose text was only in the notes block (re-imported) gets it back there: notes untouched
+  if (source.mode === 'full' && readsFromNotesBlock(original)) return restoreUpdate(slide, null)
   const exact = source.mode === 'full' ? preservedTextHtml({ ...slide, elements: source.elements, nanoBananaSource: undefined }, remarkHeader) : undefined
   return restoreUpdate(slide, exact)
 }

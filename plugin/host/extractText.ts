@@ -277,6 +277,16 @@ export function readSlideText(slide: Slide): SlideText {
   return { ...text, notes: block.before }
 }
 
+/**
+ * True when the slide's text exists only in our notes block (readSlideText reads it from there): a
+ * slide emptied by a run whose kept source did not come along (a deck re-imported from a PPTX).
+ * Its notes are then the only copy of that text, and are left as they are.
+ */
+export function readsFromNotesBlock(slide: Slide): boolean {
+  const text = extractSlideText(slideForReading(slide))
+  return !text.title && !text.content && !!readNotesBlock(slide.remark).lines?.length
+}
+
 export interface PageInputOptions {
   limits?: PageLimits
   /** slide size in PPTist units, to send the text boxes as fractions (background mode) */

@@ -86,9 +86,9 @@ const BLANK_BACKGROUND = { type: 'solid' as const, color: '#ffffff' }
 /**
  * The update that makes a slide editable again: its kept elements back (elements the user added
  * since stay, on top), its own background instead of the image, its notes without our block, and
- * no kept source any more. Null when the slide has nothing kept.
+ * no kept source any more. Null when the slide has nothing kept. `exactBlock` null: notes left as they are.
  */
-export function restoreUpdate(slide: Slide, exactBlock?: string): Partial<Slide> | null {
+export function restoreUpdate(slide: Slide, exactBlock?: string | null): Partial<Slide> | null {
   const source = keptSource(slide)
   if (!source) return null
   const kept = new Set(source.elements.map(el => el.id))
@@ -99,7 +99,7 @@ export function restoreUpdate(slide: Slide, exactBlock?: string): Partial<Slide>
     nanoBananaSource: undefined,
   }
   if (source.animations) update.animations = source.animations
-  if (source.mode === 'full') {
+  if (source.mode === 'full' && exactBlock !== null) {
     const remark = removeNotesBlock(slide.remark, exactBlock)
     // a slide that had no notes gets none back (not an empty string)
     update.remark = remark === '' && source.remark === undefined ? undefined : remark

@@ -107,6 +107,15 @@ describe('the slide keeps its source', () => {
     // import, as seen in a real PPTist: one paragraph, lines joined by CRLF, entities escaped
     const viaPptx: Slide = { id: first.id, elements: [], remark: `<p style="text-align:left;">${htmlToText(first.remark).split('\n').join('\r\n')}</p>` }
     expect(readSlideText(viaPptx)).toMatchObject({ title: '有理数的大小比较', content: '七年级数学 · 第一章', notes: '开场：先问同学们温度怎么比较。' })
+    // a run on it writes the block once, not a second copy after the imported one; a third run too
+    const again = roundTrip(apply(viaPptx, 'full'))
+    expect(htmlToText(again.remark).split('\n').filter(line => line.includes('Nano Banana'))).toHaveLength(1)
+    expect(readSlideText(again)).toMatchObject({ title: '有理数的大小比较', content: '七年级数学 · 第一章' })
+    expect(apply(again, 'full').remark).toBe(viaPptx.remark)
+    // restore gives the slide back as imported: its text stays in the notes, the only copy of it
+    const restored = { ...again, ...restoreSlideUpdate(again, HEADER) }
+    expect(restored.remark).toBe(viaPptx.remark)
+    expect(readSlideText(restored)).toMatchObject({ title: '有理数的大小比较', content: '七年级数学 · 第一章' })
     // the same block in English, written by an English editor
     const en: Slide = { id: 'x', elements: [], remark: '<p>Intro</p><p>— Nano Banana: original slide text (before full-slide generation) —</p><p>Title</p><p>Line 1</p><p>Line 2</p>' }
     expect(readSlideText(en)).toMatchObject({ title: 'Title', content: 'Line 1\nLine 2', notes: 'Intro' })
