@@ -160,3 +160,45 @@ describe('with PROXY_TOKEN', () => {
     }
   })
 })
+
+describe('uploads in flight', () => {
+  it('are temporary files, not memory: a slow upload holds a file that goes with its answer; beyond maxUploadsInFlight the caller gets 429 busy', async () => {
+    const t = await tempDir('nb-uploads-')
+    const own = await startTestServer({ provider: scriptedProvider(() => okImage()), dataDir: t.dir, publicDir, deckLimits: { maxUploadBytes: 2 * 1024 * 1024, maxUploadsInFlight: 2 } })
+    try {
+      const { default: net } = await import('node:net')
+      const { readdir, stat } = await import('node:fs/promises')
+      const os = await import('node:os')
+      const port = Number(new URL(own.url).port)
+      const before = new Set(await readdir(os.tmpdir()))
+      // two uploads that send 200 KB of their file, then wait
+      const boundary = 'slowUploadBoundary'
+      const head = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="d.pptx"\r\nContent-Type: application/octet-stream\r\n\r\n`
+      const slow = Array.from({ length: 2 }, () => {
+        const socket = net.connect(port, '127.0.0.1')
+        socket.on('error', () => undefined)
+        socket.write(`POST /api/v1/decks HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: 1000000\r\n\r\n${head}`)
+        socket.write(Buffer.alloc(200 * 1024, 1))
+        return socket
+      })
+      // the two partial files are on disk (multer's random names in the temp directory)
+      let partial: string[] = []
+      await waitUntil(async () => {
+        partial = (await readdir(os.tmpdir())).filter(n => !before.has(n) && /^[0-9a-f]{32}$/.test(n))
+        return partial.length === 2 && (await Promise.all(partial.map(n => stat(`${os.tmpdir()}/${n}`)))).every(s => s.size >= 200 * 1024)
+      })
+      const third = await upload(own.url, form(fixture('lo-mixed-16x9.pptx')))
+      expect(third.status).toBe(429)
+      expect(third.body.error.code).toBe('busy')
+      expect(third.headers.get('retry-after')).toBe('5')
+      for (const s of slow) s.destroy()
+      // once they are gone, their files are too, and uploads are taken again
+      await waitUntil(async () => (await readdir(os.tmpdir())).filter(n => partial.includes(n)).length === 0)
+      expect((await upload(own.url, form(fixture('lo-mixed-16x9.pptx')))).status).toBe(200)
+    }
+    finally {
+      await own.stop()
+      await t.cleanup()
+    }
+  })
+})
