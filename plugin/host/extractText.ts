@@ -318,6 +318,18 @@ export function slideToPageInput(slide: Slide, options: PageInputOptions = {}): 
 const round3 = (n: number) => Math.round(n * 1000) / 1000
 
 /**
+ * The upright box around a box turned by `rotate` degrees about its centre (as PPTist draws a
+ * rotated element): the area of the slide it covers. The box itself when not rotated.
+ */
+export function uprightBounds(box: Box, rotate: number | undefined): Box {
+  const angle = ((rotate ?? 0) % 180) * Math.PI / 180
+  if (!angle) return box
+  const width = Math.abs(box.width * Math.cos(angle)) + Math.abs(box.height * Math.sin(angle))
+  const height = Math.abs(box.width * Math.sin(angle)) + Math.abs(box.height * Math.cos(angle))
+  return { left: box.left + (box.width - width) / 2, top: box.top + (box.height - height) / 2, width, height }
+}
+
+/**
  * Where the slide's own text sits, as rectangles in fractions of the slide (0..1, clipped to it):
  * text boxes, shapes with text, tables, charts and formulas — what stays on top in background mode.
  */
@@ -330,10 +342,12 @@ export function textBoxRects(elements: SlideElement[], width: number, height: nu
       || el.type === 'table' || el.type === 'chart' || el.type === 'latex'
     if (!hasText) continue
     const h = typeof el.height === 'number' && el.height > 0 ? el.height : DEFAULT_FONT_PX * 1.5
-    const x0 = Math.max(0, el.left / width)
-    const y0 = Math.max(0, el.top / height)
-    const x1 = Math.min(1, (el.left + el.width) / width)
-    const y1 = Math.min(1, (el.top + h) / height)
+    // a rotated box covers more of the slide than its own rectangle: keep all of that calm
+    const box = uprightBounds({ left: el.left, top: el.top, width: el.width, height: h }, el.rotate)
+    const x0 = Math.max(0, box.left / width)
+    const y0 = Math.max(0, box.top / height)
+    const x1 = Math.min(1, (box.left + box.width) / width)
+    const y1 = Math.min(1, (box.top + box.height) / height)
     if (x1 <= x0 || y1 <= y0) continue
     rects.push({ x: round3(x0), y: round3(y0), w: round3(x1 - x0), h: round3(y1 - y0) })
   }

@@ -9,7 +9,7 @@
 // with an opacity below 1 (PPTist's element `opacity`, which fades text and fill together over the
 // image) by the colours actually drawn, its opacity raised (up to opaque) when no colour or scrim
 // reaches AA through it; a faint watermark (opacity ≤ 0.3) is decoration and left alone. Pure functions; the image sampling lives in composables/useImageLuminance.ts.
-import type { Box } from './extractText'
+import { uprightBounds, type Box } from './extractText'
 import type { SlideElement, TextElement } from './types'
 import {
   AA_LARGE, blend, contrastOf, contrastRatio, parseCssColor, parseCssRgba, relativeLuminance, requiredContrast, toHex,
@@ -68,12 +68,7 @@ interface Ground {
 
 /** The element's box; for a rotated one the upright box around its rotated outline (the pixels it covers). */
 function boxOf(el: SlideElement): Box {
-  const height = el.height ?? 0
-  const angle = ((el.rotate ?? 0) % 180) * Math.PI / 180
-  if (!angle) return { left: el.left, top: el.top, width: el.width, height }
-  const width = Math.abs(el.width * Math.cos(angle)) + Math.abs(height * Math.sin(angle))
-  const tall = Math.abs(el.width * Math.sin(angle)) + Math.abs(height * Math.cos(angle))
-  return { left: el.left + (el.width - width) / 2, top: el.top + (height - tall) / 2, width, height: tall }
+  return uprightBounds({ left: el.left, top: el.top, width: el.width, height: el.height ?? 0 }, el.rotate)
 }
 
 /** PPTist's element opacity, 0..1 (absent: opaque). */

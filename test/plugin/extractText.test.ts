@@ -108,6 +108,14 @@ describe('slideToPageInput', () => {
     expect(slideToPageInput(chartSlide).text_boxes).toBeUndefined()
   })
 
+  it('a rotated text box is sent as the upright rectangle around it (the area it covers)', () => {
+    const slide: Slide = { id: 'r', elements: [textEl('v', { left: 400, top: 100, width: 200, height: 50 }, para('竖排标题')), textEl('o', { left: 100, top: 300, width: 200, height: 50 }, para('正文'))] }
+    ;(slide.elements[0] as { rotate: number }).rotate = 90
+    const page = slideToPageInput(slide, { viewport: { width: 1000, height: 500 } })
+    // 90°: 50 wide and 200 tall about the same centre (500, 125)
+    expect(page.text_boxes).toEqual([{ x: 0.475, y: 0.05, w: 0.05, h: 0.4 }, { x: 0.1, y: 0.6, w: 0.2, h: 0.1 }])
+  })
+
   it('leaves out an unknown slide type', () => {
     const page = slideToPageInput({ ...endSlide, type: 'weird' as Slide['type'] })
     expect(page.page_type).toBeUndefined()
