@@ -230,6 +230,14 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
     // DATA_DIR (state, spend) and, with S3_BUCKET, the bucket (HeadBucket)
     storageProblem: storageHealth,
   })
+  // Redis down (REDIS_URL): answer at once instead of waiting on a connection that queues every command
+  // until it is back (the engine's must, for BullMQ); the catalogue and stored images need no Redis
+  app.use('/api/v1', (req, res, next) => {
+    if (req.method === 'GET' && (req.path === '/models' || req.path.startsWith('/images/'))) return next()
+    const problem = engine.sharedStateProblem() ?? guards.sharedStateProblem()
+    if (!problem) return next()
+    next(new ApiError(503, 'storage_unavailable', `The proxy's shared state cannot be reached (${problem}); try again in a moment`, { headers: { 'Retry-After': '5' } }))
+  })
   app.use('/api/v1', createDeckRouter({
     batches, images: engine.images, provider, admission,
     decks,

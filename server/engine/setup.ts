@@ -26,6 +26,7 @@ import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible'
 import { memoryLimitStores, type LimitStores } from '../clients.js'
 import { RedisSpendLedger } from '../redisSpendLedger.js'
 import { RedisStreamSlots } from '../redisStreamSlots.js'
+import { redisAddress } from '../redisProbe.js'
 import { FileSpendLedger, type SpendLedger } from '../spendLedger.js'
 
 /** REDIS_URL set: state, events and queue shared with the other replicas. */
@@ -94,6 +95,11 @@ export interface Engine {
   retention: RetentionSweeper
   /** /readyz checks of the set-up's own services (Redis: every connection is up and answers PING; S3: HeadBucket) */
   readiness: ReadinessCheck[]
+  /**
+   * Why the shared state cannot be used right now ("Redis at host:6379/0 is reconnecting"), or null; at
+   * once, without a round trip (the Redis connections' own status). The one-process set-up: always null.
+   */
+  sharedStateProblem(): string | null
   /** connects (Redis set-up) and recovers what a previous process left; call once before use */
   init(): Promise<void>
   /** stops the engine and releases its connections */
@@ -159,8 +165,12 @@ export function createEngine(opts: EngineOptions): Engine {
       },
     })
   }
+  const sharedStateProblem = () => {
+    const down = opts.redis && connections.find(c => c.status !== 'ready' && c.status !== 'wait')
+    return down && opts.redis ? `Redis at ${redisAddress(opts.redis.url)} is ${down.status}` : null
+  }
   return {
-    batches, store, scheduler, runner, bus, images, readiness, retention: sweeper,
+    batches, store, scheduler, runner, bus, images, readiness, retention: sweeper, sharedStateProblem,
     async init() {
       await s3?.start()
       if (bus instanceof RedisEventBus) await bus.whenReady()
@@ -185,6 +195,8 @@ export interface GuardStores {
   limits: LimitStores
   /** /readyz check of the guards' own Redis connection (none in the one-process set-up) */
   readiness: ReadinessCheck[]
+  /** as Engine.sharedStateProblem, for the guards' connection */
+  sharedStateProblem(): string | null
   close(): Promise<void>
 }
 
@@ -198,7 +210,7 @@ export function createGuardStores(opts: { redis?: RedisSetup; spendFile: string;
   if (!opts.redis) {
     const ledger = new FileSpendLedger({ file: opts.spendFile })
     const limits = memoryLimitStores()
-    return { ledger, limits, readiness: [], async close() { await limits.streams.close(); await ledger.close() } }
+    return { ledger, limits, readiness: [], sharedStateProblem: () => null, async close() { await limits.streams.close(); await ledger.close() } }
   }
   const { url, prefix } = opts.redis
   const redis = new Redis(url, { maxRetriesPerRequest: 2 })
@@ -217,6 +229,7 @@ export function createGuardStores(opts: { redis?: RedisSetup; spendFile: string;
       }),
       streams,
     },
+    sharedStateProblem: () => (redis.status === 'ready' ? null : `Redis at ${redisAddress(url)} is ${redis.status}`),
     readiness: [{
       name: 'redis-limits',
       async check() {
