@@ -231,18 +231,27 @@ export class BatchManager {
     return this.progressOf(r.record)
   }
 
+  /**
+   * Queues page `pageNumber` (1-based) of the batch again. `instruction` (trimmed text) revises it from
+   * its last good image; `''` asks for a plain re-draw. Without one, a page whose revision never
+   * completed (failed, interrupted by a restart, cancelled) repeats that revision — a plain re-draw
+   * would replace the slide with the unrevised page; a completed page is re-drawn plainly.
+   * Errors: 404 unknown page, 409 page_busy while it is pending or generating, admission's 429/503.
+   */
   async retryPage(batchId: string, pageNumber: number, instruction?: string): Promise<BatchProgress> {
     const current = await this.get(batchId)
     if (!current.pages[pageNumber - 1]) throw notFound(`Page ${pageNumber} of this batch`)
     await this.admit(1, current.client)
     const ctx = await this.estimateContext()
+    let kept = false
     const r = await this.deps.store.mutate(batchId, (s, emit) => {
       const page = s.pages[pageNumber - 1]
       if (page.status === 'pending' || page.status === 'generating') return page.status
       const wasFinal = isFinal(s)
       // the last good image survives failed attempts, so a later revision can still start from it
       page.previous_image_key = page.status === 'completed' ? page.image_key : page.previous_image_key
-      page.instruction = instruction || null
+      kept = instruction === undefined && page.status !== 'completed' && !!page.instruction
+      if (!kept) page.instruction = instruction || null
       page.status = 'pending'
       page.image_key = null
       page.thumbnail_key = null
@@ -264,7 +273,7 @@ export class BatchManager {
     if (r.value) throw new ApiError(409, 'page_busy', `Page ${pageNumber} is still ${r.value}; wait for it to finish before retrying`)
     this.deps.bus.publish(batchId, r.events)
     await this.attempts.enqueue(batchId, pageNumber)
-    this.deps.logger.info('page retry queued', { batch: batchId, page: pageNumber, with_instruction: !!instruction })
+    this.deps.logger.info('page retry queued', { batch: batchId, page: pageNumber, with_instruction: !!instruction || kept, ...(kept ? { instruction_kept: true } : {}) })
     return this.progressOf(r.record)
   }
 

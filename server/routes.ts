@@ -211,7 +211,7 @@ export function createApiRouter(deps: RoutesDeps): Router {
     const body = retryPageSchema.safeParse(req.body ?? {})
     if (!body.success) throw validationError(body.error)
     await deps.admission.retry(clientOf(res), id, page.data)
-    res.status(202).json(await deps.batches.retryPage(id, page.data, body.data.instruction || undefined))
+    res.status(202).json(await deps.batches.retryPage(id, page.data, body.data.instruction))
   })
 
   r.use((req: Request, _res: Response, next: NextFunction) => {

@@ -389,6 +389,66 @@ describe.each(SETUPS)('BatchManager (%s)', setupName => {
     expect(last.req.references[1].bytes.equals((await toReference(prevBytes, 'previous')).bytes)).toBe(true)
   })
 
+  it('a plain retry of a revision that did not complete repeats the revision; "" or a completed page re-draws plainly', async () => {
+    let fail = false
+    const provider = scriptedProvider(() => (fail ? new ProviderError('fatal', 'upstream_error', 'boom') : okImage()))
+    const { manager, dir } = await setup(provider)
+    const { batch_id } = await manager.create(input(1))
+    const good = (await finished(manager, batch_id)).results[0].image_url!
+    const goodRef = await toReference(await readFile(path.join(storageDir(dir), 'images', good.split('/').pop()!)), 'previous')
+    fail = true
+    await manager.retryPage(batch_id, 1, 'Make the title larger')
+    expect((await finished(manager, batch_id)).results[0].status).toBe('failed')
+    fail = false
+    // what the extension's 重试 on the failed page sends: no instruction
+    await manager.retryPage(batch_id, 1)
+    expect((await finished(manager, batch_id)).results[0].status).toBe('completed')
+    const repeated = provider.calls.at(-1)!.req
+    expect(repeated.prompt).toContain('Make the title larger')
+    expect(repeated.references.map(r => r.role)).toEqual(['template', 'previous'])
+    expect(repeated.references[1].bytes.equals(goodRef.bytes)).toBe(true)
+    // the revision was delivered: the next plain retry re-draws the page without it
+    await manager.retryPage(batch_id, 1)
+    await finished(manager, batch_id)
+    expect(provider.calls.at(-1)!.req.prompt).not.toContain('Make the title larger')
+    expect(provider.calls.at(-1)!.req.references.map(r => r.role)).toEqual(['template'])
+    // an empty instruction drops a revision that did not complete
+    fail = true
+    await manager.retryPage(batch_id, 1, 'Use a darker blue')
+    await finished(manager, batch_id)
+    fail = false
+    await manager.retryPage(batch_id, 1, '')
+    await finished(manager, batch_id)
+    expect(provider.calls.at(-1)!.req.prompt).not.toContain('Use a darker blue')
+    expect(provider.calls.at(-1)!.req.references.map(r => r.role)).toEqual(['template'])
+  })
+
+  it('a revision interrupted by a restart keeps its instruction (memory: failed "interrupted", 重试 repeats it; redis: taken over)', async () => {
+    let hang = false
+    const provider = scriptedProvider(() => (hang ? 'hang' : okImage()))
+    const s1 = await setup(provider)
+    const { batch_id } = await s1.manager.create(input(1))
+    const good = (await finished(s1.manager, batch_id)).results[0].image_url!
+    hang = true
+    await s1.manager.retryPage(batch_id, 1, 'Make the title larger')
+    await waitUntil(() => provider.stats.inFlight === 1)
+    await s1.close()
+
+    const provider2 = scriptedProvider(() => okImage())
+    const s2 = await setup(provider2, { dir: s1.dir, prefix: s1.prefix })
+    if (setupName === 'memory') {
+      expect((await s2.manager.progress(batch_id)).results[0]).toMatchObject({ status: 'failed', error_code: 'interrupted' })
+      await s2.manager.retryPage(batch_id, 1)
+    }
+    const after = await finished(s2.manager, batch_id)
+    expect(after.results[0].status).toBe('completed')
+    expect(after.results[0].image_url).not.toBe(good)
+    expect(provider2.calls).toHaveLength(1)
+    expect(provider2.calls[0].req.prompt).toContain('Make the title larger')
+    expect(provider2.calls[0].req.references.map(r => r.role)).toEqual(['template', 'previous'])
+    if (setupName === 'memory') expect(s2.logLines.some(l => l.includes('page retry queued') && l.includes('"with_instruction":true') && l.includes('"instruction_kept":true'))).toBe(true)
+  })
+
   it('reuses the stored image for an identical request, also after a restart', async () => {
     const provider = scriptedProvider(() => okImage())
     const s1 = await setup(provider)
