@@ -190,6 +190,11 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
     ...(config.s3 ? { s3: { settings: config.s3, thumbnail: config.thumbnail } } : {}),
     rpm: config.upstreamRpm,
     storageProblem: storageHealth,
+    // a failed store is news the cached all-clear does not have: the next pages fail unpaid at once,
+    // until a fresh check (a second later) finds the store back
+    onStorageFailure: reason => {
+      storageChecked = { at: Date.now(), problem: Promise.resolve(reason) }
+    },
     // a page whose call does not fit a budget waits as a delayed job, holding no upstream slot
     // (the shared ledger unreachable: the page looks again later rather than failing)
     ...(spend.hasBudgets ? { budgetWaitMs: (client: string | undefined, resolution: Resolution) => spend.recheckMs(client, spend.priceOf(provider.model, resolution)).catch(() => spend.pollMs) } : {}),

@@ -69,6 +69,12 @@ export interface PageRunnerDeps {
   /** seconds per page before any page has been timed */
   initialPageSeconds?: number
   onPageTiming?: (t: PageTiming) => void
+  /**
+   * An image could not be stored (the store refused or was unreachable, the disk full or read-only):
+   * `reason` in words. Lets the pre-call storage check fail the next pages unpaid at once instead of
+   * trusting its last (cached) all-clear.
+   */
+  onStorageFailure?: (reason: string) => void
 }
 
 /** The upstream part of an attempt. */
@@ -197,11 +203,15 @@ export class PageRunner {
   classify(err: unknown): ProviderError {
     if (err instanceof ProviderError) return err
     if (err instanceof InvalidImageError) return new ProviderError('retryable', 'invalid_image', err.message)
-    if (err instanceof ImageStoreError) return new ProviderError('fatal', 'storage_unavailable', err.message)
+    if (err instanceof ImageStoreError) {
+      this.deps.onStorageFailure?.(err.message)
+      return new ProviderError('fatal', 'storage_unavailable', err.message)
+    }
     // the disk filled up or turned read-only while the image was being written
     const code = (err as NodeJS.ErrnoException | null)?.code
     if (code && STORAGE_ERRNOS.has(code)) {
       this.deps.logger.error('could not store an image', { error: err instanceof Error ? err.message : String(err) })
+      this.deps.onStorageFailure?.(`the image store failed with ${code}`)
       return new ProviderError('fatal', 'storage_unavailable', `The proxy could not store the image (${code === 'ENOSPC' || code === 'EDQUOT' ? 'its disk is full' : 'its storage is not writable'}, ${code}); ask the administrator, then retry this page`)
     }
     this.deps.logger.error('unexpected error while generating', { error: err instanceof Error ? err.message : String(err) })

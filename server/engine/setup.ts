@@ -76,6 +76,8 @@ export interface EngineOptions {
   rpm?: number
   /** the spend guard's wait for a call (SpendGuard.recheckMs at the call's price); absent: no budgets */
   budgetWaitMs?: (client: string | undefined, resolution: Resolution) => number | Promise<number>
+  /** an image could not be stored (PageRunnerDeps.onStorageFailure) */
+  onStorageFailure?: (reason: string) => void
   /** why images cannot be stored now (DATA_DIR unwritable or full), or null: asked before each upstream call (AttemptFlowDeps) */
   storageProblem?: () => Promise<string | null>
   /** BATCH_RETENTION_HOURS / IMAGE_RETENTION_HOURS in ms (absent: everything kept forever) */
@@ -143,6 +145,7 @@ export function createEngine(opts: EngineOptions): Engine {
     provider: opts.provider, images, store, templateRefs: opts.templateRefs, buildPrompt: opts.buildPrompt,
     findTemplate: opts.findTemplate ?? defaultFind, logger, maxRetries: opts.maxRetries, maxQuotaWaitMs: opts.maxQuotaWaitMs, backoff: opts.backoff,
     random: opts.random, initialPageSeconds: opts.initialPageSeconds, onPageTiming: opts.onPageTiming,
+    onStorageFailure: opts.onStorageFailure,
   })
   const batches = new BatchManager({
     store, scheduler, runner, bus, images, logger,

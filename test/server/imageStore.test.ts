@@ -259,7 +259,7 @@ describe('S3 image store', () => {
     for (const id of ids) expect(await store.load(id)).toBeNull()
   })
 
-  it('a bucket that is gone: /readyz says so, new batches get 503 storage_unavailable, a page whose PUT fails is failed, not completed', async () => {
+  it('a bucket that is gone: /readyz says so, new batches get 503 storage_unavailable, a page whose PUT fails is failed, not completed, and the pages queued behind it fail without being paid', async () => {
     const t = await tempDir()
     cleanups.push(t.cleanup)
     let release!: () => void
@@ -267,10 +267,10 @@ describe('S3 image store', () => {
     const base = scriptedProvider(async () => { await gate; return okImage() })
     const srv = await startTestServer({
       provider: base, dataDir: path.join(t.dir, 'data'), publicDir: await fakePublicDir(t.dir),
-      config: { s3: s3.settings(await s3.createBucket()) },
+      config: { s3: s3.settings(await s3.createBucket()), maxConcurrentGenerations: 1 },
     })
     cleanups.push(() => srv.stop())
-    const created = await postJson(`${srv.url}${BATCHES}`, { template_id: 'nano_banana_1', deck_title: 'gone', pages: pages(1), options: { style_chain: false } })
+    const created = await postJson(`${srv.url}${BATCHES}`, { template_id: 'nano_banana_1', deck_title: 'gone', pages: pages(3), options: { style_chain: false } })
     expect(created.status).toBe(202)
     const id = created.body.batch_id as string
     await waitUntil(() => base.calls.length === 1)
@@ -279,8 +279,11 @@ describe('S3 image store', () => {
     await fetch(`${s3.endpoint}/moto-api/reset`, { method: 'POST' })
     release()
     await waitUntil(async () => (await getJson(`${srv.url}${BATCHES}/${id}/progress`)).body.status === 'failed', 15_000)
-    const result = (await getJson(`${srv.url}${BATCHES}/${id}/progress`)).body.results[0]
-    expect(result).toMatchObject({ status: 'failed', error_code: 'storage_unavailable' })
+    const results = (await getJson(`${srv.url}${BATCHES}/${id}/progress`)).body.results
+    expect(results.map((r: { status: string; error_code: string }) => [r.status, r.error_code])).toEqual(Array(3).fill(['failed', 'storage_unavailable']))
+    // page 2's call runs while page 1's image is stored (its slot is freed for that); page 3 starts
+    // after a PUT failed, within the storage check's one-second cache of the all-clear: it is not called
+    expect(base.calls.map(c => c.req.page.pageNumber)).toEqual([1, 2])
     const ready = await getJson(`${srv.url}/readyz`)
     expect(ready.status).toBe(503)
     expect(ready.body.checks.s3.ok).toBe(false)
