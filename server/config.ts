@@ -348,7 +348,9 @@ export function describeExposure(config: Pick<AppConfig, 'host' | 'corsOrigins' 
   const open = [
     `listening on ${host}${local ? ' (this machine only)' : ' (reachable from the network)'}${exposure.hostDefaulted ? ' — safe default for a paid provider without PROXY_TOKEN' : ''}`,
     `tokens: ${exposure.tokenRequired ? `required for batch endpoints${clients ? ` (${clients} client${clients === 1 ? '' : 's'})` : ''}` : `none (anyone who can reach it may start batches; clients are IP addresses${trustProxy ? ' from X-Forwarded-For, TRUST_PROXY' : ''})`}`,
-    `CORS: ${corsOrigins === '*' ? 'every web origin' : corsOrigins.join(', ')}${exposure.corsDefaulted ? ' — safe default; set CORS_ORIGINS for PPTist on another host' : ''}`,
+    `CORS: ${corsOrigins === '*' ? 'every web origin' : `${corsOrigins.join(', ')} (POSTs from other web origins are refused)`}${exposure.corsDefaulted ? ' — safe default; set CORS_ORIGINS for PPTist on another host' : ''}`,
+    // server/cors.ts: DNS rebinding is refused by the Host header when nothing else protects the proxy
+    ...(local && !exposure.tokenRequired && corsOrigins !== '*' ? ['Host: loopback names and the CORS origins\' hosts only'] : []),
     ...(exposure.paid ? [`budgets: ${budgets.length ? budgets.join(', ') : 'none (BUDGET_USD_PER_DAY, BUDGET_USD_PER_10MIN)'}`] : []),
   ]
   const warnings: string[] = []

@@ -121,6 +121,7 @@ describe('safe defaults', () => {
     expect(c.corsOrigins).toEqual(['http://localhost:*', 'http://127.0.0.1:*', 'http://[::1]:*'])
     expect(c.exposure).toMatchObject({ paid: true, tokenRequired: false, hostDefaulted: true, corsDefaulted: true })
     expect(describeExposure(c).open.join('\n')).toMatch(/this machine only/)
+    expect(describeExposure(c).open.join('\n')).toMatch(/\(POSTs from other web origins are refused\)[^]*Host: loopback names/)
   })
 
   it('with a token, or with the free preview, the old defaults stay (all interfaces, every origin)', () => {
