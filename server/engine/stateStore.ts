@@ -138,7 +138,7 @@ export class MemoryStateStore implements StateStore {
     // a few files at a time: an upgraded DATA_DIR may hold thousands (read once, then moved aside)
     for (let i = 0; i < all.length; i += 32) {
       await Promise.all(all.slice(i, i + 32).map(async id => {
-        const state = this.checked(await this.opts.persistence.loadBatch(id), id)
+        const state = this.checked(await this.opts.persistence.loadBatch(id), id, `batches/${id}.json`)
         if (!state) return
         if (isFinal(state)) {
           // a file from before finished batches were kept apart: renamed, not kept in memory
@@ -266,7 +266,7 @@ export class MemoryStateStore implements StateStore {
   }
 
   private async load(batchId: string): Promise<Entry | null> {
-    const state = this.checked(await this.opts.persistence.loadBatch(batchId), batchId)
+    const state = this.checked(await this.opts.persistence.loadBatch(batchId), batchId, `batches/${batchId}.done.json`)
     // an unfinished batch not in memory is not one this process knows (start-up read them all)
     if (!state || !isFinal(state) || state.batch_id !== batchId) return null
     const known = this.live.get(batchId) ?? this.finished.get(batchId)
@@ -291,12 +291,12 @@ export class MemoryStateStore implements StateStore {
     while (this.finished.size > this.maxFinished) this.finished.delete(this.finished.keys().next().value!)
   }
 
-  private checked(raw: unknown, id: string): BatchRecord | null {
+  private checked(raw: unknown, id: string, file: string): BatchRecord | null {
     if (raw === null) return null
     const state = raw as BatchRecord
     if (wellFormed(state)) return state
-    // a damaged batch never stops start-up; it is named so the administrator can look at it
-    this.opts.logger.warn('damaged batch file skipped', { batch: String((raw as { batch_id?: unknown } | null)?.batch_id ?? id) })
+    // a damaged batch never stops start-up; it is named (file under DATA_DIR, what is wrong) so the administrator can look at it
+    this.opts.logger.warn('damaged batch file skipped', { batch: String((raw as { batch_id?: unknown } | null)?.batch_id ?? id), file, reason: malformation(state) })
     return null
   }
 
@@ -334,6 +334,15 @@ export class MemoryStateStore implements StateStore {
 }
 
 /** A persisted record the engine can work with: version 1, an id, and pages that are all objects with a number and a status. */
+/** What makes a parsed batch file unusable, in a few words (for the warning). */
+function malformation(state: BatchRecord | null | undefined): string {
+  if (!state || typeof state !== 'object') return `not a batch record (${state === null ? 'null' : typeof state})`
+  if (state.version !== 1 || typeof state.batch_id !== 'string') return 'not a batch record (no version 1 or batch_id)'
+  if (!Array.isArray(state.pages) || state.pages.length === 0) return 'no pages'
+  const bad = state.pages.findIndex(p => !p || typeof p !== 'object' || typeof p.page_number !== 'number' || typeof p.status !== 'string')
+  return `page ${bad + 1} is ${state.pages[bad] === null ? 'null' : 'not a page record'}`
+}
+
 function wellFormed(state: BatchRecord | null | undefined): state is BatchRecord {
   if (!state || typeof state !== 'object' || state.version !== 1 || typeof state.batch_id !== 'string' || !Array.isArray(state.pages) || state.pages.length === 0) return false
   return state.pages.every(p => !!p && typeof p === 'object' && typeof p.page_number === 'number' && typeof p.status === 'string')

@@ -46,7 +46,8 @@ describe('damaged batch files', () => {
     const warnings = second.logLines.filter(l => /damaged batch file skipped/.test(l)).join('\n')
     expect(warnings).toContain(`${ids[0]}.json`)
     expect(warnings).toContain(`${ids[3]}.json`)
-    expect(warnings).toContain(ids[1])
+    // the null page: the file and what is wrong with it
+    expect(warnings).toContain(`"batch":"${ids[1]}","file":"batches/${ids[1]}.json","reason":"page 1 is null"`)
     expect(warnings).toContain(ids[2] + '.json')
   })
 })
