@@ -22,13 +22,12 @@ import { WebhookSender, type WebhookSettings } from './webhooks.js'
 import { createMetricsRouter, ProxyMetrics, type PriceFn } from './metrics.js'
 import { createProbeRouter, providerCheck, storageCheck, type ReadinessCheck } from './probes.js'
 import { combineLifecycles, type BatchLifecycle } from './engine/lifecycle.js'
-import { createEngine, createGuardStores, type Engine } from './engine/setup.js'
+import { createDeckStore, createEngine, createGuardStores, type Engine } from './engine/setup.js'
 import { HOUR_MS } from './engine/retention.js'
 import { TemplateReferences } from './references.js'
 import { createDeckRouter, type DeckLimits } from './deckRoutes.js'
 import { createAdmission } from './admission.js'
-import { createFileDeckStore, type DeckStore } from './pptx/store.js'
-import { createS3DeckStore } from './engine/s3DeckStore.js'
+import type { DeckStore } from './pptx/store.js'
 import { createApiRouter } from './routes.js'
 import { createStorage, MIN_FREE_BYTES, storageProblem, type Storage } from './storage.js'
 import { buildPrompt } from './prompts.js'
@@ -144,7 +143,7 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
     onOutcome: o => metrics.webhook(o),
   })
   // with S3_BUCKET in the bucket, so any replica writes the .pptx of a deck another one took
-  const decks = deps.deckStore ?? (config.s3 ? createS3DeckStore(config.s3) : createFileDeckStore(config.dataDir))
+  const decks = deps.deckStore ?? createDeckStore({ ...(config.s3 ? { s3: config.s3 } : {}), dataDir: config.dataDir })
   // Why new images could not be stored now: DATA_DIR (state, spend) unwritable or almost full, or with
   // S3_BUCKET the bucket (HeadBucket). Asked by admission (503) and before each upstream call (the page
   // fails storage_unavailable unpaid); checked at most once a second (it writes a file and stats the disk).

@@ -214,7 +214,7 @@ export function createDeckRouter(deps: DeckRoutesDeps): Router {
     if (!BATCH_ID_RE.test(id) || !(await deps.batches.has(id))) throw notFound('Batch')
     await deps.admission?.own(clientOf(res), id)
     const record = await deps.decks.load(id)
-    if (!record) throw new ApiError(404, 'no_deck', 'This batch was not made from a .pptx upload (POST /api/v1/decks), so there is no deck to write; export from the editor instead')
+    if (!record) throw new ApiError(404, 'no_deck', 'No deck is stored for this batch: it was not made from a .pptx upload (POST /api/v1/decks), or its deck is past IMAGE_RETENTION_HOURS; export from the editor instead')
     const progress = await deps.batches.progress(id)
     const images = new Map<number, RenderedImage>()
     const failed: number[] = []

@@ -12,6 +12,8 @@ import { LocalEventBus, type EventBus } from './eventBus.js'
 import type { BatchLifecycle } from './lifecycle.js'
 import { diskImageStore, type ImageStore } from './imageStore.js'
 import { S3ImageStore } from './s3ImageStore.js'
+import { createS3DeckStore } from './s3DeckStore.js'
+import { createFileDeckStore, type DeckStore } from '../pptx/store.js'
 import type { S3Settings } from '../s3Config.js'
 import { PageRunner, type BackoffOptions, type BuildPrompt, type PageTiming } from './pageRunner.js'
 import { MemoryScheduler, type Scheduler } from './scheduler.js'
@@ -190,6 +192,15 @@ export function createEngine(opts: EngineOptions): Engine {
       s3?.close()
     },
   }
+}
+
+/**
+ * Where batches made from a .pptx keep their parsed deck (GET …/batches/{id}/pptx): with S3_BUCKET the
+ * bucket (`decks/<batch_id>.json`), so any replica can write the download whatever its DATA_DIR;
+ * otherwise DATA_DIR/decks/. Both remove decks past IMAGE_RETENTION_HOURS (deleteOlderThan).
+ */
+export function createDeckStore(opts: { s3?: S3Settings; dataDir: string }): DeckStore {
+  return opts.s3 ? createS3DeckStore(opts.s3) : createFileDeckStore(opts.dataDir)
 }
 
 /** Where the spend totals and the per-client limit counts live. */

@@ -1,4 +1,6 @@
 // POST /api/v1/decks and GET …/batches/{id}/pptx against a real server on an ephemeral port.
+import { utimes } from 'node:fs/promises'
+import path from 'node:path'
 import PptxGenJS from 'pptxgenjs'
 import { parse } from 'pptxtojson/dist/index.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -140,6 +142,31 @@ describe('POST /api/v1/decks', () => {
     expect([noDeck.status, noDeck.body.error.code]).toEqual([404, 'no_deck'])
     const unknown = await getJson(`${server.url}/api/v1/slide-generations/batches/b_${'0'.repeat(24)}/pptx`)
     expect(unknown.status).toBe(404)
+  })
+})
+
+describe('retention', () => {
+  it('the sweep removes an uploaded deck older than IMAGE_RETENTION_HOURS from DATA_DIR/decks; a newer one stays', async () => {
+    const dir = await tempDir('nb-decks-retention-')
+    const s = await startTestServer({ provider: scriptedProvider(() => okImage()), dataDir: dir.dir, publicDir, config: { retention: { batchHours: 0, imageHours: 24 * 30 } } })
+    try {
+      const ids: string[] = []
+      for (const name of ['old.pptx', 'new.pptx']) {
+        const r = await upload(s.url, form(fixture('lo-text-4x3.pptx'), { template_id: TEMPLATE }, name))
+        expect(r.status).toBe(202)
+        ids.push(r.body.batch_id)
+      }
+      for (const id of ids) await waitUntil(async () => (await getJson(`${s.url}/api/v1/slide-generations/batches/${id}/progress`)).body.status === 'completed')
+      const old = new Date(Date.now() - 31 * 24 * 3_600_000)
+      await utimes(path.join(dir.dir, 'decks', `${ids[0]}.json`), old, old)
+      expect((await s.engine.retention.sweep()).extra).toBe(1)
+      const gone = await getJson(`${s.url}/api/v1/slide-generations/batches/${ids[0]}/pptx`)
+      expect([gone.status, gone.body.error.code]).toEqual([404, 'no_deck'])
+      expect((await fetch(`${s.url}/api/v1/slide-generations/batches/${ids[1]}/pptx`)).status).toBe(200)
+    } finally {
+      await s.stop()
+      await dir.cleanup()
+    }
   })
 })
 

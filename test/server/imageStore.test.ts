@@ -2,11 +2,13 @@
 // server (moto, test/server/s3Server.ts). The same behaviour is asked of both; the S3 extras (the
 // bucket's readiness, redirects to S3_PUBLIC_BASE_URL, streaming through the proxy, a PUT that fails)
 // follow.
+import { stat } from 'node:fs/promises'
 import path from 'node:path'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { diskImageStore, type ImageStore } from '../../server/engine/imageStore.js'
 import { createS3DeckStore } from '../../server/engine/s3DeckStore.js'
+import { readDeck } from '../../server/pptx/read.js'
 import { S3ImageStore } from '../../server/engine/s3ImageStore.js'
 import { createStorage } from '../../server/storage.js'
 import { fakePublicDir, getJson, okImage, pages, postJson, scriptedProvider, startTestServer, tempDir, waitUntil } from './helpers.js'
@@ -226,7 +228,8 @@ describe('S3 image store', () => {
     const [a, b] = await Promise.all(['a', 'b'].map(async name => {
       const srv = await startTestServer({
         provider: scriptedProvider(() => okImage()), dataDir: path.join(t.dir, `data-${name}`), publicDir,
-        config: { s3: s3.settings(bucket), redis: { url: redis.url, prefix: redis.prefix } },
+        // images and decks older than a second go at the next sweep (called below, never on its own in a test)
+        config: { s3: s3.settings(bucket), redis: { url: redis.url, prefix: redis.prefix }, retention: { batchHours: 0, imageHours: 1 / 3600 } },
         redisTiming: { lockDurationMs: redis.lockDurationMs, stalledIntervalMs: redis.stalledIntervalMs },
       })
       cleanups.push(() => srv.stop())
@@ -239,10 +242,21 @@ describe('S3 image store', () => {
     expect(up.status).toBe(202)
     const id = (await up.json() as { batch_id: string }).batch_id
     await waitUntil(async () => (await getJson(`${b.url}${BATCHES}/${id}/progress`)).body.status === 'completed', 15_000)
-    expect(s3.putCounts().get(`${bucket}/decks/${id}.json`)).toBe(1)
     const res = await fetch(`${b.url}${BATCHES}/${id}/pptx`)
     expect(res.status).toBe(200)
+    expect(s3.putCounts().get(`${bucket}/decks/${id}.json`)).toBe(1)
     expect(res.headers.get('x-slides-rendered')).toBe('1,2')
+    // a whole .pptx: the deck read back has the upload's slides and text
+    const again = await readDeck(Buffer.from(await res.arrayBuffer()))
+    const original = await readDeck(fixture('lo-groups-4x3.pptx'))
+    expect(again.slides.map(s => s.textBoxes.map(t => t.text))).toEqual(original.slides.map(s => s.textBoxes.map(t => t.text)))
+    // nothing of it in either replica's DATA_DIR
+    for (const name of ['a', 'b']) await expect(stat(path.join(t.dir, `data-${name}`, 'decks', `${id}.json`))).rejects.toThrow(/ENOENT/)
+    // retention covers the bucket's decks: a sweep on A removes it, B then has no deck to write
+    await waitUntil(async () => (await a.engine.retention.sweep()).extra === 1, 10_000)
+    expect(s3.putCounts().get(`${bucket}/decks/${id}.json`)).toBe(1)
+    const gone = await getJson(`${b.url}${BATCHES}/${id}/pptx`)
+    expect([gone.status, gone.body.error.code]).toEqual([404, 'no_deck'])
   })
 
   it('S3 deck store: load what was saved, null for unknown ids, retention removes decks older than the cutoff', async () => {
