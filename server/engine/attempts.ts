@@ -177,16 +177,22 @@ export class AttemptFlow {
         await this.onError(batchId, n, ctrl, err, started)
       }
     }
-    // A durable job is held until the outcome is committed (another replica takes it over if this
-    // one dies meanwhile). Otherwise the upstream call is over: free the slot now and store the image
-    // alongside the next call (MAX_CONCURRENT_GENERATIONS limits upstream calls, not local image work)
-    // — but no more images wait to be stored than calls may run: when storing is slower than the
-    // upstream (a loaded machine, a slow disk), the job keeps its slot until its image is stored, so
-    // answered images (each holding its bytes) do not pile up.
-    if (this.deps.scheduler.durable || this.storingDetached >= this.deps.scheduler.concurrency) await storeAndComplete()
+    // The upstream call is over: free the slot now and store the image alongside the next call
+    // (MAX_CONCURRENT_GENERATIONS limits upstream calls, not local image work). A durable scheduler
+    // keeps the page safe meanwhile (detach: BullMQ holds the job as a delayed one until the outcome
+    // is committed; another replica runs the page if this one dies); without detach the job is held
+    // until then. No more images wait to be stored than calls may run: when storing is slower than
+    // the upstream (a loaded machine, a slow disk), the job keeps its slot until its image is stored,
+    // so answered images (each holding its bytes) do not pile up.
+    const detach = this.deps.scheduler.durable ? feedback?.detach : async () => async () => {}
+    const done = detach && this.storingDetached < this.deps.scheduler.concurrency ? await detach().catch(() => null) : null
+    if (!done) await storeAndComplete()
     else {
       this.storingDetached++
-      this.track(storeAndComplete().finally(() => { this.storingDetached-- }))
+      this.track(storeAndComplete().finally(() => {
+        this.storingDetached--
+        return done()
+      }))
     }
   }
 

@@ -8,6 +8,9 @@
 //     the shares add up to at least the limit, and a replica that dies drops out within three beats
 //   - UPSTREAM_RPM: BullMQ's global rate limit (Queue.setGlobalRateLimit, max per 60 s)
 //   - a retry backoff is a delayed job (RetryInfo / Retry-After already folded into the delay)
+//   - once the upstream answered, the job leaves the active jobs while the image is stored (detach:
+//     a delayed job, pushed back while this replica stores, removed once the page is committed), so
+//     the next call starts as in the one-process set-up instead of waiting for the write
 //   - a replica that dies leaves its active jobs locked; when the lock expires (lockDuration) another
 //     replica's stalled-job check puts them back and runs them (the page may be paid twice: the
 //     job says so, see `redelivered`)
@@ -28,11 +31,12 @@
 //     without UPSTREAM_RPM or a learned rate the queue carries a limit no batch reaches
 //     (UNBOUNDED_RATE).
 import { randomBytes } from 'node:crypto'
-import { Queue, Worker, type Job } from 'bullmq'
+import { DelayedError, Queue, Worker, type Job } from 'bullmq'
 import type { Redis } from 'ioredis'
 import type { LimitSnapshot } from '../adaptiveLimit.js'
 import type { Logger } from '../logger.js'
 import type { AttemptJob, AttemptRunner, EnqueueOptions, QuotaState, Scheduler, SchedulerStats, UpstreamFeedback } from './scheduler.js'
+import { ReplicaHeartbeat } from './replicaHeartbeat.js'
 import { SharedLimit } from './sharedLimit.js'
 
 interface JobData {
@@ -44,18 +48,6 @@ interface JobData {
 const MAX_PRIORITY = 2_097_151
 /** a global rate limit no batch reaches (1 000 000 starts per second): lets Queue.rateLimit hold the queue */
 const UNBOUNDED_RATE = { max: 1_000_000, durationMs: 1000 }
-/**
- * Replica heartbeat: KEYS[1] the sorted set of live replicas (score: when each one's beat runs out,
- * ms on Redis's clock, so replicas' clocks need not agree), ARGV[1] this replica's id, ARGV[2] how
- * long its beat lasts (ms). Registers it, drops the replicas past their beat, returns how many are live.
- */
-const HEARTBEAT_LUA = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return redis.call('ZCARD', KEYS[1])`
 
 export interface BullSchedulerOptions {
   /** commands (ranks, job sets) */
@@ -96,10 +88,10 @@ export class BullScheduler implements Scheduler {
   private readonly holdListeners = new Set<(waiting: boolean) => void>()
   /** priority of the job each page running here came from (a rate-limited page goes back with it) */
   private readonly priorities = new Map<string, number>()
-  /** this replica in the heartbeat set, and how many replicas are live (its Worker runs its share of the limit) */
-  private readonly replicaId = randomBytes(8).toString('hex')
-  private liveReplicas = 1
-  private heartbeat: ReturnType<typeof setInterval> | null = null
+  /** detached jobs being pushed back while their answers are stored here */
+  private readonly renewing = new Set<ReturnType<typeof setInterval>>()
+  /** how many replicas are live (this one's Worker runs its share of the limit) */
+  private readonly replicas: ReplicaHeartbeat
 
   constructor(private readonly opts: BullSchedulerOptions) {
     this._concurrency = opts.concurrency
@@ -108,16 +100,20 @@ export class BullScheduler implements Scheduler {
     this.shared = new SharedLimit({ redis: this.conn(), key: this.k('quota'), limit: { maxConcurrency: opts.concurrency, maxHoldMs: opts.maxHoldMs } })
     // a replica that starts after others learned the quota starts from what they learned (setLimits alone
     // would put back the configured limits for every replica)
+    this.replicas = new ReplicaHeartbeat({
+      redis: opts.redis, key: this.k('replicas'), id: randomBytes(8).toString('hex'), beatMs: this.timing().beatMs, logger: opts.logger,
+      onChange: () => this.shareChanged(),
+    })
     this.ready = this.setLimits({ concurrency: opts.concurrency, rpm: this.rpm })
       .then(() => this.shared.read())
       .then(learned => this.applyLearned(learned))
-      .then(() => this.beat())
+      .then(() => this.replicas.start())
       .then(() => this.listen())
   }
 
   /** Upstream calls this replica's Worker runs at most: its share of the global limit now in force. */
   get localConcurrency(): number {
-    return Math.max(1, Math.ceil(this.applied.concurrency / this.liveReplicas))
+    return Math.max(1, Math.ceil(this.applied.concurrency / this.replicas.live))
   }
 
   quota(): QuotaState {
@@ -158,10 +154,8 @@ export class BullScheduler implements Scheduler {
   }
 
   start(run: AttemptRunner): void {
-    const { lockDuration, stalledInterval, beatMs } = this.timing()
-    this.heartbeat = setInterval(() => { void this.beat() }, beatMs)
-    this.heartbeat.unref?.()
-    this.worker = new Worker<JobData>('attempts', async (job: Job<JobData>) => {
+    const { lockDuration, stalledInterval } = this.timing()
+    this.worker = new Worker<JobData>('attempts', async (job: Job<JobData>, token?: string) => {
       const redelivered = job.attemptsStarted > 1 || job.stalledCounter > 0
       if (redelivered) this.opts.logger.warn('page attempt taken over from a replica that stopped (it may be paid twice)', { batch: job.data.batchId, page: job.data.pageNumber })
       const pageKey = `${job.data.batchId}:${job.data.pageNumber}`
@@ -171,6 +165,7 @@ export class BullScheduler implements Scheduler {
       // instead of calling into the spent quota (and its 429 would have been taken for new evidence)
       const attempt = { batchId: job.data.batchId, pageNumber: job.data.pageNumber, redelivered }
       let feedback: ReturnType<BullScheduler['feedback']> | null = null
+      let detached = false
       try {
         const begun = await this.begin()
         if (begun.holdUntil !== null) {
@@ -179,12 +174,19 @@ export class BullScheduler implements Scheduler {
           return
         }
         feedback = this.feedback(begun.startedAt)
-        await run(attempt, feedback.feedback)
+        const detach = async () => {
+          const done = await this.detach(job, token, lockDuration)
+          detached = true
+          return done
+        }
+        await run(attempt, { ...feedback.feedback, detach })
       } finally {
         this.priorities.delete(pageKey)
         await feedback?.settled()
-        await this.opts.redis.srem(this.k('jobs', job.data.batchId), job.id!).catch(() => 0)
+        if (!detached) await this.opts.redis.srem(this.k('jobs', job.data.batchId), job.id!).catch(() => 0)
       }
+      // the job waits as a delayed job, out of the global concurrency, until its page is committed
+      if (detached) throw new DelayedError()
     }, {
       connection: this.conn(), prefix: this.opts.prefix, concurrency: this.localConcurrency,
       lockDuration, stalledInterval,
@@ -197,6 +199,29 @@ export class BullScheduler implements Scheduler {
       drainDelay: 1,
     })
     this.worker.on('error', err => this.opts.logger.error('queue worker error', { error: err.message }))
+  }
+
+  /**
+   * The answer of `job` is being stored: the job leaves the active jobs (freeing its slot of the
+   * global concurrency for the next call) as a delayed job due in 2 × lockDuration, pushed back every
+   * lockDuration / 2 while this process stores, and removed once the page is committed (the returned
+   * function). If this process dies meanwhile, the job comes due and another replica runs the page
+   * again (taken over, as a dead replica's locked job is) — a committed page is not claimed again.
+   */
+  private async detach(job: Job<JobData>, token: string | undefined, lockDuration: number): Promise<() => Promise<void>> {
+    await job.moveToDelayed(Date.now() + 2 * lockDuration, token)
+    const renew = setInterval(() => { job.changeDelay(2 * lockDuration).catch(() => undefined) }, Math.max(100, lockDuration / 2))
+    renew.unref?.()
+    this.renewing.add(renew)
+    return async () => {
+      clearInterval(renew)
+      this.renewing.delete(renew)
+      // stopping: a page given back meanwhile could not be queued again, so the job stays to fall due
+      // (a committed page is not claimed again)
+      if (this.closed) return
+      await this.queue.remove(job.id!).catch(() => 0)
+      await this.opts.redis.srem(this.k('jobs', job.data.batchId), job.id!).catch(() => 0)
+    }
   }
 
   async enqueue(job: AttemptJob, opts: EnqueueOptions = {}): Promise<void> {
@@ -242,9 +267,9 @@ export class BullScheduler implements Scheduler {
     await this.worker?.close()
     this.closed = true
     if (this.hold.timer) clearTimeout(this.hold.timer)
-    if (this.heartbeat) clearInterval(this.heartbeat)
-    // the others take up this replica's share at their next beat
-    await this.opts.redis.zrem(this.k('replicas'), this.replicaId).catch(() => 0)
+    await this.replicas.stop()
+    // a page still being stored when this replica stops comes back on another one (its job falls due)
+    for (const t of this.renewing) clearInterval(t)
     await this.queue.close()
     for (const c of this.connections) c.disconnect()
   }
@@ -340,20 +365,6 @@ export class BullScheduler implements Scheduler {
       } catch { /* not ours */ }
     })
     await sub.subscribe(this.k('quota'))
-  }
-
-  /** Tells Redis this replica is alive and learns how many are (a failed beat keeps the last count). */
-  private async beat(): Promise<void> {
-    if (this.closed) return
-    try {
-      const live = Number(await this.opts.redis.eval(HEARTBEAT_LUA, 1, this.k('replicas'), this.replicaId, String(this.timing().beatMs * 3)))
-      if (live >= 1 && live !== this.liveReplicas) {
-        this.liveReplicas = live
-        this.shareChanged()
-      }
-    } catch (err) {
-      this.opts.logger.warn('could not count the live replicas', { error: (err as Error).message })
-    }
   }
 
   /** the job lock, the stalled-job check and the heartbeat, in ms */

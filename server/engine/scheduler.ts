@@ -39,6 +39,12 @@ export interface UpstreamFeedback {
   answered(): void
   /** the upstream said "rate limited" (429 / RESOURCE_EXHAUSTED); returns when calls go out again (ms, Date.now clock) */
   rateLimited(retryAfterMs?: number): number | Promise<number>
+  /**
+   * Durable schedulers: the upstream call is over and its answer is being stored — free the slot now
+   * but keep the page safe: if this process dies before the returned function is called (once the
+   * outcome is committed), another one runs the page again.
+   */
+  detach?(): Promise<() => Promise<void>>
 }
 
 /** The scheduler's view of the upstream quota, for progress and estimates. */

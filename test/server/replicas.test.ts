@@ -100,7 +100,7 @@ describe('several replicas on one Redis', () => {
     expect((await fetch(`${b.srv.url}${urls[0]}`)).status).toBe(200)
   })
 
-  it('fair across replicas: a 3-page deck created on B while a 100-page deck from A fills the queue gets the next calls', async () => {
+  it('fair across replicas: a 3-page deck created on B while a 100-page deck from A fills the queue gets its calls within a few rounds', async () => {
     // the first calls wait at a gate until the small deck is queued, so the order of the calls after
     // it says who was served next (not timing)
     let openGate = () => {}
@@ -120,10 +120,12 @@ describe('several replicas on one Redis', () => {
     // the big deck is far from done when the small one is (first come, first served: 100 pages before it)
     expect((await status(big.body.batch_id as string)).progress.completed_pages).toBeLessThan(50)
     await waitUntil(async () => (await status(big.body.batch_id as string)).status === 'completed', 60_000)
-    // taking turns page by page: the small deck's three pages are among the next six calls, whichever replica made them
+    // taking turns page by page: the small deck's three pages are among the next calls (first come,
+    // first served: after 97 more). Each replica takes its next job while it still stores the last
+    // answers, so a call may start a round later than its job was taken: within four rounds of 3
     const order = base.calls.slice(callsBefore).map(call => call.req.page.deckTitle)
     expect(order.filter(t => t === 'small')).toHaveLength(3)
-    expect(order.lastIndexOf('small')).toBeLessThan(6)
+    expect(order.lastIndexOf('small')).toBeLessThan(12)
     expect(base.calls).toHaveLength(103)
     expect(c.tally.maxInFlight).toBe(3)
   }, 90_000)

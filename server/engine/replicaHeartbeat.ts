@@ -1,0 +1,55 @@
+// How many replicas share the BullMQ queue: each one beats every `beatMs` into a sorted set (score =
+// when its beat runs out, on Redis's clock, so the replicas' clocks need not agree); a replica past
+// its beat (three beats: it died) is dropped by the next beat of any other. BullScheduler runs its
+// share of the global concurrency, ceil(limit / live replicas), from this count.
+import type { Redis } from 'ioredis'
+import type { Logger } from '../logger.js'
+
+/**
+ * KEYS[1] the sorted set of live replicas, ARGV[1] this replica's id, ARGV[2] how long its beat lasts
+ * (ms). Registers it, drops the replicas past their beat, returns how many are live.
+ */
+const HEARTBEAT_LUA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return redis.call('ZCARD', KEYS[1])`
+
+export class ReplicaHeartbeat {
+  /** replicas alive at the last beat, this one included */
+  live = 1
+  private timer: ReturnType<typeof setInterval> | null = null
+  private stopped = false
+
+  constructor(private readonly opts: { redis: Redis; key: string; id: string; beatMs: number; logger: Logger; onChange: (live: number) => void }) {}
+
+  /** Beats now (resolves once counted), then every beatMs. */
+  async start(): Promise<void> {
+    await this.beat()
+    this.timer = setInterval(() => { void this.beat() }, this.opts.beatMs)
+    this.timer.unref?.()
+  }
+
+  /** Leaves the set at once: the others take up this replica's share at their next beat. */
+  async stop(): Promise<void> {
+    this.stopped = true
+    if (this.timer) clearInterval(this.timer)
+    await this.opts.redis.zrem(this.opts.key, this.opts.id).catch(() => 0)
+  }
+
+  /** A failed beat keeps the last count. */
+  private async beat(): Promise<void> {
+    if (this.stopped) return
+    try {
+      const live = Number(await this.opts.redis.eval(HEARTBEAT_LUA, 1, this.opts.key, this.opts.id, String(this.opts.beatMs * 3)))
+      if (live >= 1 && live !== this.live) {
+        this.live = live
+        this.opts.onChange(live)
+      }
+    } catch (err) {
+      this.opts.logger.warn('could not count the live replicas', { error: (err as Error).message })
+    }
+  }
+}
