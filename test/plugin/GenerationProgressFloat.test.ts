@@ -50,10 +50,12 @@ describe('GenerationProgressFloat', () => {
     store.upsertPage(pageResult(2, 'contents01', 'completed'))
     await flush()
     expect(statuses()[1]).toBe('载入图片中')
+    expect(wrapper!.find('[data-page="2"]').classes()).toContain('loading')
     expect(wrapper!.find('[data-page="2"] .restore-btn').exists()).toBe(false)
     store.markApplied(2)
     await flush()
     expect(statuses()[1]).toBe('已完成')
+    expect(wrapper!.find('[data-page="2"]').classes()).not.toContain('loading')
     expect(wrapper!.find('[data-page="2"] .restore-btn').exists()).toBe(true)
     // a revision brings a new image: loading again until that one is on the slide
     store.upsertPage(pageResult(2, 'contents01', 'completed', { image_url: '/api/v1/images/p2-revised.png' }))
