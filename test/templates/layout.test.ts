@@ -216,4 +216,17 @@ describe('background mode', () => {
     expect(l.artBox).not.toBeNull()
     expect(overlaps(l.artBox!, l.calm[0])).toBe(false)
   })
+
+  it('leaves out the data template\'s charts (contents donut, cover dashboards) where the slide has a text box', () => {
+    // the donut's arcs are the only arcs that template draws (found by the fresh tester under a contents page's boxes)
+    const arc = /A[\d.]+ [\d.]+ 0 [01] 1/
+    const t = NANO_BANANA_TEMPLATES.findIndex(x => x.name === '数据可视化')
+    const right: TextBoxRect[] = [{ x: 0.47, y: 0.22, w: 0.44, h: 0.36 }]
+    for (const pt of ['contents', 'cover'] as PageType[]) {
+      expect(lay(t, { page_type: pt, title: '目录', content: '一\n二' }, { mode: 'background', textBoxes: [{ x: 0.05, y: 0.3, w: 0.3, h: 0.3 }] }).backdropSvg, pt).toMatch(arc)
+      const l = lay(t, { page_type: pt, title: '目录', content: '一\n二' }, { mode: 'background', textBoxes: right })
+      expect(l.backdropSvg, pt).not.toMatch(arc)
+      expect(l.art, pt).toBe('none')
+    }
+  })
 })

@@ -217,14 +217,16 @@ export const dataViz: SlideStyle = {
       if (c.narrow) return header
       const x0 = W * 0.56
       const cw = W - 60 - x0
-      return header + card(x0, 96, cw, H * 0.44) + bars(x0 + 30, 130, cw - 60, H * 0.44 - 70, [0.4, 0.55, 0.5, 0.72, 0.66, 0.9, 0.8, 0.95]) +
+      // the charts are this template's illustration: through contentArt, so a slide's own text box
+      // there (background mode) leaves them out
+      return header + contentArt(c, dataViz.palette, { x: x0, y: 96, w: cw, h: H - 60 - 96 }, () => card(x0, 96, cw, H * 0.44) + bars(x0 + 30, 130, cw - 60, H * 0.44 - 70, [0.4, 0.55, 0.5, 0.72, 0.66, 0.9, 0.8, 0.95]) +
         card(x0, 110 + H * 0.44, cw * 0.48, H - 170 - H * 0.44) + donut(x0 + cw * 0.24, 110 + H * 0.44 + (H - 170 - H * 0.44) / 2, Math.min(cw * 0.15, (H - 170 - H * 0.44) * 0.34)) +
-        card(x0 + cw * 0.52, 110 + H * 0.44, cw * 0.48, H - 170 - H * 0.44) + trend(x0 + cw * 0.52 + 20, 130 + H * 0.44, cw * 0.48 - 40, H - 220 - H * 0.44)
+        card(x0 + cw * 0.52, 110 + H * 0.44, cw * 0.48, H - 170 - H * 0.44) + trend(x0 + cw * 0.52 + 20, 130 + H * 0.44, cw * 0.48 - 40, H - 220 - H * 0.44))
     }
     if (c.narrow) return header
     const a = artBox(c, c.kind === 'content' ? 0.46 : 0.36, { top: c.kind === 'content' ? 190 : 86, bottom: 40, margin: 60 })
     const half = (a.h - 16) / 2
-    if (c.kind === 'contents') return header + card(a.x, a.y, a.w, a.h) + donut(a.x + a.w / 2, a.y + a.h * 0.42, Math.min(a.w, a.h) * 0.28) + [0, 1, 2].map(i => rect(a.x + 40, a.y + a.h * 0.78 + i * 22, a.w * (0.6 - i * 0.12), 10, '#e2e8f0', { rx: 5 })).join('')
+    if (c.kind === 'contents') return header + contentArt(c, dataViz.palette, a, () => card(a.x, a.y, a.w, a.h) + donut(a.x + a.w / 2, a.y + a.h * 0.42, Math.min(a.w, a.h) * 0.28) + [0, 1, 2].map(i => rect(a.x + 40, a.y + a.h * 0.78 + i * 22, a.w * (0.6 - i * 0.12), 10, '#e2e8f0', { rx: 5 })).join(''))
     return header + contentArt(c, dataViz.palette, a, () => kpi(a.x, a.y, a.w / 2 - 8, '#2563eb', 0.8) + kpi(a.x + a.w / 2 + 8, a.y, a.w / 2 - 8, '#22c55e', 0.6) +
       card(a.x, a.y + 90, a.w, half - 45) + bars(a.x + 24, a.y + 114, a.w - 48, half - 93, [0.35, 0.6, 0.45, 0.8, 0.7, 0.95]) +
       card(a.x, a.y + 106 + half - 45, a.w * 0.42, half - 45) + donut(a.x + a.w * 0.21, a.y + 106 + half - 45 + (half - 45) / 2, Math.min(a.w * 0.13, (half - 45) * 0.36)) +
