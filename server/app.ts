@@ -196,7 +196,7 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
     },
     // a page whose call does not fit a budget waits as a delayed job, holding no upstream slot
     // (the shared ledger unreachable: the page looks again later rather than failing)
-    ...(spend.hasBudgets ? { budgetWaitMs: (client: string | undefined, resolution: Resolution) => spend.recheckMs(client, spend.priceOf(provider.model, resolution)).catch(() => spend.pollMs) } : {}),
+    ...(spend.hasBudgets ? { budgetWait: (client: string | undefined, resolution: Resolution) => spend.wait(client, spend.priceOf(provider.model, resolution)).catch(() => ({ recheckMs: spend.pollMs, resumesInMs: spend.pollMs })) } : {}),
   })
   const batches = engine.batches
   await engine.init()

@@ -24,8 +24,8 @@ import type { PageRunner } from './engine/pageRunner.js'
 import { AttemptFlow } from './engine/attempts.js'
 import type { BatchLifecycle } from './engine/lifecycle.js'
 import {
-  countsOf, doneEvent, emitPage, emitProgress, estimateRemaining, finalStatus, isFinal, pendingPage, resultOf, waitingForBudget, waitingForQuota,
-  type BatchRecord, type EstimateContext,
+  budgetResumesIn, countsOf, doneEvent, emitPage, emitProgress, estimateRemaining, finalStatus, isFinal, pendingPage, resultOf, waitingForBudget, waitingForQuota,
+  type BatchRecord, type BudgetWait, type EstimateContext,
 } from './engine/records.js'
 import type { Scheduler } from './engine/scheduler.js'
 import type { StateStore } from './engine/stateStore.js'
@@ -52,8 +52,8 @@ export interface BatchManagerDeps {
   imageUrl?: (key: string) => string
   /** told about page and batch events (metrics, webhooks) */
   lifecycle?: BatchLifecycle
-  /** the spend guard's wait for a call (AttemptFlowDeps.budgetWaitMs); absent: no budgets */
-  budgetWaitMs?: (client: string | undefined, resolution: Resolution) => number | Promise<number>
+  /** the spend guard's wait for a call (AttemptFlowDeps.budgetWait); absent: no budgets */
+  budgetWait?: (client: string | undefined, resolution: Resolution) => BudgetWait | Promise<BudgetWait>
   /** why images cannot be stored now, or null (AttemptFlowDeps.storageProblem) */
   storageProblem?: () => Promise<string | null>
 }
@@ -81,7 +81,7 @@ export class BatchManager {
     this.attempts = new AttemptFlow({
       store: deps.store, scheduler: deps.scheduler, runner: deps.runner, bus: deps.bus, logger: deps.logger,
       now: this.now, imageUrl: this.imageUrl, estimateContext: () => this.estimateContext(), lifecycle: deps.lifecycle,
-      budgetWaitMs: deps.budgetWaitMs, storageProblem: deps.storageProblem,
+      budgetWait: deps.budgetWait, storageProblem: deps.storageProblem,
     })
     this.offCancel = deps.bus.onCancel(id => this.attempts.abortLocal(id, new ProviderError('aborted', 'cancelled', 'Cancelled')))
     deps.scheduler.start((job, feedback) => this.attempts.attempt(job, feedback))
@@ -263,6 +263,7 @@ export class BatchManager {
       delete page.last_answer_shape
       delete page.quota_since
       delete page.budget_wait
+      delete page.budget_resumes_at
       page.bypass_cache = true
       if (wasFinal) s.status = 'generating'
       emitPage(emit, page, this.imageUrl)
@@ -361,7 +362,7 @@ export class BatchManager {
 
   private async estimateContext(): Promise<EstimateContext> {
     return {
-      activeBatches: await this.deps.store.activeBatches(), concurrency: this.deps.scheduler.concurrency, pageSeconds: this.averagePageSeconds(),
+      activeBatches: await this.deps.store.activeBatches(), concurrency: this.deps.scheduler.concurrency, pageSeconds: this.averagePageSeconds(), now: this.now(),
       ...(this.deps.scheduler.quota ? { quota: this.deps.scheduler.quota() } : {}),
     }
   }
@@ -370,6 +371,7 @@ export class BatchManager {
 
   private async progressOf(s: BatchRecord): Promise<BatchProgress> {
     const ctx = await this.estimateContext()
+    const resumes = budgetResumesIn(s, ctx.now ?? this.now())
     return {
       batch_id: s.batch_id,
       status: s.status,
@@ -378,6 +380,7 @@ export class BatchManager {
       estimated_remaining_time: estimateRemaining(s, ctx),
       waiting_for_quota: waitingForQuota(s, ctx),
       waiting_for_budget: waitingForBudget(s),
+      ...(resumes !== null ? { budget_resumes_in_seconds: resumes } : {}),
     }
   }
 }

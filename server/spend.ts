@@ -95,8 +95,21 @@ export class SpendGuard {
 
   /** How long a page whose call does not fit now sleeps before it looks again (ms, ≥ 1); 0 when it fits now. */
   async recheckMs(client: string | undefined, usd: number): Promise<number> {
+    return (await this.wait(client, usd)).recheckMs
+  }
+
+  /**
+   * For a page whose call costs `usd`: `recheckMs` — how long it sleeps before it looks again (ms,
+   * ≤ pollMs; 0 when it fits now) — and `resumesInMs` — when the budgets allow it by the totals now
+   * (ms; 0 when it fits now): the rolling 10 minutes' oldest charges leaving the window, or the next
+   * UTC midnight for a daily budget, whichever is later. Either ledger (file or Redis) gives the same
+   * totals, so the answer is the same on every replica. A refund or a price change may free it earlier.
+   */
+  async wait(client: string | undefined, usd: number): Promise<{ recheckMs: number; resumesInMs: number }> {
     const now = this.now()
-    return this.pollDelay(await this.ledger.totals(client, now), client, usd, now)
+    const t = await this.ledger.totals(client, now)
+    const resumesInMs = this.waitMs(t, client, usd, now)
+    return { recheckMs: resumesInMs <= 0 ? 0 : Math.max(1, Math.min(resumesInMs, this.pollMs)), resumesInMs: Math.max(0, resumesInMs) }
   }
 
   /**
@@ -155,9 +168,13 @@ export class SpendGuard {
     }
   }
 
-  private pollDelay(t: SpendTotals, client: string | undefined, usd: number, now: number): number {
+  private waitMs(t: SpendTotals, client: string | undefined, usd: number, now: number): number {
     const b = this.budgets(client)
-    const wait = Math.max(globalWaitMs(t, b, usd, now), clientWaitMs(t, b, usd, now))
+    return Math.max(globalWaitMs(t, b, usd, now), clientWaitMs(t, b, usd, now))
+  }
+
+  private pollDelay(t: SpendTotals, client: string | undefined, usd: number, now: number): number {
+    const wait = this.waitMs(t, client, usd, now)
     return wait <= 0 ? 0 : Math.max(1, Math.min(wait, this.pollMs))
   }
 

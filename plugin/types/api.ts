@@ -67,6 +67,8 @@ export interface PageResult {
   shortened?: boolean
   /** present and true while the page waits (pending) because a spend budget does not allow its call yet */
   waiting_for_budget?: boolean
+  /** with waiting_for_budget: when the budget allows the page's call by the spend so far (ISO 8601, UTC); a refund may free it sooner */
+  budget_resumes_at?: string
 }
 
 export interface ProgressCounts {
@@ -87,6 +89,8 @@ export interface BatchProgress {
   waiting_for_quota?: boolean
   /** pages of this batch wait for a spend budget (the proxy's per day / 10 minutes, or the client's own); they do not fail */
   waiting_for_budget?: boolean
+  /** with waiting_for_budget: seconds until a budget allows the next waiting page (the estimate includes them) */
+  budget_resumes_in_seconds?: number
 }
 
 export interface ProgressEvent extends ProgressCounts {
@@ -94,6 +98,7 @@ export interface ProgressEvent extends ProgressCounts {
   /** as in BatchProgress */
   waiting_for_quota?: boolean
   waiting_for_budget?: boolean
+  budget_resumes_in_seconds?: number
 }
 
 export interface DoneEvent {

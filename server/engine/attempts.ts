@@ -9,11 +9,14 @@ import { ProviderError, type GeneratedImage } from '../providers/types.js'
 import type { EventBus } from './eventBus.js'
 import { pageFields, type BatchLifecycle } from './lifecycle.js'
 import { isRateLimit, type Decision, type PageRunner } from './pageRunner.js'
-import { countsOf, emitPage, emitProgress, isFinal, settlePage, type BatchRecord, type CacheEntry, type EstimateContext, type Settled } from './records.js'
+import { countsOf, emitPage, emitProgress, isFinal, settlePage, type BatchRecord, type BudgetWait, type CacheEntry, type EstimateContext, type Settled } from './records.js'
 import type { AttemptJob, EnqueueOptions, Scheduler, UpstreamFeedback } from './scheduler.js'
 import type { StateStore } from './stateStore.js'
 import { noteImageDropped } from '../memory.js'
 
+
+/** A waiting page's resume time is re-announced only when it moved by more than this (ms): a poll finds the same moment, give or take its own latency. */
+const BUDGET_RESUME_SLACK_MS = 5000
 export interface AttemptFlowDeps {
   store: StateStore
   scheduler: Scheduler
@@ -26,11 +29,12 @@ export interface AttemptFlowDeps {
   /** told about page and batch events (metrics, webhooks) */
   lifecycle?: BatchLifecycle
   /**
-   * The spend guard's view (SpendGuard.recheckMs): ms a call of this client at this size must wait
-   * for its budget (0: it fits now). A page that must wait goes back as a delayed job before it is
-   * claimed, so it holds no upstream slot and other clients' pages go on.
+   * The spend guard's view (SpendGuard.wait): for a call of this client at this size, ms before it
+   * looks again (recheckMs; 0: it fits now) and ms until the budget allows it (resumesInMs). A page
+   * that must wait goes back as a delayed job before it is claimed, so it holds no upstream slot and
+   * other clients' pages go on; its record keeps when it resumes (budget_resumes_at) for progress.
    */
-  budgetWaitMs?: (client: string | undefined, resolution: Resolution) => number | Promise<number>
+  budgetWait?: (client: string | undefined, resolution: Resolution) => BudgetWait | Promise<BudgetWait>
   /**
    * Why images cannot be stored now (DATA_DIR read-only or full since the batch was accepted), or
    * null. Asked before each upstream call: a page whose image could not be kept fails
@@ -121,6 +125,7 @@ export class AttemptFlow {
       if (page.status === 'pending') {
         page.status = 'generating'
         delete page.budget_wait
+        delete page.budget_resumes_at
         emitPage(emit, page, this.deps.imageUrl)
         emitProgress(s, emit, ctx)
       }
@@ -198,17 +203,20 @@ export class AttemptFlow {
 
   /**
    * true when the page's call does not fit the spend budget now: the job is put back, delayed, without
-   * claiming the page. The first time, the page says so (pending, waiting_for_budget) and so does the
-   * batch's progress; later looks change nothing the client sees.
+   * claiming the page. The first time, the page says so (pending, waiting_for_budget, when the budget
+   * allows it) and so does the batch's progress; later looks change nothing the client sees unless
+   * that moment moved by more than BUDGET_RESUME_SLACK_MS (a refund, another batch's charge, a new day).
    */
   private async waitsForBudget(job: AttemptJob): Promise<boolean> {
-    if (!this.deps.budgetWaitMs) return false
+    if (!this.deps.budgetWait) return false
     const s = await this.deps.store.get(job.batchId)
     const page = s?.pages[job.pageNumber - 1]
     if (!s || !page || s.status === 'cancelled' || (page.status !== 'pending' && page.status !== 'generating')) return false
-    const waitMs = await this.deps.budgetWaitMs(s.client, s.options.resolution)
-    if (waitMs <= 0) return false
-    if (!page.budget_wait || page.status !== 'pending') {
+    const wait = await this.deps.budgetWait(s.client, s.options.resolution)
+    if (wait.recheckMs <= 0) return false
+    const resumesAt = this.deps.now() + wait.resumesInMs
+    const moved = page.budget_resumes_at === undefined || Math.abs(page.budget_resumes_at - resumesAt) > BUDGET_RESUME_SLACK_MS
+    if (!page.budget_wait || page.status !== 'pending' || moved) {
       const ctx = await this.deps.estimateContext()
       const r = await this.deps.store.mutate(job.batchId, (rec, emit) => {
         const p = rec.pages[job.pageNumber - 1]
@@ -216,13 +224,14 @@ export class AttemptFlow {
         // a retry waiting out its backoff is 'generating': it waits as pending (nothing runs for it)
         p.status = 'pending'
         p.budget_wait = true
+        p.budget_resumes_at = resumesAt
         emitPage(emit, p, this.deps.imageUrl)
         emitProgress(rec, emit, ctx)
         return true
       })
       if (r?.value) this.deps.bus.publish(job.batchId, r.events)
     }
-    await this.enqueue(job.batchId, job.pageNumber, { front: true, delayMs: waitMs })
+    await this.enqueue(job.batchId, job.pageNumber, { front: true, delayMs: wait.recheckMs })
     return true
   }
 

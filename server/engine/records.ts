@@ -33,6 +33,8 @@ export interface PageRecord {
   quota_since?: number
   /** the spend budget does not allow this page's call yet: it waits, pending, holding no slot; cleared when it is claimed */
   budget_wait?: boolean
+  /** while budget_wait: when the budget allows its call by the spend totals (ms since the epoch; SpendGuard.wait) */
+  budget_resumes_at?: number
   /** revision instruction of the latest manual retry */
   instruction: string | null
   /** last good image while the page is being regenerated (sent as the 'previous' reference with an instruction) */
@@ -130,6 +132,7 @@ export function resultOf(p: PageRecord, imageUrl: (key: string) => string): Page
     retry_count: p.retry_count,
     ...(p.shortened ? { shortened: true } : {}),
     ...(p.budget_wait && p.status === 'pending' ? { waiting_for_budget: true } : {}),
+    ...(p.budget_wait && p.status === 'pending' && p.budget_resumes_at !== undefined ? { budget_resumes_at: new Date(p.budget_resumes_at).toISOString() } : {}),
   }
 }
 
@@ -162,6 +165,14 @@ export interface EstimateContext {
   pageSeconds: number
   /** the scheduler's view of the upstream quota (absent: no quota information) */
   quota?: { waiting: boolean; holdMs: number; spacingMs: number | null }
+  /** the time of the estimate (ms since the epoch; default Date.now()) — for budget waits */
+  now?: number
+}
+
+/** The spend guard's answer for a page's call (SpendGuard.wait): ms before it looks again (0: it fits now), ms until the budget allows it. */
+export interface BudgetWait {
+  recheckMs: number
+  resumesInMs: number
 }
 
 /** Seconds left: remaining pages in rounds of this batch's fair share of the slots. */
@@ -178,7 +189,25 @@ export function estimateRemaining(s: BatchRecord, ctx: EstimateContext): number 
     if (quota.spacingMs !== null) seconds = Math.max(seconds, (remaining * Math.max(1, ctx.activeBatches) * quota.spacingMs) / 1000 + ctx.pageSeconds)
     seconds += quota.holdMs / 1000
   }
+  // pages waiting for a budget start no sooner than it allows (not a fake few seconds)
+  const budget = budgetResumesIn(s, ctx.now ?? Date.now())
+  if (budget !== null) seconds += budget
   return Math.max(1, Math.ceil(seconds))
+}
+
+/**
+ * Seconds until a spend budget allows this batch's next waiting page (the earliest of its pages'
+ * budget_resumes_at; 0 once that moment has passed and the page is about to look again), or null
+ * when no page waits for a budget.
+ */
+export function budgetResumesIn(s: BatchRecord, now: number): number | null {
+  if (isFinal(s)) return null
+  let at: number | null = null
+  for (const p of s.pages) {
+    if (p.status !== 'pending' || !p.budget_wait || p.budget_resumes_at === undefined) continue
+    if (at === null || p.budget_resumes_at < at) at = p.budget_resumes_at
+  }
+  return at === null ? null : Math.max(0, Math.ceil((at - now) / 1000))
 }
 
 /** The scheduler holds back calls after a 429 and this batch has pages waiting for it. */
@@ -198,7 +227,11 @@ export function emitPage(emit: EmitEvent, page: PageRecord, imageUrl: (key: stri
 
 /** Emits a progress event (inside a mutation) unless it would repeat the last one. */
 export function emitProgress(s: BatchRecord, emit: EmitEvent, ctx: EstimateContext): void {
-  const e = { ...countsOf(s), estimated_remaining_time: estimateRemaining(s, ctx), waiting_for_quota: waitingForQuota(s, ctx), waiting_for_budget: waitingForBudget(s) }
+  const resumes = budgetResumesIn(s, ctx.now ?? Date.now())
+  const e = {
+    ...countsOf(s), estimated_remaining_time: estimateRemaining(s, ctx), waiting_for_quota: waitingForQuota(s, ctx), waiting_for_budget: waitingForBudget(s),
+    ...(resumes !== null ? { budget_resumes_in_seconds: resumes } : {}),
+  }
   const json = JSON.stringify(e)
   if (json === s.last_progress) return
   s.last_progress = json

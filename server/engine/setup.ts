@@ -6,6 +6,7 @@ import { findTemplate as defaultFind, type SlideTemplate } from '../../plugin/co
 import { BatchManager } from '../batches.js'
 import type { Logger } from '../logger.js'
 import type { ImageProvider } from '../providers/types.js'
+import type { BudgetWait } from './records.js'
 import type { TemplateReferences } from '../references.js'
 import type { Storage } from '../storage.js'
 import { LocalEventBus, type EventBus } from './eventBus.js'
@@ -76,8 +77,8 @@ export interface EngineOptions {
   s3?: { settings: S3Settings; thumbnail: { width: number; height: number } }
   /** UPSTREAM_RPM: at most this many upstream call starts in any 60 s */
   rpm?: number
-  /** the spend guard's wait for a call (SpendGuard.recheckMs at the call's price); absent: no budgets */
-  budgetWaitMs?: (client: string | undefined, resolution: Resolution) => number | Promise<number>
+  /** the spend guard's wait for a call (SpendGuard.wait at the call's price); absent: no budgets */
+  budgetWait?: (client: string | undefined, resolution: Resolution) => BudgetWait | Promise<BudgetWait>
   /** an image could not be stored (PageRunnerDeps.onStorageFailure) */
   onStorageFailure?: (reason: string) => void
   /** why images cannot be stored now (DATA_DIR unwritable or full), or null: asked before each upstream call (AttemptFlowDeps) */
@@ -153,7 +154,7 @@ export function createEngine(opts: EngineOptions): Engine {
     store, scheduler, runner, bus, images, logger,
     maxQueuedPages: opts.maxQueuedPages, maxQueuedPagesPerClient: opts.maxQueuedPagesPerClient, defaultResolution: opts.defaultResolution,
     findTemplate: opts.findTemplate, now: opts.now, imageUrl: opts.imageUrl, lifecycle: opts.lifecycle,
-    budgetWaitMs: opts.budgetWaitMs,
+    budgetWait: opts.budgetWait,
     storageProblem: opts.storageProblem,
   })
   const sweeper = new RetentionSweeper({ ...retention, store, images, logger, extra: opts.retentionExtra, now: opts.now })

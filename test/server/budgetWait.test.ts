@@ -8,8 +8,8 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!()
 })
 
-interface PageData { page_number: number; status: string; waiting_for_budget?: boolean }
-interface ProgressData { waiting_for_budget?: boolean; completed_pages: number }
+interface PageData { page_number: number; status: string; waiting_for_budget?: boolean; budget_resumes_at?: string }
+interface ProgressData { waiting_for_budget?: boolean; completed_pages: number; budget_resumes_in_seconds?: number; estimated_remaining_time: number }
 
 describe('a page waiting for the budget', () => {
   it('is pending with waiting_for_budget in its page event, progress and snapshot; when the budget allows it, it runs and the flag goes', async () => {
@@ -26,9 +26,18 @@ describe('a page waiting for the budget', () => {
     const sse = await openSse(`${base}/${created.body.batch_id}/events`)
     const waiting = await sse.waitFor(e => e.event === 'page' && (e.data as PageData).page_number === 3 && !!(e.data as PageData).waiting_for_budget)
     expect(waiting.data).toMatchObject({ status: 'pending', waiting_for_budget: true })
-    await sse.waitFor(e => e.event === 'progress' && (e.data as ProgressData).waiting_for_budget === true)
+    const waitingProgress = (await sse.waitFor(e => e.event === 'progress' && (e.data as ProgressData).waiting_for_budget === true)).data as ProgressData
     const progress = await getJson(`${base}/${created.body.batch_id}/progress`)
     expect(progress.body).toMatchObject({ status: 'generating', waiting_for_budget: true, progress: { completed_pages: 2, failed_pages: 0 } })
+    // when: the first charge leaves the rolling 10 minutes (~600 s from now), and the estimate is not a fake few seconds
+    for (const p of [progress.body as ProgressData, waitingProgress]) {
+      expect(p.budget_resumes_in_seconds).toBeGreaterThan(590)
+      expect(p.budget_resumes_in_seconds).toBeLessThanOrEqual(601)
+      expect(p.estimated_remaining_time).toBeGreaterThanOrEqual(p.budget_resumes_in_seconds!)
+    }
+    const resumesAt = Date.parse((waiting.data as PageData).budget_resumes_at ?? '')
+    expect(resumesAt - Date.now()).toBeGreaterThan(590_000)
+    expect(resumesAt - Date.now()).toBeLessThanOrEqual(601_000)
     expect(progress.body.results.map((r: PageData) => r.waiting_for_budget ?? false)).toEqual([false, false, true])
     // looking again (every 20 ms here) sends nothing new
     const before = sse.events.length
@@ -43,9 +52,12 @@ describe('a page waiting for the budget', () => {
     expect(page3.map(p => `${p.status}${p.waiting_for_budget ? '+budget' : ''}`)).toEqual(['pending+budget', 'generating', 'completed'])
     const lastProgress = sse.events.filter(e => e.event === 'progress').at(-1)!.data as ProgressData
     expect(lastProgress.waiting_for_budget).toBe(false)
+    expect(lastProgress.budget_resumes_in_seconds).toBeUndefined()
     const after = await getJson(`${base}/${created.body.batch_id}/progress`)
     expect(after.body.waiting_for_budget).toBe(false)
+    expect(after.body.budget_resumes_in_seconds).toBeUndefined()
     expect(after.body.results[2].waiting_for_budget).toBeUndefined()
+    expect(after.body.results[2].budget_resumes_at).toBeUndefined()
   })
 
   it('a cancelled batch no longer says it waits', async () => {

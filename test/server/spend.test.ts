@@ -59,6 +59,35 @@ describe.each(SETUPS)('SpendGuard windows (%s ledger)', setup => {
     expect((await g.snapshot()).today_usd).toBe(0)
   })
 
+  it('says when a waiting call resumes: the 10-minute window\'s oldest charges leaving it, the next UTC midnight for a daily budget (client\'s own too); a short poll meanwhile', async () => {
+    let now = Date.UTC(2026, 11, 1, 22, 0, 0)
+    const g = new SpendGuard({ price: () => 0.24, budgetUsdPer10Min: 0.5, budgetUsdPerDay: 1, clientBudgets: new Map([['carol', 0.3]]), pollMs: 5000, now: () => now, ledger: ledgerFor(setup) })
+    expect(await g.wait('a', 0.24)).toEqual({ recheckMs: 0, resumesInMs: 0 })
+    await g.charge('a', 0.24)
+    now += 60_000
+    await g.charge('a', 0.24)
+    now += 60_000
+    // 0.48 in the window: a third call fits once the first charge (2 min ago) leaves, 8 min from now
+    const w = await g.wait('a', 0.24)
+    expect(w.recheckMs).toBe(5000)
+    expect(w.resumesInMs).toBeGreaterThan(8 * 60_000 - 1000)
+    expect(w.resumesInMs).toBeLessThanOrEqual(8 * 60_000 + 1)
+    // the day: 0.96 spent in all; the window free again, the day budget ($1) holds until midnight (1 h 49 min)
+    now += 11 * 60_000
+    await g.charge('a', 0.24)
+    now += 11 * 60_000
+    await g.charge('a', 0.24)
+    now += 11 * 60_000
+    const day = await g.wait('b', 0.24)
+    expect(day.resumesInMs).toBe(Date.UTC(2026, 11, 2) - now)
+    // a client's own budget below its next call: the next UTC day
+    now = Date.UTC(2026, 11, 2, 6, 0, 0)
+    await g.charge('carol', 0.24)
+    now += 11 * 60_000
+    expect((await g.wait('carol', 0.24)).resumesInMs).toBe(Date.UTC(2026, 11, 3) - now)
+    expect(await g.wait('dave', 0.24)).toEqual({ recheckMs: 0, resumesInMs: 0 })
+  })
+
   it('a client with its own daily budget is refused while others go on; a refund takes a charge back', async () => {
     const g = new SpendGuard({ price: () => 0.134, clientBudgets: new Map([['alice', 0.2]]), ledger: ledgerFor(setup) })
     const refund = await g.charge('alice', 0.134)
