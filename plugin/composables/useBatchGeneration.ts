@@ -18,6 +18,7 @@ import { embedAsJpeg, embedVariantUrl, looksLikeWebp } from './useEmbedImage'
 import { loadImagePixels, regionsUnder, type ImagePixels } from './useImageLuminance'
 import { createProgressiveLoader, loadWithRetry, preloadImage } from './useImagePreload'
 import { readableOnBackground } from '../host/readableText'
+import { withRunChanges } from '../host/slideSource'
 import { followBatchEvents, type BatchEvent } from './useEventStream'
 import { API_KEY } from './useProxyApi'
 import { useProgressPolling } from './useProgressPolling'
@@ -227,8 +228,13 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
       if (image) {
         const width = deck.viewportWidth()
         const height = width * deck.viewportRatio()
-        const readable = readableOnBackground(update.elements ?? slide.elements, box => regionsUnder(image, box, width, height))
-        if (readable) update.elements = readable
+        const base = update.elements ?? slide.elements
+        const readable = readableOnBackground(base, box => regionsUnder(image, box, width, height))
+        if (readable) {
+          update.elements = readable
+          // kept so that restore and a later run can take these colours off again (host/slideSource.ts)
+          if (update.nanoBananaSource) update.nanoBananaSource = withRunChanges(update.nanoBananaSource, base, readable)
+        }
       }
       // One updateSlide per page: the new background and any text colour changes are one undo step.
       if (deck.updateSlide(slideId, update)) {

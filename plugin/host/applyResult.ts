@@ -2,7 +2,7 @@
 import type { GenerationMode } from '../types/api'
 import { readSlideText, readsFromNotesBlock } from './extractText'
 import { htmlToText } from './html'
-import { notesBlockHtml, removeNotesBlock, restoreUpdate, slideForReading, sourceToKeep } from './slideSource'
+import { editableElements, notesBlockHtml, removeNotesBlock, restoreUpdate, slideForReading, sourceToKeep } from './slideSource'
 import type { Slide, SlideElement } from './types'
 
 export interface ApplyOptions {
@@ -55,6 +55,9 @@ export function computeSlideUpdate(slide: Slide, options: ApplyOptions): Partial
   const background = { type: 'image' as const, image: { src: options.src, size: 'cover' as const } }
   const reading = slideForReading(slide)
   let source = sourceToKeep(slide, options.mode)
+  // after a background run: the boxes as the user has them now, without that run's colours (a later
+  // run judges the deck's own colours, and keeps the user's edits), what it took away as it was
+  if (source.mode === 'background') source = { ...source, elements: editableElements(slide, source), removed: undefined, changes: undefined }
   const added = slide.elements.filter(el => !source.elements.some(kept => kept.id === el.id))
   let elements: SlideElement[]
   const update: Partial<Slide> = { background }
@@ -73,13 +76,16 @@ export function computeSlideUpdate(slide: Slide, options: ApplyOptions): Partial
     }
   }
   else {
-    elements = reading.elements.filter(el => keepInBackgroundMode(el, options.viewportWidth, options.viewportRatio))
+    const base = slide.nanoBananaSource?.mode === 'background' ? source.elements : reading.elements
+    elements = base.filter(el => keepInBackgroundMode(el, options.viewportWidth, options.viewportRatio))
     if (source.mode === 'full') {
       // back from a full-mode run: the text boxes return, the notes lose the copy of their text
       source = { ...source, elements: [...source.elements, ...added], mode: 'background' }
       const notes = removeNotesBlock(slide.remark, preservedTextHtml(slide, options.remarkHeader))
       if (notes !== (slide.remark ?? '')) update.remark = notes
     }
+    // what this run takes away; its colour changes are added by the caller (withRunChanges)
+    source = { ...source, removed: base.filter(el => !elements.includes(el)).map(el => el.id) }
   }
   update.nanoBananaSource = source
   const current = slide.elements

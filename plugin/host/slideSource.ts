@@ -6,7 +6,8 @@
 // A slide without a kept source but with the notes block full mode wrote (a deck re-imported from an
 // exported PPTX, or made before this field existed) is read back from that block.
 import { htmlToText } from './html'
-import type { Slide, SlideElement, SlideSource } from './types'
+import { recolorTags, textRuns } from './richTextRuns'
+import type { RunChange, Slide, SlideElement, SlideSource, TextElement } from './types'
 
 // Both locales' headers and any future wording: "— Nano Banana: …" / "— Nano Banana：…".
 const BLOCK_HEADER_TEXT = /^[—–-]+\s*Nano Banana\s*[:：]/
@@ -81,20 +82,113 @@ export function sourceToKeep(slide: Slide, mode: 'full' | 'background'): SlideSo
   return source
 }
 
+// A background run keeps the text boxes on the slide, where the user goes on editing them. What the
+// run changed on a box (colours, a scrim fill, a raised opacity) is kept as before/after, so that
+// restore and a later run can take the run's changes off the box as the user has it now — a box
+// edited since keeps the edit (its text, its size, its place), not the text it had before the run.
+
+function sameElement(a: SlideElement, b: SlideElement): boolean {
+  return JSON.stringify(a) === JSON.stringify(b)
+}
+
+/**
+ * The colours a run wrote into a box, each mapped back to the one it replaced. A colour that also
+ * stood for another (or was already there) is ambiguous and left out: it stays as it is.
+ */
+function colorsBack(before: TextElement, after: TextElement): Map<string, string> {
+  const was = textRuns(before.content, before.defaultColor ?? null)
+  const now = textRuns(after.content, after.defaultColor ?? null)
+  const origins = new Map<string, Set<string | null>>()
+  now.forEach((run, i) => {
+    if (typeof run.owner !== 'number' || !run.color) return
+    const set = origins.get(run.color) ?? new Set<string | null>()
+    set.add(was[i]?.color ?? null)
+    origins.set(run.color, set)
+  })
+  const back = new Map<string, string>()
+  for (const [color, from] of origins) {
+    const [only] = [...from]
+    if (from.size === 1 && only && only !== color) back.set(color, only)
+  }
+  return back
+}
+
+/** `field` of `el` as it was before the run when it is still what the run set. */
+function revertField<K extends 'fill' | 'opacity' | 'defaultColor'>(el: TextElement, before: TextElement, after: TextElement, field: K) {
+  if (el[field] !== after[field] || after[field] === before[field]) return
+  if (before[field] === undefined) delete el[field]
+  else el[field] = before[field]
+}
+
+/**
+ * The box without what the run did to it: exactly as before the run when the user has not touched
+ * it since; else the user's box with the run's fill, opacity and colours taken back where they are
+ * still the ones the run set (text the user typed in the run's colour gets the original colour).
+ */
+export function withoutRunChange(current: SlideElement, change: RunChange): SlideElement {
+  if (sameElement(current, change.after)) return change.before
+  const { before, after } = change
+  if (current.type !== 'text' || before.type !== 'text' || after.type !== 'text') return current
+  const el: TextElement = { ...current }
+  revertField(el, before, after, 'fill')
+  revertField(el, before, after, 'opacity')
+  revertField(el, before, after, 'defaultColor')
+  const back = colorsBack(before, after)
+  if (back.size) {
+    const tags = new Map<number, string>()
+    for (const run of textRuns(el.content, el.defaultColor ?? null)) {
+      const original = typeof run.owner === 'number' && run.color ? back.get(run.color) : undefined
+      if (original && typeof run.owner === 'number') tags.set(run.owner, original)
+    }
+    el.content = recolorTags(el.content, tags)
+  }
+  return el
+}
+
+/**
+ * The slide's elements as the user would have them without our runs: the kept elements (those a
+ * background run left on the slide as the user has them now, minus the run's changes; those the
+ * run took away as they were), then the ones the user added since. A kept element the user deleted
+ * after a background run stays deleted. Full mode: the kept elements, then the added ones.
+ */
+export function editableElements(slide: Slide, source: SlideSource): SlideElement[] {
+  const current = new Map(slide.elements.map(el => [el.id, el]))
+  const changes = new Map((source.changes ?? []).map(change => [change.after.id, change]))
+  // a source kept before `removed` existed: every kept element missing from the slide was the run's doing
+  const removed = source.removed ? new Set(source.removed) : null
+  const kept = new Set(source.elements.map(el => el.id))
+  const userVersion = (el: SlideElement) => {
+    const change = changes.get(el.id)
+    return change ? withoutRunChange(el, change) : el
+  }
+  const elements: SlideElement[] = []
+  for (const original of source.elements) {
+    const now = current.get(original.id)
+    if (now) elements.push(userVersion(now))
+    else if (!removed || removed.has(original.id)) elements.push(original)
+  }
+  return [...elements, ...slide.elements.filter(el => !kept.has(el.id)).map(userVersion)]
+}
+
+/** The source with the changes a background run made (`result`, index for index with `base`). */
+export function withRunChanges(source: SlideSource, base: SlideElement[], result: SlideElement[]): SlideSource {
+  const changes = result.flatMap((after, i) => after !== base[i] && base[i] ? [{ before: base[i], after }] : [])
+  return { ...source, changes }
+}
+
 const BLANK_BACKGROUND = { type: 'solid' as const, color: '#ffffff' }
 
 /**
- * The update that makes a slide editable again: its kept elements back (elements the user added
- * since stay, on top), its own background instead of the image, its notes without our block, and
- * no kept source any more. Null when the slide has nothing kept. `exactBlock` null: notes left as they are.
+ * The update that makes a slide editable again: its kept elements back (editableElements: edits the
+ * user made after a background run stay, elements the user added since stay, on top), its own
+ * background instead of the image, its notes without our block, and no kept source any more. Null
+ * when the slide has nothing kept. `exactBlock` null: notes left as they are.
  */
 export function restoreUpdate(slide: Slide, exactBlock?: string | null): Partial<Slide> | null {
   const source = keptSource(slide)
   if (!source) return null
-  const kept = new Set(source.elements.map(el => el.id))
-  const added: SlideElement[] = slide.elements.filter(el => !kept.has(el.id))
   const update: Partial<Slide> = {
-    elements: [...source.elements, ...added],
+    elements: editableElements(slide, source),
     background: source.background ?? BLANK_BACKGROUND,
     nanoBananaSource: undefined,
   }

@@ -108,6 +108,16 @@ export interface SlideSource {
   animations?: SlideAnimation[]
   /** the speaker notes before the run */
   remark?: string
+  /** background mode: ids of the elements the run took off the slide (decoration) */
+  removed?: string[]
+  /** background mode: the text boxes the last run changed (colours, scrim, opacity), as before and after */
+  changes?: RunChange[]
+}
+
+/** One text box as a background run found it and as the run left it. */
+export interface RunChange {
+  before: SlideElement
+  after: SlideElement
 }
 
 export interface Slide {

@@ -3,7 +3,9 @@ import { computeSlideUpdate, isBackgroundImage, restoreSlideUpdate } from '../..
 import { readSlideText, slideToPageInput } from '../../plugin/host/extractText'
 import { htmlToText } from '../../plugin/host/html'
 import { chartSlide, contentsSlide, coverSlide, tableSlide } from './fixtures/deck'
-import type { Slide } from '../../plugin/host/types'
+import type { Slide, SlideElement, TextElement } from '../../plugin/host/types'
+import { readableOnBackground, type Rgb } from '../../plugin/host/readableText'
+import { withRunChanges } from '../../plugin/host/slideSource'
 
 const SRC = 'http://127.0.0.1:8787/api/v1/images/abc.png'
 const HEADER = '— Nano Banana：原页面文字（整页生成前）—'
@@ -159,5 +161,99 @@ describe('isBackgroundImage', () => {
     expect(isBackgroundImage(untaggedFull)).toBe(true)
     expect(isBackgroundImage(small)).toBe(false)
     expect(isBackgroundImage({ ...small, imageType: 'background' })).toBe(true)
+  })
+})
+
+// A background run as useBatchGeneration does it: the update, then the text made readable over the
+// image (here one flat colour), the colour changes kept in the source.
+function backgroundRun(slide: Slide, image: Rgb): Slide {
+  const update = computeSlideUpdate(slide, { mode: 'background', src: SRC, remarkHeader: HEADER })
+  const base = update.elements ?? slide.elements
+  const readable = readableOnBackground(base, () => [image])
+  if (readable) {
+    update.elements = readable
+    update.nanoBananaSource = withRunChanges(update.nanoBananaSource!, base, readable)
+  }
+  return roundTrip({ ...slide, ...update })
+}
+
+const DARK: Rgb = [40, 90, 150]
+const WHITE: Rgb = [250, 250, 250]
+const BLUE = '#2f6fb0'
+const blueTitle: Slide = {
+  ...coverSlide,
+  elements: coverSlide.elements.map(el => el.id === 'title1'
+    ? { ...el, content: `<p style="text-align: center;"><strong><span style="color: ${BLUE}; font-size: 48px;">有理数的大小比较</span></strong></p>` } as SlideElement
+    : el),
+}
+const text = (slide: Slide, id: string) => slide.elements.find(el => el.id === id) as TextElement
+/** what PPTist's editor does when the user types: the box's HTML changes, its colours stay */
+function typeInto(slide: Slide, id: string, from: string, to: string): Slide {
+  return roundTrip({ ...slide, elements: slide.elements.map(el => el.id === id ? { ...el, content: (el as TextElement).content.replace(from, to) } as SlideElement : el) })
+}
+
+describe('background mode — edits after the run', () => {
+  it('the run recolours the blue title to white on a dark image (the case below depends on it)', () => {
+    const after = backgroundRun(blueTitle, DARK)
+    expect(text(after, 'title1').content).toContain('color: #ffffff')
+    expect(after.nanoBananaSource!.changes!.map(c => c.after.id)).toContain('title1')
+  })
+
+  it('restore without edits gives the slide back exactly (recoloured boxes included)', () => {
+    const after = backgroundRun(blueTitle, DARK)
+    const restored = roundTrip({ ...after, ...restoreSlideUpdate(after, HEADER)! })
+    expect(restored.elements).toEqual(roundTrip(blueTitle).elements)
+    expect(restored.background).toEqual(blueTitle.background)
+  })
+
+  it('restore keeps text the user edited after the run, with the deck\'s own colours back', () => {
+    const after = backgroundRun(blueTitle, DARK)
+    const edited = typeInto(after, 'title1', '有理数的大小比较', '有理数的大小比较（修订版）')
+    const restored = roundTrip({ ...edited, ...restoreSlideUpdate(edited, HEADER)! })
+    const title = text(restored, 'title1')
+    expect(htmlToText(title.content)).toBe('有理数的大小比较（修订版）')
+    expect(title.content).toContain(`color: ${BLUE}`)
+    expect(title.content).not.toContain('#ffffff')
+    expect(title.defaultColor).toBe('#333')
+    // what the run did is undone: decoration and background back, other boxes as they were
+    expect(restored.elements.map(el => el.id)).toEqual(coverSlide.elements.map(el => el.id))
+    expect(text(restored, 'sub1')).toEqual(text(roundTrip(blueTitle), 'sub1'))
+    expect(restored.background).toEqual(blueTitle.background)
+    expect(restored.nanoBananaSource).toBeUndefined()
+  })
+
+  it('restore leaves a box the user deleted after the run deleted, and a box the user moved where it is', () => {
+    const after = backgroundRun(blueTitle, DARK)
+    const moved = roundTrip({ ...after, elements: after.elements.filter(el => el.id !== 'foot1').map(el => el.id === 'sub1' ? { ...el, top: 400 } : el) })
+    const restored = roundTrip({ ...moved, ...restoreSlideUpdate(moved, HEADER)! })
+    expect(restored.elements.map(el => el.id)).toEqual(['bgimg', 'deco1', 'line1', 'title1', 'sub1'])
+    expect(text(restored, 'sub1').top).toBe(400)
+    expect(text(restored, 'sub1').defaultColor).toBe('#666')
+  })
+
+  it('a second background run judges the deck\'s own colours, not the first run\'s, and keeps the edit', () => {
+    const first = backgroundRun(blueTitle, DARK)
+    const edited = typeInto(first, 'title1', '有理数的大小比较', '有理数的大小比较（修订版）')
+    const second = backgroundRun(edited, WHITE)
+    const title = text(second, 'title1')
+    // blue reads on white: it comes back instead of drifting white → near-black
+    expect(title.content).toContain(`color: ${BLUE}`)
+    expect(htmlToText(title.content)).toBe('有理数的大小比较（修订版）')
+    // and restore after both runs still keeps the edit, in the deck's colours
+    const restored = roundTrip({ ...second, ...restoreSlideUpdate(second, HEADER)! })
+    expect(text(restored, 'title1').content).toContain(`color: ${BLUE}`)
+    expect(htmlToText(text(restored, 'title1').content)).toBe('有理数的大小比较（修订版）')
+    expect(restored.elements.map(el => el.id)).toEqual(coverSlide.elements.map(el => el.id))
+  })
+
+  it('full mode after an edited background run keeps the edit for restore', () => {
+    const first = backgroundRun(blueTitle, DARK)
+    const edited = typeInto(first, 'title1', '有理数的大小比较', '新标题')
+    const full = apply(edited, 'full')
+    expect(full.elements).toEqual([])
+    const restored = roundTrip({ ...full, ...restoreSlideUpdate(roundTrip(full), HEADER)! })
+    expect(htmlToText(text(restored, 'title1').content)).toBe('新标题')
+    expect(text(restored, 'title1').content).toContain(`color: ${BLUE}`)
+    expect(restored.remark).toBe(coverSlide.remark)
   })
 })
