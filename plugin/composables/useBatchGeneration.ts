@@ -157,7 +157,7 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
     store.setStatus(progress.status)
     store.setRemaining(progress.estimated_remaining_time ?? null)
     store.setWaitingForQuota(!!progress.waiting_for_quota)
-    store.setWaitingForBudget(!!progress.waiting_for_budget)
+    store.setWaitingForBudget(!!progress.waiting_for_budget, progress.budget_resumes_in_seconds)
     for (const result of progress.results) handlePage(result)
   }
 
@@ -167,7 +167,7 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
     else if (event.type === 'progress') {
       store.setRemaining(event.data.estimated_remaining_time ?? null)
       store.setWaitingForQuota(!!event.data.waiting_for_quota)
-      store.setWaitingForBudget(!!event.data.waiting_for_budget)
+      store.setWaitingForBudget(!!event.data.waiting_for_budget, event.data.budget_resumes_in_seconds)
       if (store.status === 'pending' && event.data.completed_pages + event.data.failed_pages < event.data.total_pages) store.setStatus('generating')
     }
     else if (event.type === 'done') store.setStatus(event.data.status)

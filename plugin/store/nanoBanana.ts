@@ -34,6 +34,8 @@ export interface NanoBananaState {
   waitingForQuota: boolean
   /** pages wait for the proxy's spend budget (they run when it allows) */
   waitingForBudget: boolean
+  /** while waiting for budget: when the proxy expects it to allow the next page (ms since epoch, this clock); null when unknown */
+  budgetResumesAt: number | null
   transport: Transport | null
   connection: Connection
   error: UserError | null
@@ -57,6 +59,7 @@ export const useNanoBananaStore = defineStore('nanoBanana', {
     remainingSeconds: null,
     waitingForQuota: false,
     waitingForBudget: false,
+    budgetResumesAt: null,
     transport: null,
     connection: 'ok',
     error: null,
@@ -100,6 +103,7 @@ export const useNanoBananaStore = defineStore('nanoBanana', {
       this.remainingSeconds = null
       this.waitingForQuota = false
       this.waitingForBudget = false
+      this.budgetResumesAt = null
       this.transport = null
       this.connection = 'ok'
       this.pages = pages.map((page, i) => ({
@@ -186,8 +190,12 @@ export const useNanoBananaStore = defineStore('nanoBanana', {
     setWaitingForQuota(waiting: boolean) {
       this.waitingForQuota = waiting
     },
-    setWaitingForBudget(waiting: boolean) {
+    /** `resumesInSeconds`: the proxy's budget_resumes_in_seconds, when it gives one */
+    setWaitingForBudget(waiting: boolean, resumesInSeconds?: number | null) {
       this.waitingForBudget = waiting
+      this.budgetResumesAt = waiting && typeof resumesInSeconds === 'number' && Number.isFinite(resumesInSeconds)
+        ? Date.now() + Math.max(0, resumesInSeconds) * 1000
+        : null
     },
     setTransport(transport: Transport | null) {
       this.transport = transport

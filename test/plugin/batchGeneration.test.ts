@@ -168,18 +168,24 @@ describe('useBatchGeneration controller', () => {
     const counts = { current_page: 2, total_pages: 3, completed_pages: 1, failed_pages: 0, percentage: 33, estimated_remaining_time: 40 }
     const { store, controller } = setup(api, [{
       events: [
-        ev(1, 'snapshot', { ...progressOf('b1', 'generating', IDS.map((id, i) => pageResult(i + 1, id, 'pending'))), waiting_for_budget: true }),
+        ev(1, 'snapshot', { ...progressOf('b1', 'generating', IDS.map((id, i) => pageResult(i + 1, id, 'pending'))), waiting_for_budget: true, budget_resumes_in_seconds: 540 }),
         ev(2, 'progress', { ...counts, waiting_for_budget: false }),
       ],
     }])
     const seen: boolean[] = []
+    const seenResumes: (number | undefined)[] = []
     store.$onAction(({ name, args }) => {
-      if (name === 'setWaitingForBudget') seen.push(args[0] as boolean)
+      if (name === 'setWaitingForBudget') {
+        seen.push(args[0] as boolean)
+        seenResumes.push(args[1] as number | undefined)
+      }
     })
     expect(await controller.start({ templateId: 'nano_banana_3', slideIds: IDS, options: OPTIONS, embed: false })).toBe(true)
     // (the scripted stream ends without done, so the controller reconnects and hears it again)
     await vi.waitFor(() => expect(seen.length).toBeGreaterThanOrEqual(2), { timeout: 2000 })
     expect(seen.slice(0, 2)).toEqual([true, false])
+    // the proxy's wait reaches the store with the flag
+    expect(seenResumes[0]).toBe(540)
     controller.dispose()
   })
 
