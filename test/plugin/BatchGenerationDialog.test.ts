@@ -130,6 +130,12 @@ describe('BatchGenerationDialog', () => {
       await open({ api })
       expect(wrapper!.find('.template-selector .state.error').exists()).toBe(true)
       expect(problems()).not.toContain('请先选择一个风格模板。')
+      // nothing can start, and no estimate is guessed without the proxy (tester m7)
+      expect(startButton().attributes('disabled')).toBeDefined()
+      expect(startButton().attributes('title')).toBe('生成服务暂时无法连接，连上后即可开始')
+      expect(summary()).toContain('生成服务暂时无法连接')
+      expect(summary()).not.toContain('预计')
+      expect(summary()).not.toContain('费用未知')
 
       up = true
       await vi.advanceTimersByTimeAsync(3500)
