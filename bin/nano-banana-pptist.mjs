@@ -26,7 +26,8 @@ install     adds to <pptist-dir> (new files):
               src/configs/nanoBanana.ts     enabled flag and proxy URL (your later edits are kept)
             patches (marked "nano-banana:start/end"; originals kept in the manifest):
               src/main.ts                   two blocks: the imports, and app.use(NanoBanana) after Pinia
-              src/views/Editor/EditorHeader/index.vue   one block: the 🍌 button before "导出" (+ one import)
+              src/views/Editor/EditorHeader/index.vue   two blocks: before "导出" the 🍌 button and the AIPPT offer
+                                            ("render these slides" after PPTist's AIPPT dialog), and their imports
               package.json                  the npm packages the extension imports and PPTist lacks
                                             (today @microsoft/fetch-event-source, @vueuse/core; exact versions)
               package-lock.json             the same packages and what they need, copied from this package's

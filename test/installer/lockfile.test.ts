@@ -7,7 +7,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { editPackageLock } from '../../bin/lib/lockfile.mjs'
-import { cleanupTempDirs, cli, fakeSource, pptistCopy, read } from './helpers'
+import { cleanupTempDirs, cli, fakeSource, pptistCopy, read, REPO_ROOT } from './helpers'
 
 afterEach(cleanupTempDirs)
 
@@ -135,6 +135,31 @@ describe('--help', () => {
     for (const name of Object.keys(manifest.dependencies)) expect(help).toContain(name)
     for (const rel of Object.keys(manifest.added)) {
       expect(['src/plugins/nano-banana/', 'public/imgs/nano_banana/', 'src/configs/nanoBanana.ts'].some(prefix => rel.startsWith(prefix))).toBe(true)
+    }
+  })
+
+  it('and the README say how many marked blocks each patched file gets, and what is in the header (tester m6)', () => {
+    const target = pptistCopy()
+    expect(cli('install', target).status).toBe(0)
+    const help = cli('--help').stdout
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8')
+    const manifest = JSON.parse(read(target, 'src/plugins/nano-banana/.install-manifest.json')) as { modified: Record<string, unknown> }
+    const words = ['no', 'one', 'two', 'three', 'four']
+    for (const rel of Object.keys(manifest.modified)) {
+      // README's table of changes has a row for every patched file
+      const row = readme.split('\n').find(line => line.startsWith(`| \`${rel}\``))
+      expect(row, `README row for ${rel}`).toBeDefined()
+      const blocks = (read(target, rel).match(/nano-banana:start/g) ?? []).length
+      if (!blocks) continue
+      const count = `${words[blocks]} ${blocks === 1 ? 'block' : 'blocks'}`
+      const helpLine = help.split('\n').find(line => line.trim().startsWith(rel))!
+      expect(helpLine, `--help for ${rel}`).toContain(count)
+      expect(row, `README for ${rel}`).toContain(count.replace(/blocks?$/, 'marked block'))
+    }
+    const header = read(target, 'src/views/Editor/EditorHeader/index.vue')
+    if (header.includes('NanoBananaAIPPTOffer')) {
+      expect(help).toContain('AIPPT offer')
+      expect(readme.split('\n').find(line => line.startsWith('| `src/views/Editor/EditorHeader/index.vue`'))).toContain('AIPPT offer')
     }
   })
 })
