@@ -121,14 +121,34 @@ export class BatchManager {
   // -------------------------------------------------------------------------------------------
   // Public API used by the routes
 
-  /** `client`: who makes it (token name or `ip:…`); only that client sees the batch afterwards. */
-  async create(input: CreateBatchInput, opts: { client?: string } = {}): Promise<CreateBatchResponse> {
-    const template = this.findTemplate(input.template_id)
+  /**
+   * Throws the 400 unknown_template that create() would: asked by admission before any budget or
+   * limit, so a bad request is a 400 (never a 429) and uses up nothing.
+   */
+  checkTemplate(templateId: string): SlideTemplate {
+    const template = this.findTemplate(templateId)
     if (!template) {
-      throw new ApiError(400, 'unknown_template', `Unknown template "${input.template_id}"`, {
+      throw new ApiError(400, 'unknown_template', `Unknown template "${templateId}"`, {
         details: [{ path: 'template_id', message: 'No template with this id; GET /api/v1/templates lists them' }],
       })
     }
+    return template
+  }
+
+  /**
+   * Throws what retryPage() would for a page that cannot be retried now — 404 (no such batch or
+   * page), 409 page_busy (pending or generating): asked by admission before the retry allowance
+   * and the budget, so a refused retry uses up nothing.
+   */
+  async checkRetry(batchId: string, pageNumber: number): Promise<void> {
+    const page = (await this.get(batchId)).pages[pageNumber - 1]
+    if (!page) throw notFound(`Page ${pageNumber} of this batch`)
+    if (page.status === 'pending' || page.status === 'generating') throw pageBusy(pageNumber, page.status)
+  }
+
+  /** `client`: who makes it (token name or `ip:…`); only that client sees the batch afterwards. */
+  async create(input: CreateBatchInput, opts: { client?: string } = {}): Promise<CreateBatchResponse> {
+    const template = this.checkTemplate(input.template_id)
     await this.admit(input.pages.length, opts.client)
 
     const o = input.options ?? {}
@@ -271,7 +291,7 @@ export class BatchManager {
       return null
     })
     if (!r) throw notFound('Batch')
-    if (r.value) throw new ApiError(409, 'page_busy', `Page ${pageNumber} is still ${r.value}; wait for it to finish before retrying`)
+    if (r.value) throw pageBusy(pageNumber, r.value)
     this.deps.bus.publish(batchId, r.events)
     await this.attempts.enqueue(batchId, pageNumber)
     this.deps.logger.info('page retry queued', { batch: batchId, page: pageNumber, with_instruction: !!instruction || kept, ...(kept ? { instruction_kept: true } : {}) })
@@ -383,4 +403,8 @@ export class BatchManager {
       ...(resumes !== null ? { budget_resumes_in_seconds: resumes } : {}),
     }
   }
+}
+
+function pageBusy(pageNumber: number, status: string): ApiError {
+  return new ApiError(409, 'page_busy', `Page ${pageNumber} is still ${status}; wait for it to finish before retrying`)
 }

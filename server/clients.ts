@@ -117,6 +117,18 @@ function ipOf(req: Request): string {
   return (req.ip ?? req.socket.remoteAddress ?? 'unknown').replace(/^::ffff:/, '')
 }
 
+/** Gives back what a limiter took; calling it twice is harmless, and a failure (Redis down) loses only the give-back. */
+export type Undo = () => Promise<void>
+
+function once(give: () => Promise<unknown>): Undo {
+  let done = false
+  return async () => {
+    if (done) return
+    done = true
+    await give().then(() => undefined, () => undefined)
+  }
+}
+
 function limited(code: string, message: string, res: unknown): ApiError {
   const ms = res instanceof RateLimiterRes ? res.msBeforeNext : 60_000
   const seconds = Math.max(1, Math.ceil(ms / 1000))
@@ -178,20 +190,33 @@ export class ClientLimiter {
     this.streams = stores.streams
   }
 
-  /** Takes `pages` from the client's per-minute allowance, or 429 rate_limited with Retry-After. */
-  async takePages(client: string, pages: number): Promise<void> {
+  /**
+   * Takes `pages` from the client's per-minute allowance, or 429 rate_limited with Retry-After; 422
+   * batch_exceeds_rate_limit when `pages` is more than a whole minute's allowance.
+   * Resolves to its undo (gives them back; for work refused after all, e.g. a full queue).
+   */
+  async takePages(client: string, pages: number): Promise<Undo> {
+    const max = this.limits.pagesPerMinute
+    if (pages > max) {
+      // more pages than a whole minute's allowance: waiting never helps, so no Retry-After
+      throw new ApiError(422, 'batch_exceeds_rate_limit', `This batch has ${pages} pages, more than this proxy accepts from one client per minute (${max}, PAGES_PER_MINUTE_PER_CLIENT): split it into batches of at most ${max} pages`, {
+        details: [{ path: 'pages', message: `at most ${max} pages per batch on this proxy` }],
+      })
+    }
     try {
       await this.pagesLimiter.consume(client, pages)
+      return once(() => this.pagesLimiter.reward(client, pages))
     } catch (res) {
       if (!(res instanceof RateLimiterRes)) throw res
       throw limited('rate_limited', `Too many pages from this client (limit ${this.limits.pagesPerMinute} per minute)`, res)
     }
   }
 
-  /** One manual retry of a page, or 429 rate_limited with Retry-After. */
-  async takeRetry(batchId: string, page: number): Promise<void> {
+  /** One manual retry of a page, or 429 rate_limited with Retry-After; resolves to its undo (a retry refused after all does not count). */
+  async takeRetry(batchId: string, page: number): Promise<Undo> {
     try {
       await this.retryLimiter.consume(`${batchId}:${page}`, 1)
+      return once(() => this.retryLimiter.reward(`${batchId}:${page}`, 1))
     } catch (res) {
       if (!(res instanceof RateLimiterRes)) throw res
       throw limited('rate_limited', `Page ${page} was retried too often (limit ${this.limits.retriesPerPagePerHour} per hour)`, res)

@@ -1,6 +1,7 @@
 // Proxy configuration from the environment. loadConfig() is pure: it reads only the object it is
 // given and either returns a typed config or throws a ConfigError whose message is one line naming
 // the offending variable (index.ts prints it and exits, no stack).
+import { checkBudgetFloor } from './budgetFloor.js'
 import path from 'node:path'
 import type { ProviderName, Resolution } from '../plugin/types/api.js'
 import type { LogFormat, LogThreshold } from './logger.js'
@@ -236,7 +237,7 @@ export function loadConfig(env: Env): AppConfig {
   }
   const tokenRequired = tokens.length > 0
   const clientLimits: ClientLimitsConfig = {
-    pagesPerMinute: int(env, 'PAGES_PER_MINUTE_PER_CLIENT', DEFAULT_CLIENT_LIMITS.pagesPerMinute, 100, 100_000),
+    pagesPerMinute: int(env, 'PAGES_PER_MINUTE_PER_CLIENT', DEFAULT_CLIENT_LIMITS.pagesPerMinute, 1, 100_000),
     maxQueuedPagesPerClient: int(env, 'MAX_QUEUED_PAGES_PER_CLIENT', DEFAULT_CLIENT_LIMITS.maxQueuedPagesPerClient, 1, 100_000),
     retriesPerPagePerHour: int(env, 'RETRIES_PER_PAGE_PER_HOUR', DEFAULT_CLIENT_LIMITS.retriesPerPagePerHour, 1, 10_000),
     maxStreamsPerClient: int(env, 'MAX_STREAMS_PER_CLIENT', DEFAULT_CLIENT_LIMITS.maxStreamsPerClient, 1, 10_000),
@@ -245,6 +246,9 @@ export function loadConfig(env: Env): AppConfig {
   const trustProxy: boolean | number | string = trustRaw === undefined || /^(false|0|no)$/i.test(trustRaw) ? false
     : /^(true|yes)$/i.test(trustRaw) ? true : /^\d+$/.test(trustRaw) ? Number(trustRaw) : trustRaw
   const budget = { perDayUsd: usd(env, 'BUDGET_USD_PER_DAY'), per10MinUsd: usd(env, 'BUDGET_USD_PER_10MIN') }
+  // a budget below the price of one image could never allow a call (server/budgetFloor.ts)
+  const floor = checkBudgetFloor({ model, priceOverride, budget, tokens })
+  if (floor.error) throw new ConfigError(floor.error)
   const guarded = paid && !tokenRequired
   const corsRaw = read(env, 'CORS_ORIGINS')
   if (guarded && corsRaw === '*') {

@@ -197,8 +197,15 @@ export function createDeckRouter(deps: DeckRoutesDeps): Router {
     const parsed = createBatchSchema.safeParse(body)
     if (!parsed.success) throw validationError(parsed.error)
     const client = clientOf(res)
-    await deps.admission?.newBatch(client, parsed.data.pages.length, parsed.data.options?.resolution)
-    const created = await deps.batches.create(parsed.data, { client })
+    const undo = await deps.admission?.newBatch(client, parsed.data.pages.length, parsed.data.options?.resolution, parsed.data.template_id)
+    let created
+    try {
+      created = await deps.batches.create(parsed.data, { client })
+    }
+    catch (err) {
+      await undo?.() // refused after all (a full queue): the pages do not count against the client
+      throw err
+    }
     try {
       await deps.decks.save(created.batch_id, { deck, fileName, mode: parsed.data.options?.mode ?? 'full', language: parsed.data.options?.language ?? '', pageSlides: slides })
     }

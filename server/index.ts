@@ -6,6 +6,7 @@ import { ConfigError, configSecrets, describeExposure, loadConfig, type AppConfi
 import { createProvider } from './providers/index.js'
 import { startServer, type RunningServer } from './app.js'
 import { retiredMessage } from './models.js'
+import { checkBudgetFloor } from './budgetFloor.js'
 import { describeSetUp } from './engine/setup.js'
 import { probeRedis } from './redisProbe.js'
 
@@ -72,7 +73,8 @@ async function main(): Promise<void> {
     data_dir: config.dataDir,
     // the set-up (README: More than one replica): what is shared through Redis, where images go
     ...describeSetUp({ redis: config.redis, s3: config.s3, dataDir: config.dataDir, concurrency: config.maxConcurrentGenerations }),
-    proxy_token: config.proxyToken ? 'required' : 'off',
+    // PROXY_TOKEN, PROXY_TOKENS and PROXY_TOKENS_FILE alike (the exposure line says what that means)
+    tokens: config.tokens.length ? `required (${config.tokens.length} client${config.tokens.length === 1 ? '' : 's'})` : 'off',
     // what is deleted when (README: Data directory, retention)
     retention: `finished batches ${config.retention.batchHours ? `${config.retention.batchHours} h` : 'forever'}, images ${config.retention.imageHours ? `${config.retention.imageHours} h` : 'forever'}`,
   })
@@ -80,6 +82,8 @@ async function main(): Promise<void> {
   const exposure = describeExposure(config)
   logger.info('exposure', { open: exposure.open.join('; ') })
   for (const w of exposure.warnings) logger.warn(w)
+  // budgets below some sizes' price, or a client's below any (server/budgetFloor.ts; below every size stopped loadConfig)
+  for (const w of checkBudgetFloor({ model: config.provider.model, priceOverride: config.priceOverride, budget: config.budget, tokens: config.tokens }).warnings) logger.warn(w)
 
   if (provider.name === 'preview' && config.provider.openai.apiKey) {
     logger.warn('OPENAI_API_KEY is set but IMAGE_PROVIDER is not: using the offline preview; set IMAGE_PROVIDER=openai-chat or openai-images to use it')

@@ -173,8 +173,15 @@ export function createApiRouter(deps: RoutesDeps): Router {
     const refused = !callback ? null : deps.callbackRefusal ? deps.callbackRefusal(callback) : 'This proxy sends no webhooks'
     if (refused) throw new ApiError(400, 'invalid_request', 'The request is not valid', { details: [{ path: 'callback_url', message: refused }] })
     const client = clientOf(res)
-    await deps.admission.newBatch(client, parsed.data.pages.length, parsed.data.options?.resolution)
-    res.status(202).json(await deps.batches.create(parsed.data, { client }))
+    const undo = await deps.admission.newBatch(client, parsed.data.pages.length, parsed.data.options?.resolution, parsed.data.template_id)
+    let created
+    try {
+      created = await deps.batches.create(parsed.data, { client })
+    } catch (err) {
+      await undo() // refused after all (a full queue): the pages do not count against the client
+      throw err
+    }
+    res.status(202).json(created)
   })
 
   r.get('/slide-generations/batches/:batch_id/progress', authStream, async (req, res) => {
@@ -210,8 +217,15 @@ export function createApiRouter(deps: RoutesDeps): Router {
     if (!page.success) throw notFound(`Page ${String(req.params.page_number)}`)
     const body = retryPageSchema.safeParse(req.body ?? {})
     if (!body.success) throw validationError(body.error)
-    await deps.admission.retry(clientOf(res), id, page.data)
-    res.status(202).json(await deps.batches.retryPage(id, page.data, body.data.instruction))
+    const undo = await deps.admission.retry(clientOf(res), id, page.data)
+    let retried
+    try {
+      retried = await deps.batches.retryPage(id, page.data, body.data.instruction)
+    } catch (err) {
+      await undo() // refused after all (busy meanwhile, a full queue): the retry does not count
+      throw err
+    }
+    res.status(202).json(retried)
   })
 
   r.use((req: Request, _res: Response, next: NextFunction) => {

@@ -81,9 +81,19 @@ export class SpendGuard {
   /**
    * Rejects with 429 budget_exhausted (with Retry-After) when a global budget is used up, or the
    * client's own daily budget. Called before accepting a new batch or a retry; `usd` is the price of
-   * its next call (the work is refused when not even that one fits now).
+   * its next call (the work is refused when not even that one fits now), `size` its size for the
+   * message. A budget smaller than `usd` itself can never allow the call: 422 budget_below_price,
+   * without Retry-After.
    */
-  async admit(client: string | undefined, usd = 0): Promise<void> {
+  async admit(client: string | undefined, usd = 0, size?: string): Promise<void> {
+    const never = this.belowPrice(client, usd)
+    if (never) {
+      // waiting never helps: no Retry-After (server/budgetFloor.ts warned at start-up)
+      const what = `${size ? `one ${size} image` : 'one image'} costs $${usd}`
+      throw new ApiError(422, 'budget_below_price', `${what[0].toUpperCase()}${what.slice(1)}, more than ${never}: such a page can never start on this proxy. Choose a smaller size if it costs less, or ask the administrator to raise the budget`, {
+        details: [{ path: 'budget', message: never }, { path: 'options.resolution', message: what }],
+      })
+    }
     const now = this.now()
     const t = await this.ledger.totals(client, now)
     const b = this.budgets(client)
@@ -158,6 +168,17 @@ export class SpendGuard {
   }
 
   // ---------------------------------------------------------------------------------------------
+
+  /** The budget (described for a message) whose whole amount is below a call costing `usd`, or null. */
+  private belowPrice(client: string | undefined, usd: number): string | null {
+    if (usd <= 0) return null
+    const b = this.budgets(client)
+    const EPS = 1e-9
+    if (b.per10MinUsd !== undefined && b.per10MinUsd + EPS < usd) return `the proxy's whole budget of $${b.per10MinUsd.toFixed(2)} per 10 minutes (BUDGET_USD_PER_10MIN)`
+    if (b.perDayUsd !== undefined && b.perDayUsd + EPS < usd) return `the proxy's whole daily budget of $${b.perDayUsd.toFixed(2)} (BUDGET_USD_PER_DAY)`
+    if (b.clientPerDayUsd !== undefined && b.clientPerDayUsd + EPS < usd) return `your whole daily budget of $${b.clientPerDayUsd.toFixed(2)}`
+    return null
+  }
 
   private budgets(client: string | undefined): SpendBudgets {
     const own = client !== undefined ? this.opts.clientBudgets?.get(client) : undefined

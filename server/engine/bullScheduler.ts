@@ -107,6 +107,7 @@ export class BullScheduler implements Scheduler {
     this.ready = this.setLimits({ concurrency: opts.concurrency, rpm: this.rpm })
       .then(() => this.shared.read())
       .then(learned => this.applyLearned(learned))
+      .then(() => this.warnIfOverridden())
       .then(() => this.replicas.start())
       .then(() => this.listen())
   }
@@ -258,7 +259,8 @@ export class BullScheduler implements Scheduler {
 
   async stats(): Promise<SchedulerStats> {
     const c = await this.queue.getJobCounts('active', 'waiting', 'prioritized')
-    return { running: c.active ?? 0, queued: (c.waiting ?? 0) + (c.prioritized ?? 0), concurrency: this._concurrency }
+    // the limit in force across the replicas (the shared one), not this replica's own setting
+    return { running: c.active ?? 0, queued: (c.waiting ?? 0) + (c.prioritized ?? 0), concurrency: this.applied.concurrency || this._concurrency }
   }
 
   /** Finishes the attempts running here (the engine aborted them and re-queued their pages), then disconnects. */
@@ -329,6 +331,18 @@ export class BullScheduler implements Scheduler {
       this.opts.logger.warn('could not count an upstream call in the shared quota state', { error: (err as Error).message })
       return { startedAt: Date.now(), holdUntil: null }
     }
+  }
+
+  /**
+   * At start: replicas started with different MAX_CONCURRENT_GENERATIONS share one limit (the shared
+   * quota state's: kept from the replicas that ran calls before, or learned from upstream 429s), so
+   * this replica's own setting may not be the one in force — say which is (tester m8).
+   */
+  private warnIfOverridden(): void {
+    const own = this.opts.concurrency
+    const inForce = this.applied.concurrency
+    if (inForce === own) return
+    this.opts.logger.warn(`MAX_CONCURRENT_GENERATIONS=${own} on this replica, but ${inForce} upstream calls at once are in force across the replicas on Redis prefix "${this.opts.prefix}" (the shared limit: another replica's setting, or lowered after upstream 429s); /health shows the value in force. Start every replica with the same MAX_CONCURRENT_GENERATIONS`, { configured: own, in_force: inForce })
   }
 
   /** The learned concurrency and rate become the queue's global limits (for every replica). */

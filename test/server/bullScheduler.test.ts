@@ -3,7 +3,7 @@
 import { Redis } from 'ioredis'
 import { afterEach, describe, expect, it } from 'vitest'
 import { BullScheduler } from '../../server/engine/bullScheduler.js'
-import { createMemoryLogger } from '../../server/logger.js'
+import { createMemoryLogger, type AppLogger } from '../../server/logger.js'
 import { waitUntil } from './helpers.js'
 import { dropRedisPrefix, redisSetup } from './setups.js'
 
@@ -12,7 +12,7 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!().catch(() => undefined)
 })
 
-function scheduler(prefix: string, url: string, opts: { rpm?: number; rateIntervalMs?: number; concurrency: number; lockDurationMs?: number; stalledIntervalMs?: number }): BullScheduler {
+function scheduler(prefix: string, url: string, opts: { rpm?: number; rateIntervalMs?: number; concurrency: number; lockDurationMs?: number; stalledIntervalMs?: number; logger?: AppLogger }): BullScheduler {
   const conns: Redis[] = []
   const connection = () => {
     const c = new Redis(url, { maxRetriesPerRequest: null })
@@ -28,6 +28,29 @@ function scheduler(prefix: string, url: string, opts: { rpm?: number; rateInterv
 }
 
 describe('BullScheduler', () => {
+  it('a replica started with another MAX_CONCURRENT_GENERATIONS warns, naming the value in force, and its stats (/health) show that value', async () => {
+    const redis = redisSetup()
+    cleanups.push(() => dropRedisPrefix(redis.prefix))
+    const a = scheduler(redis.prefix, redis.url, { concurrency: 3 })
+    await a.whenReady()
+    let ran = 0
+    a.start(async (_job, feedback) => {
+      ran++
+      feedback?.answered()
+    })
+    await a.enqueue({ batchId: 'b_concurrency', pageNumber: 1 })
+    await waitUntil(() => ran === 1)
+    const logger = createMemoryLogger()
+    const b = scheduler(redis.prefix, redis.url, { concurrency: 8, logger })
+    await b.whenReady()
+    expect((await b.stats()).concurrency).toBe(3)
+    expect(logger.lines.join('\n')).toMatch(/MAX_CONCURRENT_GENERATIONS=8 on this replica, but 3 upstream calls at once are in force/)
+    const quiet = createMemoryLogger()
+    const c = scheduler(redis.prefix, redis.url, { concurrency: 3, logger: quiet })
+    await c.whenReady()
+    expect(quiet.lines.join('\n')).not.toMatch(/MAX_CONCURRENT_GENERATIONS/)
+  })
+
   it('UPSTREAM_RPM holds across two replicas: at most rpm starts per window, the next ones in the following windows', async () => {
     const redis = redisSetup()
     cleanups.push(() => dropRedisPrefix(redis.prefix))

@@ -53,6 +53,36 @@ describe('server/index.ts', () => {
     }
   })
 
+  it('stops with one line when a budget is below the price of one image at every size, naming the variable and the price', async () => {
+    const t = await tempDir()
+    try {
+      const r = await run({ GEMINI_API_KEY: 'AIza-main-test-key-123456789', BUDGET_USD_PER_10MIN: '0.1', PORT: '0', HOST: '127.0.0.1', DATA_DIR: t.dir })
+      expect(r.code).toBe(1)
+      expect(r.stderr.trim().split('\n')).toEqual(['Configuration error: BUDGET_USD_PER_10MIN=0.1 is below the price of one image: gemini-3-pro-image costs $0.134 at 1K, its cheapest size (list price; PRICE_PER_IMAGE_USD overrides it), so no page could ever be generated. Set BUDGET_USD_PER_10MIN to at least 0.134, or leave it unset'])
+    } finally {
+      await t.cleanup()
+    }
+  })
+
+  it('start-up: says tokens are required with PROXY_TOKENS (not "off"); warns of a budget below some sizes\' price and of a client\'s daily budget below one image', async () => {
+    const t = await tempDir()
+    try {
+      const r = await run({
+        GEMINI_API_KEY: 'AIza-main-test-key-123456789', GEMINI_BASE_URL: 'http://127.0.0.1:9', PORT: '0', HOST: '127.0.0.1', DATA_DIR: t.dir,
+        PROXY_TOKENS: 'alice:alice-token-1,bob:bob-token-22:0.1', BUDGET_USD_PER_10MIN: '0.2',
+      }, /has a daily budget of/)
+      const lines = r.stdout.trim().split('\n').map(l => JSON.parse(l) as Record<string, unknown>)
+      const started = lines.find(l => l.msg === 'proxy started')
+      expect(started).toMatchObject({ tokens: 'required (2 clients)' })
+      expect(started).not.toHaveProperty('proxy_token')
+      const warnings = lines.filter(l => l.level === 'warn').map(l => String(l.msg))
+      expect(warnings).toContain('BUDGET_USD_PER_10MIN=0.2 is below the price of one 4K image ($0.24) of gemini-3-pro-image: batches at that size are refused (422 budget_below_price)')
+      expect(warnings).toContain('client "bob" has a daily budget of $0.1 (PROXY_TOKENS / PROXY_TOKENS_FILE), below the price of one image ($0.134 at 1K): its batches are refused (422 budget_below_price)')
+    } finally {
+      await t.cleanup()
+    }
+  })
+
   it('says in one line why it cannot listen (port in use), no stack', async () => {
     const taken = createServer()
     await new Promise<void>(resolve => taken.listen(0, '127.0.0.1', resolve))
