@@ -111,10 +111,10 @@ describe('deck batches have the same guards as /batches', () => {
       return { status: res.status, body: await res.json() as { batch_id: string; error: { code: string } } }
     }
     const alice = { Authorization: 'Bearer alice-token-1' }
-    // alice's own budget ($0) allows no call
+    // alice's own budget ($0) can never allow a call: refused as such (422, not a 429 that never ends)
     const refused = await upload('alice-token-1')
-    expect(refused.status).toBe(429)
-    expect(refused.body.error.code).toBe('budget_exhausted')
+    expect(refused.status).toBe(422)
+    expect(refused.body.error.code).toBe('budget_below_price')
     const bobs = await upload('bob-token-22')
     expect(bobs.status).toBe(202)
     // the deck batch is bob's: alice sees neither its progress nor its deck
