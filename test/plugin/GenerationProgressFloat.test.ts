@@ -204,8 +204,8 @@ describe('GenerationProgressFloat', () => {
   it('offers "修改" on finished pages: a short instruction, Enter sends it as a retry of that page', async () => {
     const { controller } = await showBatch()
     expect(wrapper!.find('[data-page="1"] .revise-btn').text()).toBe('修改')
-    // not on waiting, drawing or failed pages (failed ones keep "retry")
-    for (const n of [2, 3, 4]) expect(wrapper!.find(`[data-page="${n}"] .revise-btn`).exists()).toBe(false)
+    // not on waiting or drawing pages
+    for (const n of [2, 4]) expect(wrapper!.find(`[data-page="${n}"] .revise-btn`).exists()).toBe(false)
     expect(wrapper!.find('.revise-box').exists()).toBe(false)
 
     await wrapper!.find('[data-page="1"] .revise-btn').trigger('click')
@@ -220,6 +220,21 @@ describe('GenerationProgressFloat', () => {
     await input.trigger('keydown', { key: 'Enter' })
     expect(controller.retryPage).toHaveBeenCalledWith(1, '标题更大一些')
     expect(wrapper!.find('.revise-box').exists()).toBe(false)
+  })
+
+  it('a failed page offers 修改 beside 重试: another instruction instead of repeating the failed one', async () => {
+    const { controller } = await showBatch()
+    expect(wrapper!.find('[data-page="3"] .retry-btn').text()).toBe('重试')
+    expect(wrapper!.find('[data-page="3"] .revise-btn').text()).toBe('修改')
+    await wrapper!.find('[data-page="3"] .revise-btn').trigger('click')
+    await flush()
+    expect(wrapper!.find('.revise-box label').text()).toBe('修改第 3 页')
+    await wrapper!.find('.revise-box input').setValue('不要人物，只用图表')
+    await wrapper!.find('.revise-box input').trigger('keydown', { key: 'Enter' })
+    expect(controller.retryPage).toHaveBeenCalledWith(3, '不要人物，只用图表')
+    // 重试 still repeats the page as it was asked (no instruction from here)
+    await wrapper!.find('[data-page="3"] .retry-btn').trigger('click')
+    expect(controller.retryPage).toHaveBeenLastCalledWith(3)
   })
 
   it('Esc closes the revise box without sending; a skipped page cannot be revised', async () => {
