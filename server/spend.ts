@@ -111,11 +111,14 @@ export class SpendGuard {
   /**
    * For a page whose call costs `usd`: `recheckMs` — how long it sleeps before it looks again (ms,
    * ≤ pollMs; 0 when it fits now) — and `resumesInMs` — when the budgets allow it by the totals now
-   * (ms; 0 when it fits now): the rolling 10 minutes' oldest charges leaving the window, or the next
+   * (ms; 0 when it fits now, and when no wait can ever allow it: see belowPrice): the rolling 10 minutes' oldest charges leaving the window, or the next
    * UTC midnight for a daily budget, whichever is later. Either ledger (file or Redis) gives the same
    * totals, so the answer is the same on every replica. A refund or a price change may free it earlier.
    */
   async wait(client: string | undefined, usd: number): Promise<{ recheckMs: number; resumesInMs: number }> {
+    // no wait helps a call dearer than a whole budget (accepted before the budget was lowered): it goes
+    // on to the metered call, which fails it unpaid (budget_below_price) rather than waiting for ever
+    if (this.belowPrice(client, usd)) return { recheckMs: 0, resumesInMs: 0 }
     const now = this.now()
     const t = await this.ledger.totals(client, now)
     const resumesInMs = this.waitMs(t, client, usd, now)
@@ -169,8 +172,8 @@ export class SpendGuard {
 
   // ---------------------------------------------------------------------------------------------
 
-  /** The budget (described for a message) whose whole amount is below a call costing `usd`, or null. */
-  private belowPrice(client: string | undefined, usd: number): string | null {
+  /** The budget (described for a message) whose whole amount is below a call costing `usd` — no wait can ever allow it — or null. */
+  belowPrice(client: string | undefined, usd: number): string | null {
     if (usd <= 0) return null
     const b = this.budgets(client)
     const EPS = 1e-9
@@ -238,6 +241,8 @@ export function meteredProvider(inner: ImageProvider, guard: SpendGuard): ImageP
       const usd = guard.priceOf(inner.model, req.resolution)
       let refund: Refund = async () => undefined
       if (usd > 0) {
+        const never = guard.belowPrice(req.client, usd)
+        if (never) throw new ProviderError('fatal', 'budget_below_price', `One ${req.resolution} image costs $${usd}, more than ${never}: this page can never start on this proxy, so it was not generated and nothing was paid. Ask the administrator`)
         let charged: Awaited<ReturnType<SpendGuard['tryCharge']>>
         try {
           charged = await guard.tryCharge(req.client, usd)

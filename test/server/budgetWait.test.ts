@@ -60,6 +60,25 @@ describe('a page waiting for the budget', () => {
     expect(after.body.results[2].budget_resumes_at).toBeUndefined()
   })
 
+  it('a queued page dearer than a whole budget (the price rose after it was accepted) fails unpaid with budget_below_price instead of waiting for ever', async () => {
+    const t = await tempDir()
+    cleanups.push(t.cleanup)
+    let price = 0.24
+    const provider = scriptedProvider(() => {
+      price = 0.6 // from now on one image costs more than the whole $0.50 per 10 minutes
+      return okImage()
+    })
+    const server = await startTestServer({ provider, dataDir: t.dir, price: () => price, spendPollMs: 20, config: { budget: { per10MinUsd: 0.5 }, maxConcurrentGenerations: 1 } })
+    cleanups.push(() => server.stop())
+    const base = `${server.url}/api/v1/slide-generations/batches`
+    const created = await postJson(base, { template_id: 'nano_banana_1', deck_title: 'Dear', pages: pages(2), options: { style_chain: false } })
+    expect(created.status).toBe(202)
+    await waitUntil(async () => (await getJson(`${base}/${created.body.batch_id}/progress`)).body.status === 'partial')
+    const p = await getJson(`${base}/${created.body.batch_id}/progress`)
+    expect(p.body.results[1]).toMatchObject({ status: 'failed', error_code: 'budget_below_price', error_message: expect.stringMatching(/costs \$0\.6, more than the proxy's whole budget of \$0\.50 per 10 minutes.*nothing was paid/) })
+    expect(provider.calls).toHaveLength(1)
+  })
+
   it('a cancelled batch no longer says it waits', async () => {
     const t = await tempDir()
     cleanups.push(t.cleanup)
