@@ -53,6 +53,7 @@ const PAGE_ERROR_KEYS: Record<string, MessageKey> = {
   image_too_large: 'pageErrTooLarge',
   image_url_blocked: 'pageErrUrlBlocked',
   storage_unavailable: 'pageErrStorage',
+  budget_below_price: 'pageErrBudgetBelowPrice',
   unknown_template: 'pageErrTemplate',
   internal_error: 'pageErrInternal',
   cancelled: 'pageErrCancelled',
@@ -116,6 +117,13 @@ export function toUserError(error: unknown, t: Translate, serverUrl: string): Us
     if (CONFIG.test(code)) {
       const key = PAGE_ERROR_KEYS[code.toLowerCase()]
       return { kind: 'config', message: key ? t(key) : t('errConfig'), detail }
+    }
+    // 422: waiting would never help (docs/api.md); said in the UI's language, the proxy's words as detail
+    if (code === 'budget_below_price') return { kind: 'config', message: t('errBudgetBelowPrice'), detail }
+    if (code === 'batch_exceeds_rate_limit') {
+      const details = Array.isArray(body?.error?.details) ? body.error.details as { message?: unknown }[] : []
+      const max = details.map(d => /at most (\d+)/.exec(String(d.message ?? ''))?.[1]).find(Boolean)
+      return { kind: 'invalid', message: max ? t('errBatchOverRate', { n: max }) : t('errBatchOverRateNoMax'), detail }
     }
     if (response.status === 400 || response.status === 413 || response.status === 409) {
       return { kind: 'invalid', message: t('errInvalid', { detail }) }

@@ -46,6 +46,17 @@ describe('errors in words', () => {
     expect(pageErrorText(en, 'storage_unavailable', 'x')).toContain('disk full or read-only')
   })
 
+  it('the 422s a wait cannot help (budget below one page\'s price, batch over the per-minute limit) and a page failed for its price, in both languages', () => {
+    const below = httpError(422, { error: { code: 'budget_below_price', message: 'One 4K image costs $0.24, more than the budget', details: [{ path: 'budget', message: 'x' }] } })
+    expect(toUserError(below, zh, URL)).toMatchObject({ kind: 'config', message: expect.stringContaining('更小的分辨率'), detail: 'One 4K image costs $0.24, more than the budget' })
+    expect(toUserError(below, en, URL).message).toContain('smaller resolution')
+    const over = httpError(422, { error: { code: 'batch_exceeds_rate_limit', message: 'This batch has 150 pages', details: [{ path: 'pages', message: 'at most 120 pages per batch on this proxy' }] } })
+    expect(toUserError(over, zh, URL)).toMatchObject({ kind: 'invalid', message: '本服务每分钟最多接受每位用户 120 页：请用“指定页面”分几批生成。' })
+    expect(toUserError(over, en, URL).message).toContain('at most 120 slides per minute')
+    expect(pageErrorText(zh, 'budget_below_price', 'One 2K image costs $0.13, more than …')).toMatch(/^这一页的价格超过了/)
+    expect(pageErrorText(en, 'budget_below_price', 'x')).toContain('nothing paid')
+  })
+
   it('401 asks for the token; a bad upstream key asks for the admin in the UI\'s language, the proxy\'s words kept as detail', () => {
     expect(toUserError(httpError(401, { error: { code: 'unauthorized', message: 'no' } }), zh, URL).kind).toBe('unauthorized')
     const config = toUserError(httpError(500, { error: { code: 'invalid_api_key', message: 'API key not valid' } }), en, URL)
