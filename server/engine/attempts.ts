@@ -115,8 +115,9 @@ export class AttemptFlow {
   async attempt(job: AttemptJob, feedback?: UpstreamFeedback): Promise<void> {
     const { batchId, pageNumber: n } = job
     if (this.closed) return
-    if (await this.waitsForBudget(job)) return
-    const ctx = await this.deps.estimateContext()
+    // the estimate's context is read alongside the budget check (one round trip less per call with Redis)
+    const [waits, ctx] = await Promise.all([this.waitsForBudget(job), this.deps.estimateContext()])
+    if (waits) return
     // claim: pending → generating (a retry after its backoff is already generating)
     const claim = await this.deps.store.mutate(batchId, (s, emit) => {
       const page = s.pages[n - 1]

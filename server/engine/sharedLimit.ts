@@ -75,7 +75,10 @@ export class SharedLimit {
   }
 
   private async load(): Promise<AdaptiveLimit> {
-    const raw = await this.opts.redis.get(this.opts.key)
+    return this.parse(await this.opts.redis.get(this.opts.key))
+  }
+
+  private parse(raw: string | null): AdaptiveLimit {
     if (!raw) return new AdaptiveLimit(this.opts.limit)
     try {
       return AdaptiveLimit.fromState(this.opts.limit, JSON.parse(raw) as AdaptiveLimitState)
@@ -87,8 +90,9 @@ export class SharedLimit {
   private async attempt(steps: Array<Waiting['step']>): Promise<Array<Outcome<unknown> | { error: unknown }>> {
     const r = this.opts.redis
     for (let i = 0; i < 50; i++) {
-      await r.watch(this.opts.key)
-      const limit = await this.load()
+      // WATCH and GET in one round trip (Redis runs them in order, so the read is watched)
+      const [, [, raw]] = (await r.pipeline().watch(this.opts.key).get(this.opts.key).exec()) as [[unknown, unknown], [unknown, string | null]]
+      const limit = this.parse(raw)
       const now = this.now()
       const results = steps.map(step => {
         try {
