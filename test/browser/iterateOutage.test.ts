@@ -162,7 +162,10 @@ describe('retries and outages (demo editor, fake Gemini)', () => {
     await page.locator('.editor-header .extensions').getByRole('button').first().click()
     const dialog = page.getByRole('dialog')
     await expect.poll(() => dialog.getByRole('alert').allTextContents(), { timeout: 10_000 }).toEqual([expect.stringContaining('无法连接到生成服务')])
-    expect(await dialog.locator('.estimate-cost').textContent()).toContain('费用未知')
+    // no guessed time or price while the proxy does not answer, and nothing to start
+    expect(await dialog.locator('.unreachable').textContent()).toContain('生成服务暂时无法连接')
+    expect(await dialog.locator('.estimate-cost').count()).toBe(0)
+    expect(await dialog.getByRole('button', { name: '开始生成' }).isEnabled()).toBe(false)
     await dialog.screenshot({ path: artifactPath('outage-dialog-down.png') })
     gate.up()
     const templates = dialog.getByRole('listbox').getByRole('option')
