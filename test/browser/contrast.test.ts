@@ -8,33 +8,16 @@
 // WCAG AA (4.5:1, or 3:1 for ≥ 24 px / ≥ 18.66 px bold) against the worst region.
 import { readFile, writeFile } from 'node:fs/promises'
 import sharp from 'sharp'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Browser, Page } from 'playwright-core'
+import { describe, expect, it } from 'vitest'
+import type { Page } from 'playwright-core'
 import type { PPTistDeckFile, Slide } from '../../src/types/slides'
 import { parseCssRgba, requiredContrast, worstContrast } from '../../plugin/host/contrast'
 import { regionsUnder, type ImagePixels } from '../../plugin/composables/useImageLuminance'
-import { artifactPath, buildDemo, launchChromium, startProxy, type RunningProxy } from './harness'
+import { artifactPath } from './harness'
 import { busyBackground } from './busyBackgrounds'
-import { floatOf, startRun, waitForRunEnd } from './demoPage'
-import { startFakeGemini } from '../fakes/geminiServer'
-import type { FakeServer } from '../fakes/common'
+import { floatOf, startRun, waitForRunEnd, demoOnFakeGemini } from './demoPage'
 
-let browser: Browser | undefined
-let gemini: FakeServer | undefined
-let proxy: RunningProxy | undefined
-
-beforeAll(async () => {
-  buildDemo()
-  gemini = await startFakeGemini({ latencyMs: 20, mislabelRate: 0, image: busyBackground })
-  proxy = await startProxy({ IMAGE_PROVIDER: 'gemini', GEMINI_API_KEY: 'test-key', GEMINI_BASE_URL: gemini.url })
-  browser = await launchChromium()
-})
-
-afterAll(async () => {
-  await browser?.close().catch(() => undefined)
-  await proxy?.stop()
-  await gemini?.close()
-})
+const demo = demoOnFakeGemini({ latencyMs: 20, mislabelRate: 0, image: busyBackground })
 
 const text = (id: string, left: number, top: number, width: number, height: number, defaultColor: string, content: string) => ({
   id, type: 'text' as const, left, top, width, height, rotate: 0, defaultFontName: '', defaultColor, content,
@@ -143,10 +126,10 @@ async function showSlide(page: Page, index: number, src: string): Promise<void> 
 
 describe('background mode: every text run meets WCAG AA on the pixels it covers (demo editor, fake Gemini)', () => {
   it('three templates, busy backgrounds: recoloured or scrimmed until each run measures ≥ 4.5:1 (≥ 3:1 large)', async () => {
-    const page = await browser!.newPage({ viewport: { width: 1600, height: 1000 }, acceptDownloads: true })
+    const page = await demo.browser.newPage({ viewport: { width: 1600, height: 1000 }, acceptDownloads: true })
     const errors: string[] = []
     page.on('pageerror', err => errors.push(err.message))
-    await page.goto(`${proxy!.baseUrl}/`)
+    await page.goto(`${demo.proxy.baseUrl}/`)
     await page.locator('.thumbnail-item').nth(7).waitFor()
 
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: '导出 JSON' }).click()])

@@ -1,9 +1,51 @@
 // Steps in the demo editor shared by the iterate browser tests: import a deck, start a 🍌 run, read
 // the deck straight from its Pinia store (no download per look), and watch that no slide ever loses
 // its elements before the browser has its image.
-import type { Locator, Page } from 'playwright-core'
-import { expect } from 'vitest'
+import type { Browser, Locator, Page } from 'playwright-core'
+import { afterAll, beforeAll, expect } from 'vitest'
 import type { PPTistDeckFile, Slide } from '../../src/types/slides'
+import { buildDemo, launchChromium, startProxy, type RunningProxy } from './harness'
+import { startFakeGemini, type FakeGeminiOptions } from '../fakes/geminiServer'
+import type { FakeServer } from '../fakes/common'
+
+export interface DemoOnFakeGemini {
+  readonly browser: Browser
+  readonly gemini: FakeServer
+  readonly proxy: RunningProxy
+}
+
+/**
+ * The file's set-up, registered as its beforeAll/afterAll: the demo built, a fake Gemini with `fake`'s
+ * options (default 50 ms, no mislabelled images), the real proxy on it, Chromium. The getters throw
+ * until beforeAll has run.
+ */
+export function demoOnFakeGemini(fake: FakeGeminiOptions = {}): DemoOnFakeGemini {
+  let set: { browser: Browser; gemini: FakeServer; proxy: RunningProxy } | undefined
+  let gemini: FakeServer | undefined
+  let proxy: RunningProxy | undefined
+  let browser: Browser | undefined
+  beforeAll(async () => {
+    buildDemo()
+    gemini = await startFakeGemini({ latencyMs: 50, mislabelRate: 0, ...fake })
+    proxy = await startProxy({ IMAGE_PROVIDER: 'gemini', GEMINI_API_KEY: 'test-key', GEMINI_BASE_URL: gemini.url })
+    browser = await launchChromium()
+    set = { browser, gemini, proxy }
+  })
+  afterAll(async () => {
+    await browser?.close().catch(() => undefined)
+    await proxy?.stop()
+    await gemini?.close()
+  })
+  const ready = () => {
+    if (!set) throw new Error('the demo set-up has not run (demoOnFakeGemini is for a test file\'s top level)')
+    return set
+  }
+  return {
+    get browser() { return ready().browser },
+    get gemini() { return ready().gemini },
+    get proxy() { return ready().proxy },
+  }
+}
 
 /** The deck as the editor holds it right now: { slides, title, … } from the `slides` store. */
 export async function deckNow(page: Page): Promise<PPTistDeckFile> {

@@ -3,30 +3,13 @@
 // fake upstream received), a formula, a chart's values and a table's rows in the prompt and the
 // notes, a slide with 6,000 characters of notes that still renders, and "restore all editable".
 import { readFile } from 'node:fs/promises'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Browser, Page } from 'playwright-core'
+import { describe, expect, it } from 'vitest'
+import type { Page } from 'playwright-core'
 import type { PPTistDeckFile } from '../../src/types/slides'
-import { artifactPath, buildDemo, launchChromium, startProxy, type RunningProxy } from './harness'
-import { startRun, waitForRunEnd } from './demoPage'
-import { startFakeGemini } from '../fakes/geminiServer'
-import type { FakeServer } from '../fakes/common'
+import { artifactPath } from './harness'
+import { startRun, waitForRunEnd, demoOnFakeGemini } from './demoPage'
 
-let browser: Browser | undefined
-let gemini: FakeServer | undefined
-let proxy: RunningProxy | undefined
-
-beforeAll(async () => {
-  buildDemo()
-  gemini = await startFakeGemini({ latencyMs: 50, mislabelRate: 0 })
-  proxy = await startProxy({ IMAGE_PROVIDER: 'gemini', GEMINI_API_KEY: 'test-key', GEMINI_BASE_URL: gemini.url })
-  browser = await launchChromium()
-})
-
-afterAll(async () => {
-  await browser?.close().catch(() => undefined)
-  await proxy?.stop()
-  await gemini?.close()
-})
+const demo = demoOnFakeGemini({ latencyMs: 50, mislabelRate: 0 })
 
 async function exportDeck(page: Page): Promise<PPTistDeckFile> {
   const [download] = await Promise.all([
@@ -38,7 +21,7 @@ async function exportDeck(page: Page): Promise<PPTistDeckFile> {
 
 /** The prompt text of every generateContent call the fake Gemini received so far. */
 function prompts(): string[] {
-  return gemini!.lastRequests
+  return demo.gemini.lastRequests
     .filter(r => r.path.includes(':generateContent'))
     .map(r => {
       const body = r.body as { contents?: { parts?: { text?: string }[] }[] }
@@ -56,10 +39,10 @@ async function runBatch(page: Page, templateIndex: number): Promise<void> {
 
 describe('iterating without losing anything (demo editor, fake Gemini)', () => {
   it('full run → notes at once → second run sends the same text → restore all editable', async () => {
-    const page = await browser!.newPage({ viewport: { width: 1440, height: 900 }, acceptDownloads: true })
+    const page = await demo.browser.newPage({ viewport: { width: 1440, height: 900 }, acceptDownloads: true })
     const errors: string[] = []
     page.on('pageerror', err => errors.push(err.message))
-    await page.goto(`${proxy!.baseUrl}/`)
+    await page.goto(`${demo.proxy.baseUrl}/`)
     await page.locator('.thumbnail-item').nth(7).waitFor()
 
     // a three-slide deck: the cover, a content page with a formula and a chart, one with long notes

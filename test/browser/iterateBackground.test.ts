@@ -1,39 +1,21 @@
 // Background mode in the demo editor (real proxy → fake Gemini, Chromium): the user edits a kept text
 // box after the run, then restores the page from the float. Restore takes off what the run did (the
 // image, the recoloured text) and keeps the edit (tester B12: it used to put the old text back).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Browser } from 'playwright-core'
-import { artifactPath, buildDemo, launchChromium, startProxy, type RunningProxy } from './harness'
-import { deckNow, floatOf, importSlides, startRun, waitForRunEnd, withImage } from './demoPage'
-import { startFakeGemini } from '../fakes/geminiServer'
-import type { FakeServer } from '../fakes/common'
+import { describe, expect, it } from 'vitest'
+import { artifactPath } from './harness'
+import { deckNow, floatOf, importSlides, startRun, waitForRunEnd, withImage, demoOnFakeGemini } from './demoPage'
 
-let browser: Browser | undefined
-let gemini: FakeServer | undefined
-let proxy: RunningProxy | undefined
-
-beforeAll(async () => {
-  buildDemo()
-  gemini = await startFakeGemini({ latencyMs: 50, mislabelRate: 0 })
-  proxy = await startProxy({ IMAGE_PROVIDER: 'gemini', GEMINI_API_KEY: 'test-key', GEMINI_BASE_URL: gemini.url })
-  browser = await launchChromium()
-})
-
-afterAll(async () => {
-  await browser?.close().catch(() => undefined)
-  await proxy?.stop()
-  await gemini?.close()
-})
+const demo = demoOnFakeGemini({ latencyMs: 50, mislabelRate: 0 })
 
 const TITLE = '有理数的大小比较'
 const EDITED = '有理数的大小比较（修订版）'
 
 describe('background mode: restore keeps what the user edited after the run', () => {
   it('bg run → the user edits the recoloured title → 还原: the edit stays, in the deck\'s own colour', async () => {
-    const page = await browser!.newPage({ viewport: { width: 1440, height: 900 } })
+    const page = await demo.browser.newPage({ viewport: { width: 1440, height: 900 } })
     const errors: string[] = []
     page.on('pageerror', err => errors.push(err.message))
-    await page.goto(`${proxy!.baseUrl}/`)
+    await page.goto(`${demo.proxy.baseUrl}/`)
     await page.locator('.thumbnail-item').nth(7).waitFor()
     const cover = (await deckNow(page)).slides[0]
     await importSlides(page, [cover])
