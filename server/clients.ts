@@ -1,13 +1,14 @@
 // Clients and their limits. A client is a named token (PROXY_TOKEN, PROXY_TOKENS, PROXY_TOKENS_FILE)
-// or, on a proxy without tokens, the caller's IP address (`ip:…`; behind nginx set TRUST_PROXY so the
-// address is the real client's). Per client: pages accepted per minute, manual retries of one page
+// or, on a proxy without tokens, the caller's IP address (`ip:…`, an IPv6 caller's whole /64; behind
+// nginx set TRUST_PROXY so the address is the real client's). Per client: pages accepted per minute, manual retries of one page
 // per hour (rate-limiter-flexible limiters), open progress streams, and — enforced by the batch
 // engine — pages queued at once. Where the counts live is the LimitStores the set-up chooses
 // (server/engine/setup.ts): this process's memory, or Redis shared by every replica
 // (RateLimiterRedis and server/redisStreamSlots.ts), so N replicas enforce one limit, not N.
 import { readFileSync } from 'node:fs'
 import { createHash, timingSafeEqual } from 'node:crypto'
-import type { Request, RequestHandler } from 'express'
+import type { RequestHandler } from 'express'
+import ipaddr from 'ipaddr.js'
 import { RateLimiterMemory, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible'
 import { ApiError } from './errors.js'
 
@@ -86,13 +87,13 @@ export function clientOf(res: { locals: Record<string, unknown> }): string | und
 /**
  * Who is calling. With tokens: `Authorization: Bearer <token>` (and `?token=` where allowQuery, for
  * a plain EventSource) must match one → the client is its name, else 401. Without tokens: the client
- * is `ip:<address>` (req.ip honours Express's `trust proxy`, i.e. TRUST_PROXY).
+ * is ipClientKey(req.ip) (req.ip honours Express's `trust proxy`, i.e. TRUST_PROXY).
  */
 export function identify(tokens: readonly ClientToken[], allowQuery: boolean): RequestHandler {
   const digests = tokens.map(t => ({ name: t.name, d: digest(t.token) }))
   return (req, res, next) => {
     if (digests.length === 0) {
-      res.locals.client = `ip:${ipOf(req)}`
+      res.locals.client = ipClientKey(req.ip ?? req.socket.remoteAddress)
       return next()
     }
     const header = req.get('Authorization')
@@ -113,8 +114,26 @@ export function identify(tokens: readonly ClientToken[], allowQuery: boolean): R
   }
 }
 
-function ipOf(req: Request): string {
-  return (req.ip ?? req.socket.remoteAddress ?? 'unknown').replace(/^::ffff:/, '')
+/** How many leading bits of an IPv6 address are one client: a home or mobile line is given at least a /64. */
+export const IPV6_CLIENT_PREFIX = 64
+
+/**
+ * The client key of a tokenless caller: `ip:<IPv4>` (an IPv4-mapped IPv6 address counts as its IPv4
+ * one), `ip:<network>/64` for IPv6 — whoever holds one address holds its whole /64, so keying by the
+ * address would give them 2^64 clients, each with its own limits — or `ip:unknown`. Parsing is
+ * ipaddr.js's (already the SSRF guard's; Express's proxy-addr uses it too): every IPv6 spelling of one
+ * /64 gives one key.
+ */
+export function ipClientKey(address: string | undefined): string {
+  if (!address) return 'ip:unknown'
+  // a zone (fe80::1%eth0) names the local interface, not another network
+  const bare = address.replace(/%.*$/, '')
+  if (!ipaddr.isValid(bare)) return `ip:${address}`
+  let addr = ipaddr.parse(bare)
+  if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()) addr = (addr as ipaddr.IPv6).toIPv4Address()
+  if (addr.kind() === 'ipv4') return `ip:${addr.toString()}`
+  const network = ipaddr.IPv6.networkAddressFromCIDR(`${addr.toString()}/${IPV6_CLIENT_PREFIX}`)
+  return `ip:${network.toString()}/${IPV6_CLIENT_PREFIX}`
 }
 
 /** Gives back what a limiter took; calling it twice is harmless, and a failure (Redis down) loses only the give-back. */

@@ -89,6 +89,25 @@ describe('TRUST_PROXY: clients by IP address', () => {
     const again = await postJson(base, body(1), from('203.0.113.2, 203.0.113.1'))
     expect(again.body.error.code).toBe('client_queue_full')
   })
+
+  it('IPv6: one /64 is one client (its holder has all 2^64 addresses); another /64 and an IPv4-mapped address are their own', async () => {
+    const base = await ipServer(1)
+    expect((await postJson(base, body(2), from('2001:db8:1:2::1'))).status).toBe(202)
+    // the same /64, other low 64 bits and another spelling: its queue share is used up
+    for (const same of ['2001:db8:1:2::2', '2001:db8:1:2:ffff:ffff:ffff:9', '2001:0DB8:0001:0002:0000:0000:0000:0003']) {
+      const res = await postJson(base, body(1), from(same))
+      expect(res.status, same).toBe(429)
+      expect(res.body.error.code, same).toBe('client_queue_full')
+    }
+    // the next /64 is another line, another client
+    const other = await postJson(base, body(2), from('2001:db8:1:3::1'))
+    expect(other.status).toBe(202)
+    expect((await getJson(`${base}/${other.body.batch_id}/progress`, from('2001:db8:1:2::1'))).status).toBe(404)
+    expect((await getJson(`${base}/${other.body.batch_id}/progress`, from('2001:db8:1:3::abcd'))).status).toBe(200)
+    // an IPv4-mapped IPv6 address is that IPv4 client
+    expect((await postJson(base, body(2), from('::ffff:203.0.113.7'))).status).toBe(202)
+    expect((await postJson(base, body(1), from('203.0.113.7'))).body.error.code).toBe('client_queue_full')
+  })
 })
 
 describe('deck batches have the same guards as /batches', () => {
