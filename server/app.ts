@@ -23,6 +23,7 @@ import { createMetricsRouter, ProxyMetrics, type PriceFn } from './metrics.js'
 import { createProbeRouter, providerCheck, storageCheck, type ReadinessCheck } from './probes.js'
 import { combineLifecycles, type BatchLifecycle } from './engine/lifecycle.js'
 import { createDeckStore, createEngine, createGuardStores, type Engine } from './engine/setup.js'
+import type { DeploymentSetting } from './engine/deployment.js'
 import { HOUR_MS } from './engine/retention.js'
 import { TemplateReferences } from './references.js'
 import { createDeckRouter, type DeckLimits } from './deckRoutes.js'
@@ -77,6 +78,8 @@ export interface AppDeps {
   upstreamListeners?: readonly UpstreamListener[]
   /** Redis set-up: queue lock timing (tests shorten how fast a dead replica's attempts are taken over) */
   redisTiming?: { lockDurationMs?: number; stalledIntervalMs?: number; streamLeaseMs?: number }
+  /** Redis set-up: this replica's deployment settings, kept on the prefix while it is live (server/engine/deployment.ts; npm start claims them first) */
+  deployment?: readonly DeploymentSetting[]
   /** USD per image for the spend metric (default: the list prices) */
   price?: PriceFn
   /** .pptx upload limits (POST /api/v1/decks); the upload size comes from MAX_UPLOAD_MB */
@@ -119,7 +122,7 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
   const tokens = config.tokens ?? (config.proxyToken ? [{ name: 'default', token: config.proxyToken }] : [])
   // spend guard: every upstream call metered at list price; totals survive restarts (DATA_DIR/spend.json)
   // or, with REDIS_URL, live in Redis so every replica enforces the same budgets and client limits
-  const redisSetup = config.redis ? { ...config.redis, ...deps.redisTiming } : undefined
+  const redisSetup = config.redis ? { ...config.redis, ...deps.redisTiming, ...(deps.deployment ? { deployment: deps.deployment } : {}) } : undefined
   const guards = createGuardStores({ redis: redisSetup, spendFile: path.join(storage.dataDir, 'spend.json'), logger })
   const spend = new SpendGuard({
     price,

@@ -9,6 +9,7 @@ import { retiredMessage } from './models.js'
 import { checkBudgetFloor } from './budgetFloor.js'
 import { describeSetUp } from './engine/setup.js'
 import { probeRedis } from './redisProbe.js'
+import { claimDeployment, deploymentSettings } from './engine/deployment.js'
 
 async function main(): Promise<void> {
   dotenv.config({ quiet: true })
@@ -34,9 +35,12 @@ async function main(): Promise<void> {
     process.stderr.write(`Configuration error: ${err instanceof Error ? err.message : String(err)}\n`)
     process.exit(1)
   }
+  const deployment = deploymentSettings(config)
   if (config.redis) {
     try {
       await probeRedis(config.redis.url)
+      // one prefix = one deployment: another provider, model, price or image store would mix with the live replicas'
+      await claimDeployment({ url: config.redis.url, prefix: config.redis.prefix, settings: deployment })
     }
     catch (err) {
       process.stderr.write(`Configuration error: ${err instanceof Error ? err.message : String(err)}\n`)
@@ -59,7 +63,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'))
   process.on('SIGTERM', () => stop('SIGTERM'))
 
-  running = await startServer({ config, provider, logger, timeouts: config.provider, port: config.port, host: config.host, http: config.http, deckLimits: { maxUploadBytes: config.maxUploadMb * 1024 * 1024 } })
+  running = await startServer({ config, provider, logger, deployment, timeouts: config.provider, port: config.port, host: config.host, http: config.http, deckLimits: { maxUploadBytes: config.maxUploadMb * 1024 * 1024 } })
   if (stopping) {
     await running.stop()
     return

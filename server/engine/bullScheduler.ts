@@ -69,6 +69,8 @@ export interface BullSchedulerOptions {
   maxHoldMs?: number
   /** how often a replica tells the others it is alive (default the smaller of 2 s and the stalled interval); it counts as gone after three */
   heartbeatMs?: number
+  /** the deployment record the heartbeat keeps alive (server/engine/deployment.ts); absent: none */
+  deployment?: { key: string; value: string }
 }
 
 export class BullScheduler implements Scheduler {
@@ -102,7 +104,7 @@ export class BullScheduler implements Scheduler {
     // would put back the configured limits for every replica)
     this.replicas = new ReplicaHeartbeat({
       redis: opts.redis, key: this.k('replicas'), id: randomBytes(8).toString('hex'), beatMs: this.timing().beatMs, logger: opts.logger,
-      onChange: () => this.shareChanged(),
+      deployment: opts.deployment, onChange: () => this.shareChanged(),
     })
     this.ready = this.setLimits({ concurrency: opts.concurrency, rpm: this.rpm })
       .then(() => this.shared.read())

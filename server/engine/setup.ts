@@ -30,6 +30,7 @@ import { memoryLimitStores, type LimitStores } from '../clients.js'
 import { RedisSpendLedger } from '../redisSpendLedger.js'
 import { RedisStreamSlots } from '../redisStreamSlots.js'
 import { redisAddress } from '../redisProbe.js'
+import { deploymentKey, deploymentRecord, type DeploymentSetting } from './deployment.js'
 import { FileSpendLedger, type SpendLedger } from '../spendLedger.js'
 
 /** REDIS_URL set: state, events and queue shared with the other replicas. */
@@ -42,6 +43,8 @@ export interface RedisSetup {
   stalledIntervalMs?: number
   /** how long an open progress stream of a replica that died still counts against its client (default 30 s) */
   streamLeaseMs?: number
+  /** this replica's deployment settings, kept on the prefix while it is live (server/engine/deployment.ts) */
+  deployment?: readonly DeploymentSetting[]
 }
 
 export interface EngineOptions {
@@ -137,6 +140,7 @@ export function createEngine(opts: EngineOptions): Engine {
     scheduler = new BullScheduler({
       redis, connection: connect, prefix, concurrency: opts.concurrency, rpm: opts.rpm, logger,
       lockDurationMs: opts.redis.lockDurationMs, stalledIntervalMs: opts.redis.stalledIntervalMs, maxHoldMs: opts.maxQuotaWaitMs,
+      ...(opts.redis.deployment ? { deployment: { key: deploymentKey(prefix), value: deploymentRecord(opts.redis.deployment) } } : {}),
     })
   } else {
     store = new MemoryStateStore({ persistence: opts.storage, logger, now: opts.now, eventRetentionMs: opts.eventRetentionMs, cacheTtlMs: cacheTtl })

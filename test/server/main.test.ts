@@ -7,6 +7,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { tempDir } from './helpers.js'
+import { dropRedisPrefix, TEST_REDIS_URL } from './setups.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 
@@ -52,6 +53,48 @@ describe('server/index.ts', () => {
       await t.cleanup()
     }
   })
+
+  it('one REDIS_PREFIX is one deployment: a preview replica on a live gemini prefix stops with one line naming the setting; once the gemini one stopped it starts', async () => {
+    const prefix = `nbt-main-${process.pid}-${Date.now()}`
+    const a = await tempDir()
+    const b = await tempDir()
+    const redis = { REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: prefix, PORT: '0', HOST: '127.0.0.1' }
+    // the production replica, kept running
+    const live = spawn(process.execPath, ['--import', 'tsx', 'server/index.ts'], {
+      cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...redis, GEMINI_API_KEY: 'AIza-main-test-key-deploy', GEMINI_BASE_URL: 'http://127.0.0.1:9', IMAGE_PROVIDER: 'gemini', DATA_DIR: a.dir },
+    })
+    const liveClosed = new Promise(resolve => live.on('close', resolve))
+    try {
+      let out = ''
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`the gemini replica did not start: ${out}`)), 25_000)
+        live.stdout.on('data', (c: Buffer) => {
+          out += c.toString()
+          if (out.includes('"msg":"proxy started"')) { clearTimeout(timer); resolve() }
+        })
+        live.stderr.on('data', (c: Buffer) => { out += c.toString() })
+      })
+      const refused = await run({ ...redis, IMAGE_PROVIDER: 'preview', DATA_DIR: b.dir })
+      expect(refused.code).toBe(1)
+      expect(refused.stderr.trim().split('\n')).toEqual([
+        `Configuration error: REDIS_PREFIX "${prefix}" is one deployment whose live replicas run with IMAGE_PROVIDER=gemini, but this one has IMAGE_PROVIDER=preview. ` +
+        'Replicas of one prefix draw each other\'s pages, so give this one the same settings, or another REDIS_PREFIX (e.g. for staging or a preview)',
+      ])
+      expect(refused.stdout).not.toContain('proxy started')
+      // the gemini replica stops (the last live one): the preview settings take over at once
+      live.kill('SIGTERM')
+      await liveClosed
+      const started = await run({ ...redis, IMAGE_PROVIDER: 'preview', DATA_DIR: b.dir }, /"msg":"proxy started"/)
+      expect(started.stdout, started.stderr).toContain('"provider":"preview"')
+      expect(started.code).toBe(0)
+    } finally {
+      if (live.exitCode === null) live.kill('SIGKILL')
+      await dropRedisPrefix(prefix)
+      await a.cleanup()
+      await b.cleanup()
+    }
+  }, 60_000)
 
   it('stops with one line when a budget is below the price of one image at every size, naming the variable and the price', async () => {
     const t = await tempDir()
