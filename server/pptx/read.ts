@@ -1,14 +1,14 @@
 // Reads a .pptx into the Deck read model (deck.ts) with pptxtojson, the parser PPTist's own .pptx import
 // uses (base64 image mode). What pptxtojson does not report — which shape is the title placeholder,
-// chart titles — is read from the slide XML with JSZip (ECMA-376 Part 1: p:ph type="title|ctrTitle",
-// c:chartSpace/c:chart/c:title). Call inspectPptx() first for untrusted input.
+// chart titles — is read from the slide XML in xmlFacts.ts. Call inspectPptx() first for untrusted input.
 import JSZip from 'jszip'
 import { parse } from 'pptxtojson/dist/index.js'
 import type { Chart, Element as PptxElement, Slide as PptxSlide } from 'pptxtojson/dist/index.js'
 import { readingOrder } from '../../plugin/host/extractText.js'
 import type { Deck, DeckChart, DeckPicture, DeckSlide, DeckTable, DeckTextBox } from './deck.js'
-import { decodeEntities, htmlToParagraphs, normalizeHex, paragraphsToText } from './html.js'
+import { htmlToParagraphs, normalizeHex, paragraphsToText } from './html.js'
 import { DeckError } from './inspect.js'
+import { slideXmlFacts, type SlideXmlFacts } from './xmlFacts.js'
 
 const ASPECTS: [string, number][] = [['16:9', 16 / 9], ['4:3', 4 / 3], ['16:10', 16 / 10], ['1:1', 1], ['3:2', 3 / 2], ['2:3', 2 / 3], ['3:4', 3 / 4], ['9:16', 9 / 16], ['21:9', 21 / 9], ['5:4', 5 / 4], ['4:5', 4 / 5]]
 
@@ -19,64 +19,6 @@ export function nearestAspectRatio(width: number, height: number): string {
   let best = ASPECTS[0]
   for (const a of ASPECTS) if (Math.abs(Math.log(a[1]) - r) < Math.abs(Math.log(best[1]) - r)) best = a
   return best[0] === '16:10' ? '16:9' : best[0]
-}
-
-interface SlideXmlFacts {
-  /** cNvPr ids of title placeholders */
-  titleIds: Set<string>
-  /** chart titles in document order */
-  chartTitles: string[]
-  /** category labels of each chart's first series (pptxtojson misses some, e.g. line charts' c:strLit) */
-  chartLabels: string[][]
-}
-
-function resolvePart(from: string, target: string): string {
-  if (target.startsWith('/')) return target.slice(1)
-  const parts = from.split('/').slice(0, -1)
-  for (const seg of target.split('/')) {
-    if (seg === '..') parts.pop()
-    else if (seg !== '.') parts.push(seg)
-  }
-  return parts.join('/')
-}
-
-function xmlText(fragment: string): string {
-  return [...fragment.matchAll(/<a:t>([^<]*)<\/a:t>|<a:t [^>]*>([^<]*)<\/a:t>/g)].map(m => decodeEntities(m[1] ?? m[2] ?? '')).join('')
-}
-
-/** Facts pptxtojson leaves out, per slide in pptxtojson's order ([Content_Types] slide parts by number). */
-async function slideXmlFacts(buf: Buffer): Promise<SlideXmlFacts[]> {
-  const zip = await JSZip.loadAsync(buf)
-  const types = await zip.file('[Content_Types].xml')?.async('string') ?? ''
-  const parts = [...types.matchAll(/PartName="\/([^"]+)"[^>]*ContentType="application\/vnd\.openxmlformats-officedocument\.presentationml\.slide\+xml"/g)]
-    .map(m => m[1])
-    .sort((a, b) => Number(/(\d+)\.xml$/.exec(a)?.[1] ?? 0) - Number(/(\d+)\.xml$/.exec(b)?.[1] ?? 0))
-  const facts: SlideXmlFacts[] = []
-  for (const part of parts) {
-    const xml = await zip.file(part)?.async('string') ?? ''
-    const titleIds = new Set<string>()
-    for (const sp of xml.matchAll(/<p:sp[\s>][\s\S]*?<\/p:sp>/g)) {
-      if (/<p:ph\b[^>]*type="(title|ctrTitle)"/.test(sp[0])) {
-        const id = /<p:cNvPr\b[^>]*\bid="(\d+)"/.exec(sp[0])?.[1]
-        if (id) titleIds.add(id)
-      }
-    }
-    const relsPath = part.replace(/([^/]+)$/, '_rels/$1.rels')
-    const rels = await zip.file(relsPath)?.async('string') ?? ''
-    const targets = new Map([...rels.matchAll(/<Relationship\b[^>]*>/g)].map(m => [/\bId="([^"]+)"/.exec(m[0])?.[1] ?? '', /\bTarget="([^"]+)"/.exec(m[0])?.[1] ?? '']))
-    const chartTitles: string[] = []
-    const chartLabels: string[][] = []
-    for (const m of xml.matchAll(/<c:chart\b[^>]*\br:id="([^"]+)"/g)) {
-      const target = targets.get(m[1])
-      const chartXml = target ? await zip.file(resolvePart(part, target))?.async('string') ?? '' : ''
-      const title = /<c:title>([\s\S]*?)<\/c:title>/.exec(chartXml.replace(/<c:valAx>[\s\S]*?<\/c:valAx>|<c:catAx>[\s\S]*?<\/c:catAx>|<c:dateAx>[\s\S]*?<\/c:dateAx>/g, ''))
-      chartTitles.push(title ? xmlText(title[1]).trim() : '')
-      const cat = /<c:cat>([\s\S]*?)<\/c:cat>/.exec(chartXml)?.[1] ?? ''
-      chartLabels.push([...cat.matchAll(/<c:pt\b[^>]*>\s*<c:v>([^<]*)<\/c:v>/g)].map(m => decodeEntities(m[1])))
-    }
-    facts.push({ titleIds, chartTitles, chartLabels })
-  }
-  return facts
 }
 
 type Flat = PptxElement & { left: number; top: number }
@@ -207,17 +149,19 @@ function readSlide(slide: PptxSlide, index: number, facts: SlideXmlFacts | undef
 
 /**
  * Parses a .pptx (bytes) into a Deck. Throws DeckError `invalid_pptx` (400) when pptxtojson cannot
- * read it, `no_slides` (400) when it has none.
+ * read it, `no_slides` (400) when it has none, `slide_too_complex` (422) for a slide with more shapes
+ * than MAX_SHAPES_PER_SLIDE (checked first, before pptxtojson builds an element for each).
  */
 export async function readDeck(buf: Buffer): Promise<Deck> {
   const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer
   let json: Awaited<ReturnType<typeof parse>>
   let facts: SlideXmlFacts[]
   try {
+    facts = await slideXmlFacts(await JSZip.loadAsync(buf))
     json = await parse(ab, { imageMode: 'base64', videoMode: 'none', audioMode: 'none' })
-    facts = await slideXmlFacts(buf)
   }
   catch (err) {
+    if (err instanceof DeckError) throw err
     throw new DeckError(400, 'invalid_pptx', `The .pptx could not be read: ${(err as Error).message}`)
   }
   if (!json.slides.length) throw new DeckError(400, 'no_slides', 'The presentation has no slides')

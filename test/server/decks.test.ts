@@ -1,6 +1,7 @@
 // POST /api/v1/decks and GET …/batches/{id}/pptx against a real server on an ephemeral port.
 import { utimes } from 'node:fs/promises'
 import path from 'node:path'
+import JSZip from 'jszip'
 import PptxGenJS from 'pptxgenjs'
 import { parse } from 'pptxtojson/dist/index.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -29,6 +30,14 @@ async function manySlides(n: number): Promise<Buffer> {
   const pptx = new PptxGenJS()
   for (let i = 1; i <= n; i++) pptx.addSlide().addText(`Slide ${i}`, { x: 1, y: 1, w: 5, h: 1 })
   return await pptx.write({ outputType: 'nodebuffer' }) as Buffer
+}
+
+/** lo-text-4x3.pptx with 6,000 empty shapes added to slide 1 (more than MAX_SHAPES_PER_SLIDE). */
+async function tooManyShapes(): Promise<Buffer> {
+  const zip = await JSZip.loadAsync(fixture('lo-text-4x3.pptx'))
+  const xml = await zip.file('ppt/slides/slide1.xml')!.async('string')
+  zip.file('ppt/slides/slide1.xml', xml.replace('</p:spTree>', `${'<p:sp/>'.repeat(6000)}</p:spTree>`))
+  return await zip.generateAsync({ type: 'nodebuffer', compression: 'DEFLATE' })
 }
 
 let tmp: Awaited<ReturnType<typeof tempDir>>
@@ -123,6 +132,7 @@ describe('POST /api/v1/decks', () => {
       [form(fixture('lo-text-4x3.pptx'), { template_id: 'no_such_template' }), 400, ''],
       [form(fixture('lo-text-4x3.pptx'), { template_id: TEMPLATE, mode: 'sideways' }), 400, 'invalid_request'],
       [form(Buffer.alloc(3 * 1024 * 1024, 7)), 413, 'file_too_large'],
+      [form(await tooManyShapes()), 422, 'slide_too_complex'],
       [JSON.stringify({ file: 'x' }), 415, 'unsupported_media_type'],
     ]
     for (const [body, status, code] of cases) {
@@ -131,6 +141,8 @@ describe('POST /api/v1/decks', () => {
       expect([res.status, json.error?.code], JSON.stringify(json)).toEqual([status, code || json.error?.code])
       expect(typeof json.error.message).toBe('string')
     }
+    const complex = await upload(server.url, form(await tooManyShapes()))
+    expect(complex.body.error.details).toEqual([{ slide: 1, part: 'ppt/slides/slide1.xml', shapes: 6002, max_shapes: 5000 }])
     // the server is still fine
     expect((await upload(server.url, form(fixture('lo-text-4x3.pptx')))).status).toBe(200)
   })
