@@ -66,6 +66,11 @@ export interface BatchController {
   retryFailed(): Promise<void>
   jumpTo(pageNumber: number): boolean
   /**
+   * Whether the slide of this page is still in the deck (reactive where the host's deck is): a page
+   * whose slide the user deleted offers nothing — a revision of it would be paid and thrown away.
+   */
+  slideExists(pageNumber: number): boolean
+  /**
    * The editable slide back for these finished pages (all of them when omitted): original elements,
    * background and notes, image removed — one undo step. Returns how many slides were restored.
    */
@@ -387,7 +392,7 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
     follow(store.batchId)
   }
 
-  return {
+  const controller: BatchController = {
     async start(input) {
       store.setError(null)
       try {
@@ -449,6 +454,11 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
     },
     async retryPage(pageNumber, instruction) {
       if (!store.batchId) return
+      // its slide is gone: nothing to put the image on, so nothing is asked (or paid) for
+      if (!controller.slideExists(pageNumber)) {
+        store.markSkipped(pageNumber)
+        return
+      }
       const revision = instruction?.trim()
       try {
         if (revision) await api.retryPage(store.batchId, pageNumber, revision)
@@ -462,7 +472,8 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
     },
     async retryFailed() {
       if (!store.batchId) return
-      const failed = store.pages.filter(p => p.status === 'failed').map(p => p.page_number)
+      const failed = store.pages.filter(p => p.status === 'failed' && !p.skipped).map(p => p.page_number)
+        .filter(n => controller.slideExists(n) || (store.markSkipped(n), false))
       let accepted = 0
       try {
         for (const pageNumber of failed) {
@@ -476,6 +487,12 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
       }
       // the pages the proxy accepted before one was refused still reach their slides
       if (accepted) await followAgain()
+    },
+    slideExists(pageNumber) {
+      const page = store.pages.find(p => p.page_number === pageNumber)
+      if (!page) return false
+      const deck = host ?? safeHost(deps.host)
+      return !deck || !!deck.findSlide(page.slide_id)
     },
     jumpTo(pageNumber) {
       const page = store.pages.find(p => p.page_number === pageNumber)
@@ -525,6 +542,7 @@ export function createBatchController(deps: BatchControllerDeps): BatchControlle
       tracker = null
     },
   }
+  return controller
 }
 
 // undo/redo of a batch swaps the notes of the slide on screen: make PPTist's notes panel show them;

@@ -45,6 +45,27 @@ describe('GenerationProgressFloat', () => {
     expect(wrapper!.find('[data-page="2"] .spinner').exists()).toBe(true)
   })
 
+  it('a page whose slide the user deleted offers neither 修改 nor 还原 nor 重试, and says so (tester N6); undoing the deletion brings them back', async () => {
+    const { controller, store } = await showBatch()
+    let deleted = new Set([1, 3])
+    controller.slideExists.mockImplementation((n: number) => !deleted.has(n))
+    // the float reads the deck again when the store changes (the host's deck is reactive in PPTist)
+    store.setRemaining(41)
+    await flush()
+    expect(statuses()).toEqual(['页面已删除，已跳过', '绘制中', '页面已删除，已跳过', '等待中'])
+    for (const n of [1, 3]) {
+      expect(wrapper!.find(`[data-page="${n}"] .revise-btn`).exists()).toBe(false)
+      expect(wrapper!.find(`[data-page="${n}"] .restore-btn`).exists()).toBe(false)
+      expect(wrapper!.find(`[data-page="${n}"] .retry-btn`).exists()).toBe(false)
+    }
+    deleted = new Set()
+    store.setRemaining(40)
+    await flush()
+    expect(statuses()).toEqual(['已完成', '绘制中', '失败', '等待中'])
+    expect(wrapper!.find('[data-page="1"] .revise-btn').exists()).toBe(true)
+    expect(wrapper!.find('[data-page="3"] .retry-btn').exists()).toBe(true)
+  })
+
   it('a page the proxy finished says "loading image" and offers no restore until its image is on the slide', async () => {
     const { store } = await showBatch()
     store.upsertPage(pageResult(2, 'contents01', 'completed'))

@@ -663,6 +663,31 @@ describe('useBatchGeneration controller', () => {
     expect(vi.mocked(api.retryPage).mock.calls).toEqual([['b1', 1], ['b1', 3]])
   })
 
+  it('a page whose slide the user deleted is neither revised nor retried: nothing is asked of the proxy (tester N6)', async () => {
+    const { slidesStore } = await setupPptist(deck)
+    const { api } = fakeApi()
+    const { store, controller } = setup(api, [
+      {
+        events: [
+          ev(1, 'page', pageResult(1, 'cover01', 'failed', { error_message: 'x' })),
+          ev(2, 'page', pageResult(2, 'contents01', 'completed')),
+          ev(3, 'page', pageResult(3, 'table01', 'failed', { error_message: 'y' })),
+          done(4, 'partial', 1, 2),
+        ],
+      },
+      { events: [done(5, 'partial', 1, 2)] },
+    ])
+    await controller.start({ templateId: 'nano_banana_1', slideIds: IDS, options: OPTIONS, embed: false })
+    await finished(controller, store)
+    slidesStore.deleteSlide('cover01')
+    slidesStore.deleteSlide('contents01')
+    expect([1, 2, 3].map(n => controller.slideExists(n))).toEqual([false, false, true])
+    await controller.retryPage(2, '换个颜色')
+    await controller.retryFailed()
+    expect(vi.mocked(api.retryPage).mock.calls).toEqual([['b1', 3]])
+    expect(store.pages.filter(p => p.skipped).map(p => p.page_number)).toEqual([1, 2])
+  })
+
   it('cancel asks the proxy, shows the cancelled status and closes the undo step', async () => {
     const { slidesStore, snapshotStore } = await setupPptist(deck)
     const { api } = fakeApi({

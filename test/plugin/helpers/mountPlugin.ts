@@ -21,6 +21,7 @@ export function fakeController() {
     retryPage: vi.fn(async () => undefined),
     retryFailed: vi.fn(async () => undefined),
     jumpTo: vi.fn(() => true), restore: vi.fn(async () => 0),
+    slideExists: vi.fn((_pageNumber: number) => true),
     settled: vi.fn(async () => undefined),
     watchHistory: vi.fn(),
     dispose: vi.fn(),
