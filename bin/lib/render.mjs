@@ -2,7 +2,8 @@
 // one started in this process. Uploads the deck (POST /api/v1/decks), follows the batch by polling
 // /progress, then downloads …/pptx. Exit codes: 0 some or all slides rendered, 1 nothing rendered or an
 // error, 2 usage.
-import { readFile, writeFile } from 'node:fs/promises'
+import { constants } from 'node:fs'
+import { access, readFile, stat, writeFile } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import cliProgress from 'cli-progress'
@@ -99,6 +100,23 @@ function printDryRun(body, out) {
 }
 
 /**
+ * Refuses (UsageError) an output that is the input deck itself, a directory, or in a folder that does not
+ * exist or cannot be written.
+ * @param {string} output absolute path @param {string} input absolute path
+ */
+async function checkOutput(output, input) {
+  if (output === input) throw new UsageError(`-o ${output} is the deck being rendered; choose another file (the original is kept)`)
+  const st = await stat(output).catch(() => null)
+  if (st?.isDirectory()) throw new UsageError(`-o ${output} is a directory; give a file name such as ${join(output, basename(input).replace(/(\.pptx)?$/i, '.banana.pptx'))}`)
+  try {
+    await access(dirname(output), constants.W_OK)
+  }
+  catch (e) {
+    throw new UsageError(`Cannot write ${output}: ${/** @type {NodeJS.ErrnoException} */ (e).code === 'ENOENT' ? 'its folder does not exist' : 'its folder is not writable'}`)
+  }
+}
+
+/**
  * Runs a render. Returns the process exit code.
  * @param {RenderOptions} o @param {{ out?: Out, err?: Out, env?: Record<string, string | undefined>, signal?: AbortSignal }} io
  */
@@ -118,6 +136,10 @@ export async function render(o, io = {}) {
   catch (e) {
     throw new UsageError(`Cannot read ${file}: ${/** @type {Error} */ (e).message}`)
   }
+  // where the deck goes is checked before anything is paid for: a missing folder used to fail only
+  // after every page had been drawn, and `-o` naming the input replaced the original deck
+  const output = resolve(o.output ?? file.replace(/(\.pptx)?$/i, '.banana.pptx'))
+  if (!o.dryRun) await checkOutput(output, file)
   const token = o.token ?? env.NANO_BANANA_TOKEN ?? env.PROXY_TOKEN
   /** @type {{ url: string, provider: string, stop(): Promise<void> } | null} */
   let embedded = null
@@ -144,7 +166,6 @@ export async function render(o, io = {}) {
     const res = await call(`${server}/api/v1/slide-generations/batches/${batchId}/pptx`, {}, token)
     const rendered = (res.headers.get('x-slides-rendered') ?? 'none').split(',').filter(s => s && s !== 'none')
     const failedPages = progress.results.filter((/** @type {any} */ r) => r.status === 'failed')
-    const output = resolve(o.output ?? file.replace(/(\.pptx)?$/i, '.banana.pptx'))
     if (!rendered.length) {
       err.write(`Nothing could be rendered${failedPages[0]?.error_message ? `: ${failedPages[0].error_message}` : ''}. No file written.\n`)
       return 1

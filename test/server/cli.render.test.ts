@@ -26,12 +26,13 @@ function run(args: string[], cwd: string): Promise<{ code: number | null; stdout
 let tmp: Awaited<ReturnType<typeof tempDir>>
 let server: TestServer
 let failAll = false
+let provider: ReturnType<typeof scriptedProvider>
 const template = NANO_BANANA_TEMPLATES[1]
 
 beforeAll(async () => {
   tmp = await tempDir('nb-cli-')
   const publicDir = await fakePublicDir(tmp.dir)
-  const provider = scriptedProvider(page => (failAll || page === 2 ? new ProviderError('refused', 'safety_refused', 'refused by the safety filter') : okImage()))
+  provider = scriptedProvider(page => (failAll || page === 2 ? new ProviderError('refused', 'safety_refused', 'refused by the safety filter') : okImage()))
   server = await startTestServer({ provider, dataDir: tmp.dir, publicDir })
   await copyFile(path.join(FIXTURES, 'lo-mixed-16x9.pptx'), path.join(tmp.dir, 'talk.pptx'))
   // a deck never rendered before (identical requests would reuse the stored images)
@@ -81,5 +82,16 @@ describe('nano-banana-pptist render', () => {
     expect([notPptx.code, notPptx.stderr]).toEqual([1, expect.stringContaining('not a .pptx')])
     const down = await run(['render', 'talk.pptx', '--server', 'http://127.0.0.1:9', '--dry-run'], tmp.dir)
     expect([down.code, down.stderr]).toEqual([1, expect.stringContaining('cannot reach the proxy')])
+  })
+
+  it('checks where the deck goes before anything is paid: -o naming the input, a directory or a missing folder is a usage error, no call made (tester N7)', async () => {
+    const calls = provider.calls.length
+    const before = await readFile(path.join(tmp.dir, 'talk.pptx'))
+    for (const [out, says] of [['talk.pptx', 'is the deck being rendered'], ['.', 'is a directory'], ['no/such/dir/out.pptx', 'its folder does not exist']] as const) {
+      const r = await run(['render', 'talk.pptx', '-o', out, '--server', server.url, '--template', template.id], tmp.dir)
+      expect([r.code, r.stderr]).toEqual([2, expect.stringContaining(says)])
+    }
+    expect(provider.calls.length).toBe(calls)
+    expect(await readFile(path.join(tmp.dir, 'talk.pptx'))).toEqual(before)
   })
 })
