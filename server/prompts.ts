@@ -137,7 +137,11 @@ export function buildPrompt(input: PromptInput): string {
   const content = toPlainText(page.content)
   const sections: string[] = []
 
-  sections.push(mode === 'full'
+  // a slide with no text is drawn as a picture: its role line would ask for a title and a body
+  const textless = mode === 'full' && !title && !content
+  sections.push(textless
+    ? `Design one finished presentation slide as a single ${input.aspectRatio} ${ORIENTATION(input.aspectRatio)} image: a slide with no text, a picture in the deck's style.`
+    : mode === 'full'
     ? `Design one finished presentation slide as a single ${input.aspectRatio} ${ORIENTATION(input.aspectRatio)} image. It is ${PAGE_ROLES[page.pageType]}.`
     : `Design the background artwork for one presentation slide as a single ${input.aspectRatio} ${ORIENTATION(input.aspectRatio)} image. The slide is ${PAGE_ROLES[page.pageType]}.`)
 
@@ -154,7 +158,7 @@ export function buildPrompt(input: PromptInput): string {
     ...referenceLines(input.references, input.instruction),
   ].join('\n'))
 
-  if (mode === 'full' && !title && !content) {
+  if (textless) {
     sections.push('Text: this slide has no text. Do not write any words, numbers, captions, logos or watermarks on it.')
   }
   else if (mode === 'full') {

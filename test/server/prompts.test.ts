@@ -64,6 +64,8 @@ describe('buildPrompt', () => {
     const empty = buildPrompt(input({ page: { ...input().page, title: '', content: '' } }))
     expect(empty).toMatch(/this slide has no text/i)
     expect(empty).not.toMatch(/render exactly/i)
+    // nor asks for a title and a body elsewhere (fresh tester: the role line contradicted "no text")
+    expect(empty).not.toMatch(/title|body/i)
   })
 
   it('background mode with the slide\'s text boxes asks to keep exactly those rectangles calm', () => {
