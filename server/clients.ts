@@ -7,7 +7,7 @@
 // (RateLimiterRedis and server/redisStreamSlots.ts), so N replicas enforce one limit, not N.
 import { readFileSync } from 'node:fs'
 import { createHash, timingSafeEqual } from 'node:crypto'
-import type { RequestHandler } from 'express'
+import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import ipaddr from 'ipaddr.js'
 import { RateLimiterMemory, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible'
 import { ApiError } from './errors.js'
@@ -91,11 +91,21 @@ export function clientOf(res: { locals: Record<string, unknown> }): string | und
  */
 export function identify(tokens: readonly ClientToken[], allowQuery: boolean): RequestHandler {
   const digests = tokens.map(t => ({ name: t.name, d: digest(t.token) }))
+  const wrong = wrongTokenLimiter(tokens)
   return (req, res, next) => {
     if (digests.length === 0) {
       res.locals.client = ipClientKey(req.ip ?? req.socket.remoteAddress)
       return next()
     }
+    const caller = ipClientKey(req.ip ?? req.socket.remoteAddress)
+    void wrong.get(caller).then(seen => {
+      // an address that guessed wrong too often waits, whatever it sends now (a right guess too)
+      if (seen && seen.consumedPoints > WRONG_TOKENS.points) return next(wrongTokensError(seen))
+      check(req, res, next, caller)
+    }, () => check(req, res, next, caller))
+  }
+
+  function check(req: Request, res: Response, next: NextFunction, caller: string): void {
     const header = req.get('Authorization')
     const m = header ? /^Bearer\s+(.+)$/i.exec(header.trim()) : null
     let given = m?.[1]
@@ -110,8 +120,31 @@ export function identify(tokens: readonly ClientToken[], allowQuery: boolean): R
         return next()
       }
     }
-    next(new ApiError(401, 'unauthorized', given ? 'The proxy token is wrong' : 'This proxy needs a token: send Authorization: Bearer <PROXY_TOKEN>'))
+    if (!given) return next(new ApiError(401, 'unauthorized', 'This proxy needs a token: send Authorization: Bearer <PROXY_TOKEN>'))
+    void wrong.consume(caller).then(
+      () => next(new ApiError(401, 'unauthorized', 'The proxy token is wrong')),
+      (r: unknown) => next(r instanceof RateLimiterRes ? wrongTokensError(r) : new ApiError(401, 'unauthorized', 'The proxy token is wrong')),
+    )
   }
+}
+
+/** Wrong tokens one address (an IPv6 /64) may send per 10 minutes before it waits (OWASP: throttle guessing). */
+export const WRONG_TOKENS = { points: 20, duration: 600 }
+
+// one limiter per proxy: every identify() of a server gets the same tokens list (routes, decks, streams)
+const wrongTokenLimiters = new WeakMap<readonly ClientToken[], RateLimiterMemory>()
+function wrongTokenLimiter(tokens: readonly ClientToken[]): RateLimiterMemory {
+  let limiter = wrongTokenLimiters.get(tokens)
+  if (!limiter) {
+    limiter = new RateLimiterMemory({ keyPrefix: 'wrong-token', ...WRONG_TOKENS })
+    wrongTokenLimiters.set(tokens, limiter)
+  }
+  return limiter
+}
+
+function wrongTokensError(r: RateLimiterRes): ApiError {
+  const seconds = Math.max(1, Math.ceil(r.msBeforeNext / 1000))
+  return new ApiError(429, 'rate_limited', `Too many wrong tokens from this address; try again in ${seconds} s`, { headers: { 'Retry-After': String(seconds) } })
 }
 
 /** How many leading bits of an IPv6 address are one client: a home or mobile line is given at least a /64. */

@@ -6,7 +6,7 @@ import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { NANO_BANANA_TEMPLATES } from '../../plugin/configs/nanoBananaTemplates.js'
 import { startServer } from '../../server/app.js'
-import { DEFAULT_CLIENT_LIMITS, parseTokens } from '../../server/clients.js'
+import { DEFAULT_CLIENT_LIMITS, parseTokens, WRONG_TOKENS } from '../../server/clients.js'
 import { ConfigError, loadConfig } from '../../server/config.js'
 import { createMemoryLogger } from '../../server/logger.js'
 import { createProvider } from '../../server/providers/index.js'
@@ -107,6 +107,29 @@ describe('TRUST_PROXY: clients by IP address', () => {
     // an IPv4-mapped IPv6 address is that IPv4 client
     expect((await postJson(base, body(2), from('::ffff:203.0.113.7'))).status).toBe(202)
     expect((await postJson(base, body(1), from('203.0.113.7'))).body.error.code).toBe('client_queue_full')
+  })
+})
+
+describe('guessing tokens', () => {
+  it('an address that sent WRONG_TOKENS.points wrong tokens waits (429 with Retry-After), even with the right one; others are not held up', async () => {
+    const t = await tempDir()
+    cleanups.push(t.cleanup)
+    const server = await startTestServer({
+      provider: scriptedProvider(() => okImage()), dataDir: t.dir,
+      config: { trustProxy: 1, tokens: [{ name: 'alice', token: 'alice-token-1' }] },
+    })
+    cleanups.push(() => server.stop())
+    const progress = `${server.url}${BATCHES}/b_0123456789abcdef01234567/progress`
+    const as = (token: string, ip: string) => ({ Authorization: `Bearer ${token}`, 'X-Forwarded-For': ip })
+    for (let i = 0; i < WRONG_TOKENS.points; i++) expect((await getJson(progress, as(`guess-${i}-xxxx`, '203.0.113.5'))).status).toBe(401)
+    const held = await getJson(progress, as('guess-last-xxxx', '203.0.113.5'))
+    expect(held.status).toBe(429)
+    expect(held.body.error.code).toBe('rate_limited')
+    expect(Number(held.headers.get('retry-after'))).toBeGreaterThan(500)
+    // the right token from that address waits too: guessing cannot go on until it hits
+    expect((await getJson(progress, as('alice-token-1', '203.0.113.5'))).status).toBe(429)
+    // another address with the right token is served (404: no such batch, but past the token check)
+    expect((await getJson(progress, as('alice-token-1', '203.0.113.6'))).status).toBe(404)
   })
 })
 
