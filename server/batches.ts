@@ -24,9 +24,10 @@ import type { PageRunner } from './engine/pageRunner.js'
 import { AttemptFlow } from './engine/attempts.js'
 import type { BatchLifecycle } from './engine/lifecycle.js'
 import {
-  budgetResumesIn, countsOf, doneEvent, emitPage, emitProgress, estimateRemaining, finalStatus, isFinal, pendingPage, resultOf, waitingForBudget, waitingForQuota,
+  budgetResumesIn, countsOf, doneEvent, emitPage, emitProgress, estimateRemaining, isFinal, pendingPage, resultOf, waitingForBudget, waitingForQuota,
   type BatchRecord, type BudgetWait, type EstimateContext,
 } from './engine/records.js'
+import { recoverBatch } from './engine/recovery.js'
 import type { Scheduler } from './engine/scheduler.js'
 import type { StateStore } from './engine/stateStore.js'
 
@@ -89,33 +90,36 @@ export class BatchManager {
     this.offQuota = deps.scheduler.onQuotaWait?.(() => { void this.attempts.quotaWaitChanged() }) ?? (() => {})
   }
 
-  /** Recovers what a previous process left: unfinished pages become failed "interrupted". */
+  /**
+   * Recovers what a previous process left (server/engine/recovery.ts): pages that were only waiting
+   * (queued, for budget or quota, a retry's backoff) are queued again — each batch's in page order,
+   * the batches in the order they were made, whose lanes the scheduler then takes in turn as it does
+   * for new batches; pages whose upstream call may have been running fail "interrupted". A batch
+   * with pages left stays unfinished and its stream goes on.
+   */
   async init(): Promise<void> {
-    let recovered = 0
+    const ids = await this.deps.store.init()
     // only unfinished batches: finished ones stay on disk until asked for
-    for (const id of await this.deps.store.init()) {
-      const r = await this.deps.store.mutate(id, (s, emit) => {
-        let interrupted = 0
-        for (const page of s.pages) {
-          if (page.status === 'pending' || page.status === 'generating') {
-            page.status = 'failed'
-            page.error_code = 'interrupted'
-            page.error_message = 'interrupted — retry'
-            page.bypass_cache = false
-            interrupted++
-          }
-        }
-        s.chain_held = false
-        s.status = finalStatus(s)
-        // the finished batch's stream must still be able to say `done`
-        emit('done', doneEvent(s))
-        return interrupted
-      })
+    const records = (await Promise.all(ids.map(id => this.deps.store.get(id)))).filter((r): r is BatchRecord => r !== null)
+    records.sort((a, b) => a.created_at.localeCompare(b.created_at) || a.batch_id.localeCompare(b.batch_id))
+    const ctx = await this.estimateContext()
+    const totals = { batches: 0, interrupted_pages: 0, requeued_pages: 0, finished_batches: 0 }
+    for (const { batch_id: id } of records) {
+      // retry_at is on the wall clock (the scheduler's delays are real time)
+      const r = await this.deps.store.mutate(id, (s, emit) => recoverBatch(s, emit, ctx, this.imageUrl, Date.now()))
       if (!r) continue
-      if (r.value) this.deps.logger.warn('batch recovered after restart', { batch: id, interrupted_pages: r.value })
-      recovered++
+      const { interrupted, requeue, finished } = r.value
+      this.deps.bus.publish(id, r.events)
+      // in page order in the lane: the waiting ones, then the ones that were at its head before them
+      for (const p of requeue) if (!p.front) await this.attempts.enqueue(id, p.pageNumber)
+      for (const p of [...requeue].reverse()) if (p.front) await this.attempts.enqueue(id, p.pageNumber, { front: true, ...(p.delayMs ? { delayMs: p.delayMs } : {}) })
+      if (interrupted || requeue.length) this.deps.logger.warn('batch recovered after restart', { batch: id, interrupted_pages: interrupted, requeued_pages: requeue.length, finished })
+      totals.batches++
+      totals.interrupted_pages += interrupted
+      totals.requeued_pages += requeue.length
+      if (finished) totals.finished_batches++
     }
-    if (recovered) this.deps.logger.info('unfinished batches recovered from disk', { batches: recovered })
+    if (totals.batches) this.deps.logger.info('unfinished batches recovered from disk', totals)
   }
 
   // -------------------------------------------------------------------------------------------
@@ -284,6 +288,7 @@ export class BatchManager {
       delete page.quota_since
       delete page.budget_wait
       delete page.budget_resumes_at
+      delete page.retry_at
       page.bypass_cache = true
       if (wasFinal) s.status = 'generating'
       emitPage(emit, page, this.imageUrl)

@@ -123,6 +123,8 @@ export class AttemptFlow {
       const page = s.pages[n - 1]
       if (!page || s.status === 'cancelled' || (page.status !== 'pending' && page.status !== 'generating')) return false
       if (s.status === 'pending') s.status = 'generating'
+      // a retry after its backoff: its call starts now (recovery must no longer queue it again)
+      delete page.retry_at
       if (page.status === 'pending') {
         page.status = 'generating'
         delete page.budget_wait
@@ -131,7 +133,9 @@ export class AttemptFlow {
         emitProgress(s, emit, ctx)
       }
       return true
-    })
+      // one process: the claim is on disk before the call starts, so restart recovery never queues
+      // again (and pays twice for) a page whose call may have run; a durable queue keeps the job itself
+    }, { durable: !this.deps.scheduler.durable })
     if (!claim?.value) return
     this.deps.bus.publish(batchId, claim.events)
     // the scheduler logged it; counted here, where the page is known (metrics: pages taken over)
@@ -224,6 +228,7 @@ export class AttemptFlow {
         if (rec.status === 'cancelled' || (p.status !== 'pending' && p.status !== 'generating')) return false
         // a retry waiting out its backoff is 'generating': it waits as pending (nothing runs for it)
         p.status = 'pending'
+        delete p.retry_at
         p.budget_wait = true
         p.budget_resumes_at = resumesAt
         emitPage(emit, p, this.deps.imageUrl)
@@ -303,6 +308,7 @@ export class AttemptFlow {
       if (d.action === 'retry') {
         page.auto_retries = used + 1
         page.retry_count++
+        page.retry_at = now + d.delayMs
         emitPage(emit, page, this.deps.imageUrl)
         return null
       }

@@ -35,6 +35,12 @@ export interface PageRecord {
   budget_wait?: boolean
   /** while budget_wait: when the budget allows its call by the spend totals (ms since the epoch; SpendGuard.wait) */
   budget_resumes_at?: number
+  /**
+   * an automatic retry waits out its backoff until then (ms since the epoch); the page stays
+   * 'generating' but no call runs for it, so restart recovery queues it again instead of failing it.
+   * Cleared when the retry is claimed.
+   */
+  retry_at?: number
   /** revision instruction of the latest manual retry */
   instruction: string | null
   /** last good image while the page is being regenerated (sent as the 'previous' reference with an instruction) */

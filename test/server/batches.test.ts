@@ -499,6 +499,74 @@ describe.each(SETUPS)('BatchManager (%s)', setupName => {
     expect(provider2.calls).toHaveLength(2)
   })
 
+  it.skipIf(setupName === 'redis')('after a restart, queued pages go on by themselves, batches in turn; only the page whose call was running fails "interrupted"', async () => {
+    const provider = scriptedProvider((page, _attempt, req) => (req.page.deckTitle === 'A' && page === 1 ? okImage() : 'hang'))
+    const s1 = await setup(provider, { concurrency: 1 })
+    const a = (await s1.manager.create(input(4, { deck_title: 'A' }))).batch_id
+    const b = (await s1.manager.create(input(2, { deck_title: 'B' }))).batch_id
+    await waitUntil(async () => (await s1.manager.progress(a)).progress.completed_pages === 1 && provider.stats.inFlight === 1)
+    const running = `${provider.calls.at(-1)!.req.page.deckTitle}#${provider.calls.at(-1)!.page}`
+    const seenBefore = (await (await s1.manager.sseSource(a)).snapshot()).lastId
+    await s1.close()
+
+    let release!: () => void
+    const gate = new Promise<void>(resolve => { release = resolve })
+    const provider2 = scriptedProvider(async () => {
+      await gate
+      return okImage()
+    })
+    const s2 = await setup(provider2, { dir: s1.dir, concurrency: 1 })
+    await waitUntil(() => provider2.stats.inFlight === 1)
+    const [deck, page] = running.split('#')
+    const id = deck === 'A' ? a : b
+    expect((await s2.manager.progress(id)).results[Number(page) - 1]).toMatchObject({ status: 'failed', error_code: 'interrupted', error_message: 'interrupted — retry' })
+    // the other four unfinished pages are queued (one running): they count as waiting, nothing finished
+    expect(await s2.manager.stats()).toMatchObject({ running: 1, queued: 3 })
+    expect((await s2.manager.progress(a)).status).not.toMatch(/completed|partial|failed/)
+    expect((await s2.manager.progress(b)).status).not.toMatch(/completed|partial|failed/)
+    release()
+    const [pa, pb] = [await finished(s2.manager, a), await finished(s2.manager, b)]
+    const called = provider2.calls.map(c => `${c.req.page.deckTitle}#${c.page}`)
+    const expected = ['A#2', 'A#3', 'A#4', 'B#1', 'B#2'].filter(k => k !== running)
+    // each queued page once, page 1 of A (completed before the restart) never again
+    expect([...called].sort()).toEqual(expected)
+    // each batch's pages in order, the two batches taking turns
+    for (const d of ['A', 'B']) expect(called.filter(k => k.startsWith(d))).toEqual(expected.filter(k => k.startsWith(d)))
+    expect(called[0].slice(0, 1)).not.toBe(called[1].slice(0, 1))
+    for (const [p, d] of [[pa, 'A'], [pb, 'B']] as const) {
+      for (const r of p.results) expect(r.status).toBe(`${d}#${r.page_number}` === running ? 'failed' : 'completed')
+    }
+    expect(pa.status).toBe(running.startsWith('A') ? 'partial' : 'completed')
+    // a client reconnecting with its Last-Event-ID hears the queued pages complete, then done
+    const later = (await s2.manager.eventsSince(a, seenBefore))!
+    const completedPages = later.filter(e => e.event === 'page' && (e.data as { status: string }).status === 'completed').map(e => (e.data as { page_number: number }).page_number)
+    expect(completedPages.sort()).toEqual(expected.filter(k => k.startsWith('A')).map(k => Number(k.slice(2))))
+    expect(later.at(-1)!.event).toBe('done')
+    expect(later.filter(e => e.event === 'done')).toHaveLength(1)
+  })
+
+  it.skipIf(setupName === 'redis')('after a restart, a page that was waiting out a retry backoff is tried again by itself (its call was over)', async () => {
+    const provider = scriptedProvider((page, attempt) => {
+      if (page === 1 && attempt === 1) return new ProviderError('retryable', 'upstream_unavailable', 'overloaded', { status: 503 })
+      return 'hang'
+    })
+    // the backoff never ends in the first process
+    const neverEnds = (_ms: number, signal: AbortSignal) => new Promise<void>((_resolve, reject) => {
+      signal.addEventListener('abort', () => reject(signal.reason), { once: true })
+    })
+    const s1 = await setup(provider, { concurrency: 1, sleep: neverEnds })
+    const { batch_id } = await s1.manager.create(input(2))
+    await waitUntil(() => provider.calls.length === 2 && provider.stats.inFlight === 1)
+    await s1.close()
+
+    const provider2 = scriptedProvider(() => okImage())
+    const s2 = await setup(provider2, { dir: s1.dir, concurrency: 1 })
+    const p = await finished(s2.manager, batch_id)
+    expect(p.results[0]).toMatchObject({ status: 'completed', retry_count: 1 })
+    expect(p.results[1]).toMatchObject({ status: 'failed', error_code: 'interrupted' })
+    expect(provider2.calls.map(c => c.page)).toEqual([1])
+  })
+
   it('refuses a batch beyond MAX_QUEUED_PAGES with 429 queue_full and Retry-After', async () => {
     const provider = scriptedProvider(() => 'hang')
     const { manager } = await setup(provider, { concurrency: 1, maxQueuedPages: 5 })
