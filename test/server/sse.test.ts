@@ -124,9 +124,10 @@ describe('SSE /events', () => {
     const id = created.body.batch_id
     const first = await openSse(`${srv.url}${BATCHES}/${id}/events`)
     await first.waitFor(e => e.event === 'snapshot')
-    gated = false
-    // let page 1 finish while connected, then drop the connection
+    // let page 1 finish while connected, then drop the connection (its call starts once its claim
+    // is on disk: it may come after the snapshot)
     await waitUntil(() => gates.size >= 1)
+    gated = false
     const [k1, r1] = [...gates][0]
     gates.delete(k1)
     r1()
