@@ -1,7 +1,9 @@
 // Retries and outages in the demo editor (real proxy → fake Gemini, Chromium), issue #9 item 6:
 // - the proxy, behind a gateway that answers 502 while it is down, is SIGKILLed mid-run and started
-//   again on the same port and data dir: the float says it is reconnecting (no error), then shows the
-//   pages interrupted, and a single retry and "retry all failed" both reach the slides;
+//   again on the same port and data dir: the float says it is reconnecting (no error); the page that
+//   was being drawn shows interrupted while the queued ones go on by themselves; killed again while
+//   those are drawn, they show interrupted too, and a single retry and "retry all failed" both reach
+//   the slides;
 // - the images cannot be loaded, then the network is gone altogether (a relay that resets every
 //   connection, see harness startNetworkGate) while pages are being drawn:
 //   no slide ever loses its elements before the browser has its image, the float says it is
@@ -59,7 +61,7 @@ async function openDeck(baseUrl = proxy!.baseUrl): Promise<{ page: Page, errors:
 const generateCalls = () => gemini!.lastRequests.filter(r => r.path.includes(':generateContent')).length
 
 describe('retries and outages (demo editor, fake Gemini)', () => {
-  it('the proxy killed mid-run and restarted behind a gateway: interrupted pages, then a single retry and "retry all failed" reach the slides', async () => {
+  it('the proxy killed mid-run and restarted behind a gateway: queued pages go on, interrupted ones wait for a single retry or "retry all failed"', async () => {
     // in front of it, a gateway that answers 502 while the proxy is down (as nginx would)
     const gate = await startNetworkGate(proxy!.baseUrl, { badGateway: true })
     const { page, errors } = await openDeck(gate.url)
@@ -82,10 +84,21 @@ describe('retries and outages (demo editor, fake Gemini)', () => {
     expect(await float.locator('.spinner').count()).toBe(0)
     await float.screenshot({ path: artifactPath('outage-float-reconnecting-killed.png') })
 
-    // the same port and data dir, as a supervisor would restart it
+    // the same port and data dir, as a supervisor would restart it: page 1 (its call was running,
+    // maybe paid) is interrupted; pages 2 and 3 (only queued, unpaid) are drawn without a retry
+    proxy = await startProxy(proxyEnv(), { dataDir, port })
+    await expect.poll(() => float.locator('.page[data-page="1"].failed').count(), { timeout: 30_000 }).toBe(1)
+    expect(await float.locator('.page[data-page="1"] .reason').textContent()).toContain('生成服务重启')
+    await expect.poll(() => gemini!.stats.inFlight, { timeout: 20_000 }).toBe(2)
+    expect(await float.locator('.page.failed').count()).toBe(1)
+    await float.screenshot({ path: artifactPath('outage-float-restarted-queued-go-on.png') })
+
+    // killed again while pages 2 and 3 are drawn, and restarted: now all three wait for the user
+    await proxy!.kill()
+    await expect.poll(() => float.getByRole('status').textContent(), { timeout: 20_000 }).toContain('正在重新连接')
     proxy = await startProxy(proxyEnv(), { dataDir, port })
     await expect.poll(() => float.locator('.page.failed').count(), { timeout: 30_000 }).toBe(3)
-    expect(await float.locator('.page[data-page="1"] .reason').textContent()).toContain('生成服务重启')
+    expect(await float.locator('.page[data-page="3"] .reason').textContent()).toContain('生成服务重启')
     expect(await float.getByRole('status').count()).toBe(0)
     expect(withImage(await deckNow(page))).toHaveLength(0)
     await float.screenshot({ path: artifactPath('outage-float-interrupted.png') })
@@ -102,8 +115,9 @@ describe('retries and outages (demo editor, fake Gemini)', () => {
     await expect.poll(async () => withImage(await deckNow(page)).length, { timeout: 30_000 }).toBe(3)
     await expect.poll(() => float.locator('.summary').textContent(), { timeout: 10_000 }).toBe('3 页完成')
     await float.screenshot({ path: artifactPath('outage-float-retried-all.png') })
-    // page 1 was drawn before the kill (paid) and once after it, pages 2 and 3 once after it
-    expect(generateCalls() - callsBefore).toBe(4)
+    // page 1 was drawn before the first kill (paid) and once after it; pages 2 and 3 once before the
+    // second kill (by themselves) and once after it
+    expect(generateCalls() - callsBefore).toBe(6)
 
     const watched = await blankSlides(page)
     expect(watched.looks).toBeGreaterThan(10)
