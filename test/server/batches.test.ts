@@ -567,6 +567,33 @@ describe.each(SETUPS)('BatchManager (%s)', setupName => {
     expect(provider2.calls.map(c => c.page)).toEqual([1])
   })
 
+  it.skipIf(setupName === 'redis')('after a restart, pages that were waiting for budget wait again (never "interrupted") and run once it allows', async () => {
+    const provider = scriptedProvider(() => okImage())
+    const neverEnds = (_ms: number, signal: AbortSignal) => new Promise<void>((_resolve, reject) => {
+      signal.addEventListener('abort', () => reject(signal.reason), { once: true })
+    })
+    const s1 = await setup(provider, { concurrency: 1, sleep: neverEnds, budgetWait: () => ({ recheckMs: 60_000, resumesInMs: 60_000 }) })
+    const { batch_id } = await s1.manager.create(input(2))
+    await waitUntil(async () => (await s1.manager.progress(batch_id)).results.every(r => r.waiting_for_budget))
+    await s1.close()
+
+    // still no budget after the restart: the pages are waiting again, not failed
+    let budget = false
+    const provider2 = scriptedProvider(() => okImage())
+    const s2 = await setup(provider2, { dir: s1.dir, concurrency: 1, budgetWait: () => (budget ? { recheckMs: 0, resumesInMs: 0 } : { recheckMs: 20, resumesInMs: 60_000 }) })
+    await new Promise(resolve => setTimeout(resolve, 100))
+    const waiting = await s2.manager.progress(batch_id)
+    expect(waiting.status).toBe('pending')
+    expect(waiting.waiting_for_budget).toBe(true)
+    for (const r of waiting.results) expect(r).toMatchObject({ status: 'pending', waiting_for_budget: true })
+    expect(provider2.calls).toHaveLength(0)
+    budget = true
+    const p = await finished(s2.manager, batch_id)
+    expect(p.results.map(r => r.status)).toEqual(['completed', 'completed'])
+    expect(provider.calls).toHaveLength(0)
+    expect(provider2.calls.map(c => c.page)).toEqual([1, 2])
+  })
+
   it('refuses a batch beyond MAX_QUEUED_PAGES with 429 queue_full and Retry-After', async () => {
     const provider = scriptedProvider(() => 'hang')
     const { manager } = await setup(provider, { concurrency: 1, maxQueuedPages: 5 })
