@@ -27,6 +27,8 @@ describe('a page waiting for the budget', () => {
     const waiting = await sse.waitFor(e => e.event === 'page' && (e.data as PageData).page_number === 3 && !!(e.data as PageData).waiting_for_budget)
     expect(waiting.data).toMatchObject({ status: 'pending', waiting_for_budget: true })
     const waitingProgress = (await sse.waitFor(e => e.event === 'progress' && (e.data as ProgressData).waiting_for_budget === true)).data as ProgressData
+    // page 2's image may still be being stored while page 3 starts waiting (its slot is freed for that)
+    await waitUntil(async () => (await getJson(`${base}/${created.body.batch_id}/progress`)).body.progress.completed_pages === 2)
     const progress = await getJson(`${base}/${created.body.batch_id}/progress`)
     expect(progress.body).toMatchObject({ status: 'generating', waiting_for_budget: true, progress: { completed_pages: 2, failed_pages: 0 } })
     // when: the first charge leaves the rolling 10 minutes (~600 s from now), and the estimate is not a fake few seconds
