@@ -114,6 +114,8 @@ export class BatchManager {
       for (const p of requeue) if (!p.front) await this.attempts.enqueue(id, p.pageNumber)
       for (const p of [...requeue].reverse()) if (p.front) await this.attempts.enqueue(id, p.pageNumber, { front: true, ...(p.delayMs ? { delayMs: p.delayMs } : {}) })
       if (interrupted || requeue.length) this.deps.logger.warn('batch recovered after restart', { batch: id, interrupted_pages: interrupted, requeued_pages: requeue.length, finished })
+      // finished here (only interrupted pages were left): its webhook and metrics hear it as for any other end
+      if (finished) this.deps.lifecycle?.batchFinished?.(r.record, Math.max(0, this.now() - Date.parse(r.record.created_at)))
       totals.batches++
       totals.interrupted_pages += interrupted
       totals.requeued_pages += requeue.length

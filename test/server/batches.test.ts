@@ -485,9 +485,12 @@ describe.each(SETUPS)('BatchManager (%s)', setupName => {
     await s1.close()
 
     const provider2 = scriptedProvider(() => okImage())
-    const s2 = await setup(provider2, { dir: s1.dir, concurrency: 2 })
+    const finishedBatches: string[] = []
+    const s2 = await setup(provider2, { dir: s1.dir, concurrency: 2, lifecycle: { batchFinished: b => finishedBatches.push(`${b.batch_id} ${b.status}`) } })
     const p = await s2.manager.progress(batch_id)
     expect(p.status).toBe('partial')
+    // nothing was left to run: it finished at start-up, and its webhook hears so
+    expect(finishedBatches).toEqual([`${batch_id} partial`])
     expect(p.results.slice(0, 2).map(r => r.image_url)).toEqual(before.results.slice(0, 2).map(r => r.image_url))
     for (const r of p.results.slice(2)) expect(r).toMatchObject({ status: 'failed', error_code: 'interrupted', error_message: 'interrupted — retry' })
     // the stream of a recovered batch still ends with done
