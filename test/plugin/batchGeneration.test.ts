@@ -643,8 +643,9 @@ describe('useBatchGeneration controller', () => {
     expect(slidesStore.slides).toEqual(before)
   })
 
-  it('retry all failed retries each failed page once', async () => {
-    await setupPptist(deck)
+  /** A finished batch of three pages: 1 and 3 failed, 2 completed; the proxy's answer to retries: nothing more. */
+  async function partlyFailedBatch() {
+    const pptist = await setupPptist(deck)
     const { api } = fakeApi()
     const { store, controller } = setup(api, [
       {
@@ -659,26 +660,17 @@ describe('useBatchGeneration controller', () => {
     ])
     await controller.start({ templateId: 'nano_banana_1', slideIds: IDS, options: OPTIONS, embed: false })
     await finished(controller, store)
+    return { ...pptist, api, store, controller }
+  }
+
+  it('retry all failed retries each failed page once', async () => {
+    const { api, controller } = await partlyFailedBatch()
     await controller.retryFailed()
     expect(vi.mocked(api.retryPage).mock.calls).toEqual([['b1', 1], ['b1', 3]])
   })
 
   it('a page whose slide the user deleted is neither revised nor retried: nothing is asked of the proxy (tester N6)', async () => {
-    const { slidesStore } = await setupPptist(deck)
-    const { api } = fakeApi()
-    const { store, controller } = setup(api, [
-      {
-        events: [
-          ev(1, 'page', pageResult(1, 'cover01', 'failed', { error_message: 'x' })),
-          ev(2, 'page', pageResult(2, 'contents01', 'completed')),
-          ev(3, 'page', pageResult(3, 'table01', 'failed', { error_message: 'y' })),
-          done(4, 'partial', 1, 2),
-        ],
-      },
-      { events: [done(5, 'partial', 1, 2)] },
-    ])
-    await controller.start({ templateId: 'nano_banana_1', slideIds: IDS, options: OPTIONS, embed: false })
-    await finished(controller, store)
+    const { slidesStore, api, store, controller } = await partlyFailedBatch()
     slidesStore.deleteSlide('cover01')
     slidesStore.deleteSlide('contents01')
     expect([1, 2, 3].map(n => controller.slideExists(n))).toEqual([false, false, true])
