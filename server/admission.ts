@@ -20,9 +20,11 @@ export interface AdmissionDeps {
   defaultResolution: Resolution
   spend?: SpendGuard
   limits?: ClientLimiter
-  /** why new images could not be stored (unwritable / full DATA_DIR), or null */
+  /**
+   * why new images could not be stored (unwritable / full DATA_DIR), or null; asked on every admission,
+   * so it is cached by its owner (server/app.ts: a second, and replaced at once when a store fails)
+   */
   storageProblem?: () => Promise<string | null>
-  now?: () => number
 }
 
 export interface Admission {
@@ -40,13 +42,8 @@ export interface Admission {
 const noUndo: Undo = async () => undefined
 
 export function createAdmission(deps: AdmissionDeps): Admission {
-  const now = deps.now ?? Date.now
-  // the storage check is cached for a second (it stats the disk)
-  let checked: { at: number; problem: Promise<string | null> } | undefined
   const requireStorage = async (): Promise<void> => {
-    if (!deps.storageProblem) return
-    if (!checked || now() - checked.at > 1000) checked = { at: now(), problem: deps.storageProblem() }
-    const problem = await checked.problem
+    const problem = await deps.storageProblem?.()
     if (problem) throw new ApiError(503, 'storage_unavailable', `The proxy cannot store images right now: ${problem}. Ask the administrator`, { headers: { 'Retry-After': '60' } })
   }
   const admitSpend = async (client: string | undefined, resolution: Resolution) => {
