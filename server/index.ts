@@ -8,7 +8,6 @@ import { startServer, type RunningServer } from './app.js'
 import { retiredMessage } from './models.js'
 import { checkBudgetFloor } from './budgetFloor.js'
 import { describeSetUp } from './engine/setup.js'
-import { probeRedis } from './redisProbe.js'
 import { claimDeployment, deploymentSettings } from './engine/deployment.js'
 
 async function main(): Promise<void> {
@@ -38,8 +37,9 @@ async function main(): Promise<void> {
   const deployment = deploymentSettings(config)
   if (config.redis) {
     try {
-      await probeRedis(config.redis.url)
-      // one prefix = one deployment: another provider, model, price or image store would mix with the live replicas'
+      // one connection, bounded in time: a Redis that is down or mistyped stops the start with one line
+      // (its connections would retry for ever); and one prefix = one deployment: another provider, model,
+      // price or image store would mix with the live replicas'
       await claimDeployment({ url: config.redis.url, prefix: config.redis.prefix, settings: deployment })
     }
     catch (err) {

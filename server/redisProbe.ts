@@ -1,6 +1,6 @@
-// Start-up check of REDIS_URL: one connection, one PING, bounded in time. Without it a proxy whose Redis
-// is down or mistyped neither listened nor exited: its connections retried for ever, logging a few lines a
-// second (ioredis retries by design; BullMQ's connections must, with maxRetriesPerRequest: null).
+// Start-up use of REDIS_URL (server/engine/deployment.ts): one connection, bounded in time. Without it a
+// proxy whose Redis is down or mistyped neither listened nor exited: its connections retried for ever,
+// logging a few lines a second (ioredis retries by design; BullMQ's connections must, with maxRetriesPerRequest: null).
 import { Redis } from 'ioredis'
 
 /** `host:port/db` of a Redis URL — never its password — for messages. */
@@ -16,11 +16,12 @@ export function redisAddress(url: string): string {
 }
 
 /**
- * Resolves once the Redis at `url` answers PING; rejects with an Error whose message names the address
- * (no password) and the cause ("connect ECONNREFUSED …", "WRONGPASS …", "no answer within 5 s") after one
- * attempt, within `timeoutMs` (default 5,000 ms).
+ * Runs `work` on one connection to the Redis at `url` — one attempt, no retries, no offline queue — and
+ * closes it. Rejects with an Error naming the address (no password) and the cause ("connect ECONNREFUSED …",
+ * "WRONGPASS …", "no answer within 5 s") when the connection or a command of `work` fails or `timeoutMs`
+ * (default 5,000 ms) passes.
  */
-export async function probeRedis(url: string, timeoutMs = 5_000): Promise<void> {
+export async function withOneRedisConnection<T>(url: string, work: (redis: Redis) => Promise<T>, timeoutMs = 5_000): Promise<T> {
   const redis = new Redis(url, {
     lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, enableOfflineQueue: false,
     retryStrategy: () => null,
@@ -36,7 +37,7 @@ export async function probeRedis(url: string, timeoutMs = 5_000): Promise<void> 
     timer = setTimeout(() => reject(new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs)
   })
   try {
-    await Promise.race([redis.connect().then(() => redis.ping()), deadline])
+    return await Promise.race([redis.connect().then(() => work(redis)), deadline])
   }
   catch (err) {
     const why = cause ?? (err instanceof Error ? err : new Error(String(err)))

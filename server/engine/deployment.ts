@@ -4,10 +4,9 @@
 // are recorded at `<prefix>:deployment`, kept alive by their heartbeats (server/engine/replicaHeartbeat.ts);
 // a replica whose settings differ refuses to start (server/index.ts), naming the setting. When no
 // replica is live the record has expired (or the last one to stop deleted it): the new settings take over.
-import { Redis } from 'ioredis'
 import { z } from 'zod'
 import type { AppConfig } from '../config.js'
-import { redisAddress } from '../redisProbe.js'
+import { withOneRedisConnection } from '../redisProbe.js'
 
 /** One setting as an administrator writes it: its variable and its value in force (never a secret). */
 export interface DeploymentSetting {
@@ -81,27 +80,11 @@ const recordSchema = z.record(z.string(), z.string())
  * Joins the deployment on `prefix` or, when no replica is live there, makes this replica's settings the
  * deployment's for `claimMs` (default 30 s; the heartbeat keeps it from then on). Resolves to `claimed`
  * or `joined`; rejects with DeploymentMismatch naming the first setting that differs, its value in force
- * and this replica's, or with an Error when Redis does not answer within `timeoutMs` (default 5 s).
+ * and this replica's, or as withOneRedisConnection when Redis does not answer (within `timeoutMs`, default 5 s).
  */
 export async function claimDeployment(opts: { url: string; prefix: string; settings: readonly DeploymentSetting[]; claimMs?: number; timeoutMs?: number }): Promise<'claimed' | 'joined'> {
-  const timeoutMs = opts.timeoutMs ?? 5_000
-  const redis = new Redis(opts.url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null })
-  redis.on('error', () => {})
-  let timer: NodeJS.Timeout | undefined
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`REDIS_URL (${redisAddress(opts.url)}) gave no answer within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs)
-  })
-  let cur: unknown
-  try {
-    cur = await Promise.race([
-      redis.connect().then(() => redis.eval(CLAIM_LUA, 1, deploymentKey(opts.prefix), deploymentRecord(opts.settings), String(opts.claimMs ?? 30_000))),
-      deadline,
-    ])
-  }
-  finally {
-    clearTimeout(timer)
-    redis.disconnect()
-  }
+  const cur: unknown = await withOneRedisConnection(opts.url, redis =>
+    redis.eval(CLAIM_LUA, 1, deploymentKey(opts.prefix), deploymentRecord(opts.settings), String(opts.claimMs ?? 30_000)), opts.timeoutMs)
   if (typeof cur !== 'string') return 'claimed'
   let live: Record<string, string>
   try {
