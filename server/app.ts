@@ -11,7 +11,7 @@ import type { Resolution } from '../plugin/types/api.js'
 import type { AppConfig, HttpLimits } from './config.js'
 import { listenBounded } from './httpServer.js'
 import { corsMiddleware, isLoopbackHost, originGuard } from './cors.js'
-import { ClientLimiter } from './clients.js'
+import { ClientLimiter, wrongTokenLimiter } from './clients.js'
 import { meteredProvider, SpendGuard } from './spend.js'
 import { ApiError, errorMiddleware } from './errors.js'
 import type { AppLogger } from './logger.js'
@@ -134,6 +134,8 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
   })
   await spend.load()
   const limits = config.clientLimits ? new ClientLimiter(config.clientLimits, guards.limits) : undefined
+  // wrong tokens counted per address where the other limits are (memory, or Redis for every replica)
+  const wrongTokens = wrongTokenLimiter(guards.limits)
   // metered outside observed: time spent waiting for the budget is not upstream latency
   const upstream = meteredProvider(observeProvider(provider, [providerStatus.listener, metrics.upstreamListener, ...(deps.upstreamListeners ?? [])]), spend)
   let stopping = false
@@ -250,13 +252,14 @@ export async function createApp(deps: AppDeps): Promise<ProxyApp> {
     decks,
     proxyToken: config.proxyToken,
     tokens,
+    wrongTokens,
     limits: deps.deckLimits,
     defaultResolution: config.defaultResolution,
     concurrency: config.maxConcurrentGenerations,
     price: resolution => pricePerImageUsd(provider.model, resolution, config.priceOverride),
   }))
   app.use('/api/v1', createApiRouter({
-    batches, images: engine.images, provider, tokens, limits, spend, admission,
+    batches, images: engine.images, provider, tokens, wrongTokens, limits, spend, admission,
     callbackRefusal: url => webhooks.refusal(url),
     sse: { pingIntervalMs: deps.pingIntervalMs ?? 15_000, clients: { opened: () => metrics.sseOpened(), closed: () => metrics.sseClosed() } },
     models: { defaultResolution: config.defaultResolution, priceOverride: config.priceOverride, timeouts: deps.timeouts },

@@ -87,11 +87,12 @@ export function clientOf(res: { locals: Record<string, unknown> }): string | und
 /**
  * Who is calling. With tokens: `Authorization: Bearer <token>` (and `?token=` where allowQuery, for
  * a plain EventSource) must match one → the client is its name, else 401. Without tokens: the client
- * is ipClientKey(req.ip) (req.ip honours Express's `trust proxy`, i.e. TRUST_PROXY).
+ * is ipClientKey(req.ip) (req.ip honours Express's `trust proxy`, i.e. TRUST_PROXY). Wrong tokens are
+ * counted per address in `wrong` (wrongTokenLimiter; one of its own when not given): past WRONG_TOKENS
+ * every request of that address is 429 rate_limited until the window has passed.
  */
-export function identify(tokens: readonly ClientToken[], allowQuery: boolean): RequestHandler {
+export function identify(tokens: readonly ClientToken[], allowQuery: boolean, wrong: RateLimiterAbstract = wrongTokenLimiter(memoryLimitStores())): RequestHandler {
   const digests = tokens.map(t => ({ name: t.name, d: digest(t.token) }))
-  const wrong = wrongTokenLimiter(tokens)
   return (req, res, next) => {
     if (digests.length === 0) {
       res.locals.client = ipClientKey(req.ip ?? req.socket.remoteAddress)
@@ -131,15 +132,12 @@ export function identify(tokens: readonly ClientToken[], allowQuery: boolean): R
 /** Wrong tokens one address (an IPv6 /64) may send per 10 minutes before it waits (OWASP: throttle guessing). */
 export const WRONG_TOKENS = { points: 20, duration: 600 }
 
-// one limiter per proxy: every identify() of a server gets the same tokens list (routes, decks, streams)
-const wrongTokenLimiters = new WeakMap<readonly ClientToken[], RateLimiterMemory>()
-function wrongTokenLimiter(tokens: readonly ClientToken[]): RateLimiterMemory {
-  let limiter = wrongTokenLimiters.get(tokens)
-  if (!limiter) {
-    limiter = new RateLimiterMemory({ keyPrefix: 'wrong-token', ...WRONG_TOKENS })
-    wrongTokenLimiters.set(tokens, limiter)
-  }
-  return limiter
+/**
+ * The wrong-token counts, in the set-up's limit stores (memory, or Redis shared by every replica). One per
+ * proxy, handed to each identify() of it (routes, streams, decks), so they count together.
+ */
+export function wrongTokenLimiter(stores: LimitStores): RateLimiterAbstract {
+  return stores.rateLimiter({ keyPrefix: 'wrong-token', ...WRONG_TOKENS })
 }
 
 function wrongTokensError(r: RateLimiterRes): ApiError {

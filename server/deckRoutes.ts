@@ -17,7 +17,8 @@ import { deckToPages, parsePageRange, tooManySlides } from './pptx/pages.js'
 import { readDeck } from './pptx/read.js'
 import type { DeckStore } from './pptx/store.js'
 import { writeDeck, type RenderedImage } from './pptx/write.js'
-import { clientOf, identify, type ClientToken } from './clients.js'
+import type { RateLimiterAbstract } from 'rate-limiter-flexible'
+import { clientOf, identify, memoryLimitStores, wrongTokenLimiter, type ClientToken } from './clients.js'
 import type { Admission } from './admission.js'
 import { BATCH_ID_RE, createBatchSchema, LIMITS } from './schemas.js'
 import type { ImageStore } from './engine/imageStore.js'
@@ -49,6 +50,8 @@ export interface DeckRoutesDeps {
   proxyToken?: string
   /** every client token (PROXY_TOKEN, PROXY_TOKENS, …); when given it replaces proxyToken */
   tokens?: readonly ClientToken[]
+  /** the proxy's wrong-token counts (clients.ts wrongTokenLimiter), shared with the batch routes */
+  wrongTokens?: RateLimiterAbstract
   limits?: Partial<DeckLimits>
   defaultResolution: '1K' | '2K' | '4K'
   concurrency: number
@@ -102,8 +105,9 @@ export function createDeckRouter(deps: DeckRoutesDeps): Router {
   const work = new PQueue({ concurrency: limits.concurrency })
   const r = express.Router()
   const tokens = deps.tokens ?? (deps.proxyToken ? [{ name: 'default', token: deps.proxyToken }] : [])
-  const auth = identify(tokens, false)
-  const authDownload = identify(tokens, true)
+  const wrongTokens = deps.wrongTokens ?? wrongTokenLimiter(memoryLimitStores())
+  const auth = identify(tokens, false, wrongTokens)
+  const authDownload = identify(tokens, true, wrongTokens)
   // to a temporary file (os.tmpdir()), removed when the answer is sent: ten 50 MB uploads held in memory took the RSS to 730 MB
   const upload = multer({ storage: multer.diskStorage({}), limits: { fileSize: limits.maxUploadBytes, files: 1, fields: 20, fieldSize: 16 * 1024, parts: 25 } }).single('file')
 

@@ -5,7 +5,8 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import { NANO_BANANA_TEMPLATES } from '../plugin/configs/nanoBananaTemplates.js'
 import type { HealthResponse } from '../plugin/types/api.js'
 import type { BatchManager } from './batches.js'
-import { clientOf, identify, type ClientLimiter, type ClientToken } from './clients.js'
+import type { RateLimiterAbstract } from 'rate-limiter-flexible'
+import { clientOf, identify, memoryLimitStores, wrongTokenLimiter, type ClientLimiter, type ClientToken } from './clients.js'
 import type { SpendGuard } from './spend.js'
 import type { Admission } from './admission.js'
 import { ApiError, notFound, validationError } from './errors.js'
@@ -26,6 +27,8 @@ export interface RoutesDeps {
   provider: ImageProvider
   /** client tokens (PROXY_TOKEN, PROXY_TOKENS, …); empty or absent: clients are IP addresses */
   tokens?: readonly ClientToken[]
+  /** the proxy's wrong-token counts (clients.ts wrongTokenLimiter), shared with the deck routes */
+  wrongTokens?: RateLimiterAbstract
   /** per-client open streams (the other limits are the admission's) */
   limits?: ClientLimiter
   /** /health's spend totals */
@@ -75,8 +78,9 @@ export function createApiRouter(deps: RoutesDeps): Router {
   const r = express.Router()
   // strict: false so a JSON null or number reaches zod and is answered 'expected object', not 'not valid JSON'
   const json = express.json({ limit: LIMITS.bodyLimit, strict: false, type: () => true })
-  const auth = identify(deps.tokens ?? [], false)
-  const authStream = identify(deps.tokens ?? [], true)
+  const wrongTokens = deps.wrongTokens ?? wrongTokenLimiter(memoryLimitStores())
+  const auth = identify(deps.tokens ?? [], false, wrongTokens)
+  const authStream = identify(deps.tokens ?? [], true, wrongTokens)
   /** the batch id of the request, when this client owns it; anyone else gets the same 404 as for an unknown id */
   const ownBatch = async (req: Request, res: Response): Promise<string> => {
     const id = batchId(req)
