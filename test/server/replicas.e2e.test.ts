@@ -121,6 +121,9 @@ describe('three proxy processes, one Redis, one S3 bucket', () => {
     const [next, other] = victim === c ? [a, b] : [c, victim === a ? b : a] // reconnect to C unless C is the victim
     pollTarget = next
     await new Promise(r => setTimeout(r, 400)) // let a poll already sent to the victim answer
+    // its call may have ended meanwhile; it takes its next one within moments (pages are left): kill it
+    // while it holds one, so there is a call to take over (a CI run under load once killed it idle)
+    await waitUntil(() => holding(victim), 30_000, 2)
     for (const [r, st] of streams) if (r !== victim) void st.then(x => x.abort())
     const first = await streams.get(victim)!
     victim.child.kill('SIGKILL')
